@@ -1,0 +1,36 @@
+"""Domain errors. The service layer maps each class to an HTTP status once."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of the errors a user can cause. `field` names the input at fault, when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class NotAuthenticated(DomainError):
+    pass
+
+
+class Invalid(DomainError):
+    pass
+
+
+class PreconditionFailed(DomainError):
+    pass

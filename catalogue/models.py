@@ -1,0 +1,162 @@
+"""SQLAlchemy models of the catalogue. Relationships never lazy-load: load what you need explicitly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalogue.db import Base, UTCDateTime, utcnow
+
+
+class Timestamps:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)  # set by the services
+
+
+class Municipality(Timestamps, Base):
+    __tablename__ = "municipalities"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    cvr: Mapped[str | None] = mapped_column(String(8))
+    population: Mapped[int | None] = mapped_column(Integer)
+    member_since: Mapped[dt.date | None] = mapped_column(Date)
+    member_until: Mapped[dt.date | None] = mapped_column(Date)
+    aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class Term(Base):
+    """One word of a normalised vocabulary (systems, technologies, tags)."""
+
+    __tablename__ = "terms"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_terms_kind_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(100))
+
+
+class ProcessTerm(Base):
+    __tablename__ = "process_terms"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    term: Mapped[Term] = relationship(lazy="raise")
+
+
+class Process(Timestamps, Base):
+    __tablename__ = "processes"
+    __table_args__ = (
+        CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),
+    )
+
+    id: Mapped[str] = mapped_column(String(140), primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(280))
+    description: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[str] = mapped_column(String(30), index=True)
+    kle: Mapped[str | None] = mapped_column(String(8))
+    phase: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"))
+    owner_municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    dpia_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    cases_per_year: Mapped[int | None] = mapped_column(Integer)
+    minutes_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    automation_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    build_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    derived_from: Mapped[str | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"))
+    visibility: Mapped[str] = mapped_column(String(20), default="network")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    term_links: Mapped[list[ProcessTerm]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by=ProcessTerm.position
+    )
+    adoptions: Mapped[list[Adoption]] = relationship(lazy="raise", cascade="all, delete-orphan",
+                                                     passive_deletes=True)
+
+    # The version is set by the service once per change (not per flush) and still guards every UPDATE
+    # with "WHERE version = <the version read>", so concurrent writers cannot overwrite each other.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    def terms(self, kind: str) -> list[str]:
+        return [link.term.label for link in self.term_links if link.term.kind == kind]
+
+
+class Adoption(Timestamps, Base):
+    """A municipality runs (or plans to run) a process."""
+
+    __tablename__ = "adoptions"
+    __table_args__ = (
+        CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),
+    )
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    live_on: Mapped[dt.date | None] = mapped_column(Date)
+    bot_repo: Mapped[str | None] = mapped_column(String(500))
+    bot_ref: Mapped[str | None] = mapped_column(String(200))
+    cases_per_year: Mapped[int | None] = mapped_column(Integer)
+    minutes_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    automation_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    notes: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+
+
+class ProcessRevision(Base):
+    """One change of a process: who, when, and each field's old and new value."""
+
+    __tablename__ = "process_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ApiToken(Base):
+    """An API token. Only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,252 @@
+"""msgspec schemas of the catalogue: `XCreate` / `XUpdate` (PATCH: fields default to UNSET) / `XRead`.
+
+Input structs forbid unknown fields. Numbers keep their decimals; nothing is rounded here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from catalogue.vocab import AdoptionStatus, Domain, Phase, Role, Status, Visibility
+
+MunicipalityCode = Annotated[
+    str, Meta(pattern=r"^\d{3}$", description="3-digit Danish municipality code", examples=["253"])
+]
+Cvr = Annotated[str, Meta(pattern=r"^\d{8}$", description="8-digit CVR number")]
+Kle = Annotated[str, Meta(pattern=r"^\d{2}\.\d{2}\.\d{2}$", description="KLE task code dd.dd.dd",
+                          examples=["27.24.00"])]
+ProcessId = Annotated[str, Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=140)]
+Title = Annotated[str, Meta(min_length=1, max_length=120)]
+Summary = Annotated[str, Meta(min_length=1, max_length=280)]
+Description = Annotated[str, Meta(max_length=20_000)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+TermLabel = Annotated[str, Meta(min_length=1, max_length=100)]
+TermList = Annotated[list[TermLabel], Meta(max_length=50)]
+LongText = Annotated[str, Meta(max_length=5_000)]
+CasesPerYear = Annotated[int, Meta(ge=0, le=100_000_000)]
+Minutes = Annotated[float, Meta(ge=0, le=100_000)]
+Rate = Annotated[float, Meta(ge=0, le=100)]
+Hours = Annotated[float, Meta(ge=0, le=1_000_000)]
+Population = Annotated[int, Meta(ge=0, le=10_000_000)]
+Alias = Annotated[str, Meta(min_length=1, max_length=100)]
+
+IN = {"forbid_unknown_fields": True, "kw_only": True}
+
+
+class Contact(Struct, **IN):
+    name: Name
+    email: Email | None = None
+
+
+# ---------------------------------------------------------------- municipalities
+
+
+class MunicipalityCreate(Struct, **IN):
+    code: MunicipalityCode
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    cvr: Cvr | None = None
+    population: Population | None = None
+    member_since: dt.date | None = None
+    member_until: dt.date | None = None
+    aliases: Annotated[list[Alias], Meta(max_length=20)] = msgspec.field(default_factory=list)
+
+
+class MunicipalityUpdate(Struct, **IN):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    cvr: Cvr | None | UnsetType = UNSET
+    population: Population | None | UnsetType = UNSET
+    member_since: dt.date | None | UnsetType = UNSET
+    member_until: dt.date | None | UnsetType = UNSET
+    aliases: Annotated[list[Alias], Meta(max_length=20)] | UnsetType = UNSET
+
+
+class MunicipalityRead(Struct, kw_only=True):
+    code: str
+    name: str
+    cvr: str | None
+    population: int | None
+    member_since: dt.date | None
+    member_until: dt.date | None
+    is_member: bool
+    aliases: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# ---------------------------------------------------------------- processes
+
+
+class ProcessCreate(Struct, **IN):
+    title: Title
+    summary: Summary
+    description: Description = ""
+    domain: Domain
+    kle: Kle | None = None
+    phase: Phase = "idea"
+    status: Status = "active"
+    duplicate_of: ProcessId | None = None
+    systems: TermList = msgspec.field(default_factory=list)
+    technologies: TermList = msgspec.field(default_factory=list)
+    tags: TermList = msgspec.field(default_factory=list)
+    owner_municipality: MunicipalityCode | None = None
+    contact: Contact | None = None
+    legal_basis: LongText | None = None
+    personal_data: bool = False
+    dpia_done: bool = False
+    cases_per_year: CasesPerYear | None = None
+    minutes_per_case: Minutes | None = None
+    automation_rate: Rate | None = None
+    build_hours: Hours | None = None
+    derived_from: ProcessId | None = None
+    visibility: Visibility = "network"
+
+
+class ProcessUpdate(Struct, **IN):
+    title: Title | UnsetType = UNSET
+    summary: Summary | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    domain: Domain | UnsetType = UNSET
+    kle: Kle | None | UnsetType = UNSET
+    phase: Phase | UnsetType = UNSET
+    status: Status | UnsetType = UNSET
+    duplicate_of: ProcessId | None | UnsetType = UNSET
+    systems: TermList | UnsetType = UNSET
+    technologies: TermList | UnsetType = UNSET
+    tags: TermList | UnsetType = UNSET
+    owner_municipality: MunicipalityCode | UnsetType = UNSET
+    contact: Contact | None | UnsetType = UNSET
+    legal_basis: LongText | None | UnsetType = UNSET
+    personal_data: bool | UnsetType = UNSET
+    dpia_done: bool | UnsetType = UNSET
+    cases_per_year: CasesPerYear | None | UnsetType = UNSET
+    minutes_per_case: Minutes | None | UnsetType = UNSET
+    automation_rate: Rate | None | UnsetType = UNSET
+    build_hours: Hours | None | UnsetType = UNSET
+    derived_from: ProcessId | None | UnsetType = UNSET
+    visibility: Visibility | UnsetType = UNSET
+
+
+class ProcessRead(Struct, kw_only=True):
+    id: str
+    title: str
+    summary: str
+    description: str
+    domain: str
+    domain_label: str
+    kle: str | None
+    phase: str
+    phase_label: str
+    status: str
+    status_label: str
+    duplicate_of: str | None
+    systems: list[str]
+    technologies: list[str]
+    tags: list[str]
+    owner_municipality: str
+    contact: Contact | None
+    legal_basis: str | None
+    personal_data: bool
+    dpia_done: bool
+    cases_per_year: int | None
+    minutes_per_case: float | None
+    automation_rate: float | None
+    build_hours: float | None
+    expected_hours_per_year: float | None
+    derived_from: str | None
+    visibility: str
+    adoption_count: int
+    adopted_by: list[str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class ProcessPage(Struct, kw_only=True):
+    total: int
+    limit: int
+    offset: int
+    items: list[ProcessRead]
+
+
+class FieldChange(Struct, kw_only=True):
+    field: str
+    old: object
+    new: object
+
+
+class Revision(Struct, kw_only=True):
+    version: int
+    changed_at: dt.datetime
+    actor: str
+    action: str
+    changes: list[FieldChange]
+
+
+class ProcessHistory(Struct, kw_only=True):
+    process: str
+    revisions: list[Revision]
+
+
+class TermCount(Struct, kw_only=True):
+    key: str
+    label: str
+    count: int
+
+
+# ---------------------------------------------------------------- adoptions
+
+
+class BotRef(Struct, **IN):
+    repo: Annotated[str, Meta(min_length=1, max_length=500)]
+    ref: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+
+
+class AdoptionWrite(Struct, **IN):
+    """The whole adoption: PUT replaces it."""
+
+    status: AdoptionStatus
+    started_on: dt.date | None = None
+    live_on: dt.date | None = None
+    bot: BotRef | None = None
+    cases_per_year: CasesPerYear | None = None
+    minutes_per_case: Minutes | None = None
+    automation_rate: Rate | None = None
+    notes: LongText | None = None
+    contact: Contact | None = None
+
+
+class AdoptionRead(Struct, kw_only=True):
+    process: str
+    process_title: str
+    municipality: str
+    municipality_name: str
+    status: str
+    status_label: str
+    started_on: dt.date | None
+    live_on: dt.date | None
+    bot: BotRef | None
+    cases_per_year: int | None
+    minutes_per_case: float | None
+    automation_rate: float | None
+    expected_hours_per_year: float | None
+    notes: str | None
+    contact: Contact | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# ---------------------------------------------------------------- tokens
+
+
+class TokenRead(Struct, kw_only=True):
+    id: int
+    name: str
+    role: Role
+    municipality: str | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None

@@ -1,0 +1,626 @@
+"""Catalogue services. They read and flush; the caller owns the transaction and commits.
+
+Visibility and write rights are decided here, not in the HTTP handlers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from catalogue.actors import Actor
+from catalogue.db import utcnow
+from catalogue.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from catalogue.models import Adoption, Municipality, Process, ProcessRevision, ProcessTerm, Term
+from catalogue.schemas import (
+    AdoptionRead,
+    AdoptionWrite,
+    BotRef,
+    Contact,
+    FieldChange,
+    MunicipalityCreate,
+    MunicipalityRead,
+    MunicipalityUpdate,
+    ProcessCreate,
+    ProcessHistory,
+    ProcessRead,
+    ProcessUpdate,
+    Revision,
+    TermCount,
+)
+from catalogue.slugs import slugify
+from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES, TERM_KINDS, term_key, term_label
+
+# The fields of a process, in the order history and exports show them.
+PROCESS_FIELDS = (
+    "title", "summary", "description", "domain", "kle", "phase", "status", "duplicate_of",
+    "systems", "technologies", "tags", "owner_municipality", "contact", "legal_basis",
+    "personal_data", "dpia_done", "cases_per_year", "minutes_per_case", "automation_rate",
+    "build_hours", "derived_from", "visibility",
+)
+TERM_FIELDS = {"systems": "system", "technologies": "technology", "tags": "tag"}
+DECIMAL_FIELDS = ("minutes_per_case", "automation_rate", "build_hours")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def to_decimal(value: float | int | Decimal | None) -> Decimal | None:
+    """A number from JSON as the decimal a person typed (3.2 stays 3.2, not 3.2000000000000002)."""
+    if value is None:
+        return None
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def to_float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def expected_hours(cases: int | None, minutes: Decimal | None, rate: Decimal | None) -> Decimal | None:
+    """Expected hours saved per year = cases × minutes / 60 × rate / 100, with all its decimals."""
+    if cases is None or minutes is None or rate is None:
+        return None
+    return Decimal(cases) * minutes / Decimal(60) * rate / Decimal(100)
+
+
+def _clean_text(value: str, field: str) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise Invalid(f"{field} must not be empty or only white space.", field=field)
+    return cleaned
+
+
+def _json_value(value: Any) -> Any:
+    """A value as history and exports keep it (JSON-safe, exact)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, msgspec.Struct):
+        return msgspec.to_builtins(value)
+    return value
+
+
+def visible_processes(actor: Actor) -> ColumnElement[bool]:
+    """Network processes, plus a municipality's own drafts for its editors; admins see all."""
+    if actor.is_admin:
+        return true()
+    if actor.municipality:
+        return or_(Process.visibility == "network", Process.owner_municipality == actor.municipality)
+    return Process.visibility == "network"
+
+
+def _process_options() -> tuple[Any, ...]:
+    return (
+        selectinload(Process.term_links).selectinload(ProcessTerm.term),
+        selectinload(Process.adoptions),
+    )
+
+
+def _contact(name: str | None, email: str | None) -> Contact | None:
+    return Contact(name=name, email=email) if name else None
+
+
+# ---------------------------------------------------------------- municipalities
+
+
+def municipality_read(m: Municipality, today: dt.date | None = None) -> MunicipalityRead:
+    today = today or dt.date.today()
+    is_member = (m.member_since is None or m.member_since <= today) and (
+        m.member_until is None or m.member_until >= today
+    )
+    if m.member_since is None and m.member_until is None:
+        is_member = True
+    return MunicipalityRead(
+        code=m.code, name=m.name, cvr=m.cvr, population=m.population, member_since=m.member_since,
+        member_until=m.member_until, is_member=is_member, aliases=list(m.aliases or []),
+        created_at=m.created_at, updated_at=m.updated_at,
+    )
+
+
+class MunicipalityService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list(self) -> list[MunicipalityRead]:
+        rows = (await self.session.scalars(select(Municipality).order_by(Municipality.name))).all()
+        return [municipality_read(m) for m in rows]
+
+    async def get_model(self, code: str) -> Municipality:
+        m = await self.session.get(Municipality, code)
+        if m is None:
+            raise NotFound(f"No municipality with code {code!r}.", field="code")
+        return m
+
+    async def get(self, code: str) -> MunicipalityRead:
+        return municipality_read(await self.get_model(code))
+
+    async def create(self, actor: Actor, data: MunicipalityCreate) -> MunicipalityRead:
+        actor.require_admin("add municipalities")
+        if await self.session.get(Municipality, data.code) is not None:
+            raise Conflict(f"Municipality {data.code} exists already.", field="code")
+        name = _clean_text(data.name, "name")
+        await self._name_free(name, None)
+        _check_membership(data.member_since, data.member_until)
+        m = Municipality(
+            code=data.code, name=name, cvr=data.cvr, population=data.population,
+            member_since=data.member_since, member_until=data.member_until,
+            aliases=_aliases(data.aliases),
+        )
+        self.session.add(m)
+        await self.session.flush()
+        return municipality_read(m)
+
+    async def update(self, actor: Actor, code: str, data: MunicipalityUpdate) -> MunicipalityRead:
+        actor.require_admin("change municipalities")
+        m = await self.get_model(code)
+        if data.name is not UNSET:
+            m.name = _clean_text(data.name, "name")
+            await self._name_free(m.name, code)
+        for field in ("cvr", "population", "member_since", "member_until"):
+            value = getattr(data, field)
+            if value is not UNSET:
+                setattr(m, field, value)
+        if data.aliases is not UNSET:
+            m.aliases = _aliases(data.aliases)
+        _check_membership(m.member_since, m.member_until)
+        m.updated_at = utcnow()
+        await self.session.flush()
+        return municipality_read(m)
+
+    async def _name_free(self, name: str, code: str | None) -> None:
+        other = await self.session.scalar(select(Municipality.code).where(Municipality.name == name))
+        if other is not None and other != code:
+            raise Conflict(f"Municipality {other} is already called {name!r}.", field="name")
+
+
+def _aliases(aliases: Iterable[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for alias in aliases:
+        label = term_label(alias)
+        if label:
+            seen.setdefault(label.casefold(), label)
+    return list(seen.values())
+
+
+def _check_membership(since: dt.date | None, until: dt.date | None) -> None:
+    if since and until and until < since:
+        raise Invalid("member_until must not be before member_since.", field="member_until")
+
+
+# ---------------------------------------------------------------- processes
+
+
+def process_read(p: Process) -> ProcessRead:
+    adopted_by = sorted(a.municipality_code for a in p.adoptions)
+    return ProcessRead(
+        id=p.id, title=p.title, summary=p.summary, description=p.description,
+        domain=p.domain, domain_label=DOMAINS[p.domain], kle=p.kle,
+        phase=p.phase, phase_label=PHASES[p.phase], status=p.status, status_label=STATUSES[p.status],
+        duplicate_of=p.duplicate_of,
+        systems=p.terms("system"), technologies=p.terms("technology"), tags=p.terms("tag"),
+        owner_municipality=p.owner_municipality, contact=_contact(p.contact_name, p.contact_email),
+        legal_basis=p.legal_basis, personal_data=p.personal_data, dpia_done=p.dpia_done,
+        cases_per_year=p.cases_per_year, minutes_per_case=to_float(p.minutes_per_case),
+        automation_rate=to_float(p.automation_rate), build_hours=to_float(p.build_hours),
+        expected_hours_per_year=to_float(expected_hours(p.cases_per_year, p.minutes_per_case,
+                                                        p.automation_rate)),
+        derived_from=p.derived_from, visibility=p.visibility,
+        adoption_count=len(adopted_by), adopted_by=adopted_by,
+        created_at=p.created_at, updated_at=p.updated_at, version=p.version,
+    )
+
+
+def process_snapshot(p: Process) -> dict[str, Any]:
+    """Every editable field of a loaded process as JSON values (history, exports)."""
+    snap: dict[str, Any] = {}
+    for field in PROCESS_FIELDS:
+        if field in TERM_FIELDS:
+            snap[field] = p.terms(TERM_FIELDS[field])
+        elif field == "contact":
+            c = _contact(p.contact_name, p.contact_email)
+            snap[field] = None if c is None else msgspec.to_builtins(c)
+        else:
+            snap[field] = _json_value(getattr(p, field))
+    return snap
+
+
+def etag(p: Process | ProcessRead) -> str:
+    return f'"{p.version}"'
+
+
+def matches_etag(if_match: str | None, current: str) -> bool:
+    """RFC 9110 If-Match: `*` or a list of entity tags; weak tags compare by their opaque part."""
+    if if_match is None:
+        return True
+    candidates = [c.strip() for c in if_match.split(",")]
+    for candidate in candidates:
+        if candidate == "*":
+            return True
+        if candidate.startswith("W/"):
+            candidate = candidate[2:]
+        if candidate == current:
+            return True
+    return False
+
+
+class ProcessFilters(msgspec.Struct, kw_only=True):
+    domain: str | None = None
+    phase: str | None = None
+    status: str | None = None
+    system: str | None = None
+    technology: str | None = None
+    municipality: str | None = None
+    q: str | None = None
+    ids: Sequence[str] | None = None  # restrict to these (from a search); order kept by caller
+
+
+class ProcessService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -------------------------------------------------------- reads
+
+    async def get_model(self, actor: Actor, process_id: str, *, for_update: bool = False) -> Process:
+        stmt = select(Process).where(Process.id == process_id, visible_processes(actor)).options(
+            *_process_options()
+        )
+        process = await self.session.scalar(stmt)
+        if process is None:
+            raise NotFound(f"No process with id {process_id!r}.", field="id")
+        return process
+
+    async def get(self, actor: Actor, process_id: str) -> ProcessRead:
+        return process_read(await self.get_model(actor, process_id))
+
+    def _filtered(self, actor: Actor, f: ProcessFilters) -> Select[tuple[Process]]:
+        stmt = select(Process).where(visible_processes(actor))
+        if f.domain:
+            stmt = stmt.where(Process.domain == f.domain)
+        if f.phase:
+            stmt = stmt.where(Process.phase == f.phase)
+        if f.status:
+            stmt = stmt.where(Process.status == f.status)
+        for kind, value in (("system", f.system), ("technology", f.technology)):
+            if value:
+                tagged = (
+                    select(ProcessTerm.process_id)
+                    .join(Term, Term.id == ProcessTerm.term_id)
+                    .where(Term.kind == kind, Term.key == term_key(value))
+                )
+                stmt = stmt.where(Process.id.in_(tagged))
+        if f.municipality:
+            adopters = select(Adoption.process_id).where(Adoption.municipality_code == f.municipality)
+            stmt = stmt.where(or_(Process.owner_municipality == f.municipality, Process.id.in_(adopters)))
+        if f.q and f.q.strip():
+            needle = "%" + _escape_like(f.q.strip().casefold()) + "%"
+            stmt = stmt.where(
+                or_(*(func.lower(col).like(needle, escape="\\")
+                      for col in (Process.title, Process.summary, Process.description)))
+            )
+        if f.ids is not None:
+            stmt = stmt.where(Process.id.in_(list(f.ids))) if f.ids else stmt.where(false())
+        return stmt
+
+    async def list(
+        self, actor: Actor, filters: ProcessFilters, *, limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[ProcessRead]]:
+        stmt = self._filtered(actor, filters)
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*_process_options())
+        rows = (await self.session.scalars(page)).all()
+        return total, [process_read(p) for p in rows]
+
+    async def history(self, actor: Actor, process_id: str) -> ProcessHistory:
+        await self.get_model(actor, process_id)
+        rows = (
+            await self.session.scalars(
+                select(ProcessRevision)
+                .where(ProcessRevision.process_id == process_id)
+                .order_by(ProcessRevision.version, ProcessRevision.id)
+            )
+        ).all()
+        return ProcessHistory(process=process_id, revisions=[revision_read(r) for r in rows])
+
+    async def term_counts(self, actor: Actor, kind: str) -> list[TermCount]:
+        if kind not in TERM_KINDS:
+            raise NotFound(f"No vocabulary {kind!r}; there are {', '.join(TERM_KINDS)}.")
+        count = func.count(ProcessTerm.process_id)
+        stmt = (
+            select(Term.key, Term.label, count)
+            .join(ProcessTerm, ProcessTerm.term_id == Term.id)
+            .join(Process, Process.id == ProcessTerm.process_id)
+            .where(Term.kind == kind, visible_processes(actor))
+            .group_by(Term.id, Term.key, Term.label)
+            .order_by(count.desc(), Term.label)
+        )
+        return [TermCount(key=k, label=label, count=n) for k, label, n in (await self.session.execute(stmt)).all()]
+
+    # -------------------------------------------------------- writes
+
+    async def create(self, actor: Actor, data: ProcessCreate) -> ProcessRead:
+        actor.require_authenticated()
+        if actor.is_admin:
+            if not data.owner_municipality:
+                raise Invalid("An admin must give owner_municipality.", field="owner_municipality")
+            owner = data.owner_municipality
+        else:
+            owner = actor.municipality or ""
+            if data.owner_municipality and data.owner_municipality != owner:
+                actor.require_write_for(data.owner_municipality, "that process")
+        await MunicipalityService(self.session).get_model(owner)
+
+        title = _clean_text(data.title, "title")
+        process = Process(
+            id=await self._free_slug(slugify(title)),
+            owner_municipality=owner,
+            title=title,
+            summary=_clean_text(data.summary, "summary"),
+            version=1,
+        )
+        process.term_links = []
+        process.adoptions = []
+        values = msgspec.structs.asdict(data)
+        values.pop("owner_municipality")
+        values.pop("title")
+        values.pop("summary")
+        await self._apply(actor, process, values)
+        self.session.add(process)
+        await self.session.flush()
+        self.session.add(ProcessRevision(
+            process_id=process.id, version=process.version, actor=actor.name, action="created",
+            changes=[{"field": k, "old": None, "new": v} for k, v in process_snapshot(process).items()
+                     if v not in (None, [], "", False)],
+        ))
+        await self.session.flush()
+        return process_read(process)
+
+    async def update(
+        self, actor: Actor, process_id: str, data: ProcessUpdate, if_match: str | None = None
+    ) -> ProcessRead:
+        actor.require_authenticated()
+        process = await self.get_model(actor, process_id)
+        actor.require_write_for(process.owner_municipality, f"process {process_id!r}")
+        if not matches_etag(if_match, etag(process)):
+            raise PreconditionFailed(
+                f"The process has changed since you read it (now version {process.version}); "
+                "read it again and resend your change with the new ETag."
+            )
+        values = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        if "owner_municipality" in values and values["owner_municipality"] != process.owner_municipality:
+            actor.require_admin("move a process to another municipality")
+            await MunicipalityService(self.session).get_model(values["owner_municipality"])
+        for field in ("title", "summary"):
+            if field in values:
+                values[field] = _clean_text(values[field], field)
+        if values.get("status", process.status) != "duplicate" and "duplicate_of" not in values:
+            values["duplicate_of"] = None
+
+        before = process_snapshot(process)
+        await self._apply(actor, process, values)
+        after = process_snapshot(process)
+        changes = [{"field": f, "old": before[f], "new": after[f]} for f in PROCESS_FIELDS if before[f] != after[f]]
+        if changes:
+            process.version += 1
+            process.updated_at = utcnow()
+            await self.session.flush()
+            self.session.add(ProcessRevision(process_id=process.id, version=process.version, actor=actor.name,
+                                             action="updated", changes=changes))
+            await self.session.flush()
+        return process_read(process)
+
+    async def delete(self, actor: Actor, process_id: str) -> None:
+        actor.require_admin("delete processes")
+        process = await self.get_model(actor, process_id)
+        dupes = (await self.session.scalars(select(Process.id).where(Process.duplicate_of == process.id))).all()
+        if dupes:
+            raise Conflict(
+                f"Processes {', '.join(sorted(dupes))} are marked as duplicates of this one; "
+                "point them elsewhere first."
+            )
+        await self.session.delete(process)
+        await self.session.flush()
+
+    async def _apply(self, actor: Actor, process: Process, values: dict[str, Any]) -> None:
+        for field, value in values.items():
+            if field in TERM_FIELDS:
+                await self._set_terms(process, TERM_FIELDS[field], value)
+            elif field == "contact":
+                process.contact_name = value.name.strip() if value else None
+                process.contact_email = value.email if value else None
+            elif field in DECIMAL_FIELDS:
+                setattr(process, field, to_decimal(value))
+            elif field in ("description", "legal_basis"):
+                setattr(process, field, value.strip() if isinstance(value, str) else value)
+            else:
+                setattr(process, field, value)
+        if process.description is None:
+            process.description = ""
+        await self._check_links(actor, process)
+
+    async def _check_links(self, actor: Actor, process: Process) -> None:
+        if process.status == "duplicate" and not process.duplicate_of:
+            raise Invalid("A process with status 'duplicate' needs duplicate_of.", field="duplicate_of")
+        if process.duplicate_of and process.status != "duplicate":
+            raise Invalid("duplicate_of is only for a process whose status is 'duplicate'.",
+                          field="duplicate_of")
+        for field in ("duplicate_of", "derived_from"):
+            target = getattr(process, field)
+            if target is None:
+                continue
+            if target == process.id:
+                raise Invalid(f"A process cannot be its own {field}.", field=field)
+            exists = await self.session.scalar(
+                select(Process.id).where(Process.id == target, visible_processes(actor))
+            )
+            if exists is None:
+                raise Invalid(f"{field}: no process with id {target!r}.", field=field)
+        # No cycles in the reuse lineage.
+        seen = {process.id}
+        current = process.derived_from
+        while current is not None:
+            if current in seen:
+                raise Invalid("derived_from would make a cycle in the reuse lineage.", field="derived_from")
+            seen.add(current)
+            current = await self.session.scalar(select(Process.derived_from).where(Process.id == current))
+
+    async def _set_terms(self, process: Process, kind: str, labels: Sequence[str]) -> None:
+        wanted: dict[str, str] = {}
+        for label in labels:
+            clean = term_label(label)
+            if clean:
+                wanted.setdefault(term_key(clean), clean)
+        current = [link.term.key for link in process.term_links if link.term.kind == kind]
+        if current == list(wanted):
+            return
+        terms = await terms_for(self.session, kind, wanted)
+        others = [link for link in process.term_links if link.term.kind != kind]
+        position = len(others)
+        new_links = list(others)
+        for key in wanted:
+            new_links.append(ProcessTerm(term=terms[key], position=position))
+            position += 1
+        process.term_links = new_links
+
+    async def _free_slug(self, base: str) -> str:
+        taken = set(
+            (await self.session.scalars(
+                select(Process.id).where(or_(Process.id == base, Process.id.like(_escape_like(base) + "-%",
+                                                                                    escape="\\")))
+            )).all()
+        )
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        return f"{base}-{n}"
+
+
+async def terms_for(session: AsyncSession, kind: str, wanted: dict[str, str]) -> dict[str, Term]:
+    """The Term rows for these keys (key → label), creating the missing ones."""
+    if not wanted:
+        return {}
+    existing = {
+        t.key: t
+        for t in (await session.scalars(select(Term).where(Term.kind == kind, Term.key.in_(list(wanted))))).all()
+    }
+    for key, label in wanted.items():
+        if key not in existing:
+            term = Term(kind=kind, key=key, label=label)
+            session.add(term)
+            existing[key] = term
+    return existing
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def revision_read(r: ProcessRevision) -> Revision:
+    return Revision(
+        version=r.version, changed_at=r.changed_at, actor=r.actor, action=r.action,
+        changes=[FieldChange(field=c["field"], old=c["old"], new=c["new"]) for c in r.changes],
+    )
+
+
+# ---------------------------------------------------------------- adoptions
+
+
+def adoption_read(a: Adoption, process: Process, municipality: Municipality) -> AdoptionRead:
+    cases = a.cases_per_year if a.cases_per_year is not None else process.cases_per_year
+    minutes = a.minutes_per_case if a.minutes_per_case is not None else process.minutes_per_case
+    rate = a.automation_rate if a.automation_rate is not None else process.automation_rate
+    return AdoptionRead(
+        process=a.process_id, process_title=process.title,
+        municipality=a.municipality_code, municipality_name=municipality.name,
+        status=a.status, status_label=ADOPTION_STATUSES[a.status],
+        started_on=a.started_on, live_on=a.live_on,
+        bot=BotRef(repo=a.bot_repo, ref=a.bot_ref) if a.bot_repo else None,
+        cases_per_year=a.cases_per_year, minutes_per_case=to_float(a.minutes_per_case),
+        automation_rate=to_float(a.automation_rate),
+        expected_hours_per_year=to_float(expected_hours(cases, minutes, rate)),
+        notes=a.notes, contact=_contact(a.contact_name, a.contact_email),
+        created_at=a.created_at, updated_at=a.updated_at,
+    )
+
+
+class AdoptionService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _rows(self, stmt: Select[Any]) -> list[AdoptionRead]:
+        rows = (await self.session.execute(stmt)).all()
+        return [adoption_read(a, p, m) for a, p, m in rows]
+
+    def _base(self, actor: Actor) -> Select[Any]:
+        return (
+            select(Adoption, Process, Municipality)
+            .join(Process, Process.id == Adoption.process_id)
+            .join(Municipality, Municipality.code == Adoption.municipality_code)
+            .where(visible_processes(actor))
+        )
+
+    async def for_process(self, actor: Actor, process_id: str) -> list[AdoptionRead]:
+        await ProcessService(self.session).get_model(actor, process_id)
+        return await self._rows(self._base(actor).where(Adoption.process_id == process_id)
+                                .order_by(Municipality.name))
+
+    async def for_municipality(self, actor: Actor, code: str) -> list[AdoptionRead]:
+        await MunicipalityService(self.session).get_model(code)
+        return await self._rows(self._base(actor).where(Adoption.municipality_code == code)
+                                .order_by(Process.title))
+
+    async def get(self, actor: Actor, process_id: str, code: str) -> AdoptionRead:
+        rows = await self._rows(self._base(actor).where(Adoption.process_id == process_id,
+                                                        Adoption.municipality_code == code))
+        if not rows:
+            await ProcessService(self.session).get_model(actor, process_id)
+            raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
+        return rows[0]
+
+    async def put(self, actor: Actor, process_id: str, code: str, data: AdoptionWrite) -> tuple[AdoptionRead, bool]:
+        actor.require_authenticated()
+        process = await ProcessService(self.session).get_model(actor, process_id)
+        municipality = await MunicipalityService(self.session).get_model(code)
+        actor.require_write_for(code, f"the adoption of municipality {code}")
+        if data.started_on and data.live_on and data.live_on < data.started_on:
+            raise Invalid("live_on must not be before started_on.", field="live_on")
+        adoption = await self.session.get(Adoption, (process_id, code))
+        created = adoption is None
+        now = utcnow()
+        if adoption is None:
+            adoption = Adoption(process_id=process_id, municipality_code=code, created_at=now)
+            self.session.add(adoption)
+        adoption.status = data.status
+        adoption.started_on = data.started_on
+        adoption.live_on = data.live_on
+        adoption.bot_repo = data.bot.repo.strip() if data.bot else None
+        adoption.bot_ref = data.bot.ref if data.bot else None
+        adoption.cases_per_year = data.cases_per_year
+        adoption.minutes_per_case = to_decimal(data.minutes_per_case)
+        adoption.automation_rate = to_decimal(data.automation_rate)
+        adoption.notes = data.notes
+        adoption.contact_name = data.contact.name.strip() if data.contact else None
+        adoption.contact_email = data.contact.email if data.contact else None
+        adoption.updated_at = now
+        await self.session.flush()
+        return adoption_read(adoption, process, municipality), created
+
+    async def delete(self, actor: Actor, process_id: str, code: str) -> None:
+        actor.require_authenticated()
+        await ProcessService(self.session).get_model(actor, process_id)
+        actor.require_write_for(code, f"the adoption of municipality {code}")
+        result = await self.session.execute(
+            delete(Adoption).where(Adoption.process_id == process_id, Adoption.municipality_code == code)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")

@@ -1,0 +1,94 @@
+"""The application factory: settings in, Litestar app out. Every controller is listed here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from catalogue.db import create_engine, session_factories
+from service import __version__
+from service.controllers.health import HealthController
+from service.controllers.municipalities import MunicipalityController
+from service.controllers.processes import ProcessController, VocabularyController
+from service.db import upgrade
+from service.deps import provide_actor, provide_db
+from service.errors import EXCEPTION_HANDLERS
+from service.settings import Settings
+
+CONTROLLERS = [
+    HealthController,
+    MunicipalityController,
+    ProcessController,
+    VocabularyController,
+]
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
+    """Build the app. With `migrate`, the database is brought to the newest schema at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        if settings.is_sqlite:
+            settings.ensure_data_dir()
+        engine = create_engine(settings.effective_database_url, pool_pre_ping=not settings.is_sqlite)
+        if migrate:
+            await upgrade(engine)
+        app.state.engine = engine
+        app.state.read_sessions, app.state.write_sessions = session_factories(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    openapi = OpenAPIConfig(
+        title="RPA-banken",
+        version=__version__,
+        description=(
+            "The shared RPA process catalogue and code bank of a network of Danish municipalities. "
+            "Reads of network-visible data need no token; writes need `Authorization: Bearer <token>`."
+        ),
+        path="/api/schema",
+        components=Components(
+            security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
+        ),
+        security=[{"bearer": []}],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url="/static/swagger/swagger-ui-bundle.js",
+                css_url="/static/swagger/swagger-ui.css",
+                standalone_preset_js_url="/static/swagger/swagger-ui-standalone-preset.js",
+            )
+        ],
+    )
+
+    return Litestar(
+        route_handlers=[
+            *CONTROLLERS,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+        ],
+        dependencies={"db": Provide(provide_db), "actor": Provide(provide_actor)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=openapi,
+        state=State({"settings": settings}),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        logging_config=None,
+        debug=False,
+    )
+
+
+logging.getLogger("rpabank").addHandler(logging.NullHandler())

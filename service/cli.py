@@ -1,0 +1,200 @@
+"""`rpabank`: serve, demo, database, tokens, import/export.
+
+Every command that opens the database upgrades it to the newest schema first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.db import create_engine, session_factories
+from catalogue.demo import catalogue_is_empty, load_demo
+from catalogue.errors import DomainError
+from catalogue.tokens import TokenService
+from catalogue.transfer import export_catalogue, import_catalogue
+from service.db import upgrade
+from service.settings import Settings
+
+T = TypeVar("T")
+
+
+def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True) -> T:
+    """Open the database (upgrading it first), run `work` in one transaction, commit if it succeeds."""
+
+    async def go() -> T:
+        if settings.is_sqlite:
+            settings.ensure_data_dir()
+        engine = create_engine(settings.effective_database_url)
+        try:
+            await upgrade(engine)
+            reads, writes = session_factories(engine)
+            async with (writes if write else reads)() as session:
+                result = await work(session)
+                if write:
+                    await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from service.app import create_app
+
+    if settings.is_sqlite:
+        settings.ensure_data_dir()
+    print(f"RPA-banken on http://{host}:{port}  (API docs: http://{host}:{port}/api/schema)", flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    in_session(settings, lambda s: asyncio.sleep(0), write=False)  # migrate before the first request
+    serve(settings, args.host, args.port)
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    async def load(session: AsyncSession) -> dict[str, int] | None:
+        if not await catalogue_is_empty(session):
+            return None
+        return await load_demo(session)
+
+    counts = in_session(settings, load)
+    where = settings.data_dir.resolve() if settings.is_sqlite else "the configured database"
+    if counts is None:
+        print(f"The catalogue in {where} has data already; serving it as it is.", flush=True)
+    else:
+        print(f"Loaded the demo into {where}: " + ", ".join(f"{n} {k}" for k, n in counts.items()), flush=True)
+    if args.no_serve:
+        return 0
+    serve(settings, args.host, args.port)
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    in_session(settings, lambda s: asyncio.sleep(0), write=False)
+    print("The database is at the newest schema.")
+    return 0
+
+
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    secret, _ = in_session(settings, lambda s: TokenService(s).create(args.role, args.municipality, args.name))
+    print(secret)
+    return 0
+
+
+def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
+    tokens = in_session(settings, lambda s: TokenService(s).list(), write=False)
+    if args.json:
+        print(msgspec.json.encode(tokens).decode())
+        return 0
+    print(f"{'id':>4}  {'role':<7} {'kommune':<8} {'created':<20} {'revoked':<20} name")
+    for t in tokens:
+        revoked = t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "-"
+        print(f"{t.id:>4}  {t.role:<7} {t.municipality or '-':<8} {t.created_at.strftime('%Y-%m-%d %H:%M'):<20} "
+              f"{revoked:<20} {t.name}")
+    return 0
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    token = in_session(settings, lambda s: TokenService(s).revoke(args.id))
+    print(f"Token {token.id} ({token.name}) is revoked.")
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    data = in_session(settings, export_catalogue, write=False)
+    if args.file == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        tmp = Path(args.file + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(args.file)
+        print(f"Exported the catalogue to {args.file}.", file=sys.stderr)
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    counts = in_session(settings, lambda s: import_catalogue(s, raw))
+    print("Imported " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ".")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rpabank",
+        description="RPA-banken: the shared RPA process catalogue and code bank. Settings come from "
+        "RPABANK_DATA_DIR, RPABANK_DATABASE_URL, RPABANK_ADMIN_TOKEN.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("RPABANK_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("RPABANK_PORT", "8000")))
+
+    p = sub.add_parser("serve", help="upgrade the database, then serve the API and pages")
+    add_server_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="load the demo into an empty catalogue, then serve")
+    add_server_options(p)
+    p.add_argument("--no-serve", action="store_true", help="only load the demo data")
+    p.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="bring the database to the newest schema").set_defaults(func=cmd_db_upgrade)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    p = token.add_parser("create", help="create a token and print it (only the token, on stdout)")
+    p.add_argument("--role", choices=["admin", "editor"], required=True)
+    p.add_argument("--municipality", help="municipality code (editors)")
+    p.add_argument("--name", help="who or what the token is for")
+    p.set_defaults(func=cmd_token_create)
+    p = token.add_parser("list", help="list tokens (never their secrets)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_token_list)
+    p = token.add_parser("revoke", help="revoke a token by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_token_revoke)
+
+    p = sub.add_parser("export", help="write the whole catalogue as JSON (FILE or - for stdout)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("import", help="load a JSON export into an empty catalogue (all or nothing)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env(environ)
+    try:
+        return int(args.func(settings, args))
+    except DomainError as exc:
+        print(f"rpabank: {exc.message}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"rpabank: no such file: {exc.filename}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, PathParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.schemas import AdoptionRead, MunicipalityCreate, MunicipalityRead, MunicipalityUpdate
+from catalogue.services import AdoptionService, MunicipalityService
+from service.deps import requires_token
+
+Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
+
+
+class MunicipalityController(Controller):
+    path = "/api/municipalities"
+    tags = ["municipalities"]
+
+    @get("/", summary="All municipalities of the network, former members included")
+    async def list_municipalities(self, db: NamedDependency[AsyncSession]) -> list[MunicipalityRead]:
+        return await MunicipalityService(db).list()
+
+    @get("/{code:str}", summary="One municipality")
+    async def get_municipality(self, db: NamedDependency[AsyncSession], code: FromPath[Code]) -> MunicipalityRead:
+        return await MunicipalityService(db).get(code)
+
+    @post("/", guards=[requires_token], summary="Add a municipality (admin)")
+    async def create_municipality(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], data: JSONBody[MunicipalityCreate]
+    ) -> MunicipalityRead:
+        return await MunicipalityService(db).create(actor, data)
+
+    @patch("/{code:str}", guards=[requires_token], summary="Change a municipality (admin)")
+    async def update_municipality(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], code: FromPath[Code],
+        data: JSONBody[MunicipalityUpdate],
+    ) -> MunicipalityRead:
+        return await MunicipalityService(db).update(actor, code, data)
+
+    @get("/{code:str}/adoptions", summary="The processes a municipality has adopted")
+    async def municipality_adoptions(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], code: FromPath[Code]
+    ) -> list[AdoptionRead]:
+        return await AdoptionService(db).for_municipality(actor, code)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromHeader, FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.schemas import (
+    AdoptionRead,
+    AdoptionWrite,
+    ProcessCreate,
+    ProcessHistory,
+    ProcessPage,
+    ProcessRead,
+    ProcessUpdate,
+    TermCount,
+)
+from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
+from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
+from service.deps import requires_token
+
+ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
+Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
+
+_ = AdoptionStatus  # re-exported for the OpenAPI of adoption bodies
+
+
+def with_etag(process: ProcessRead, status_code: int = 200) -> Response[ProcessRead]:
+    return Response(process, status_code=status_code, headers={"ETag": etag(process)})
+
+
+class ProcessController(Controller):
+    path = "/api/processes"
+    tags = ["processes"]
+
+    @get("/", summary="List and filter processes")
+    async def list_processes(
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        domain: FromQuery[Domain | None] = None,
+        phase: FromQuery[Phase | None] = None,
+        status: FromQuery[Status | None] = None,
+        system: FromQuery[str | None] = None,
+        technology: FromQuery[str | None] = None,
+        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$",
+                                                           description="owner or adopter")] = None,
+        q: Annotated[str | None, QueryParameter(max_length=10_000)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> ProcessPage:
+        filters = ProcessFilters(domain=domain, phase=phase, status=status, system=system,
+                                 technology=technology, municipality=municipality, q=q)
+        total, items = await ProcessService(db).list(actor, filters, limit=limit, offset=offset)
+        return ProcessPage(total=total, limit=limit, offset=offset, items=items)
+
+    @post("/", guards=[requires_token], summary="Describe a new process", status_code=201)
+    async def create_process(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], data: JSONBody[ProcessCreate]
+    ) -> Response[ProcessRead]:
+        return with_etag(await ProcessService(db).create(actor, data), 201)
+
+    @get("/{process_id:str}", summary="One process (with an ETag)")
+    async def get_process(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+    ) -> Response[ProcessRead]:
+        return with_etag(await ProcessService(db).get(actor, process_id))
+
+    @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (send If-Match)")
+    async def update_process(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], data: JSONBody[ProcessUpdate], if_match: IfMatch = None,
+    ) -> Response[ProcessRead]:
+        return with_etag(await ProcessService(db).update(actor, process_id, data, if_match))
+
+    @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
+    async def delete_process(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+    ) -> None:
+        await ProcessService(db).delete(actor, process_id)
+
+    @get("/{process_id:str}/history", summary="Who changed what, when")
+    async def process_history(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+    ) -> ProcessHistory:
+        return await ProcessService(db).history(actor, process_id)
+
+    @get("/{process_id:str}/adoptions", summary="The municipalities that run a process")
+    async def process_adoptions(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+    ) -> list[AdoptionRead]:
+        return await AdoptionService(db).for_process(actor, process_id)
+
+    @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
+    async def get_adoption(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code],
+    ) -> AdoptionRead:
+        return await AdoptionService(db).get(actor, process_id, code)
+
+    @put("/{process_id:str}/adoptions/{code:str}", guards=[requires_token],
+         summary="Register or replace a municipality's adoption (201 created, 200 replaced)")
+    async def put_adoption(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code], data: JSONBody[AdoptionWrite],
+    ) -> Response[AdoptionRead]:
+        adoption, created = await AdoptionService(db).put(actor, process_id, code, data)
+        return Response(adoption, status_code=201 if created else 200)
+
+    @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
+    async def delete_adoption(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code],
+    ) -> None:
+        await AdoptionService(db).delete(actor, process_id, code)
+
+
+
+class VocabularyController(Controller):
+    path = "/api/vocabularies"
+    tags = ["processes"]
+
+    @get("/{kind:str}", summary="Systems, technologies or tags in use, with counts")
+    async def vocabulary(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], kind: FromPath[TermKind]
+    ) -> list[TermCount]:
+        return await ProcessService(db).term_counts(actor, kind)
