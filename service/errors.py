@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -98,9 +98,7 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
 
 
 def _humane(detail: str) -> str:
-    if "malformed" in detail.lower() or "json" in detail.lower():
-        return f"The request body is not valid JSON ({detail})."
-    return detail
+    return f"The request body is not valid JSON ({detail.removeprefix('JSON is malformed: ')})."
 
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
@@ -110,6 +108,8 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
         return error_response(status, HTTP_ERROR_NAMES.get(status, "server_error"),
                               "Something went wrong on our side; it has been logged.")
     message = str(exc.detail)
+    if status == 400 and type(exc) is ClientException:  # the body could not be decoded at all
+        message = _humane(message)
     if status == 404 and message in ("Not Found", ""):
         message = "There is nothing at this address."
     elif status == 405:

@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api, process_body
+
+URL = "/api/processes"
+PID = "indhentning-af-boerne-og-straffeattester"
+
+
+async def create(api: Api, who: str = "editor_253", **extra: Any) -> dict[str, Any]:
+    r = await api.post(URL, process_body(**extra), who=who)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_create_returns_the_full_process_with_etag_and_derived_fields(api: Api) -> None:
+    r = await api.post(URL, process_body(), who="editor_253")
+    assert r.status_code == 201
+    p = r.json()
+    assert r.headers["etag"] == '"1"'
+    assert p["id"] == PID
+    assert p["owner_municipality"] == "253"  # an editor creates for its own municipality
+    assert p["domain"] == "hr_og_loen" and p["domain_label"] == "HR og løn"
+    assert p["phase_label"] == "Drift"
+    assert p["systems"] == ["Politiets attestløsning", "eDoc"]
+    # 1200 × 3.2 / 60 × 85 / 100 = 54.4 hours, not rounded to whole hours
+    assert p["expected_hours_per_year"] == pytest.approx(54.4)
+    assert p["adoption_count"] == 0 and p["adopted_by"] == []
+    assert p["version"] == 1
+    assert p["created_at"].endswith("Z")
+
+
+async def test_expected_hours_keep_their_decimals(api: Api) -> None:
+    p = await create(api, cases_per_year=7, minutes_per_case=1.5, automation_rate=33)
+    assert p["expected_hours_per_year"] == pytest.approx(7 * 1.5 / 60 * 33 / 100)
+    p = await create(api, title="Uden tal", cases_per_year=None)
+    assert p["expected_hours_per_year"] is None
+
+
+async def test_slugs_are_unique_and_stable(api: Api) -> None:
+    first = await create(api)
+    second = await create(api)
+    assert (first["id"], second["id"]) == (PID, PID + "-2")
+    r = await api.patch(f"{URL}/{PID}", {"title": "Et helt nyt navn"}, who="editor_253")
+    assert r.status_code == 200
+    assert r.json()["id"] == PID  # the id does not follow the title
+
+
+async def test_admin_must_name_the_owner(api: Api) -> None:
+    r = await api.post(URL, process_body())
+    assert r.status_code == 422
+    assert r.json()["field"] == "owner_municipality"
+    r = await api.post(URL, process_body(owner_municipality="376"))
+    assert r.status_code == 201 and r.json()["owner_municipality"] == "376"
+    r = await api.post(URL, process_body(owner_municipality="999"))
+    assert r.status_code == 404 and "999" in r.json()["message"]
+
+
+async def test_editor_cannot_create_for_another_municipality(api: Api) -> None:
+    r = await api.post(URL, process_body(owner_municipality="376"), who="editor_253")
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 121}, "title"),
+        ({"title": "   "}, "title"),
+        ({"summary": "y" * 281}, "summary"),
+        ({"description": "z" * 20_001}, "description"),
+        ({"domain": "rumfart"}, "domain"),
+        ({"phase": "done"}, "phase"),
+        ({"kle": "27.24"}, "kle"),
+        ({"automation_rate": 101}, "automation_rate"),
+        ({"automation_rate": -1}, "automation_rate"),
+        ({"cases_per_year": -5}, "cases_per_year"),
+        ({"cases_per_year": "many"}, "cases_per_year"),
+        ({"minutes_per_case": -0.5}, "minutes_per_case"),
+        ({"personal_data": "yes"}, "personal_data"),
+        ({"systems": "eDoc"}, "systems"),
+        ({"contact": {"name": "A", "email": "not-an-email"}}, "contact.email"),
+        ({"visibility": "public"}, "visibility"),
+        ({"colour": "blue"}, "colour"),
+        ({"status": "duplicate"}, "duplicate_of"),
+        ({"derived_from": "findes-ikke"}, "derived_from"),
+    ],
+)
+async def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
+    api: Api, change: dict[str, Any], field: str
+) -> None:
+    r = await api.post(URL, process_body(**change), who="editor_253")
+    assert r.status_code in (400, 422), r.text
+    body = r.json()
+    assert body["field"] == field, body
+    assert body["message"]
+    assert (await api.get(URL)).json()["total"] == 0
+
+
+async def test_malformed_json_is_a_400(api: Api) -> None:
+    r = await api.post(URL, who="editor_253", content=b'{"title": ', headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert "JSON" in r.json()["message"]
+    r = await api.post(URL, who="editor_253", content=b"[1, 2]", headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422)
+
+
+async def test_get_has_etag_and_patch_honours_if_match(api: Api) -> None:
+    await create(api)
+    r = await api.get(f"{URL}/{PID}")
+    assert r.headers["etag"] == '"1"'
+    r = await api.patch(f"{URL}/{PID}", {"phase": "retired"}, who="editor_253", headers={"If-Match": '"1"'})
+    assert r.status_code == 200
+    assert r.headers["etag"] == '"2"' and r.json()["version"] == 2
+    stale = await api.patch(f"{URL}/{PID}", {"phase": "test"}, who="editor_253", headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert (await api.get(f"{URL}/{PID}")).json()["phase"] == "retired"
+    weak = await api.patch(f"{URL}/{PID}", {"phase": "test"}, who="editor_253", headers={"If-Match": 'W/"2"'})
+    assert weak.status_code == 200
+
+
+async def test_patch_without_changes_keeps_the_version(api: Api) -> None:
+    await create(api)
+    r = await api.patch(f"{URL}/{PID}", {"phase": "operation", "systems": ["Politiets attestløsning", "edoc"]},
+                        who="editor_253")
+    assert r.status_code == 200 and r.json()["version"] == 1
+    assert len((await api.get(f"{URL}/{PID}/history")).json()["revisions"]) == 1
+
+
+async def test_patch_only_vocabulary_bumps_the_version_once(api: Api) -> None:
+    await create(api)
+    r = await api.patch(f"{URL}/{PID}", {"tags": ["GDPR", "attester"]}, who="editor_253")
+    assert r.json()["version"] == 2 and r.json()["tags"] == ["GDPR", "attester"]
+
+
+async def test_history_records_who_changed_what(api: Api) -> None:
+    await create(api)
+    await api.patch(f"{URL}/{PID}", {"phase": "retired", "cases_per_year": 900}, who="editor_253")
+    r = await api.get(f"{URL}/{PID}/history")
+    assert r.status_code == 200
+    revisions = r.json()["revisions"]
+    assert [rev["action"] for rev in revisions] == ["created", "updated"]
+    last = revisions[-1]
+    assert last["version"] == 2
+    assert "253" in last["actor"]
+    changes = {c["field"]: (c["old"], c["new"]) for c in last["changes"]}
+    assert changes == {"phase": ("operation", "retired"), "cases_per_year": (1200, 900)}
+
+
+async def test_duplicate_status_needs_duplicate_of_and_is_cleared_when_status_changes(api: Api) -> None:
+    await create(api)
+    other = await create(api, title="Straffeattester til frivillige")
+    r = await api.patch(f"{URL}/{other['id']}", {"status": "duplicate", "duplicate_of": PID}, who="editor_253")
+    assert r.status_code == 200 and r.json()["duplicate_of"] == PID
+    r = await api.delete(f"{URL}/{PID}")
+    assert r.status_code == 409  # something is marked as its duplicate
+    r = await api.patch(f"{URL}/{other['id']}", {"status": "active"}, who="editor_253")
+    assert r.json()["duplicate_of"] is None
+
+
+async def test_derived_from_cannot_make_a_cycle(api: Api) -> None:
+    a = await create(api, title="Original")
+    b = await create(api, title="Kopi", derived_from=a["id"])
+    r = await api.patch(f"{URL}/{a['id']}", {"derived_from": b["id"]}, who="editor_253")
+    assert r.status_code == 422 and r.json()["field"] == "derived_from"
+
+
+async def test_list_filters(api: Api) -> None:
+    await create(api)
+    await create(api, who="editor_376", title="Betaling af tolkeregninger", domain="social", phase="development",
+                 systems=["KMD Opus"], technologies=["Python"], tags=[])
+    await api.put(f"{URL}/{PID}/adoptions/376", {"status": "operation"}, who="editor_376")
+
+    async def ids(query: str) -> list[str]:
+        r = await api.get(f"{URL}?{query}")
+        assert r.status_code == 200, r.text
+        return [p["id"] for p in r.json()["items"]]
+
+    assert await ids("domain=social") == ["betaling-af-tolkeregninger"]
+    assert await ids("phase=operation") == [PID]
+    assert await ids("status=active") == ["betaling-af-tolkeregninger", PID]
+    assert await ids("system=kmd%20opus") == ["betaling-af-tolkeregninger"]  # vocabularies ignore case
+    assert await ids("technology=Power%20Automate") == [PID]
+    assert await ids("municipality=253") == [PID]  # owner
+    assert sorted(await ids("municipality=376")) == ["betaling-af-tolkeregninger", PID]  # owner or adopter
+    assert await ids("q=tolke") == ["betaling-af-tolkeregninger"]
+    page = (await api.get(f"{URL}?limit=1&offset=1")).json()
+    assert page["total"] == 2 and len(page["items"]) == 1
+    assert (await api.get(f"{URL}?domain=rumfart")).status_code in (400, 422)
+    assert (await api.get(f"{URL}?limit=100000")).status_code in (400, 422)
+
+
+async def test_vocabulary_counts(api: Api) -> None:
+    await create(api)
+    await create(api, title="Anden proces", systems=["EDOC"])
+    r = await api.get("/api/vocabularies/system")
+    counts = {t["label"]: t["count"] for t in r.json()}
+    assert counts["eDoc"] == 2  # "EDOC" is the same term, shown with its first spelling
+    assert (await api.get("/api/vocabularies/colour")).status_code in (400, 404, 422)
+
+
+async def test_drafts_are_invisible_to_other_municipalities(api: Api) -> None:
+    draft = await create(api, title="Hemmelig kladde", visibility="municipality")
+    url = f"{URL}/{draft['id']}"
+    assert (await api.get(url, who="editor_253")).status_code == 200
+    assert (await api.get(url, who="admin")).status_code == 200
+    assert (await api.get(url)).status_code == 404
+    assert (await api.get(url, who="editor_376")).status_code == 404
+    assert (await api.get(f"{url}/history", who="editor_376")).status_code == 404
+    assert (await api.get(f"{url}/adoptions")).status_code == 404
+    assert (await api.put(f"{url}/adoptions/376", {"status": "interested"}, who="editor_376")).status_code == 404
+    assert (await api.get(URL)).json()["total"] == 0
+    assert (await api.get(URL, who="editor_253")).json()["total"] == 1
+    r = await api.post(URL, process_body(title="Kopi af kladde", derived_from=draft["id"]), who="editor_376")
+    assert r.status_code == 422  # cannot point at what you cannot see
+
+
+async def test_delete_is_for_admins_and_removes_adoptions(api: Api) -> None:
+    await create(api)
+    await api.put(f"{URL}/{PID}/adoptions/253", {"status": "operation"}, who="editor_253")
+    assert (await api.delete(f"{URL}/{PID}", who="editor_253")).status_code == 403
+    assert (await api.delete(f"{URL}/{PID}")).status_code == 204
+    assert (await api.get(f"{URL}/{PID}")).status_code == 404
+    assert (await api.get("/api/municipalities/253/adoptions")).json() == []
+    assert (await api.delete(f"{URL}/{PID}")).status_code == 404
+
+
+async def test_unknown_and_revoked_tokens_are_401(api: Api) -> None:
+    api.tokens["bogus"] = "rpab_not-a-token"
+    r = await api.post(URL, process_body(), who="bogus")
+    assert r.status_code == 401
+    r = await api.post(URL, process_body(), who=None, headers={"Authorization": "Basic abc"})
+    assert r.status_code == 401
