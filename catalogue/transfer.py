@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import Conflict, Invalid
@@ -179,6 +180,13 @@ def parse_catalogue(raw: bytes) -> CatalogueFile:
 async def import_catalogue(session: AsyncSession, raw: bytes) -> dict[str, int]:
     """Load an export into an empty catalogue. The caller commits; any error leaves nothing behind."""
     doc = parse_catalogue(raw)
+    try:
+        return await _import(session, doc)
+    except IntegrityError as exc:
+        raise Invalid(f"The file clashes with itself or the database: {exc.orig}") from None
+
+
+async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     for model in (Municipality, Process):
         if await session.scalar(select(func.count()).select_from(model)):
             raise Conflict("The catalogue is not empty; import goes into an empty data folder or database.")

@@ -1,0 +1,127 @@
+"""The `rpabank` command line, run in-process on each test database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from catalogue.tokens import hash_token
+from service.app import create_app
+from service.cli import main
+from service.settings import Settings
+
+
+def env(settings: Settings) -> dict[str, str]:
+    return {"RPABANK_DATA_DIR": str(settings.data_dir), "RPABANK_DATABASE_URL": settings.effective_database_url}
+
+
+def run(settings: Settings, *argv: str) -> int:
+    return main(list(argv), env(settings))
+
+
+def test_demo_loads_the_network_and_at_least_15_processes(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(settings, "demo", "--no-serve") == 0
+    assert "Loaded the demo" in capsys.readouterr().out
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/api/processes?limit=500").json()
+        assert page["total"] >= 15
+        titles = {p["title"] for p in page["items"]}
+        for named in ("Bogføring af indtægter på hovedkonto", "Indhentning af børne- og straffeattester",
+                      "Betaling af tolkeregninger"):
+            assert named in titles
+        assert any(t.startswith("Udrejseregistrering") for t in titles)
+        assert any(t.startswith("Betaling af helbredstillæg") for t in titles)
+        municipalities = client.get("/api/municipalities").json()
+        assert len(municipalities) == 12
+        odsherred = next(m for m in municipalities if m["code"] == "306")
+        assert odsherred["is_member"] is False
+        adopters = {a for p in page["items"] for a in p["adopted_by"]}
+        assert len(adopters) >= 6
+    # a second run leaves the catalogue as it is
+    assert run(settings, "demo", "--no-serve") == 0
+    assert "has data already" in capsys.readouterr().out
+
+
+def test_tokens_create_list_revoke(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(settings, "demo", "--no-serve") == 0
+    capsys.readouterr()
+    assert run(settings, "token", "create", "--role", "editor", "--municipality", "253", "--name", "Greve RPA") == 0
+    secret = capsys.readouterr().out.strip()
+    assert secret.startswith("rpab_") and "\n" not in secret  # only the token on stdout
+
+    with TestClient(create_app(settings)) as client:
+        auth = {"Authorization": f"Bearer {secret}"}
+        r = client.patch("/api/processes/indhentning-af-boerne-og-straffeattester", json={"tags": ["x"]},
+                         headers=auth)
+        assert r.status_code in (200, 403)  # the token is recognised (403: not the owner) …
+        r = client.put("/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",
+                       json={"status": "operation"}, headers=auth)
+        assert r.status_code in (200, 201)  # … and may write its own municipality's adoption
+
+    assert run(settings, "token", "list", "--json") == 0
+    tokens = json.loads(capsys.readouterr().out)
+    assert tokens[0]["name"] == "Greve RPA" and tokens[0]["municipality"] == "253"
+    assert secret not in json.dumps(tokens) and hash_token(secret) not in json.dumps(tokens)
+
+    assert run(settings, "token", "revoke", str(tokens[0]["id"])) == 0
+    with TestClient(create_app(settings)) as client:
+        r = client.put("/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",
+                       json={"status": "stopped"}, headers={"Authorization": f"Bearer {secret}"})
+        assert r.status_code == 401
+
+    assert run(settings, "token", "create", "--role", "editor") == 2  # needs a municipality
+    assert "municipality" in capsys.readouterr().err
+
+
+def test_export_import_round_trip_is_identical(settings: Settings, tmp_path: Path) -> None:
+    assert run(settings, "demo", "--no-serve") == 0
+    first = tmp_path / "first.json"
+    assert run(settings, "export", str(first)) == 0
+    doc = json.loads(first.read_text())
+    assert doc["format"] == "rpabank-catalogue"
+    assert len(doc["processes"]) >= 15 and doc["history"] and doc["adoptions"]
+
+    other = Settings(data_dir=tmp_path / "other")
+    assert run(other, "import", str(first)) == 0
+    second = tmp_path / "second.json"
+    assert run(other, "export", str(second)) == 0
+    assert second.read_bytes() == first.read_bytes()
+
+    # importing again into a non-empty catalogue is refused and changes nothing
+    assert run(other, "import", str(first)) == 2
+    third = tmp_path / "third.json"
+    assert run(other, "export", str(third)) == 0
+    assert third.read_bytes() == first.read_bytes()
+
+
+def test_a_broken_import_leaves_nothing_behind(settings: Settings, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    source = Settings(data_dir=tmp_path / "source")
+    assert run(source, "demo", "--no-serve") == 0
+    export = tmp_path / "export.json"
+    assert run(source, "export", str(export)) == 0
+    doc = json.loads(export.read_text())
+    doc["adoptions"].append(dict(doc["adoptions"][0]))  # the same adoption twice, at the very end
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert run(settings, "import", str(broken)) == 2
+    assert "twice" in capsys.readouterr().err
+
+    # a clash only the database notices (two municipalities with one name) also leaves nothing behind
+    doc = json.loads(export.read_text())
+    doc["municipalities"][-1]["name"] = doc["municipalities"][0]["name"]
+    broken.write_text(json.dumps(doc))
+    assert run(settings, "import", str(broken)) == 2
+    assert "clash" in capsys.readouterr().err
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/processes").json()["total"] == 0
+        assert client.get("/api/municipalities").json() == []
+
+    (tmp_path / "garbage.json").write_text("{not json")
+    assert run(settings, "import", str(tmp_path / "garbage.json")) == 2
+    assert "not a catalogue export" in capsys.readouterr().err
+    assert run(settings, "import", str(tmp_path / "missing.json")) == 2
