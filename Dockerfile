@@ -1,0 +1,26 @@
+# RPA-banken application image (stateless: data lives in PostgreSQL, Meilisearch and the /data volume).
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    RPABANK_DATA_DIR=/data
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 rpabank \
+    && mkdir -p /data && chown rpabank /data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY catalogue ./catalogue
+COPY codebank ./codebank
+COPY search ./search
+RUN pip install --no-cache-dir .
+
+USER rpabank
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/health').status == 200 else 1)"
+CMD ["rpabank", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,1 @@
+"""The code bank: bots and code principles as git repositories."""

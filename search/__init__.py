@@ -1,0 +1,1 @@
+"""Search: Danish text analysis and the search backends (embedded SQLite FTS5, Meilisearch)."""
