@@ -12,14 +12,14 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from catalogue.actors import Actor
 from catalogue.db import utcnow
 from catalogue.errors import Conflict, Invalid, NotFound, PreconditionFailed
-from catalogue.models import Adoption, Municipality, Process, ProcessRevision, ProcessTerm, Term
+from catalogue.models import Adoption, IndexQueue, Municipality, Process, ProcessRevision, ProcessTerm, Term
 from catalogue.schemas import (
     AdoptionRead,
     AdoptionWrite,
@@ -109,6 +109,13 @@ def _contact(name: str | None, email: str | None) -> Contact | None:
     return Contact(name=name, email=email) if name else None
 
 
+def mark_for_index(session: AsyncSession, entity: str, *ids: str) -> None:
+    """Queue search documents for rebuilding, in the caller's transaction (see IndexQueue)."""
+    for entity_id in dict.fromkeys(ids):
+        session.add(IndexQueue(entity=entity, entity_id=entity_id))
+    session.info["index_dirty"] = True
+
+
 # ---------------------------------------------------------------- municipalities
 
 
@@ -157,6 +164,7 @@ class MunicipalityService:
         )
         self.session.add(m)
         await self.session.flush()
+        mark_for_index(self.session, "municipality", m.code)
         return municipality_read(m)
 
     async def update(self, actor: Actor, code: str, data: MunicipalityUpdate) -> MunicipalityRead:
@@ -174,6 +182,12 @@ class MunicipalityService:
         _check_membership(m.member_since, m.member_until)
         m.updated_at = utcnow()
         await self.session.flush()
+        mark_for_index(self.session, "municipality", m.code)
+        if data.name is not UNSET:  # process documents show owner and adopter names
+            related = select(Process.id).where(or_(
+                Process.owner_municipality == code,
+                Process.id.in_(select(Adoption.process_id).where(Adoption.municipality_code == code))))
+            mark_for_index(self.session, "process", *(await self.session.scalars(related)).all())
         return municipality_read(m)
 
     async def _name_free(self, name: str, code: str | None) -> None:
@@ -259,8 +273,6 @@ class ProcessFilters(msgspec.Struct, kw_only=True):
     system: str | None = None
     technology: str | None = None
     municipality: str | None = None
-    q: str | None = None
-    ids: Sequence[str] | None = None  # restrict to these (from a search); order kept by caller
 
 
 class ProcessService:
@@ -300,14 +312,6 @@ class ProcessService:
         if f.municipality:
             adopters = select(Adoption.process_id).where(Adoption.municipality_code == f.municipality)
             stmt = stmt.where(or_(Process.owner_municipality == f.municipality, Process.id.in_(adopters)))
-        if f.q and f.q.strip():
-            needle = "%" + _escape_like(f.q.strip().casefold()) + "%"
-            stmt = stmt.where(
-                or_(*(func.lower(col).like(needle, escape="\\")
-                      for col in (Process.title, Process.summary, Process.description)))
-            )
-        if f.ids is not None:
-            stmt = stmt.where(Process.id.in_(list(f.ids))) if f.ids else stmt.where(false())
         return stmt
 
     async def list(
@@ -318,6 +322,14 @@ class ProcessService:
         page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*_process_options())
         rows = (await self.session.scalars(page)).all()
         return total, [process_read(p) for p in rows]
+
+    async def get_many(self, actor: Actor, ids: Sequence[str]) -> list[ProcessRead]:
+        """These processes in this order (e.g. ranked by a search); invisible or missing ones are left out."""
+        if not ids:
+            return []
+        stmt = select(Process).where(Process.id.in_(list(ids)), visible_processes(actor)).options(*_process_options())
+        found = {p.id: p for p in (await self.session.scalars(stmt)).all()}
+        return [process_read(found[i]) for i in ids if i in found]
 
     async def history(self, actor: Actor, process_id: str) -> ProcessHistory:
         await self.get_model(actor, process_id)
@@ -381,6 +393,7 @@ class ProcessService:
                      if v not in (None, [], "", False)],
         ))
         await self.session.flush()
+        mark_for_index(self.session, "process", process.id)
         return process_read(process)
 
     async def update(
@@ -415,6 +428,7 @@ class ProcessService:
             self.session.add(ProcessRevision(process_id=process.id, version=process.version, actor=actor.name,
                                              action="updated", changes=changes))
             await self.session.flush()
+            mark_for_index(self.session, "process", process.id)
         return process_read(process)
 
     async def delete(self, actor: Actor, process_id: str) -> None:
@@ -428,6 +442,7 @@ class ProcessService:
             )
         await self.session.delete(process)
         await self.session.flush()
+        mark_for_index(self.session, "process", process_id)
 
     async def _apply(self, actor: Actor, process: Process, values: dict[str, Any]) -> None:
         for field, value in values.items():
@@ -613,6 +628,7 @@ class AdoptionService:
         adoption.contact_email = data.contact.email if data.contact else None
         adoption.updated_at = now
         await self.session.flush()
+        mark_for_index(self.session, "process", process_id)
         return adoption_read(adoption, process, municipality), created
 
     async def delete(self, actor: Actor, process_id: str, code: str) -> None:
@@ -624,3 +640,4 @@ class AdoptionService:
         )
         if result.rowcount == 0:
             raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
+        mark_for_index(self.session, "process", process_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -21,7 +23,9 @@ from service import __version__
 from service.controllers.health import HealthController
 from service.controllers.municipalities import MunicipalityController
 from service.controllers.processes import ProcessController, VocabularyController
+from service.controllers.search import SearchController
 from service.db import upgrade
+from service.indexing import Indexer, start_indexing
 from service.deps import provide_actor, provide_db
 from service.errors import EXCEPTION_HANDLERS
 from service.settings import Settings
@@ -31,6 +35,7 @@ CONTROLLERS = [
     MunicipalityController,
     ProcessController,
     VocabularyController,
+    SearchController,
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -48,9 +53,18 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
             await upgrade(engine)
         app.state.engine = engine
         app.state.read_sessions, app.state.write_sessions = session_factories(engine)
+        backend = await asyncio.to_thread(settings.open_search)
+        indexer = Indexer(backend, app.state.read_sessions, app.state.write_sessions)
+        app.state.indexer = indexer
+        await start_indexing(indexer)
+        retries = asyncio.create_task(indexer.run_retries(settings.index_retry_seconds))
         try:
             yield
         finally:
+            retries.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retries
+            backend.close()
             await engine.dispose()
 
     openapi = OpenAPIConfig(

@@ -31,6 +31,8 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
             raise
         else:
             await session.commit()
+            if session.info.get("index_dirty"):
+                await state.indexer.drain()  # failures stay queued and show on /api/health
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.backends import SearchBackend, open_backend
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -14,6 +16,8 @@ class Settings:
     admin_token: str | None = None
     meili_url: str | None = None
     meili_key: str | None = None
+    meili_index: str = "rpabank"
+    index_retry_seconds: float = 10.0
 
     @property
     def effective_database_url(self) -> str:
@@ -25,6 +29,9 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    def open_search(self) -> SearchBackend:
+        return open_backend(self.data_dir, self.meili_url, self.meili_key, self.meili_index)
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -38,4 +45,5 @@ class Settings:
             admin_token=env.get("RPABANK_ADMIN_TOKEN") or None,
             meili_url=env.get("RPABANK_MEILI_URL") or None,
             meili_key=env.get("RPABANK_MEILI_KEY") or None,
+            meili_index=env.get("RPABANK_MEILI_INDEX") or "rpabank",
         )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromHeader, FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from catalogue.schemas import (
 from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
 from service.deps import requires_token
+from service.indexing import search_process_ids
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
 Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
@@ -40,6 +42,7 @@ class ProcessController(Controller):
     @get("/", summary="List and filter processes")
     async def list_processes(
         self,
+        state: State,
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         domain: FromQuery[Domain | None] = None,
@@ -54,7 +57,11 @@ class ProcessController(Controller):
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> ProcessPage:
         filters = ProcessFilters(domain=domain, phase=phase, status=status, system=system,
-                                 technology=technology, municipality=municipality, q=q)
+                                 technology=technology, municipality=municipality)
+        if q and q.strip():  # ranked by the search, same analysis as /api/search
+            total, ids = await search_process_ids(state.indexer, actor, filters, q, limit, offset)
+            return ProcessPage(total=total, limit=limit, offset=offset,
+                               items=await ProcessService(db).get_many(actor, ids))
         total, items = await ProcessService(db).list(actor, filters, limit=limit, offset=offset)
         return ProcessPage(total=total, limit=limit, offset=offset, items=items)
 

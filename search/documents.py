@@ -1,0 +1,78 @@
+"""What the search indexes and answers: documents, queries, results. No ORM, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FACETS = ("type", "domain", "phase", "status", "system", "technology", "municipality")
+TYPES = ("process", "municipality", "bot", "code", "principle")
+NETWORK = "network"
+
+
+def municipality_visibility(code: str) -> str:
+    return f"municipality:{code}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One searchable thing. `fields` hold the original text (shown in snippets); the backends index
+    their analysed form. `visibility` is `network` or `municipality:<code>` (a draft)."""
+
+    type: str
+    id: str
+    title: str
+    url: str
+    summary: str = ""
+    body: str = ""
+    meta: str = ""
+    facets: dict[str, list[str]] = field(default_factory=dict)
+    visibility: str = NETWORK
+    boost: float = 1.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.id}"
+
+    def facet_values(self) -> dict[str, list[str]]:
+        values = {name: list(dict.fromkeys(v for v in vals if v)) for name, vals in self.facets.items()}
+        values["type"] = [self.type]
+        return values
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose search it is: admins see drafts of all; an editor sees its own municipality's drafts."""
+
+    municipality: str | None = None
+    is_admin: bool = False
+
+    def allows(self, visibility: str) -> bool:
+        if self.is_admin or visibility == NETWORK:
+            return True
+        return self.municipality is not None and visibility == municipality_visibility(self.municipality)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    filters: dict[str, str] = field(default_factory=dict)  # facet → value (case-insensitive)
+    viewer: Viewer = field(default_factory=Viewer)
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass
+class Hit:
+    type: str
+    id: str
+    title: str
+    url: str
+    snippet: str
+    score: float
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]

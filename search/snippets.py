@@ -1,0 +1,96 @@
+"""Snippets: a short piece of the original text with the words that matched the query marked."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from search.analysis import AnalyzedQuery, word_forms
+
+_WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
+_MD = [
+    (re.compile(r"```.*?```", re.S), " "),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), ""),
+    (re.compile(r"[*_]{1,3}([^*_]+)[*_]{1,3}"), r"\1"),
+    (re.compile(r"\|"), " "),
+    (re.compile(r"\s+"), " "),
+]
+WINDOW = 28
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as the plain words a snippet shows."""
+    text = markdown
+    for pattern, replacement in _MD:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+class Matcher:
+    """Decides whether a word of a document matches the (expanded) query."""
+
+    def __init__(self, query: AnalyzedQuery) -> None:
+        self.exact: set[str] = set()
+        self.prefixes: list[str] = []
+        for term in query.terms:
+            self.exact.update(term.all_exact())
+            self.prefixes.extend(term.prefixes)
+            for phrase in term.phrases:
+                self.exact.update(phrase)
+
+    def matches(self, word: str) -> bool:
+        for form in word_forms(word.casefold()):
+            if form in self.exact or any(form.startswith(p) for p in self.prefixes):
+                return True
+        return False
+
+
+def snippet(texts: list[str], query: AnalyzedQuery, window: int = WINDOW) -> str:
+    """HTML: the window of the first text with the most matching words, matches in <mark>."""
+    matcher = Matcher(query)
+    best: tuple[int, str, list[re.Match[str]], int] | None = None
+    for text in texts:
+        if not text:
+            continue
+        spans = list(_WORD_SPAN.finditer(text))
+        if not spans:
+            continue
+        hits = [i for i, m in enumerate(spans) if matcher.matches(m.group())] if not query.empty else []
+        start, count = _best_window(hits, len(spans), window)
+        if best is None or count > best[3]:
+            best = (start, text, spans, count)
+    if best is None:
+        return ""
+    start, text, spans, _ = best
+    end = min(len(spans), start + window)
+    begin_char = spans[start].start() if start > 0 else 0
+    end_char = spans[end - 1].end() if end < len(spans) else len(text)
+    out = ["…" if start > 0 else ""]
+    cursor = begin_char
+    for m in spans[start:end]:
+        out.append(html.escape(text[cursor:m.start()]))
+        word = html.escape(m.group())
+        out.append(f"<mark>{word}</mark>" if not query.empty and matcher.matches(m.group()) else word)
+        cursor = m.end()
+    out.append(html.escape(text[cursor:end_char]))
+    if end < len(spans):
+        out.append("…")
+    return "".join(out).strip()
+
+
+def _best_window(hits: list[int], n: int, window: int) -> tuple[int, int]:
+    """(start, matches) of the window with the most hits; it starts a few words before the first."""
+    if not hits:
+        return 0, 0
+    best_start, best_count = 0, 0
+    j = 0
+    for i, first in enumerate(hits):
+        while j < len(hits) and hits[j] < first + window:
+            j += 1
+        if j - i > best_count:
+            best_start, best_count = first, j - i
+    start = max(0, min(best_start - 3, n - window))
+    return start, best_count

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from catalogue.actors import Actor
+from catalogue.vocab import Domain, Phase, Status
+from service.indexing import viewer_for
+from search.documents import SearchQuery
+
+DocType = Literal["process", "municipality", "bot", "code", "principle"]
+Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    type: str
+    id: str
+    title: str
+    snippet: str
+    url: str
+    score: float
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    query: str
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+    took_ms: float
+
+
+class SearchController(Controller):
+    path = "/api/search"
+    tags = ["search"]
+
+    @get("/", summary="Search processes and municipalities (Danish analysis, typo tolerant, with facets)")
+    async def search(
+        self,
+        state: State,
+        actor: NamedDependency[Actor],
+        q: Text = "",
+        type: Annotated[DocType | None, QueryParameter(description="only this kind of result")] = None,
+        domain: Annotated[Domain | None, QueryParameter()] = None,
+        phase: Annotated[Phase | None, QueryParameter()] = None,
+        status: Annotated[Status | None, QueryParameter()] = None,
+        system: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
+    ) -> SearchResponse:
+        started = time.perf_counter()
+        filters = {k: v for k, v in {"type": type, "domain": domain, "phase": phase, "status": status,
+                                     "system": system, "technology": technology,
+                                     "municipality": municipality}.items() if v}
+        result = await state.indexer.search(
+            SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=limit, offset=offset)
+        )
+        return SearchResponse(
+            query=q, total=result.total,
+            hits=[SearchHit(type=h.type, id=h.id, title=h.title, snippet=h.snippet, url=h.url, score=h.score)
+                  for h in result.hits],
+            facets=result.facets, took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
