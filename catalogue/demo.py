@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -19,7 +19,7 @@ DEMO_ACTOR = Actor(role="admin", name="demo data")
 
 
 def demo_data() -> dict[str, Any]:
-    return json.loads(resources.files("catalogue").joinpath("demo_data.json").read_text("utf-8"))
+    return json.loads((Path(__file__).resolve().parent / "demo_data.json").read_text("utf-8"))
 
 
 async def catalogue_is_empty(session: AsyncSession) -> bool:

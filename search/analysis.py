@@ -21,26 +21,29 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 
 import snowballstemmer
 
-_SPECIAL = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_SPECIAL = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss",
+                          "þ": "th", "ð": "d"})
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # a word directly followed by a hyphen and then a space: the first half of a suspended compound
 _SUSPENDED = re.compile(r"([^\W_]+)-(?=\s|,)", re.UNICODE)
 _JOINERS = frozenset({"og", "eller", "samt"})
 MAX_QUERY_WORDS = 32
+DATA = Path(__file__).resolve().parent / "data"
 MIN_HEAD = 4
 KNOWN_MIN_HEAD = 5
 MIN_MODIFIER = 3
+MAX_COMPOUND = 40  # longer "words" are not split (no real compound is; keeps the work bounded)
 
 
 # ---------------------------------------------------------------- data files
 
 
 def _data_lines(name: str) -> list[str]:
-    text = resources.files("search").joinpath("data", name).read_text("utf-8")
+    text = (DATA / name).read_text("utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -71,7 +74,7 @@ def fold(word: str) -> str:
     """Case-fold and reduce Danish letters: `Køge`, `Koege`, `Koge` → `koge`; `Æble`, `aeble` → `able`."""
     text = word.casefold().translate(_SPECIAL)
     if not text.isascii():
-        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
     return text.replace("ae", "a").replace("oe", "o").replace("aa", "a")
 
 
@@ -123,7 +126,7 @@ def compound_splits(word: str) -> tuple[tuple[str, ...], ...]:
 
     `enkeltydelser` is both enkel+tydelser and enkelt+ydelser: both are indexed, so neither is lost.
     """
-    if len(word) < MIN_HEAD + 2 or not word.isalpha() or word in english_words():
+    if not MIN_HEAD + 2 <= len(word) <= MAX_COMPOUND or not word.isalpha() or word in english_words():
         return ()
     # A word the lexicon knows is split only into a long head (registrering is not registre+ring).
     min_head = KNOWN_MIN_HEAD if is_word(word) else MIN_HEAD

@@ -25,9 +25,9 @@ from service.controllers.municipalities import MunicipalityController
 from service.controllers.processes import ProcessController, VocabularyController
 from service.controllers.search import SearchController
 from service.db import upgrade
-from service.indexing import Indexer, start_indexing
 from service.deps import provide_actor, provide_db
 from service.errors import EXCEPTION_HANDLERS
+from service.indexing import Indexer, start_indexing
 from service.settings import Settings
 
 CONTROLLERS = [

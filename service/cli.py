@@ -9,12 +9,13 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from catalogue.db import create_engine, session_factories
 from catalogue.demo import catalogue_is_empty, load_demo
@@ -22,13 +23,14 @@ from catalogue.errors import DomainError
 from catalogue.tokens import TokenService
 from catalogue.transfer import export_catalogue, import_catalogue
 from service.db import upgrade
+from service.indexing import Indexer
 from service.settings import Settings
 
 T = TypeVar("T")
 
 
-def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True) -> T:
-    """Open the database (upgrading it first), run `work` in one transaction, commit if it succeeds."""
+def in_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Open the database (upgrading it first) and run `work` with its engine."""
 
     async def go() -> T:
         if settings.is_sqlite:
@@ -36,16 +38,25 @@ def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]],
         engine = create_engine(settings.effective_database_url)
         try:
             await upgrade(engine)
-            reads, writes = session_factories(engine)
-            async with (writes if write else reads)() as session:
-                result = await work(session)
-                if write:
-                    await session.commit()
-                return result
+            return await work(engine)
         finally:
             await engine.dispose()
 
     return asyncio.run(go())
+
+
+def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True) -> T:
+    """Run `work` in one transaction on the upgraded database; commit if it succeeds."""
+
+    async def go(engine: AsyncEngine) -> T:
+        reads, writes = session_factories(engine)
+        async with (writes if write else reads)() as session:
+            result = await work(session)
+            if write:
+                await session.commit()
+            return result
+
+    return in_engine(settings, go)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -56,11 +67,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if settings.is_sqlite:
         settings.ensure_data_dir()
     print(f"RPA-banken on http://{host}:{port}  (API docs: http://{host}:{port}/api/schema)", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    # h11's default 16 KiB would refuse a long search URL before the app could answer it
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True,
+                h11_max_incomplete_event_size=256 * 1024)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    in_session(settings, lambda s: asyncio.sleep(0), write=False)  # migrate before the first request
+    in_engine(settings, lambda engine: asyncio.sleep(0))  # migrate before the first request
     serve(settings, args.host, args.port)
     return 0
 
@@ -72,6 +85,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         return await load_demo(session)
 
     counts = in_session(settings, load)
+    if counts is not None:
+        in_engine(settings, lambda engine: _reindex(settings, engine))
     where = settings.data_dir.resolve() if settings.is_sqlite else "the configured database"
     if counts is None:
         print(f"The catalogue in {where} has data already; serving it as it is.", flush=True)
@@ -83,8 +98,24 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _reindex(settings: Settings, engine: AsyncEngine) -> int:
+    reads, writes = session_factories(engine)
+    backend = await asyncio.to_thread(settings.open_search)
+    try:
+        return await Indexer(backend, reads, writes).rebuild()
+    finally:
+        backend.close()
+
+
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    count = in_engine(settings, lambda engine: _reindex(settings, engine))
+    print(f"Rebuilt the search index: {count} documents in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    in_session(settings, lambda s: asyncio.sleep(0), write=False)
+    in_engine(settings, lambda engine: asyncio.sleep(0))
     print("The database is at the newest schema.")
     return 0
 
@@ -137,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rpabank",
         description="RPA-banken: the shared RPA process catalogue and code bank. Settings come from "
-        "RPABANK_DATA_DIR, RPABANK_DATABASE_URL, RPABANK_ADMIN_TOKEN.",
+        "RPABANK_DATA_DIR, RPABANK_DATABASE_URL, RPABANK_ADMIN_TOKEN, RPABANK_MEILI_URL, RPABANK_MEILI_KEY.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -169,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = token.add_parser("revoke", help="revoke a token by id")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_token_revoke)
+
+    p = sub.add_parser("reindex", help="rebuild the search index from the database (the old one answers meanwhile)")
+    p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("export", help="write the whole catalogue as JSON (FILE or - for stdout)")
     p.add_argument("file")

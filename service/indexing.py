@@ -36,8 +36,12 @@ REBUILD_CHUNK = 500
 def process_document(p: ProcessRead, names: dict[str, str]) -> Document:
     owner = names.get(p.owner_municipality, p.owner_municipality)
     adopters = [names.get(code, code) for code in p.adopted_by]
-    meta = [*p.systems, *p.technologies, *p.tags, DOMAINS[p.domain], PHASES[p.phase], owner, *adopters,
-            p.kle or "", p.legal_basis or ""]
+    meta = [*p.systems, *p.technologies, *p.tags, DOMAINS[p.domain], PHASES[p.phase], STATUSES[p.status],
+            owner, *adopters, p.kle or "", p.legal_basis or ""]
+    if p.personal_data:
+        meta.append("personoplysninger")
+    if p.dpia_done:
+        meta.append("DPIA konsekvensanalyse")
     boost = 1.0
     if p.status in ("rejected", "duplicate"):
         boost = 0.5
@@ -180,8 +184,11 @@ class Indexer:
         return {"pending": int(count), "failing": int(failing),
                 "oldest_pending": oldest.isoformat() if oldest else None}
 
+    async def backend_health(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.backend.health)
+
     async def health(self) -> dict[str, Any]:
-        info = await asyncio.to_thread(self.backend.health)
+        info = await self.backend_health()
         info.update(await self.pending())
         if self.last_error:
             info["last_error"] = self.last_error

@@ -8,6 +8,7 @@ A rebuild fills a fresh index and swaps it in atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Iterable, Iterator
@@ -195,10 +196,8 @@ class MeiliBackend(SearchBackend):
             self._wait(self._call("swap indexes", self.client.swap_indexes, [{"indexes": [self.uid, fresh]}]))
         finally:
             # after the swap `fresh` holds the old documents; before it, the unfinished new ones
-            try:
+            with contextlib.suppress(SearchError):
                 self._wait(self._call("delete the spare index", self.client.delete_index, fresh))
-            except SearchError:
-                pass
         self._ready = True
         return count
 

@@ -13,7 +13,7 @@ class HealthController(Controller):
     path = "/api/health"
     tags = ["health"]
 
-    @get("/", summary="Is the service up, and does the database answer?")
+    @get("/", summary="Is the service up; do the database and the search index answer?")
     async def health(self, state: State) -> Response[dict[str, Any]]:
         engine = state.engine
         database: dict[str, Any] = {"backend": engine.dialect.name}
@@ -24,6 +24,12 @@ class HealthController(Controller):
         except Exception as exc:  # the health check reports, it does not fail
             database["ok"] = False
             database["error"] = type(exc).__name__
-        status = "ok" if database["ok"] else "degraded"
-        body = {"status": status, "version": __version__, "database": database}
+        try:
+            search = await state.indexer.health() if database["ok"] else await state.indexer.backend_health()
+        except Exception as exc:  # the health check reports, it does not fail
+            search = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        healthy = database["ok"] and search.get("ok", False) and not search.get("failing")
+        body = {"status": "ok" if healthy else "degraded", "version": __version__, "database": database,
+                "search": search}
+        # A lagging search index degrades the service but does not take it out of a load balancer.
         return Response(body, status_code=200 if database["ok"] else 503)

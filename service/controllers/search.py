@@ -11,8 +11,8 @@ from litestar.params import QueryParameter
 
 from catalogue.actors import Actor
 from catalogue.vocab import Domain, Phase, Status
-from service.indexing import viewer_for
 from search.documents import SearchQuery
+from service.indexing import viewer_for
 
 DocType = Literal["process", "municipality", "bot", "code", "principle"]
 Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]

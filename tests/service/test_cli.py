@@ -22,7 +22,9 @@ def run(settings: Settings, *argv: str) -> int:
     return main(list(argv), env(settings))
 
 
-def test_demo_loads_the_network_and_at_least_15_processes(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_loads_the_network_and_at_least_15_processes(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(settings, "demo", "--no-serve") == 0
     assert "Loaded the demo" in capsys.readouterr().out
     with TestClient(create_app(settings)) as client:
