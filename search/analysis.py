@@ -36,6 +36,7 @@ DATA = Path(__file__).resolve().parent / "data"
 MIN_HEAD = 4
 KNOWN_MIN_HEAD = 5
 MIN_MODIFIER = 3
+MAX_WORD = 100  # longer runs of letters are cut (no word is that long)
 MAX_COMPOUND = 40  # longer "words" are not split (no real compound is; keeps the work bounded)
 
 
@@ -163,8 +164,13 @@ def _modifier(left: str) -> tuple[str, ...] | None:
     return None
 
 
-def word_forms(word: str) -> list[str]:
+def word_forms(word: str) -> tuple[str, ...]:
     """The index forms of one lower-case word: fold, stem, and the stems of its compound parts."""
+    return _word_forms(word[:MAX_WORD])
+
+
+@lru_cache(maxsize=500_000)
+def _word_forms(word: str) -> tuple[str, ...]:
     forms = [fold(word)]
     s = stem(word)
     if s not in forms:
@@ -176,7 +182,7 @@ def word_forms(word: str) -> list[str]:
             for form in (stem(part), fold(part)):
                 if form not in forms:
                     forms.append(form)
-    return forms
+    return tuple(forms)
 
 
 # ---------------------------------------------------------------- text level

@@ -34,18 +34,22 @@ class Matcher:
 
     def __init__(self, query: AnalyzedQuery) -> None:
         self.exact: set[str] = set()
-        self.prefixes: list[str] = []
+        prefixes: list[str] = []
+        self._seen: dict[str, bool] = {}
         for term in query.terms:
             self.exact.update(term.all_exact())
-            self.prefixes.extend(term.prefixes)
+            prefixes.extend(term.prefixes)
             for phrase in term.phrases:
                 self.exact.update(phrase)
+        self.prefixes = tuple(prefixes)
 
     def matches(self, word: str) -> bool:
-        for form in word_forms(word.casefold()):
-            if form in self.exact or any(form.startswith(p) for p in self.prefixes):
-                return True
-        return False
+        key = word.casefold()
+        known = self._seen.get(key)
+        if known is None:
+            known = any(form in self.exact or form.startswith(self.prefixes) for form in word_forms(key))
+            self._seen[key] = known
+        return known
 
 
 def snippet(texts: list[str], query: AnalyzedQuery, window: int = WINDOW) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import heapq
 import os
 import sqlite3
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from search.snippets import plain_text, snippet
 
 # title > summary > the rest (systems, technologies, tags, names) > description
 WEIGHTS = (10.0, 5.0, 1.0, 2.5)
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
@@ -47,11 +50,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     title, summary, body, meta, tokenize = 'unicode61 remove_diacritics 0'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
-CREATE TABLE IF NOT EXISTS facets (rowid INTEGER NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL,
-                                   vkey TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS facets_by_value ON facets (facet, vkey, rowid);
-CREATE INDEX IF NOT EXISTS facets_by_row ON facets (rowid);
+CREATE TABLE IF NOT EXISTS facet_values (id INTEGER PRIMARY KEY, facet TEXT NOT NULL, value TEXT NOT NULL,
+                                         vkey TEXT NOT NULL, UNIQUE (facet, value));
+CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS doc_facets_by_row ON doc_facets (rowid);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '""" + SCHEMA_VERSION + """');
 """
 BATCH = 500
 
@@ -62,11 +66,21 @@ def fts5_quote(token: str) -> str:
 
 
 def match_group(term: QueryTerm) -> str | None:
-    """An FTS5 expression matching any form of one query term, or None when it has none."""
-    alternatives = [fts5_quote(form) for form in dict.fromkeys(term.all_exact()) if form]
-    alternatives += [fts5_quote(form) + " *" for form in dict.fromkeys(term.prefixes) if form]
+    """An FTS5 expression matching any form of one query term, or None when it has none.
+
+    A prefix makes every longer form starting with it redundant; those are left out, since each
+    alternative costs scoring time on every matching document.
+    """
+    prefixes = sorted({p for p in term.prefixes if p}, key=len)
+    kept: list[str] = []
+    for p in prefixes:
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    alternatives = [fts5_quote(form) for form in dict.fromkeys(term.all_exact())
+                    if form and not any(form.startswith(k) for k in kept)]
+    alternatives += [fts5_quote(form) + " *" for form in kept]
     for phrase in term.phrases:
-        tokens = [fts5_quote(w) for w in phrase if w]
+        tokens = [fts5_quote(w) for w in dict.fromkeys(phrase) if w]
         if len(tokens) == 1:
             alternatives.append(tokens[0])
         elif tokens:
@@ -111,6 +125,66 @@ class _Vocabulary:
         return [term for term, _score, _ in found]
 
 
+def _always(_: int) -> bool:
+    return True
+
+
+class _Snapshot:
+    """What one generation of the index keeps in memory: facets, visibility, boosts, browse order, vocabulary.
+
+    Facet counting and filtering over thousands of matches is much faster here than in SQL.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.values: dict[int, tuple[str, str]] = {}
+        self.by_key: dict[tuple[str, str], int] = {}
+        for vid, facet, value, vkey in conn.execute("SELECT id, facet, value, vkey FROM facet_values"):
+            self.values[vid] = (facet, value)
+            self.by_key[(facet, vkey)] = vid
+        facets: dict[int, list[int]] = defaultdict(list)
+        for rowid, vid in conn.execute("SELECT rowid, value_id FROM doc_facets"):
+            facets[rowid].append(vid)
+        self.facets: dict[int, tuple[int, ...]] = {r: tuple(v) for r, v in facets.items()}
+        self.visibility: dict[int, str] = dict(
+            conn.execute("SELECT rowid, visibility FROM docs WHERE visibility != 'network'").fetchall())
+        self.boost: dict[int, float] = dict(conn.execute("SELECT rowid, boost FROM docs WHERE boost != 1.0").fetchall())
+        self.browse = [r[0] for r in conn.execute("SELECT rowid FROM docs ORDER BY type != 'process', title, id")]
+        self._vocabulary: _Vocabulary | None = None
+        self._conn = conn
+
+    def vocabulary(self) -> _Vocabulary:
+        if self._vocabulary is None:
+            self._vocabulary = _Vocabulary([row[0] for row in self._conn.execute("SELECT term FROM vocab")])
+        return self._vocabulary
+
+    def keep(self, viewer: Viewer, filters: list[int]) -> Callable[[int], bool]:
+        """A test for one rowid: visible to this viewer and carrying every filter value."""
+        hidden = self.visibility
+        allowed = None if viewer.is_admin else (
+            {municipality_visibility(viewer.municipality)} if viewer.municipality else set())
+        facets = self.facets
+        if not filters and (allowed is None or not hidden):
+            return _always
+
+        def test(rowid: int) -> bool:
+            if allowed is not None and rowid in hidden and hidden[rowid] not in allowed:
+                return False
+            if filters:
+                have = facets.get(rowid, ())
+                return all(f in have for f in filters)
+            return True
+
+        return test
+
+    def count_facets(self, rowids: Iterable[int]) -> dict[str, dict[str, int]]:
+        counter = Counter(chain.from_iterable(map(self.facets.get, rowids, repeat(()))))
+        out: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        for vid, n in sorted(counter.items(), key=lambda item: (-item[1], self.values[item[0]][1])):
+            facet, value = self.values[vid]
+            out.setdefault(facet, {})[value] = n
+        return out
+
+
 class Fts5Backend(SearchBackend):
     name = "sqlite-fts5"
 
@@ -120,9 +194,9 @@ class Fts5Backend(SearchBackend):
         self.pointer = self.directory / "current"
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._vocab: tuple[tuple[str, str], _Vocabulary] | None = None
-        if not self.pointer.exists():
-            self._swap_in(self._new_index_file())
+        self._snapshot: tuple[tuple[str, str], _Snapshot] | None = None
+        if not self.pointer.exists() or not self._current_is_usable():
+            self._swap_in(self._new_index_file())  # empty: the app rebuilds it from the database
 
     # -------------------------------------------------------- files and connections
 
@@ -148,6 +222,19 @@ class Fts5Backend(SearchBackend):
             if not old.name.startswith(keep):
                 with contextlib.suppress(OSError):
                     old.unlink()
+
+    def _current_is_usable(self) -> bool:
+        path = self._current_path()
+        if not path.exists():
+            return False
+        conn = sqlite3.connect(path)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            return row is not None and row[0] == SCHEMA_VERSION
+        except sqlite3.DatabaseError:
+            return False
+        finally:
+            conn.close()
 
     def _current_path(self) -> Path:
         try:
@@ -238,7 +325,7 @@ class Fts5Backend(SearchBackend):
                 continue
             row_marks = ",".join("?" * len(rows))
             conn.execute(f"DELETE FROM fts WHERE rowid IN ({row_marks})", rows)
-            conn.execute(f"DELETE FROM facets WHERE rowid IN ({row_marks})", rows)
+            conn.execute(f"DELETE FROM doc_facets WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM docs WHERE rowid IN ({row_marks})", rows)
 
     @staticmethod
@@ -255,11 +342,16 @@ class Fts5Backend(SearchBackend):
                 "INSERT INTO fts (rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
                 (rowid, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)),
             )
-            conn.executemany(
-                "INSERT INTO facets (rowid, facet, value, vkey) VALUES (?, ?, ?, ?)",
-                [(rowid, name, value, _facet_key(value))
-                 for name, values in doc.facet_values().items() for value in values],
-            )
+            value_ids = []
+            for name, values in doc.facet_values().items():
+                for value in values:
+                    found = conn.execute("SELECT id FROM facet_values WHERE facet = ? AND value = ?",
+                                         (name, value)).fetchone()
+                    if found is None:
+                        found = (conn.execute("INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)",
+                                              (name, value, _facet_key(value))).lastrowid,)
+                    value_ids.append((rowid, found[0]))
+            conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
 
     @staticmethod
     def _bump(conn: sqlite3.Connection) -> None:
@@ -270,19 +362,19 @@ class Fts5Backend(SearchBackend):
     def count(self) -> int:
         return int(self._conn().execute("SELECT count(*) FROM docs").fetchone()[0])
 
-    def _vocabulary(self, conn: sqlite3.Connection) -> _Vocabulary:
+    def snapshot(self, conn: sqlite3.Connection) -> _Snapshot:
         generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
         stamp = (str(self._current_path()), str(generation))
-        cached = self._vocab
+        cached = self._snapshot
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        vocab = _Vocabulary([row[0] for row in conn.execute("SELECT term FROM vocab")])
-        self._vocab = (stamp, vocab)
-        return vocab
+        snap = _Snapshot(conn)
+        self._snapshot = (stamp, snap)
+        return snap
 
     def expand_typos(self, query: AnalyzedQuery, conn: sqlite3.Connection) -> None:
         """Give each word the index does not know the known words one or two letters away."""
-        vocab = self._vocabulary(conn)
+        vocab = self.snapshot(conn).vocabulary()
         for term in query.terms:
             if term.phrases and not term.exact:
                 continue
@@ -294,50 +386,58 @@ class Fts5Backend(SearchBackend):
                 if distance:
                     term.fuzzy.extend(t for t in vocab.near(form, distance) if t not in term.fuzzy)
 
-    def _where(self, query: SearchQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        clauses.append(_visibility_clause(query.viewer, params))
-        for name, value in query.filters.items():
-            if name not in FACETS or not value:
-                continue
-            clauses.append("d.rowid IN (SELECT rowid FROM facets WHERE facet = ? AND vkey = ?)")
-            params += [name, _facet_key(value)]
-        return " AND ".join(c for c in clauses if c) or "1", params
-
     def search(self, query: SearchQuery) -> SearchResult:
         conn = self._conn()
+        snap = self.snapshot(conn)
         analyzed = parse_query(query.text)
-        where, params = self._where(query)
-        ranked: list[tuple[int, float]]
+        filters = []
+        for name, value in query.filters.items():
+            if name in FACETS and value:
+                vid = snap.by_key.get((name, _facet_key(value)))
+                if vid is None:  # nobody has that value: nothing matches
+                    return SearchResult(total=0, hits=[], facets={n: {} for n in FACETS})
+                filters.append(vid)
+        keep = snap.keep(query.viewer, filters)
+        want = query.offset + query.limit
         if analyzed.empty:
-            rows = conn.execute(
-                f"SELECT d.rowid FROM docs d WHERE {where} ORDER BY d.type != 'process', d.title", params
-            ).fetchall()
-            ranked = [(r[0], 0.0) for r in rows]
+            matched = [r for r in snap.browse if keep(r)]
+            ranked = [(r, 0.0) for r in matched[:want]]
         else:
             self.expand_typos(analyzed, conn)
             all_match, any_match = match_expressions(analyzed)
             if any_match is None:
-                ranked = []
+                return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
+            if all_match == any_match:  # one word: one pass scores and counts
+                scored = self._scored(conn, snap, any_match, keep)
+                matched = [r for r, _ in scored]
+                top = heapq.nsmallest(want, scored, key=lambda item: item[1])
             else:
-                w = ", ".join(str(x) for x in WEIGHTS)
-                rows = conn.execute(
-                    f"SELECT d.rowid, bm25(fts, {w}) * d.boost FROM fts JOIN docs d ON d.rowid = fts.rowid "
-                    f"WHERE fts MATCH ? AND {where}",
-                    [any_match, *params],
-                ).fetchall()
-                complete: set[int] = set()
-                if all_match != any_match and rows:
-                    complete = {r[0] for r in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", [all_match])}
-                # documents with every word first, then by BM25 (smaller is better)
-                rows.sort(key=lambda r: (r[0] not in complete, r[1]))
-                ranked = [(r[0], -r[1]) for r in rows]
-        total = len(ranked)
-        page = ranked[query.offset: query.offset + query.limit]
-        hits = self._hits(conn, page, analyzed)
-        facets = self._facets(conn, [r[0] for r in ranked])
-        return SearchResult(total=total, hits=hits, facets=facets)
+                # Documents with every word come first; only when they are too few to fill the page are the
+                # others (with some of the words) scored too. Counting and facets need no scores.
+                matched = [r for (r,) in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", [any_match])]
+                if keep is not _always:
+                    matched = [r for r in matched if keep(r)]
+                complete = self._scored(conn, snap, all_match, keep)
+                top = heapq.nsmallest(want, complete, key=lambda item: item[1])
+                if len(top) < want:
+                    done = {r for r, _ in top}
+                    partial = [item for item in self._scored(conn, snap, any_match, keep) if item[0] not in done]
+                    top += heapq.nsmallest(want - len(top), partial, key=lambda item: item[1])
+            ranked = [(r, -score) for r, score in top]
+        page = ranked[query.offset: want]
+        return SearchResult(total=len(matched), hits=self._hits(conn, page, analyzed),
+                            facets=snap.count_facets(matched))
+
+    @staticmethod
+    def _scored(conn: sqlite3.Connection, snap: _Snapshot, match: str | None,
+                keep: Callable[[int], bool]) -> list[tuple[int, float]]:
+        """(rowid, BM25 × boost) of the visible, filtered matches; smaller is better."""
+        w = ", ".join(str(x) for x in WEIGHTS)
+        boost = snap.boost
+        rows = conn.execute(f"SELECT rowid, bm25(fts, {w}) FROM fts WHERE fts MATCH ?", [match]).fetchall()
+        if boost:
+            rows = [(rowid, score * boost.get(rowid, 1.0)) for rowid, score in rows]
+        return rows if keep is _always else [row for row in rows if keep(row[0])]
 
     def _hits(self, conn: sqlite3.Connection, page: list[tuple[int, float]], analyzed: AnalyzedQuery) -> list[Hit]:
         if not page:
@@ -357,27 +457,13 @@ class Fts5Backend(SearchBackend):
                             snippet=snippet([summary, body], analyzed)))
         return hits
 
-    def _facets(self, conn: sqlite3.Connection, rowids: list[int]) -> dict[str, dict[str, int]]:
+    def _facets(conn: sqlite3.Connection, source: str, where: str, params: list[Any]) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-        if not rowids:
-            return counts
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS hits (rowid INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.hits")
-        conn.executemany("INSERT INTO temp.hits (rowid) VALUES (?)", [(r,) for r in rowids])
         rows = conn.execute(
-            "SELECT f.facet, f.value, count(*) FROM facets f JOIN temp.hits h ON h.rowid = f.rowid "
-            "GROUP BY f.facet, f.value ORDER BY count(*) DESC, f.value"
+            f"SELECT f.facet, f.value, count(*) AS n FROM {source} JOIN facets f ON f.rowid = d.rowid "
+            f"WHERE {where} GROUP BY f.facet, f.value ORDER BY n DESC, f.value",
+            params,
         ).fetchall()
-        conn.execute("DELETE FROM temp.hits")
         for name, value, n in rows:
             counts.setdefault(name, {})[value] = n
         return counts
-
-
-def _visibility_clause(viewer: Viewer, params: list[Any]) -> str:
-    if viewer.is_admin:
-        return ""
-    if viewer.municipality:
-        params.append(municipality_visibility(viewer.municipality))
-        return "(d.visibility = 'network' OR d.visibility = ?)"
-    return "d.visibility = 'network'"

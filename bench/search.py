@@ -1,0 +1,111 @@
+"""Search benchmark on the embedded backend: 10,000 generated Danish processes.
+
+Prints indexing throughput, then search latency p50/p95/p99 over HTTP (a real `rpabank serve` process)
+next to the bare backend query time for the same queries, and their ratio (the service's own overhead).
+
+    .venv/bin/python bench/search.py [--processes 10000] [--rounds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.catalogue_gen import QUERIES, processes  # noqa: E402
+from search.backends.fts5 import Fts5Backend  # noqa: E402
+from search.documents import SearchQuery, Viewer  # noqa: E402
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    qs = statistics.quantiles(samples, n=100, method="inclusive")
+    return qs[49], qs[94], qs[98]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--processes", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+
+    data = Path(tempfile.mkdtemp(prefix="rpabank-bench-"))
+    docs = list(processes(args.processes))
+    backend = Fts5Backend(data / "search")
+    started = time.perf_counter()
+    backend.rebuild(docs)
+    took = time.perf_counter() - started
+    print(f"indexing: {len(docs)} documents in {took:.2f} s = {len(docs) / took:,.0f} documents/s")
+
+    started = time.perf_counter()
+    backend.upsert(docs[:200])
+    took = time.perf_counter() - started
+    print(f"incremental upsert: 200 documents in {took:.3f} s = {200 / took:,.0f} documents/s")
+
+    # bare backend
+    bare: list[float] = []
+    for q in QUERIES:  # warm-up (vocabulary cache, page cache)
+        backend.search(SearchQuery(text=q, viewer=Viewer(), limit=20))
+    for _ in range(args.rounds):
+        for q in QUERIES:
+            t = time.perf_counter()
+            backend.search(SearchQuery(text=q, viewer=Viewer(), limit=20))
+            bare.append((time.perf_counter() - t) * 1000)
+    backend.close()
+
+    # over HTTP: the real server on the same data folder (the catalogue database itself is empty)
+    port = free_port()
+    env = {**os.environ, "RPABANK_DATA_DIR": str(data), "RPABANK_DATABASE_URL": ""}
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    http: list[float] = []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+            for q in QUERIES:
+                client.get(f"/api/search?q={quote(q)}")
+            for _ in range(args.rounds):
+                for q in QUERIES:
+                    t = time.perf_counter()
+                    r = client.get(f"/api/search?q={quote(q)}")
+                    http.append((time.perf_counter() - t) * 1000)
+                    assert r.status_code == 200, r.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    b50, b95, b99 = percentiles(bare)
+    h50, h95, h99 = percentiles(http)
+    print(f"queries: {len(QUERIES)} mixed queries × {args.rounds} rounds = {len(http)} requests")
+    print(f"bare backend  ms: p50 {b50:6.2f}  p95 {b95:6.2f}  p99 {b99:6.2f}")
+    print(f"over HTTP     ms: p50 {h50:6.2f}  p95 {h95:6.2f}  p99 {h99:6.2f}")
+    print(f"service overhead (HTTP / bare): p50 {h50 / b50:.2f}×  p95 {h95 / b95:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
