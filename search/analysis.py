@@ -275,7 +275,34 @@ def _synonym_index() -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
 
 
 def parse_query(text: str) -> AnalyzedQuery:
-    """Analyse what a person typed. Never fails: any text gives terms or an empty query."""
+    """Analyse what a person typed. Never fails: any text gives terms or an empty query.
+
+    Identifiers (`hent_straffeattest`, `eDocClient`) become code terms; the other words prose terms.
+    """
+    from search.code import code_forms, looks_like_identifier, parts
+
+    terms: list[QueryTerm] = []
+    prose: list[str] = []
+    for chunk in text[:2000].split()[: MAX_QUERY_WORDS * 2]:
+        stripped = chunk.strip("\"'()[]{}.,;:!?*")
+        if looks_like_identifier(stripped):
+            if prose:
+                terms.extend(_prose_terms(" ".join(prose)))
+                prose = []
+            forms = code_forms(stripped)
+            term = QueryTerm(text=stripped, exact=[forms[0]], prefixes=[forms[0]])
+            words_of = [stem(p) for p in parts(stripped) if p not in stopwords()]
+            if len(words_of) > 1:
+                term.phrases.append(words_of)
+            terms.append(term)
+        else:
+            prose.append(chunk)
+    if prose:
+        terms.extend(_prose_terms(" ".join(prose)))
+    return AnalyzedQuery(text=text, terms=terms[:MAX_QUERY_WORDS])
+
+
+def _prose_terms(text: str) -> list[QueryTerm]:
     ws = _query_words(text)
     stems = [stem(w) for w in ws]
     terms: list[QueryTerm] = []
@@ -303,7 +330,7 @@ def parse_query(text: str) -> AnalyzedQuery:
                 term.phrases.append(list(alt))
         terms.append(term)
         i += length
-    return AnalyzedQuery(text=text, terms=terms)
+    return terms
 
 
 def _add_word(term: QueryTerm, word: str) -> None:

@@ -69,6 +69,8 @@ class Hit:
     url: str
     snippet: str
     score: float
+    path: str | None = None  # code hits: the file …
+    line: int | None = None  # … and the line that matched
 
 
 @dataclass

@@ -6,6 +6,7 @@ import html
 import re
 
 from search.analysis import AnalyzedQuery, word_forms
+from search.code import IDENTIFIER, code_forms
 
 _WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
 _MD = [
@@ -98,3 +99,34 @@ def _best_window(hits: list[int], n: int, window: int) -> tuple[int, int]:
             best_start, best_count = first, j - i
     start = max(0, min(best_start - 3, n - window))
     return start, best_count
+
+
+def code_snippet(text: str, query: AnalyzedQuery, max_lines: int = 20_000) -> tuple[str, int | None]:
+    """(HTML of the first line whose identifiers match, its 1-based number); the first line if none does."""
+    matcher = Matcher(query)
+
+    def matches(identifier: str) -> bool:
+        return any(form in matcher.exact or form.startswith(matcher.prefixes) for form in code_forms(identifier))
+
+    first: tuple[str, int] | None = None
+    for number, line in enumerate(text.splitlines()[:max_lines], start=1):
+        if first is None and line.strip():
+            first = (line, number)
+        if not query.empty and any(matches(m.group()) for m in IDENTIFIER.finditer(line)):
+            return _mark_line(line, matches), number
+    if first is None:
+        return "", None
+    return html.escape(first[0].strip()[:300]), first[1]
+
+
+def _mark_line(line: str, matches: object) -> str:
+    out = []
+    cursor = 0
+    text = line.rstrip()[:400]
+    for m in IDENTIFIER.finditer(text):
+        out.append(html.escape(text[cursor:m.start()]))
+        word = html.escape(m.group())
+        out.append(f"<mark>{word}</mark>" if matches(m.group()) else word)  # type: ignore[operator]
+        cursor = m.end()
+    out.append(html.escape(text[cursor:]))
+    return "".join(out).strip()

@@ -24,10 +24,10 @@ from typing import Any
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
-from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, analyze, parse_query
+from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
-from search.snippets import plain_text, snippet
+from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
 WEIGHTS = (10.0, 5.0, 1.0, 2.5)
@@ -331,7 +331,7 @@ class Fts5Backend(SearchBackend):
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: list[Document]) -> None:
         for doc in docs:
-            body = plain_text(doc.body)
+            body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
             cur = conn.execute(
                 "INSERT INTO docs (key, type, id, title, url, summary, body, visibility, boost) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -340,7 +340,7 @@ class Fts5Backend(SearchBackend):
             rowid = cur.lastrowid
             conn.execute(
                 "INSERT INTO fts (rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
-                (rowid, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)),
+                (rowid, a_title, a_summary, a_body, a_meta),
             )
             value_ids = []
             for name, values in doc.facet_values().items():
@@ -453,8 +453,7 @@ class Fts5Backend(SearchBackend):
         hits = []
         for rowid, score in page:
             _, type_, id_, title, url, summary, body = rows[rowid]
-            hits.append(Hit(type=type_, id=id_, title=title, url=url, score=round(score, 4),
-                            snippet=snippet([summary, body], analyzed)))
+            hits.append(make_hit(type_, id_, title, url, summary, body, round(score, 4), analyzed))
         return hits
 
     def _facets(conn: sqlite3.Connection, source: str, where: str, params: list[Any]) -> dict[str, dict[str, int]]:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from search.analysis import AnalyzedQuery, analyze, parse_query, stem, stopwords, synonym_groups
+from search.analysis import AnalyzedQuery, parse_query, stem, stopwords, synonym_groups
 from search.backends.base import SearchBackend, SearchError
-from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
-from search.snippets import plain_text, snippet
+from search.documents import FACETS, Document, SearchQuery, SearchResult, Viewer, municipality_visibility
+from search.fields import indexed_fields, make_hit
 
 BATCH = 1000
 TASK_TIMEOUT_MS = 60_000
@@ -40,7 +40,7 @@ def document_key(type_: str, id_: str) -> str:
 
 
 def to_meili(doc: Document) -> dict[str, Any]:
-    body = plain_text(doc.body)
+    body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
     out: dict[str, Any] = {
         "key": document_key(doc.type, doc.id),
         "type": doc.type,
@@ -51,10 +51,10 @@ def to_meili(doc: Document) -> dict[str, Any]:
         "body": body,
         "visibility": doc.visibility,
         "boost": doc.boost,
-        "a_title": analyze(doc.title),
-        "a_summary": analyze(doc.summary),
-        "a_body": analyze(body),
-        "a_meta": analyze(doc.meta),
+        "a_title": a_title,
+        "a_summary": a_summary,
+        "a_body": a_body,
+        "a_meta": a_meta,
     }
     for name, values in doc.facet_values().items():
         out[f"f_{name}"] = values
@@ -226,9 +226,8 @@ class MeiliBackend(SearchBackend):
             params["sort"] = ["title:asc"]
         raw = self._call("search", self.client.index(self.uid).search, query_text(analyzed), params)
         hits = [
-            Hit(type=h["type"], id=h["id"], title=h["title"], url=h["url"],
-                score=round(float(h.get("_rankingScore", 0.0)), 4),
-                snippet=snippet([h.get("summary", ""), h.get("body", "")], analyzed))
+            make_hit(h["type"], h["id"], h["title"], h["url"], h.get("summary", ""), h.get("body", ""),
+                     round(float(h.get("_rankingScore", 0.0)), 4), analyzed)
             for h in raw.get("hits", [])
         ]
         distribution = raw.get("facetDistribution", {}) or {}

@@ -1,0 +1,311 @@
+"""Safe, read-only access to bot repositories kept as bare mirrors.
+
+Nothing from a repository is ever executed: mirrors are bare (no checkout, so no filters or checkout hooks),
+hooks are pointed at an empty path, submodules are never fetched, symlinks are reported and never followed,
+and no user text reaches git as an option or an unchecked revision. Clone and fetch have time and size limits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from git import Git as GitCommand
+from git import Repo
+from git.exc import BadName, BadObject, GitCommandError
+
+from catalogue.errors import Invalid, NotFound
+
+MODE_SYMLINK = "120000"
+MODE_GITLINK = "160000"
+MAX_BLOB = 1024 * 1024  # larger blobs are listed, not returned or indexed
+CLONE_TIMEOUT = 300
+MAX_REPO_BYTES = 500 * 1024 * 1024
+
+_SCP = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s]+)$")
+_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!/)(?!.*@\{)[A-Za-z0-9._/+-]{1,200}(?<!/)(?<!\.lock)(?<!\.)$")
+_SHA = re.compile(r"^[0-9a-f]{7,40}$")
+
+
+class GitError(Exception):
+    """git failed in a way that is not the caller's fault (network, disk, timeout)."""
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_url(url: str, *, allow_local: bool) -> str:
+    """The repository URL if it is one we accept; Invalid (400/422) with a reason otherwise.
+
+    Accepted: https://host/path, ssh://[user@]host/path, user@host:path (scp form), and — only with
+    `allow_local` — an absolute path to a local repository. Never: ext::, fd::, option-like text,
+    other schemes, or credentials in the URL.
+    """
+    url = url.strip()
+    if not url:
+        raise Invalid("url must not be empty.", field="url")
+    if url.startswith("-"):
+        raise Invalid("url must not start with '-'.", field="url")
+    if any(ch in url for ch in "\0\n\r\t ") or "::" in url:
+        raise Invalid("url has characters or a transport (such as ext:: or fd::) that are not allowed.",
+                      field="url")
+    if url.startswith("/"):
+        if not allow_local:
+            raise Invalid("Local paths are not allowed here (set RPABANK_ALLOW_LOCAL_REPOS=1 to allow them).",
+                          field="url")
+        if not Path(url).exists():
+            raise Invalid(f"No repository at {url}.", field="url")
+        return str(Path(url).resolve())
+    if _SCP.match(url) and "://" not in url:
+        if ":" in _SCP.match(url).group("user"):  # type: ignore[union-attr]
+            raise Invalid("url must not contain credentials.", field="url")
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "ssh"):
+        raise Invalid(f"url scheme {parts.scheme or '(none)'!r} is not allowed; use https://, ssh:// or git@host:path.",
+                      field="url")
+    if not parts.hostname:
+        raise Invalid("url has no host.", field="url")
+    if parts.password is not None or (parts.scheme == "https" and parts.username is not None):
+        raise Invalid("url must not contain credentials; give the bank read access another way.", field="url")
+    return url
+
+
+def validate_ref(ref: str) -> str:
+    """A branch, tag or commit name that cannot be mistaken for an option or a revision expression."""
+    if not ref or not _REF.match(ref):
+        raise Invalid(f"ref {ref[:80]!r} is not a valid branch, tag or commit name.", field="ref")
+    return ref
+
+
+def validate_path(path: str) -> str:
+    """A relative path inside the repository ('' for the root). No absolute paths, no '..'."""
+    if path in ("", "/", "."):
+        return ""
+    if "\0" in path or path.startswith("/") or path.startswith("\\"):
+        raise Invalid("path must be relative to the repository root.", field="path")
+    parts = PurePosixPath(path).parts
+    if any(p in ("..", ".") for p in parts) or ".." in path.split("/"):
+        raise Invalid("path must not contain '..'.", field="path")
+    return "/".join(parts)
+
+
+# ---------------------------------------------------------------- running git
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_ASKPASS": "true",
+        "SSH_ASKPASS": "true",
+        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+        "GIT_ALLOW_PROTOCOL": "https:ssh:file",
+        "LC_ALL": "C",
+    })
+    return env
+
+
+SAFE_CONFIG = ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "protocol.fd.allow=never",
+               "-c", "core.symlinks=false", "-c", "submodule.recurse=false", "-c", "core.fsmonitor=false",
+               "-c", "uploadpack.allowFilter=false"]
+
+
+def run_git(args: list[str], *, cwd: Path | None = None, timeout: float = 60) -> bytes:
+    """Run one git command through GitPython, with the safe configuration, a clean environment and a timeout."""
+    try:
+        out = GitCommand(str(cwd) if cwd else None).execute(
+            ["git", *SAFE_CONFIG, *args], env=_env(), kill_after_timeout=timeout, stdout_as_string=False,
+            with_extended_output=False,
+        )
+    except GitCommandError as exc:
+        stderr = (exc.stderr or "").strip().splitlines()
+        last = stderr[-1] if stderr else f"exit {exc.status}"
+        if exc.status == -9 or "timeout" in last.lower():
+            raise GitError(f"git {args[0]} took longer than {timeout:.0f} s") from exc
+        raise GitError(f"git {args[0]} failed: {last}") from exc
+    return out if isinstance(out, bytes) else str(out).encode()
+
+
+def _dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def clone_mirror(url: str, dest: Path, *, timeout: float = CLONE_TIMEOUT, max_bytes: int = MAX_REPO_BYTES) -> None:
+    """A bare mirror of `url` at `dest` (replaced if a half-made one is there)."""
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run_git(["clone", "--mirror", "--no-local", "--", url, str(tmp)], timeout=timeout)
+        if _dir_size(tmp) > max_bytes:
+            raise GitError(f"the repository is larger than {max_bytes // (1024 * 1024)} MB")
+        shutil.rmtree(tmp / "hooks", ignore_errors=True)
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fetch_mirror(repo: Path, *, timeout: float = CLONE_TIMEOUT, max_bytes: int = MAX_REPO_BYTES) -> None:
+    """Bring a mirror up to date; force-pushed and deleted refs follow the origin."""
+    run_git(["fetch", "--prune", "--force", "--no-recurse-submodules", "origin"], cwd=repo, timeout=timeout)
+    if _dir_size(repo) > max_bytes:
+        raise GitError(f"the repository grew larger than {max_bytes // (1024 * 1024)} MB")
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class RefInfo:
+    name: str
+    kind: str  # branch | tag
+    commit: str
+    date: str  # ISO 8601 of the commit (or tag)
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str  # display path (UTF-8, undecodable bytes replaced)
+    name: str
+    kind: str  # file | dir | symlink | submodule
+    mode: str
+    sha: str
+    size: int | None
+
+
+def decode_name(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def refs(repo: Path) -> list[RefInfo]:
+    out = run_git(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)",
+                   "refs/heads", "refs/tags"], cwd=repo)
+    found = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        name, obj, peeled, date = line.split("\0")
+        if name.startswith("refs/heads/"):
+            found.append(RefInfo(name=name[len("refs/heads/"):], kind="branch", commit=obj, date=date))
+        else:
+            found.append(RefInfo(name=name[len("refs/tags/"):], kind="tag", commit=peeled or obj, date=date))
+    return found
+
+
+def default_branch(repo: Path) -> str | None:
+    try:
+        head = run_git(["symbolic-ref", "--quiet", "HEAD"], cwd=repo).decode().strip()
+    except GitError:
+        return None
+    return head.removeprefix("refs/heads/") or None
+
+
+def resolve(repo: Path, ref: str | None) -> str:
+    """The commit a ref names (default: HEAD). Unknown refs are NotFound."""
+    if ref is None:
+        ref = "HEAD"
+    else:
+        ref = validate_ref(ref)
+        if not _SHA.match(ref):
+            # only real branch and tag names, never revision expressions
+            names = {r.name for r in refs(repo)}
+            if ref not in names:
+                raise NotFound(f"No branch or tag called {ref!r}.", field="ref")
+            ref = f"refs/tags/{ref}" if any(r.name == ref and r.kind == "tag" for r in refs(repo)) \
+                else f"refs/heads/{ref}"
+    try:
+        return run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+                       cwd=repo).decode().strip()
+    except GitError:
+        raise NotFound(f"No commit {ref!r} in this repository.", field="ref") from None
+
+
+def tree(repo: Path, commit: str, path: str = "") -> list[Entry]:
+    """The entries of one folder at a commit. NotFound when the path is not a folder there."""
+    path = validate_path(path)
+    spec = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
+    try:
+        kind = run_git(["cat-file", "-t", spec], cwd=repo).decode().strip()
+    except GitError:
+        raise NotFound(f"No folder {path!r} at this ref.", field="path") from None
+    if kind != "tree":
+        raise NotFound(f"{path!r} is not a folder.", field="path")
+    out = run_git(["ls-tree", "-z", "--long", "--end-of-options", spec], cwd=repo)
+    entries = [_entry(raw, path) for raw in out.split(b"\0") if raw]
+    entries.sort(key=lambda e: (e.kind != "dir", e.name.lower()))
+    return entries
+
+
+def _entry(raw: bytes, parent: str) -> Entry:
+    meta, _, name_raw = raw.partition(b"\t")
+    mode, otype, sha, size = meta.decode().split(maxsplit=3)
+    name = decode_name(name_raw)
+    kind = {"tree": "dir", "commit": "submodule"}.get(otype, "file")
+    if mode == MODE_SYMLINK:
+        kind = "symlink"
+    return Entry(path=f"{parent}/{name}" if parent else name, name=name, kind=kind, mode=mode, sha=sha,
+                 size=int(size) if size.strip().isdigit() else None)
+
+
+def all_files(repo: Path, commit: str) -> list[Entry]:
+    """Every blob of a commit (recursively), with sizes; symlinks and submodules included as such."""
+    out = run_git(["ls-tree", "-r", "-z", "--long", "--end-of-options", commit], cwd=repo)
+    return [_entry(raw, "") for raw in out.split(b"\0") if raw]
+
+
+def entry_at(repo: Path, commit: str, path: str) -> Entry:
+    path = validate_path(path)
+    if not path:
+        raise Invalid("path names a file; give one.", field="path")
+    parent, _, _name = path.rpartition("/")
+    for entry in tree(repo, commit, parent):
+        if entry.path == path:
+            return entry
+    raise NotFound(f"No file {path!r} at this ref.", field="path")
+
+
+def read_blobs(repo: Path, shas: list[str]) -> Iterator[tuple[str, bytes]]:
+    """(sha, content) for many blobs through GitPython's object database (one `git cat-file --batch`)."""
+    if not shas:
+        return
+    handle = Repo(repo)
+    try:
+        for sha in shas:
+            try:
+                yield sha, handle.odb.stream(bytes.fromhex(sha)).read()
+            except (ValueError, BadName, BadObject):
+                continue
+    finally:
+        handle.close()
+
+
+def read_blob(repo: Path, sha: str) -> bytes:
+    for _, content in read_blobs(repo, [sha]):
+        return content
+    raise NotFound("That file's content is missing from the mirror.")
+
+
+def changed_files(repo: Path, old: str, new: str) -> list[tuple[str, str]]:
+    """(status A/M/D/T, path) between two commits; renames are a delete and an add."""
+    out = run_git(["diff-tree", "-r", "-z", "--no-renames", "--name-status", "--end-of-options", old, new], cwd=repo)
+    items = [x for x in out.split(b"\0") if x]
+    return [(items[i].decode()[0], decode_name(items[i + 1])) for i in range(0, len(items) - 1, 2)]
+
+
+def commit_exists(repo: Path, sha: str) -> bool:
+    try:
+        run_git(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo)
+        return True
+    except GitError:
+        return False
+
+
+def is_binary(content: bytes) -> bool:
+    return b"\0" in content[:8000]

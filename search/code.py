@@ -1,0 +1,56 @@
+"""Identifier-aware analysis for source code.
+
+`hent_straffeattest_fra_politiet` is indexed as the whole identifier (`hentstraffeattestfrapolitiet`), each
+tail of it from a part boundary (`straffeattestfrapolitiet`, …) and its parts (`hent`, `straffeattest`, …,
+also stemmed), so `hent_straffeattest` (a prefix), `straffeattest_fra` (a tail) and `politi` find it.
+camelCase splits the same way: `eDocClient` and `EDocClient` are both `edocclient`, `edoc`, `client`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from search.analysis import fold, stem
+
+IDENTIFIER = re.compile(r"[^\W\d][\w]*", re.UNICODE)
+_CAMEL = re.compile(r"[A-ZÆØÅ]+(?=[A-ZÆØÅ][a-zæøå])|[A-ZÆØÅ]?[a-zæøå]+|[A-ZÆØÅ]+|\d+|[^\W\d_]+", re.UNICODE)
+MAX_INDEXED = 200_000  # characters of one file that are indexed
+
+
+def looks_like_identifier(token: str) -> bool:
+    """`get_case_id`, `eDocClient`, `EDocClient`, `v2Api`: not a plain word."""
+    if not IDENTIFIER.fullmatch(token):
+        return False
+    return "_" in token.strip("_") or bool(re.search(r"[a-zæøå][A-ZÆØÅ]|[A-ZÆØÅ]{2}[a-zæøå]|[A-Za-z]\d", token))
+
+
+def parts(identifier: str) -> list[str]:
+    out: list[str] = []
+    for chunk in identifier.split("_"):
+        out.extend(m.group() for m in _CAMEL.finditer(chunk))
+    return [p.casefold() for p in out if p]
+
+
+@lru_cache(maxsize=200_000)
+def code_forms(identifier: str) -> tuple[str, ...]:
+    ps = parts(identifier[:100])
+    if not ps:
+        return ()
+    forms = [fold("".join(ps))]
+    for i in range(1, len(ps)):
+        tail = fold("".join(ps[i:]))
+        if len(tail) >= 3 and tail not in forms:
+            forms.append(tail)
+    for p in ps:
+        for form in (fold(p), stem(p)):
+            if form and form not in forms:
+                forms.append(form)
+    return tuple(forms)
+
+
+def analyze_code(text: str) -> str:
+    out: list[str] = []
+    for match in IDENTIFIER.finditer(text[:MAX_INDEXED]):
+        out.extend(code_forms(match.group()))
+    return " ".join(out)

@@ -1,0 +1,32 @@
+"""What a backend stores and indexes for a document: prose through the Danish analysis, code through the
+identifier analysis. Shared by every backend, so they index the same words."""
+
+from __future__ import annotations
+
+from search.analysis import AnalyzedQuery, analyze
+from search.code import MAX_INDEXED, analyze_code
+from search.documents import Document, Hit
+from search.snippets import code_snippet, plain_text, snippet
+
+
+def is_code(doc_type: str) -> bool:
+    return doc_type == "code"
+
+
+def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:
+    """(body as stored for snippets, analysed title, summary, body, meta)."""
+    if is_code(doc.type):
+        body = doc.body[:MAX_INDEXED]
+        return (body, analyze_code(doc.title) + " " + analyze(doc.title), analyze(doc.summary), analyze_code(body),
+                analyze(doc.meta))
+    body = plain_text(doc.body)
+    return body, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)
+
+
+def make_hit(doc_type: str, doc_id: str, title: str, url: str, summary: str, body: str, score: float,
+             query: AnalyzedQuery) -> Hit:
+    if is_code(doc_type):
+        html, line = code_snippet(body, query)
+        return Hit(type=doc_type, id=doc_id, title=title, url=f"{url}#L{line}" if line else url,
+                   snippet=html, score=score, line=line, path=title)
+    return Hit(type=doc_type, id=doc_id, title=title, url=url, snippet=snippet([summary, body], query), score=score)
