@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     Numeric,
     String,
@@ -38,6 +39,7 @@ class Municipality(Timestamps, Base):
     member_since: Mapped[dt.date | None] = mapped_column(Date)
     member_until: Mapped[dt.date | None] = mapped_column(Date)
     aliases: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    hourly_cost_dkk: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # empty: the network default
 
 
 class Term(Base):
@@ -98,6 +100,10 @@ class Process(Timestamps, Base):
     )
     adoptions: Mapped[list[Adoption]] = relationship(lazy="raise", cascade="all, delete-orphan",
                                                      passive_deletes=True)
+    # The reuse lineage the other way round: processes whose derived_from is this one (read only).
+    derived_processes: Mapped[list[Process]] = relationship(
+        foreign_keys=[derived_from], lazy="raise", viewonly=True, order_by="Process.id"
+    )
 
     # The version is set by the service once per change (not per flush) and still guards every UPDATE
     # with "WHERE version = <the version read>", so concurrent writers cannot overwrite each other.
@@ -177,3 +183,34 @@ class IndexQueue(Base):
     enqueued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BenefitRecord(Timestamps, Base):
+    """Realised benefit of one adoption in one period (`2024`, `2024-Q2` or `2024-05`).
+
+    `minutes_saved_per_case` may be empty: the adoption's, then the process's minutes per case are used.
+    """
+
+    __tablename__ = "benefit_records"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["process_id", "municipality_code"], ["adoptions.process_id", "adoptions.municipality_code"],
+            ondelete="CASCADE", onupdate="CASCADE", name="fk_benefit_records_adoption",
+        ),
+        UniqueConstraint("process_id", "municipality_code", "period", name="uq_benefit_records_adoption_period"),
+        CheckConstraint("cases_handled >= 0", name="cases_handled_not_negative"),
+        CheckConstraint("minutes_saved_per_case >= 0", name="minutes_saved_not_negative"),
+        CheckConstraint("baseline_minutes >= 0", name="baseline_minutes_not_negative"),
+        CheckConstraint("running_cost_dkk >= 0", name="running_cost_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(140))
+    municipality_code: Mapped[str] = mapped_column(String(3), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    cases_handled: Mapped[int] = mapped_column(Integer)
+    minutes_saved_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    baseline_minutes: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    running_cost_dkk: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    budget_realised: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -34,6 +34,7 @@ Rate = Annotated[float, Meta(ge=0, le=100)]
 Hours = Annotated[float, Meta(ge=0, le=1_000_000)]
 Population = Annotated[int, Meta(ge=0, le=10_000_000)]
 Alias = Annotated[str, Meta(min_length=1, max_length=100)]
+HourlyCost = Annotated[float, Meta(ge=0, le=100_000, description="DKK per hour of a case worker")]
 
 IN = {"forbid_unknown_fields": True, "kw_only": True}
 
@@ -54,6 +55,7 @@ class MunicipalityCreate(Struct, **IN):
     member_since: dt.date | None = None
     member_until: dt.date | None = None
     aliases: Annotated[list[Alias], Meta(max_length=20)] = msgspec.field(default_factory=list)
+    hourly_cost_dkk: HourlyCost | None = None
 
 
 class MunicipalityUpdate(Struct, **IN):
@@ -63,6 +65,7 @@ class MunicipalityUpdate(Struct, **IN):
     member_since: dt.date | None | UnsetType = UNSET
     member_until: dt.date | None | UnsetType = UNSET
     aliases: Annotated[list[Alias], Meta(max_length=20)] | UnsetType = UNSET
+    hourly_cost_dkk: HourlyCost | None | UnsetType = UNSET
 
 
 class MunicipalityRead(Struct, kw_only=True):
@@ -74,6 +77,7 @@ class MunicipalityRead(Struct, kw_only=True):
     member_until: dt.date | None
     is_member: bool
     aliases: list[str]
+    hourly_cost_dkk: float | None  # empty: the network default (RPABANK_HOURLY_COST_DKK) is used
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -158,6 +162,7 @@ class ProcessRead(Struct, kw_only=True):
     build_hours: float | None
     expected_hours_per_year: float | None
     derived_from: str | None
+    derived: list[str]  # ids of the (network-visible) processes derived from this one
     visibility: str
     adoption_count: int
     adopted_by: list[str]

@@ -15,6 +15,7 @@ from msgspec import UNSET
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from catalogue.actors import Actor
 from catalogue.db import utcnow
@@ -102,6 +103,7 @@ def _process_options() -> tuple[Any, ...]:
     return (
         selectinload(Process.term_links).selectinload(ProcessTerm.term),
         selectinload(Process.adoptions),
+        selectinload(Process.derived_processes),
     )
 
 
@@ -129,7 +131,7 @@ def municipality_read(m: Municipality, today: dt.date | None = None) -> Municipa
     return MunicipalityRead(
         code=m.code, name=m.name, cvr=m.cvr, population=m.population, member_since=m.member_since,
         member_until=m.member_until, is_member=is_member, aliases=list(m.aliases or []),
-        created_at=m.created_at, updated_at=m.updated_at,
+        hourly_cost_dkk=to_float(m.hourly_cost_dkk), created_at=m.created_at, updated_at=m.updated_at,
     )
 
 
@@ -160,7 +162,7 @@ class MunicipalityService:
         m = Municipality(
             code=data.code, name=name, cvr=data.cvr, population=data.population,
             member_since=data.member_since, member_until=data.member_until,
-            aliases=_aliases(data.aliases),
+            aliases=_aliases(data.aliases), hourly_cost_dkk=to_decimal(data.hourly_cost_dkk),
         )
         self.session.add(m)
         await self.session.flush()
@@ -179,6 +181,8 @@ class MunicipalityService:
                 setattr(m, field, value)
         if data.aliases is not UNSET:
             m.aliases = _aliases(data.aliases)
+        if data.hourly_cost_dkk is not UNSET:
+            m.hourly_cost_dkk = to_decimal(data.hourly_cost_dkk)
         _check_membership(m.member_since, m.member_until)
         m.updated_at = utcnow()
         await self.session.flush()
@@ -227,7 +231,8 @@ def process_read(p: Process) -> ProcessRead:
         automation_rate=to_float(p.automation_rate), build_hours=to_float(p.build_hours),
         expected_hours_per_year=to_float(expected_hours(p.cases_per_year, p.minutes_per_case,
                                                         p.automation_rate)),
-        derived_from=p.derived_from, visibility=p.visibility,
+        derived_from=p.derived_from,
+        derived=[d.id for d in p.derived_processes if d.visibility == "network"], visibility=p.visibility,
         adoption_count=len(adopted_by), adopted_by=adopted_by,
         created_at=p.created_at, updated_at=p.updated_at, version=p.version,
     )
@@ -380,6 +385,7 @@ class ProcessService:
         )
         process.term_links = []
         process.adoptions = []
+        set_committed_value(process, "derived_processes", [])  # a new process has no descendants yet
         values = msgspec.structs.asdict(data)
         values.pop("owner_municipality")
         values.pop("title")

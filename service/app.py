@@ -20,6 +20,8 @@ from litestar.static_files import create_static_files_router
 
 from catalogue.db import create_engine, session_factories
 from service import __version__
+from service.controllers.benefits import AdoptionBenefitController, BenefitController, ReuseController
+from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
 from service.controllers.municipalities import MunicipalityController
 from service.controllers.processes import ProcessController, VocabularyController
@@ -36,6 +38,10 @@ CONTROLLERS = [
     ProcessController,
     VocabularyController,
     SearchController,
+    ReuseController,
+    AdoptionBenefitController,
+    BenefitController,
+    ExportController,
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

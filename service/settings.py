@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from search.backends import SearchBackend, open_backend
@@ -18,6 +20,10 @@ class Settings:
     meili_key: str | None = None
     meili_index: str = "rpabank"
     index_retry_seconds: float = 10.0
+    # Benefit figures: the network's default hourly cost (a municipality may set its own) and the
+    # annual working hours of one full-time employee (1,628 h is a common Danish public-sector norm).
+    hourly_cost_dkk: Decimal = Decimal("450")
+    annual_hours: Decimal = Decimal("1628")
 
     @property
     def effective_database_url(self) -> str:
@@ -46,4 +52,17 @@ class Settings:
             meili_url=env.get("RPABANK_MEILI_URL") or None,
             meili_key=env.get("RPABANK_MEILI_KEY") or None,
             meili_index=env.get("RPABANK_MEILI_INDEX") or "rpabank",
+            hourly_cost_dkk=_positive_decimal(env, "RPABANK_HOURLY_COST_DKK", "450"),
+            annual_hours=_positive_decimal(env, "RPABANK_ANNUAL_HOURS", "1628"),
         )
+
+
+def _positive_decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
+    raw = env.get(name) or default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(f"{name} must be a number, not {raw!r}.") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"{name} must be a number above 0, not {raw!r}.")
+    return value

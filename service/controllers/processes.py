@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -9,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.actors import Actor
+from catalogue.reuse import ProcessCreated
 from catalogue.schemas import (
     AdoptionRead,
     AdoptionWrite,
@@ -23,6 +25,7 @@ from catalogue.services import AdoptionService, ProcessFilters, ProcessService, 
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
 from service.deps import requires_token
 from service.indexing import search_process_ids
+from service.reuse import similar_processes
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
 Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
@@ -65,11 +68,17 @@ class ProcessController(Controller):
         total, items = await ProcessService(db).list(actor, filters, limit=limit, offset=offset)
         return ProcessPage(total=total, limit=limit, offset=offset, items=items)
 
-    @post("/", guards=[requires_token], summary="Describe a new process", status_code=201)
+    @post("/", guards=[requires_token], status_code=201,
+          summary="Describe a new process (the answer lists possible_duplicates to warn about)")
     async def create_process(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], data: JSONBody[ProcessCreate]
-    ) -> Response[ProcessRead]:
-        return with_etag(await ProcessService(db).create(actor, data), 201)
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        data: JSONBody[ProcessCreate],
+    ) -> Response[ProcessCreated]:
+        process = await ProcessService(db).create(actor, data)
+        duplicates = await similar_processes(state.indexer, db, actor, process.title, process.summary,
+                                             exclude=[process.id])
+        created = ProcessCreated(**msgspec.structs.asdict(process), possible_duplicates=duplicates)
+        return Response(created, status_code=201, headers={"ETag": etag(process)})
 
     @get("/{process_id:str}", summary="One process (with an ETag)")
     async def get_process(

@@ -1,0 +1,261 @@
+"""Spreadsheets and CSV for people: Danish column headers, numbers as numbers, dates as dates.
+
+Built from the same read schemas as the API, so an export shows exactly what the API answers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.benefits import BenefitRead, BenefitRow, BenefitSummary, FiguresRead
+from catalogue.models import Adoption, Municipality, Process
+from catalogue.schemas import AdoptionRead, ProcessRead
+from catalogue.services import adoption_read, visible_processes
+from catalogue.vocab import VISIBILITIES
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NUMBER = "#,##0.00"
+INTEGER = "#,##0"
+DATE = "yyyy-mm-dd"
+DATETIME = "yyyy-mm-dd hh:mm"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[Any], Any]
+    format: str | None = None
+    width: int = 14
+
+
+def _yes(value: bool) -> str:
+    return "Ja" if value else "Nej"
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Spreadsheets know no time zones: UTC without the zone (the header says UTC)."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def process_columns(names: dict[str, str]) -> list[Column]:
+    return [
+        Column("ID", lambda p: p.id, width=40),
+        Column("Titel", lambda p: p.title, width=50),
+        Column("Resumé", lambda p: p.summary, width=60),
+        Column("Område", lambda p: p.domain_label, width=18),
+        Column("Fase", lambda p: p.phase_label),
+        Column("Status", lambda p: p.status_label),
+        Column("KLE", lambda p: p.kle),
+        Column("Ejerkommune", lambda p: names.get(p.owner_municipality, p.owner_municipality)),
+        Column("Kommunekode", lambda p: p.owner_municipality),
+        Column("Systemer", lambda p: ", ".join(p.systems), width=30),
+        Column("Teknologier", lambda p: ", ".join(p.technologies), width=20),
+        Column("Emneord", lambda p: ", ".join(p.tags), width=30),
+        Column("Sager pr. år", lambda p: p.cases_per_year, INTEGER),
+        Column("Minutter pr. sag", lambda p: p.minutes_per_case, NUMBER),
+        Column("Automatiseringsgrad (%)", lambda p: p.automation_rate, NUMBER),
+        Column("Udviklingstimer", lambda p: p.build_hours, NUMBER),
+        Column("Forventede timer pr. år", lambda p: p.expected_hours_per_year, NUMBER),
+        Column("Antal kommuner", lambda p: p.adoption_count, INTEGER),
+        Column("Kommuner", lambda p: ", ".join(names.get(c, c) for c in p.adopted_by), width=30),
+        Column("Afledt af", lambda p: p.derived_from, width=30),
+        Column("Dublet af", lambda p: p.duplicate_of, width=30),
+        Column("Personoplysninger", lambda p: _yes(p.personal_data)),
+        Column("DPIA udført", lambda p: _yes(p.dpia_done)),
+        Column("Synlighed", lambda p: VISIBILITIES.get(p.visibility, p.visibility)),
+        Column("Oprettet (UTC)", lambda p: _utc(p.created_at), DATETIME, 17),
+        Column("Ændret (UTC)", lambda p: _utc(p.updated_at), DATETIME, 17),
+        Column("Version", lambda p: p.version, INTEGER, 8),
+    ]
+
+
+ADOPTION_COLUMNS = [
+    Column("Proces-ID", lambda a: a.process, width=40),
+    Column("Proces", lambda a: a.process_title, width=50),
+    Column("Kommunekode", lambda a: a.municipality),
+    Column("Kommune", lambda a: a.municipality_name),
+    Column("Status", lambda a: a.status_label, width=20),
+    Column("Startet", lambda a: a.started_on, DATE, 12),
+    Column("I drift fra", lambda a: a.live_on, DATE, 12),
+    Column("Robot (repository)", lambda a: a.bot.repo if a.bot else None, width=40),
+    Column("Robotversion", lambda a: a.bot.ref if a.bot else None),
+    Column("Sager pr. år", lambda a: a.cases_per_year, INTEGER),
+    Column("Minutter pr. sag", lambda a: a.minutes_per_case, NUMBER),
+    Column("Automatiseringsgrad (%)", lambda a: a.automation_rate, NUMBER),
+    Column("Forventede timer pr. år", lambda a: a.expected_hours_per_year, NUMBER),
+    Column("Noter", lambda a: a.notes, width=40),
+]
+
+MINUTES_FROM = {"record": "Registreringen", "adoption": "Kommunens anvendelse", "process": "Processen"}
+PERIOD_KINDS = {"year": "År", "quarter": "Kvartal", "month": "Måned"}
+
+RECORD_COLUMNS = [
+    Column("Proces-ID", lambda r: r.process, width=40),
+    Column("Proces", lambda r: r.process_title, width=50),
+    Column("Kommunekode", lambda r: r.municipality),
+    Column("Kommune", lambda r: r.municipality_name),
+    Column("Periode", lambda r: r.period, width=10),
+    Column("Periodetype", lambda r: PERIOD_KINDS.get(r.period_kind, r.period_kind), width=10),
+    Column("Fra", lambda r: r.period_start, DATE, 12),
+    Column("Til", lambda r: r.period_end, DATE, 12),
+    Column("Sager", lambda r: r.cases_handled, INTEGER),
+    Column("Sparede minutter pr. sag", lambda r: r.minutes_saved_per_case, NUMBER),
+    Column("Minutter fra", lambda r: MINUTES_FROM.get(r.minutes_saved_per_case_from or ""), width=20),
+    Column("Baseline (minutter pr. sag)", lambda r: r.baseline_minutes, NUMBER),
+    Column("Realiserede timer", lambda r: r.realised_hours, NUMBER),
+    Column("Timepris (kr.)", lambda r: r.hourly_cost_dkk, NUMBER),
+    Column("Sparet (kr.)", lambda r: r.dkk_saved, NUMBER),
+    Column("Årsværk", lambda r: r.fte, "0.0000"),
+    Column("Driftsomkostninger (kr.)", lambda r: r.running_cost_dkk, NUMBER),
+    Column("Netto (kr.)", lambda r: r.net_dkk, NUMBER),
+    Column("Hjemtaget i budget", lambda r: _yes(r.budget_realised)),
+    Column("Note", lambda r: r.note, width=40),
+]
+
+FIGURE_COLUMNS = [
+    Column("Forventede timer", lambda f: f.expected_hours, NUMBER),
+    Column("Realiserede timer", lambda f: f.realised_hours, NUMBER),
+    Column("Realiseringsgrad (%)", lambda f: f.realisation_pct, NUMBER),
+    Column("Forventet (kr.)", lambda f: f.expected_dkk, NUMBER),
+    Column("Sparet (kr.)", lambda f: f.dkk_saved, NUMBER),
+    Column("Driftsomkostninger (kr.)", lambda f: f.running_cost_dkk, NUMBER),
+    Column("Netto (kr.)", lambda f: f.net_dkk, NUMBER),
+    Column("Hjemtaget i budget (kr.)", lambda f: f.budget_realised_dkk, NUMBER),
+    Column("Årsværk", lambda f: f.fte, "0.0000"),
+    Column("Anvendelser", lambda f: f.adopters, INTEGER),
+    Column("Undgåede udviklingstimer", lambda f: f.avoided_build_hours, NUMBER),
+    Column("Registreringer", lambda f: f.records, INTEGER),
+]
+
+GROUP_SHEETS: dict[str, tuple[str, list[Column]]] = {
+    "process": ("Pr. proces", [Column("Proces-ID", lambda r: r.process, width=40),
+                               Column("Proces", lambda r: r.process_title, width=50)]),
+    "municipality": ("Pr. kommune", [Column("Kommunekode", lambda r: r.municipality),
+                                     Column("Kommune", lambda r: r.municipality_name)]),
+    "year": ("Pr. år", [Column("År", lambda r: r.year, "0", 8)]),
+    "domain": ("Pr. område", [Column("Område", lambda r: r.domain_label, width=20)]),
+}
+
+
+# ---------------------------------------------------------------- writers
+
+
+def processes_csv(processes: Sequence[ProcessRead], names: dict[str, str]) -> bytes:
+    """CSV for programs: comma separated, UTF-8, decimal point, ISO dates."""
+    columns = process_columns(names)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.header for c in columns])
+    for p in processes:
+        writer.writerow([_csv_value(c.value(p)) for c in columns])
+    return out.getvalue().encode("utf-8")
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _sheet(ws: Worksheet, columns: Sequence[Column], items: Sequence[Any]) -> None:
+    ws.append([c.header for c in columns])
+    for item in items:
+        ws.append([c.value(item) for c in columns])
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        ws.column_dimensions[letter].width = max(column.width, min(len(column.header) + 2, 30))
+        ws[f"{letter}1"].font = ws[f"{letter}1"].font.copy(bold=True)
+        if column.format:
+            for row in range(2, len(items) + 2):
+                ws[f"{letter}{row}"].number_format = column.format
+    ws.freeze_panes = "A2"
+    if items:
+        ws.auto_filter.ref = ws.dimensions
+
+
+def _save(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def processes_xlsx(processes: Sequence[ProcessRead], adoptions: Sequence[AdoptionRead],
+                   names: dict[str, str]) -> bytes:
+    """Sheet "Processer" (one row per process) and "Anvendelser" (who runs which)."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Processer"
+    _sheet(ws, process_columns(names), processes)
+    _sheet(wb.create_sheet("Anvendelser"), ADOPTION_COLUMNS, adoptions)
+    return _save(wb)
+
+
+def benefits_xlsx(summaries: dict[str, BenefitSummary], records: Sequence[BenefitRead]) -> bytes:
+    """Sheet "I alt" (totals and the settings used), one sheet per grouping, and "Registreringer"."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "I alt"
+    any_summary = next(iter(summaries.values()))
+    totals: FiguresRead = any_summary.totals
+    ws.append(["Nøgletal", "Værdi"])
+    for column in FIGURE_COLUMNS:
+        ws.append([column.header, column.value(totals)])
+        ws.cell(row=ws.max_row, column=2).number_format = column.format or "General"
+    ws.append([])
+    ws.append(["Timepris, netværkets standard (kr.)", any_summary.settings.hourly_cost_dkk])
+    ws.append(["Årsværk (timer)", any_summary.settings.annual_hours])
+    ws.append(["Fra periode", any_summary.from_ or ""])
+    ws.append(["Til periode", any_summary.to or ""])
+    ws.column_dimensions["A"].width = 36
+    ws.column_dimensions["B"].width = 18
+    ws["A1"].font = ws["A1"].font.copy(bold=True)
+    ws["B1"].font = ws["B1"].font.copy(bold=True)
+    for group_by, summary in summaries.items():
+        title, keys = GROUP_SHEETS[group_by]
+        rows: list[BenefitRow] = summary.rows
+        _sheet(wb.create_sheet(title), [*keys, *FIGURE_COLUMNS], rows)
+    _sheet(wb.create_sheet("Registreringer"), RECORD_COLUMNS, records)
+    return _save(wb)
+
+
+# ---------------------------------------------------------------- data
+
+
+class ExportService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def names(self) -> dict[str, str]:
+        return {code: name for code, name in (await self.session.execute(
+            select(Municipality.code, Municipality.name))).all()}
+
+    async def adoptions_of(self, actor: Actor, ids: Sequence[str]) -> list[AdoptionRead]:
+        """The adoptions of these processes, in one query, by process title and municipality name."""
+        if not ids:
+            return []
+        stmt = (
+            select(Adoption, Process, Municipality)
+            .join(Process, Process.id == Adoption.process_id)
+            .join(Municipality, Municipality.code == Adoption.municipality_code)
+            .where(Adoption.process_id.in_(list(ids)), visible_processes(actor))
+            .order_by(Process.title, Process.id, Municipality.name)
+        )
+        return [adoption_read(a, p, m) for a, p, m in (await self.session.execute(stmt)).all()]

@@ -1,0 +1,122 @@
+"""Realised benefits per adoption and period, the network's figures, and reuse (copies, likely duplicates)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.benefits import (
+    BenefitFilters,
+    BenefitRead,
+    BenefitService,
+    BenefitSettings,
+    BenefitSummary,
+    BenefitWrite,
+    GroupBy,
+)
+from catalogue.reuse import ProcessCopy, ReuseService, SimilarProcesses
+from catalogue.schemas import ProcessRead
+from catalogue.services import etag
+from catalogue.vocab import Domain
+from service.deps import requires_token
+from service.reuse import similar_processes
+from service.settings import Settings
+
+ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
+Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
+PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
+PeriodQuery = Annotated[str | None, QueryParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
+
+
+def benefit_settings(settings: Settings) -> BenefitSettings:
+    return BenefitSettings(hourly_cost_dkk=settings.hourly_cost_dkk, annual_hours=settings.annual_hours)
+
+
+def benefits(state: State, db: AsyncSession) -> BenefitService:
+    return BenefitService(db, benefit_settings(state.settings))
+
+
+class AdoptionBenefitController(Controller):
+    path = "/api/processes/{process_id:str}/adoptions/{code:str}/benefits"
+    tags = ["benefits"]
+
+    @get("/", summary="The benefits a municipality has reported for a process, period by period")
+    async def list_benefits(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code],
+    ) -> list[BenefitRead]:
+        return await benefits(state, db).list_for_adoption(actor, process_id, code)
+
+    @get("/{period:str}", summary="The benefits of one period")
+    async def get_benefit(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code], period: FromPath[PeriodParam],
+    ) -> BenefitRead:
+        return await benefits(state, db).get(actor, process_id, code, period)
+
+    @put("/{period:str}", guards=[requires_token],
+         summary="Report or replace the benefits of one period (201 created, 200 replaced)")
+    async def put_benefit(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code], period: FromPath[PeriodParam],
+        data: JSONBody[BenefitWrite],
+    ) -> Response[BenefitRead]:
+        record, created = await benefits(state, db).put(actor, process_id, code, period, data)
+        return Response(record, status_code=201 if created else 200)
+
+    @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
+    async def delete_benefit(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code], period: FromPath[PeriodParam],
+    ) -> None:
+        await benefits(state, db).delete(actor, process_id, code, period)
+
+
+class BenefitController(Controller):
+    path = "/api/benefits"
+    tags = ["benefits"]
+
+    @get("/", summary="Expected against realised benefits of the network, grouped")
+    async def benefit_summary(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        group_by: Annotated[GroupBy, QueryParameter(description="one row per process, municipality, year or "
+                                                                "domain")] = "process",
+        process: Annotated[str | None, QueryParameter(max_length=140)] = None,
+        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+        domain: Annotated[Domain | None, QueryParameter()] = None,
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=20,
+                                                    description="first period, e.g. 2023 or 2023-Q2")] = None,
+        to: PeriodQuery = None,
+    ) -> BenefitSummary:
+        filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
+        return await benefits(state, db).summary(actor, group_by, filters)
+
+
+class ReuseController(Controller):
+    path = "/api/processes"
+    tags = ["processes"]
+
+    @get("/similar", summary="Likely duplicates of a process about to be described")
+    async def similar(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        title: Annotated[str, QueryParameter(max_length=120, description="the new process's title")] = "",
+        summary: Annotated[str, QueryParameter(max_length=280)] = "",
+        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
+    ) -> SimilarProcesses:
+        items = await similar_processes(state.indexer, db, actor, title, summary, limit=limit)
+        return SimilarProcesses(title=title, summary=summary, items=items)
+
+    @post("/{process_id:str}/copy", guards=[requires_token], status_code=201,
+          summary="Copy a process for your municipality (lineage kept, adoption registered as interested)")
+    async def copy_process(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], data: JSONBody[ProcessCopy | None] = None,
+    ) -> Response[ProcessRead]:
+        copy = await ReuseService(db).copy(actor, process_id, data)
+        return Response(copy, status_code=201, headers={"ETag": etag(copy)})
