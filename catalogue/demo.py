@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.actors import Actor
+from catalogue.benefits import BenefitService, BenefitWrite
 from catalogue.models import Municipality, Process
 from catalogue.schemas import AdoptionWrite, MunicipalityCreate, ProcessCreate
 from catalogue.services import AdoptionService, MunicipalityService, ProcessService
@@ -56,5 +57,10 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
         body = {k: v for k, v in raw.items() if k not in ("process", "municipality")}
         await adoptions.put(DEMO_ACTOR, raw["process"], raw["municipality"],
                             msgspec.convert(body, AdoptionWrite, strict=False))
+    benefits = BenefitService(session)
+    for raw in data.get("benefits", []):
+        body = {k: v for k, v in raw.items() if k not in ("process", "municipality", "period")}
+        await benefits.put(DEMO_ACTOR, raw["process"], raw["municipality"], raw["period"],
+                           msgspec.convert(body, BenefitWrite, strict=False))
     return {"municipalities": len(data["municipalities"]), "processes": len(created),
-            "adoptions": len(data["adoptions"])}
+            "adoptions": len(data["adoptions"]), "benefit records": len(data.get("benefits", []))}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
@@ -30,6 +31,7 @@ NUMBER = "#,##0.00"
 INTEGER = "#,##0"
 DATE = "yyyy-mm-dd"
 DATETIME = "yyyy-mm-dd hh:mm"
+BOLD = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def _sheet(ws: Worksheet, columns: Sequence[Column], items: Sequence[Any]) -> No
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         ws.column_dimensions[letter].width = max(column.width, min(len(column.header) + 2, 30))
-        ws[f"{letter}1"].font = ws[f"{letter}1"].font.copy(bold=True)
+        ws[f"{letter}1"].font = BOLD
         if column.format:
             for row in range(2, len(items) + 2):
                 ws[f"{letter}{row}"].number_format = column.format
@@ -226,8 +228,8 @@ def benefits_xlsx(summaries: dict[str, BenefitSummary], records: Sequence[Benefi
     ws.append(["Til periode", any_summary.to or ""])
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 18
-    ws["A1"].font = ws["A1"].font.copy(bold=True)
-    ws["B1"].font = ws["B1"].font.copy(bold=True)
+    ws["A1"].font = BOLD
+    ws["B1"].font = BOLD
     for group_by, summary in summaries.items():
         title, keys = GROUP_SHEETS[group_by]
         rows: list[BenefitRow] = summary.rows

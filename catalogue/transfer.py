@@ -14,14 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.benefits import CasesHandled, Dkk, MinutesPerCase, parse_period
 from catalogue.errors import Conflict, Invalid
-from catalogue.models import Adoption, Municipality, Process, ProcessRevision, ProcessTerm
+from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm
 from catalogue.schemas import (
     Alias,
     CasesPerYear,
     Contact,
     Cvr,
     Description,
+    HourlyCost,
     Hours,
     Kle,
     LongText,
@@ -38,7 +40,7 @@ from catalogue.services import _process_options, process_snapshot, terms_for, to
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, Visibility, term_key, term_label
 
 FORMAT = "rpabank-catalogue"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: benefit records and the municipalities' hourly cost
 
 _STRICT = {"forbid_unknown_fields": True, "kw_only": True}
 
@@ -53,6 +55,7 @@ class MunicipalityRecord(msgspec.Struct, **_STRICT):
     aliases: list[Alias]
     created_at: dt.datetime
     updated_at: dt.datetime
+    hourly_cost_dkk: HourlyCost | None = None
 
 
 class ProcessRecord(msgspec.Struct, **_STRICT):
@@ -101,6 +104,20 @@ class AdoptionRecord(msgspec.Struct, **_STRICT):
     updated_at: dt.datetime
 
 
+class BenefitRecordRecord(msgspec.Struct, **_STRICT):
+    process: ProcessId
+    municipality: MunicipalityCode
+    period: str
+    cases_handled: CasesHandled
+    minutes_saved_per_case: MinutesPerCase | None
+    baseline_minutes: MinutesPerCase | None
+    running_cost_dkk: Dkk | None
+    budget_realised: bool
+    note: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class RevisionRecord(msgspec.Struct, **_STRICT):
     process: ProcessId
     version: int
@@ -117,6 +134,7 @@ class CatalogueFile(msgspec.Struct, **_STRICT):
     processes: list[ProcessRecord]
     adoptions: list[AdoptionRecord]
     history: list[RevisionRecord]
+    benefits: list[BenefitRecordRecord] = msgspec.field(default_factory=list)
 
 
 def _contact(name: str | None, email: str | None) -> Contact | None:
@@ -131,13 +149,17 @@ async def export_catalogue(session: AsyncSession) -> bytes:
     revisions = (await session.scalars(
         select(ProcessRevision).order_by(ProcessRevision.process_id, ProcessRevision.version, ProcessRevision.id)
     )).all()
+    benefits = (await session.scalars(
+        select(BenefitRecord).order_by(BenefitRecord.process_id, BenefitRecord.municipality_code,
+                                       BenefitRecord.period))).all()
     doc = CatalogueFile(
         format=FORMAT,
         format_version=FORMAT_VERSION,
         municipalities=[
             MunicipalityRecord(code=m.code, name=m.name, cvr=m.cvr, population=m.population,
                                member_since=m.member_since, member_until=m.member_until,
-                               aliases=list(m.aliases or []), created_at=m.created_at, updated_at=m.updated_at)
+                               aliases=list(m.aliases or []), created_at=m.created_at, updated_at=m.updated_at,
+                               hourly_cost_dkk=to_float(m.hourly_cost_dkk))
             for m in municipalities
         ],
         processes=[
@@ -159,6 +181,15 @@ async def export_catalogue(session: AsyncSession) -> bytes:
             RevisionRecord(process=r.process_id, version=r.version, changed_at=r.changed_at, actor=r.actor,
                            action=r.action, changes=list(r.changes))
             for r in revisions
+        ],
+        benefits=[
+            BenefitRecordRecord(process=b.process_id, municipality=b.municipality_code, period=b.period,
+                                cases_handled=b.cases_handled,
+                                minutes_saved_per_case=to_float(b.minutes_saved_per_case),
+                                baseline_minutes=to_float(b.baseline_minutes),
+                                running_cost_dkk=to_float(b.running_cost_dkk), budget_realised=b.budget_realised,
+                                note=b.note, created_at=b.created_at, updated_at=b.updated_at)
+            for b in benefits
         ],
     )
     return msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n"
@@ -197,7 +228,8 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     for m in doc.municipalities:
         session.add(Municipality(code=m.code, name=m.name, cvr=m.cvr, population=m.population,
                                  member_since=m.member_since, member_until=m.member_until,
-                                 aliases=list(m.aliases), created_at=m.created_at, updated_at=m.updated_at))
+                                 aliases=list(m.aliases), created_at=m.created_at, updated_at=m.updated_at,
+                                 hourly_cost_dkk=to_decimal(m.hourly_cost_dkk)))
     await session.flush()
 
     # Terms first (each kind once), then processes without their links to each other.
@@ -247,8 +279,17 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
         session.add(ProcessRevision(process_id=r.process, version=r.version, changed_at=r.changed_at,
                                     actor=r.actor, action=r.action, changes=r.changes))
     await session.flush()
+    for b in doc.benefits:
+        session.add(BenefitRecord(
+            process_id=b.process, municipality_code=b.municipality, period=b.period, cases_handled=b.cases_handled,
+            minutes_saved_per_case=to_decimal(b.minutes_saved_per_case),
+            baseline_minutes=to_decimal(b.baseline_minutes),
+            running_cost_dkk=to_decimal(b.running_cost_dkk), budget_realised=b.budget_realised, note=b.note,
+            created_at=b.created_at, updated_at=b.updated_at,
+        ))
+    await session.flush()
     return {"municipalities": len(doc.municipalities), "processes": len(doc.processes),
-            "adoptions": len(doc.adoptions), "history": len(doc.history)}
+            "adoptions": len(doc.adoptions), "history": len(doc.history), "benefits": len(doc.benefits)}
 
 
 def _check_references(doc: CatalogueFile, codes: set[str], ids: set[str]) -> None:
@@ -276,3 +317,12 @@ def _check_references(doc: CatalogueFile, codes: set[str], ids: set[str]) -> Non
     for r in doc.history:
         if r.process not in ids:
             raise Invalid(f"History names unknown process {r.process!r}.", field="history")
+    periods = set()
+    for b in doc.benefits:
+        where = f"Benefit record {b.process}/{b.municipality}/{b.period}"
+        if (b.process, b.municipality) not in pairs:
+            raise Invalid(f"{where} names an adoption that is not in the file.", field="benefits")
+        parse_period(b.period, "benefits")
+        if (b.process, b.municipality, b.period) in periods:
+            raise Invalid(f"{where} appears twice.", field="benefits")
+        periods.add((b.process, b.municipality, b.period))

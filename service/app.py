@@ -30,6 +30,8 @@ from service.db import upgrade
 from service.deps import provide_actor, provide_db
 from service.errors import EXCEPTION_HANDLERS
 from service.indexing import Indexer, start_indexing
+from service.pages.common import template_config
+from service.pages.routes import pages_router
 from service.settings import Settings
 
 CONTROLLERS = [
@@ -98,12 +100,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
     return Litestar(
         route_handlers=[
             *CONTROLLERS,
+            pages_router(settings),  # the web pages, with their session cookie and CSRF protection
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         dependencies={"db": Provide(provide_db), "actor": Provide(provide_actor)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi,
+        template_config=template_config(),
         state=State({"settings": settings}),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=None,

@@ -26,6 +26,7 @@ from catalogue.errors import (
     NotFound,
     PreconditionFailed,
 )
+from service.pages.errors import for_pages
 
 log = logging.getLogger("rpabank")
 UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
@@ -149,7 +150,7 @@ def server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str
                           "Something went wrong on our side; it has been logged.")
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+_API_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
     ValidationException: validation_error,
     HTTPException: http_error,
@@ -159,3 +160,5 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     PoolTimeout: database_error,
     Exception: server_error,
 }
+# JSON under /api; the same status as an error page in the site's design everywhere else.
+EXCEPTION_HANDLERS: dict[Any, Any] = {exc: for_pages(handler) for exc, handler in _API_HANDLERS.items()}

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from search.backends import SearchBackend, open_backend
+
+# Used when RPABANK_SESSION_SECRET is unset: sign-ins then last as long as this process, and several
+# workers do not share them.
+_PROCESS_SESSION_SECRET = secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,8 @@ class Settings:
     meili_key: str | None = None
     meili_index: str = "rpabank"
     index_retry_seconds: float = 10.0
+    session_secret: str | None = None
+    secure_cookies: bool = False
     # Benefit figures: the network's default hourly cost (a municipality may set its own) and the
     # annual working hours of one full-time employee (1,628 h is a common Danish public-sector norm).
     hourly_cost_dkk: Decimal = Decimal("450")
@@ -35,6 +42,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_session_secret(self) -> str:
+        """`RPABANK_SESSION_SECRET`, or a random secret made once per process."""
+        return self.session_secret or _PROCESS_SESSION_SECRET
 
     def open_search(self) -> SearchBackend:
         return open_backend(self.data_dir, self.meili_url, self.meili_key, self.meili_index)
@@ -52,6 +64,8 @@ class Settings:
             meili_url=env.get("RPABANK_MEILI_URL") or None,
             meili_key=env.get("RPABANK_MEILI_KEY") or None,
             meili_index=env.get("RPABANK_MEILI_INDEX") or "rpabank",
+            session_secret=env.get("RPABANK_SESSION_SECRET") or None,
+            secure_cookies=(env.get("RPABANK_SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
             hourly_cost_dkk=_positive_decimal(env, "RPABANK_HOURLY_COST_DKK", "450"),
             annual_hours=_positive_decimal(env, "RPABANK_ANNUAL_HOURS", "1628"),
         )

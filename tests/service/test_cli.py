@@ -85,6 +85,8 @@ def test_export_import_round_trip_is_identical(settings: Settings, tmp_path: Pat
     doc = json.loads(first.read_text())
     assert doc["format"] == "rpabank-catalogue"
     assert len(doc["processes"]) >= 15 and doc["history"] and doc["adoptions"]
+    assert len(doc["benefits"]) >= 20 and {b["period"] for b in doc["benefits"]} >= {"2022", "2023-Q1", "2024-01"}
+    assert any(m["hourly_cost_dkk"] for m in doc["municipalities"])
 
     other = Settings(data_dir=tmp_path / "other")
     assert run(other, "import", str(first)) == 0

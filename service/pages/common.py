@@ -1,0 +1,160 @@
+"""What every page shares: the template engine, the signed-in editor, Markdown, Danish formatting and
+turning a form into the API's input struct (with the API's validation messages per field)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template import TemplateConfig
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import ANONYMOUS, Actor
+from catalogue.errors import DomainError
+from catalogue.tokens import TokenService
+from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
+from service.pages.charts import bar_chart, hbar_chart
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+SESSION_KEY = "token"
+
+FACET_LABELS = {
+    "type": "Type", "domain": "Område", "phase": "Fase", "status": "Status", "system": "IT-system",
+    "technology": "Teknologi", "municipality": "Kommune",
+}
+TYPE_LABELS = {"process": "Proces", "municipality": "Kommune", "bot": "Robot", "code": "Kode",
+               "principle": "Kodeprincip"}
+
+
+# ---------------------------------------------------------------- formatting (Danish)
+
+
+def fmt_number(value: float | int | None, decimals: int = 0) -> str:
+    """12500 → "12.500"; 1234.5 with 1 decimal → "1.234,5"; None → "–"."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d.%m.%Y %H:%M")
+    return value.strftime("%d.%m.%Y")
+
+
+# One configured Markdown renderer: raw HTML is escaped, unsafe links refused.
+_MARKDOWN = MarkdownIt("js-default")
+
+
+def render_markdown(text: str | None) -> Markup:
+    if not text:
+        return Markup("")
+    try:  # the code bank's renderer, when there is one, so every page renders Markdown alike
+        from codebank.markdown import render as codebank_render  # type: ignore[import-not-found]
+    except ImportError:
+        return Markup(_MARKDOWN.render(text))  # noqa: S704 - js-default escapes raw HTML
+    return Markup(codebank_render(text))  # noqa: S704
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(num=fmt_number, date=fmt_date, markdown=render_markdown)
+    env.globals.update(DOMAINS=DOMAINS, PHASES=PHASES, STATUSES=STATUSES, ADOPTION_STATUSES=ADOPTION_STATUSES,
+                       FACET_LABELS=FACET_LABELS, TYPE_LABELS=TYPE_LABELS, bar_chart=bar_chart,
+                       hbar_chart=hbar_chart)
+    return env
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine(engine_instance=environment()))
+
+
+# ---------------------------------------------------------------- who is signed in
+
+
+async def provide_page_actor(state: State, request: Request[Any, Any, Any],
+                             db: NamedDependency[AsyncSession]) -> Actor:
+    """The editor signed in through /login (the token lives only in the signed session cookie)."""
+    token = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    if not token:
+        return ANONYMOUS
+    try:
+        return await TokenService(db).resolve(token, state.settings.admin_token)
+    except LookupError:  # revoked since sign-in
+        request.clear_session()
+        return ANONYMOUS
+
+
+def page_context(actor: Actor, **values: Any) -> dict[str, Any]:
+    """What every page template gets: who is signed in, which menu item is current, and the page's values."""
+    return {"actor": actor, "has_principles": has_principles(), **values}
+
+
+def has_principles() -> bool:
+    """The code bank's principles pages are linked once the code bank offers them."""
+    return importlib.util.find_spec("codebank.principles") is not None
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: no `//host`, no scheme."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+# ---------------------------------------------------------------- forms
+
+
+_AT = re.compile(r"\s*-\s*at `\$\.?([^`]*)`\s*$")
+
+
+class FormErrors(Exception):
+    """A form the API would refuse: {field: message}, "" for the form as a whole."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def form_to_struct(values: dict[str, Any], struct: type[Any]) -> Any:
+    """Convert form values to the API's input struct; refusals name their field as the API does."""
+    try:
+        return msgspec.convert(values, struct, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _AT.search(message)
+        field = match.group(1).split(".")[0].split("[")[0] if match else ""
+        text = _AT.sub("", message)
+        raise FormErrors({field: f"{field}: {text}" if field else text}) from None
+
+
+def domain_form_errors(exc: DomainError) -> FormErrors:
+    return FormErrors({exc.field or "": exc.message})
+
+
+def blank_to_none(form: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: (str(form.get(name) or "").strip() or None) for name in names}

@@ -1,0 +1,47 @@
+"""Municipality pages: the network's members, and per municipality what it runs, what it owns and its benefits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, PathParameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.errors import NotFound
+from catalogue.services import AdoptionService, MunicipalityService, ProcessFilters, ProcessService
+from service.pages.benefits import benefits_for_municipality
+from service.pages.common import page_context
+
+Code = Annotated[str, PathParameter(max_length=10)]
+
+
+class MunicipalityPages(Controller):
+    include_in_schema = False
+
+    @get("/municipalities", name="municipalities")
+    async def municipalities(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]) -> Template:
+        municipalities = await MunicipalityService(db).list()
+        return Template(template_name="municipalities.html",
+                        context=page_context(actor, nav="municipalities", municipalities=municipalities))
+
+    @get("/municipalities/{code:str}", name="municipality")
+    async def municipality(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], code: FromPath[Code],
+    ) -> Template:
+        if not (len(code) == 3 and code.isdigit()):
+            raise NotFound(f"No municipality with code {code!r}.")
+        municipality = await MunicipalityService(db).get(code)
+        adoptions = await AdoptionService(db).for_municipality(actor, code)
+        _, related = await ProcessService(db).list(actor, ProcessFilters(municipality=code), limit=500)
+        own = [p for p in related if p.owner_municipality == code]
+        running = [a for a in adoptions if a.status == "operation"]
+        benefits = await benefits_for_municipality(state, db, actor, code)
+        return Template(template_name="municipality.html", context=page_context(
+            actor, nav="municipalities", municipality=municipality, adoptions=adoptions, own=own,
+            running=running, expected_hours=sum(a.expected_hours_per_year or 0 for a in running), benefits=benefits,
+        ))

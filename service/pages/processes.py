@@ -1,0 +1,200 @@
+"""The process page: description, facts, expected and realised benefit, who runs it, lineage and history;
+for a signed-in editor a form to register or change the municipality's adoption."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, PathParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.benefits import BenefitWrite
+from catalogue.errors import DomainError, NotFound
+from catalogue.schemas import AdoptionRead, AdoptionWrite
+from catalogue.services import AdoptionService, MunicipalityService, ProcessService
+from service.pages import benefits
+from service.pages.common import FormErrors, domain_form_errors, form_to_struct, is_htmx, page_context
+
+ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+FIELD_LABELS = {
+    "title": "Titel", "summary": "Resumé", "description": "Beskrivelse", "domain": "Område", "kle": "KLE",
+    "phase": "Fase", "status": "Status", "duplicate_of": "Dublet af", "systems": "IT-systemer",
+    "technologies": "Teknologier", "tags": "Emneord", "owner_municipality": "Ejer", "contact": "Kontakt",
+    "legal_basis": "Hjemmel", "personal_data": "Personoplysninger", "dpia_done": "Konsekvensanalyse",
+    "cases_per_year": "Sager pr. år", "minutes_per_case": "Minutter pr. sag", "automation_rate": "Automatiseringsgrad",
+    "build_hours": "Udviklingstimer", "derived_from": "Afledt af", "visibility": "Synlighed",
+}
+ADOPTION_FIELDS = ("status", "started_on", "live_on", "bot_repo", "bot_ref", "cases_per_year", "minutes_per_case",
+                   "automation_rate", "notes", "contact_name", "contact_email")
+
+
+def adoption_values(a: AdoptionRead | None) -> dict[str, str]:
+    """The adoption as the form shows it."""
+    if a is None:
+        return {"status": "interested"}
+
+    def s(v: Any) -> str:
+        return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+    return {
+        "status": a.status, "started_on": s(a.started_on), "live_on": s(a.live_on),
+        "bot_repo": a.bot.repo if a.bot else "", "bot_ref": (a.bot.ref or "") if a.bot else "",
+        "cases_per_year": s(a.cases_per_year), "minutes_per_case": s(a.minutes_per_case),
+        "automation_rate": s(a.automation_rate), "notes": a.notes or "",
+        "contact_name": a.contact.name if a.contact else "", "contact_email": (a.contact.email or "") if a.contact
+        else "",
+    }
+
+
+def _number(text: str, kind: type) -> Any:
+    """"4,5" and "4.5" are both 4.5; what is not a number is passed on for the API's own message."""
+    cleaned = text.replace(" ", "").replace(",", ".")
+    try:
+        return kind(cleaned)
+    except ValueError:
+        return text
+
+
+def adoption_body(form: dict[str, str]) -> dict[str, Any]:
+    """Form fields → the JSON body the API's PUT takes."""
+    f = {k: (form.get(k) or "").strip() for k in ADOPTION_FIELDS}
+    body: dict[str, Any] = {"status": f["status"] or None}
+    for name in ("started_on", "live_on", "notes"):
+        if f[name]:
+            body[name] = f[name]
+    if f["bot_repo"]:
+        body["bot"] = {"repo": f["bot_repo"], **({"ref": f["bot_ref"]} if f["bot_ref"] else {})}
+    elif f["bot_ref"]:
+        raise FormErrors({"bot_repo": "bot.repo: Angiv robottens repository, når du angiver en version."})
+    for name, kind in (("cases_per_year", int), ("minutes_per_case", float), ("automation_rate", float)):
+        if f[name]:
+            body[name] = _number(f[name], kind)
+    if f["contact_name"] or f["contact_email"]:
+        body["contact"] = {"name": f["contact_name"], **({"email": f["contact_email"]} if f["contact_email"] else {})}
+    return body
+
+
+async def process_context(state: State, db: AsyncSession, actor: Actor, process_id: str) -> dict[str, Any]:
+    processes = ProcessService(db)
+    process = await processes.get(actor, process_id)
+    adoptions = await AdoptionService(db).for_process(actor, process_id)
+    history = await processes.history(actor, process_id)
+    municipalities = await MunicipalityService(db).list()
+    names = {m.code: m.name for m in municipalities}
+    linked = [i for i in (process.derived_from, process.duplicate_of) if i]
+    related = {p.id: p for p in await processes.get_many(actor, linked)}
+    running = [a for a in adoptions if a.status == "operation"]
+    realised = await benefits.benefits_for_process(state, db, actor, process_id)
+    copies = await processes.get_many(actor, getattr(process, "derived", []))
+    return {
+        "realised": realised.years, "expected_by_year": realised.expected_years, "benefit_view": realised,
+        "copies": copies,
+        "process": process, "adoptions": adoptions, "revisions": list(reversed(history.revisions)),
+        "names": names, "related": related, "field_labels": FIELD_LABELS,
+        "network_expected_hours": sum(a.expected_hours_per_year or 0 for a in running),
+        "running_count": len(running),
+        "writable": [m for m in municipalities if actor.can_write_for(m.code)] if actor.is_authenticated else [],
+        "adopters_writable": [a for a in adoptions if actor.can_write_for(a.municipality)],
+        "benefit_form": {}, "benefit_errors": {}, "benefit_saved": False,
+    }
+
+
+def editor_code(actor: Actor, requested: str | None) -> str | None:
+    if actor.municipality:
+        return actor.municipality
+    return requested if actor.is_admin else None
+
+
+class ProcessPages(Controller):
+    include_in_schema = False
+
+    @get("/processes/{process_id:str}", name="process")
+    async def process_page(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam], gemt: FromQuery[str | None] = None,
+    ) -> Template:
+        context = await process_context(state, db, actor, process_id)
+        context["benefit_saved"] = gemt == "gevinst"
+        own = editor_code(actor, None)
+        current = next((a for a in context["adoptions"] if a.municipality == own), None)
+        return Template(template_name="process.html", context=page_context(
+            actor, nav="search", **context, form=adoption_values(current), form_code=own, errors={},
+            saved=gemt == "anvendelse",
+        ))
+
+    @post("/processes/{process_id:str}/adoption", status_code=303)
+    async def save_adoption(
+        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam], data: Form,
+    ) -> Template | Redirect:
+        """Register or change one municipality's adoption, through the same service as PUT /api/.../adoptions."""
+        code = editor_code(actor, (data.get("municipality") or "").strip() or None)
+        errors: dict[str, str] = {}
+        try:
+            if not actor.is_authenticated:
+                raise FormErrors({"": "Log ind som redaktør for at registrere en anvendelse."})
+            if not code:
+                raise FormErrors({"municipality": "municipality: Vælg kommunen."})
+            body = form_to_struct(adoption_body(data), AdoptionWrite)
+            await AdoptionService(db).put(actor, process_id, code, body)
+        except FormErrors as exc:
+            errors = exc.errors
+        except NotFound:
+            raise
+        except DomainError as exc:
+            errors = domain_form_errors(exc).errors
+        if not errors and not is_htmx(request):
+            return Redirect(path=f"/processes/{process_id}?gemt=anvendelse#anvendelse", status_code=303)
+        if errors:
+            await db.rollback()
+        context = await process_context(state, db, actor, process_id)
+        page = page_context(actor, nav="search", **context, form=data if errors else adoption_values(
+            next((a for a in context["adoptions"] if a.municipality == code), None)),
+            form_code=code, errors=errors, saved=not errors)
+        template = "partials/adoptions.html" if is_htmx(request) else "process.html"
+        return Template(template_name=template, context=page, status_code=422 if errors else 200)
+
+    @post("/processes/{process_id:str}/benefits", status_code=303)
+    async def save_benefit(
+        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam], data: Form,
+    ) -> Template | Redirect:
+        """Report one period's realised benefit, through the same service as PUT /api/.../benefits/{period}."""
+        code = (data.get("municipality") or actor.municipality or "").strip()
+        period = (data.get("period") or "").strip()
+        errors: dict[str, str] = {}
+        try:
+            if not actor.is_authenticated:
+                raise FormErrors({"": "Log ind som redaktør for at indberette gevinster."})
+            if not code:
+                raise FormErrors({"municipality": "municipality: Vælg kommunen."})
+            if not period:
+                raise FormErrors({"period": "period: Angiv perioden, fx 2024, 2024-Q2 eller 2024-05."})
+            body = form_to_struct(benefits.benefit_body(data), BenefitWrite)
+            await benefits.service(state, db).put(actor, process_id, code, period, body)
+        except FormErrors as exc:
+            errors = exc.errors
+        except NotFound as exc:
+            if exc.field is None and "adoption" in exc.message:  # no adoption to report on: the form says so
+                errors = {"municipality": exc.message}
+            else:
+                raise
+        except DomainError as exc:
+            errors = domain_form_errors(exc).errors
+        if not errors:
+            return Redirect(path=f"/processes/{process_id}?gemt=gevinst#gevinst", status_code=303)
+        await db.rollback()
+        context = await process_context(state, db, actor, process_id)
+        own = editor_code(actor, None)
+        current = next((a for a in context["adoptions"] if a.municipality == own), None)
+        context.update(benefit_form=data, benefit_errors=errors)
+        return Template(template_name="process.html", status_code=422, context=page_context(
+            actor, nav="search", **context, form=adoption_values(current), form_code=own, errors={}, saved=False))

@@ -1,0 +1,100 @@
+"""The front page and /search: one search field (`q`), facets that filter when clicked, paging. With HTMX the
+results partial is swapped while typing; without JavaScript the form submits normally."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from catalogue.services import MunicipalityService
+from catalogue.vocab import DOMAINS, PHASES, STATUSES
+from search.documents import TYPES, SearchQuery
+from service.indexing import viewer_for
+from service.pages.common import TYPE_LABELS, is_htmx, page_context
+
+PAGE_SIZE = 20
+FACET_ORDER = ("type", "domain", "phase", "municipality", "system", "technology", "status")
+FACET_VALUES_SHOWN = 12
+Filter = Annotated[str | None, QueryParameter(required=False, max_length=200)]
+
+
+def clean_filters(raw: dict[str, str | None]) -> dict[str, str]:
+    """The filters a person may have in the address; unknown values are dropped rather than refused."""
+    allowed = {"type": TYPES, "domain": DOMAINS, "phase": PHASES, "status": STATUSES}
+    out: dict[str, str] = {}
+    for name in FACET_ORDER:
+        value = (raw.get(name) or "").strip()
+        if not value:
+            continue
+        if name in allowed and value not in allowed[name]:
+            continue
+        if name == "municipality" and not (len(value) == 3 and value.isdigit()):
+            continue
+        if len(value) > 100:
+            continue
+        out[name] = value
+    return out
+
+
+class SearchPages(Controller):
+    include_in_schema = False
+
+    @get(["/", "/search"], name="search")
+    async def search(
+        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        q: Annotated[str, QueryParameter(max_length=10_000)] = "",
+        type: FromQuery[Filter] = None, domain: FromQuery[Filter] = None, phase: FromQuery[Filter] = None,
+        status: FromQuery[Filter] = None, system: FromQuery[Filter] = None, technology: FromQuery[Filter] = None,
+        municipality: FromQuery[Filter] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=500)] = 1,
+    ) -> Template:
+        filters = clean_filters({"type": type, "domain": domain, "phase": phase, "status": status,
+                                 "system": system, "technology": technology, "municipality": municipality})
+        offset = (page - 1) * PAGE_SIZE
+        result = await state.indexer.search(SearchQuery(text=q, filters=filters, viewer=viewer_for(actor),
+                                                        limit=PAGE_SIZE, offset=offset))
+        names = {m.code: m.name for m in await MunicipalityService(db).list()}
+
+        def facet_label(name: str, value: str) -> str:
+            labels: dict[str, dict[str, str]] = {"type": TYPE_LABELS, "domain": DOMAINS, "phase": PHASES,
+                                                 "status": STATUSES, "municipality": names}
+            return labels.get(name, {}).get(value, value)
+
+        def url(params: dict[str, Any]) -> str:
+            clean = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
+            return "/search" + (f"?{urlencode(clean)}" if clean else "")
+
+        base = {"q": q, **filters}
+        facets = []
+        for name in FACET_ORDER:
+            counts = result.facets.get(name) or {}
+            if not counts:
+                continue
+            top = sorted(counts.items(), key=lambda kv: (-kv[1], facet_label(name, kv[0]).casefold()))
+            chosen = filters.get(name)
+            shown = top[:FACET_VALUES_SHOWN]
+            if chosen and chosen not in dict(shown) and chosen in counts:
+                shown.append((chosen, counts[chosen]))
+            facets.append((name, shown))
+
+        context = page_context(
+            actor, nav="search", q=q, filters=filters, hits=result.hits, total=result.total, page=page,
+            pages=max(1, math.ceil(result.total / PAGE_SIZE)), offset=offset, facets=facets,
+            facet_label=facet_label,
+            url_toggle=lambda name, value: url({**base, name: None if filters.get(name) == value else value}),
+            url_without=lambda name: url({**base, name: None}),
+            url_page=lambda n: url({**base, "page": n}),
+        )
+        if is_htmx(request):
+            return Template(template_name="partials/results.html", context=context)
+        return Template(template_name="search.html", context=context)
