@@ -49,7 +49,7 @@ GROUP_BYS: tuple[str, ...] = ("process", "municipality", "year", "domain")
 RUNNING_STATUSES = frozenset({"implementing", "operation"})
 MinutesSource = Literal["record", "adoption", "process"]
 
-_PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+_PERIOD = re.compile(r"^([0-9]{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")  # ASCII digits only
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 ZERO = Decimal(0)
 SIXTY = Decimal(60)
@@ -97,7 +97,7 @@ class Period:
 
 def parse_period(text: str, field: str = "period") -> Period:
     """`YYYY`, `YYYY-Qn` or `YYYY-MM`; anything else is Invalid, naming `field`."""
-    match = _PERIOD.match(text or "")
+    match = _PERIOD.fullmatch(text or "")
     if match is None:
         raise Invalid(f"{field}: {text!r} is not a period; write a year (2024), a quarter (2024-Q2) or a "
                       "month (2024-05).", field=field)

@@ -160,7 +160,7 @@ async def test_benefits_need_an_adoption(api: Api) -> None:
     r = await api.put(url("259", "2024"), {"cases_handled": 1})
     assert r.status_code == 404 and "adoption" in r.json()["message"]
     assert (await api.get(url("259"))).status_code == 404
-    assert (await api.get(f"/api/processes/ukendt/adoptions/253/benefits")).status_code == 404
+    assert (await api.get("/api/processes/ukendt/adoptions/253/benefits")).status_code == 404
 
 
 @pytest.mark.parametrize(
