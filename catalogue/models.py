@@ -130,6 +130,8 @@ class Adoption(Timestamps, Base):
     live_on: Mapped[dt.date | None] = mapped_column(Date)
     bot_repo: Mapped[str | None] = mapped_column(String(500))
     bot_ref: Mapped[str | None] = mapped_column(String(200))
+    # a registered bot (the code bank unlinks it when the bot is deleted)
+    bot_slug: Mapped[str | None] = mapped_column(ForeignKey("bots.slug"), index=True)
     cases_per_year: Mapped[int | None] = mapped_column(Integer)
     minutes_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     automation_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))

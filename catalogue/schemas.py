@@ -207,8 +207,11 @@ class TermCount(Struct, kw_only=True):
 
 
 class BotRef(Struct, **IN):
+    """The bot an adoption runs: a registered bot's slug or URL (its ref is then checked), or any repository."""
+
     repo: Annotated[str, Meta(min_length=1, max_length=500)]
     ref: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    slug: str | None = None  # filled in by the bank when `repo` is a registered bot
 
 
 class AdoptionWrite(Struct, **IN):

@@ -565,7 +565,7 @@ def adoption_read(a: Adoption, process: Process, municipality: Municipality) -> 
         municipality=a.municipality_code, municipality_name=municipality.name,
         status=a.status, status_label=ADOPTION_STATUSES[a.status],
         started_on=a.started_on, live_on=a.live_on,
-        bot=BotRef(repo=a.bot_repo, ref=a.bot_ref) if a.bot_repo else None,
+        bot=BotRef(repo=a.bot_repo, ref=a.bot_ref, slug=a.bot_slug) if a.bot_repo else None,
         cases_per_year=a.cases_per_year, minutes_per_case=to_float(a.minutes_per_case),
         automation_rate=to_float(a.automation_rate),
         expected_hours_per_year=to_float(expected_hours(cases, minutes, rate)),
@@ -608,7 +608,9 @@ class AdoptionService:
             raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
         return rows[0]
 
-    async def put(self, actor: Actor, process_id: str, code: str, data: AdoptionWrite) -> tuple[AdoptionRead, bool]:
+    async def put(self, actor: Actor, process_id: str, code: str, data: AdoptionWrite,
+                  bot_slug: str | None = None) -> tuple[AdoptionRead, bool]:
+        """Register or replace an adoption. `bot_slug`: the registered bot `data.bot` names, if it is one."""
         actor.require_authenticated()
         process = await ProcessService(self.session).get_model(actor, process_id)
         municipality = await MunicipalityService(self.session).get_model(code)
@@ -626,6 +628,9 @@ class AdoptionService:
         adoption.live_on = data.live_on
         adoption.bot_repo = data.bot.repo.strip() if data.bot else None
         adoption.bot_ref = data.bot.ref if data.bot else None
+        previous_bot, adoption.bot_slug = adoption.bot_slug, bot_slug
+        for slug in {previous_bot, bot_slug} - {None}:  # a bot's document lists the municipalities that run it
+            mark_for_index(self.session, "bot", slug)  # type: ignore[arg-type]
         adoption.cases_per_year = data.cases_per_year
         adoption.minutes_per_case = to_decimal(data.minutes_per_case)
         adoption.automation_rate = to_decimal(data.automation_rate)

@@ -33,7 +33,8 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
         lexer = None
     if lexer is None:
         return ""  # markdown-it escapes the code itself
-    return f'<pre class="highlight"><code class="language-{html.escape(lang)}">{highlight(code, lexer, _FORMATTER)}</code></pre>'
+    body = highlight(code, lexer, _FORMATTER)
+    return f'<pre class="highlight"><code class="language-{html.escape(lang)}">{body}</code></pre>'
 
 
 def _build() -> MarkdownIt:

@@ -54,3 +54,15 @@ def analyze_code(text: str) -> str:
     for match in IDENTIFIER.finditer(text[:MAX_INDEXED]):
         out.extend(code_forms(match.group()))
     return " ".join(out)
+
+
+_DEFINITION = re.compile(
+    r"^\s*(?:(?:async\s+)?def|class|function|func|fn|interface|struct|enum|record|module|Sub|Function)\s+([^\W\d]\w*)"
+    r"|^\s*(?:public|private|protected|internal)\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]",
+    re.UNICODE | re.MULTILINE,
+)
+
+
+def definitions(text: str) -> list[str]:
+    """Names a file defines (functions, classes, methods): they rank that file first for the name."""
+    return [m.group(1) or m.group(2) for m in _DEFINITION.finditer(text[:MAX_INDEXED])]

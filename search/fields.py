@@ -4,7 +4,7 @@ identifier analysis. Shared by every backend, so they index the same words."""
 from __future__ import annotations
 
 from search.analysis import AnalyzedQuery, analyze
-from search.code import MAX_INDEXED, analyze_code
+from search.code import MAX_INDEXED, analyze_code, definitions
 from search.documents import Document, Hit
 from search.snippets import code_snippet, plain_text, snippet
 
@@ -17,8 +17,9 @@ def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:
     """(body as stored for snippets, analysed title, summary, body, meta)."""
     if is_code(doc.type):
         body = doc.body[:MAX_INDEXED]
+        defined = analyze_code(" ".join(definitions(body)))  # the file that defines a name ranks first for it
         return (body, analyze_code(doc.title) + " " + analyze(doc.title), analyze(doc.summary), analyze_code(body),
-                analyze(doc.meta))
+                analyze(doc.meta) + " " + defined)
     body = plain_text(doc.body)
     return body, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)
 

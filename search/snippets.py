@@ -104,16 +104,31 @@ def _best_window(hits: list[int], n: int, window: int) -> tuple[int, int]:
 def code_snippet(text: str, query: AnalyzedQuery, max_lines: int = 20_000) -> tuple[str, int | None]:
     """(HTML of the first line whose identifiers match, its 1-based number); the first line if none does."""
     matcher = Matcher(query)
+    strong = {form for term in query.terms for form in term.all_exact()}
+    strong_prefixes = tuple(p for term in query.terms for p in term.prefixes)
 
     def matches(identifier: str) -> bool:
         return any(form in matcher.exact or form.startswith(matcher.prefixes) for form in code_forms(identifier))
 
+    def matches_strongly(identifier: str) -> bool:
+        forms = code_forms(identifier)
+        return bool(forms) and (forms[0] in strong or forms[0].startswith(strong_prefixes) if strong_prefixes
+                                else forms[0] in strong)
+
     first: tuple[str, int] | None = None
+    weak: tuple[str, int] | None = None
     for number, line in enumerate(text.splitlines()[:max_lines], start=1):
         if first is None and line.strip():
             first = (line, number)
-        if not query.empty and any(matches(m.group()) for m in IDENTIFIER.finditer(line)):
+        if query.empty:
+            break
+        identifiers = [m.group() for m in IDENTIFIER.finditer(line)]
+        if any(matches_strongly(i) for i in identifiers):  # the whole identifier asked for
             return _mark_line(line, matches), number
+        if weak is None and any(matches(i) for i in identifiers):
+            weak = (line, number)
+    if weak is not None:
+        return _mark_line(weak[0], matches), weak[1]
     if first is None:
         return "", None
     return html.escape(first[0].strip()[:300]), first[1]

@@ -21,6 +21,7 @@ from litestar.static_files import create_static_files_router
 from catalogue.db import create_engine, session_factories
 from service import __version__
 from service.controllers.benefits import AdoptionBenefitController, BenefitController, ReuseController
+from service.controllers.bots import BotController, HookController, PrincipleController
 from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
 from service.controllers.municipalities import MunicipalityController
@@ -32,6 +33,7 @@ from service.errors import EXCEPTION_HANDLERS
 from service.indexing import Indexer, start_indexing
 from service.pages.common import template_config
 from service.pages.routes import pages_router
+from service.scheduler import run_scheduled_sync
 from service.settings import Settings
 
 CONTROLLERS = [
@@ -44,6 +46,9 @@ CONTROLLERS = [
     AdoptionBenefitController,
     BenefitController,
     ExportController,
+    BotController,
+    PrincipleController,
+    HookController,
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -62,16 +67,21 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         app.state.engine = engine
         app.state.read_sessions, app.state.write_sessions = session_factories(engine)
         backend = await asyncio.to_thread(settings.open_search)
-        indexer = Indexer(backend, app.state.read_sessions, app.state.write_sessions)
+        indexer = Indexer(backend, app.state.read_sessions, app.state.write_sessions, settings.codebank())
         app.state.indexer = indexer
         await start_indexing(indexer)
         retries = asyncio.create_task(indexer.run_retries(settings.index_retry_seconds))
+        scheduled = (asyncio.create_task(run_scheduled_sync(settings.codebank(), app.state.write_sessions, indexer,
+                                                            settings.sync_interval_minutes))
+                     if settings.sync_interval_minutes > 0 else None)
         try:
             yield
         finally:
-            retries.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retries
+            for task in (retries, scheduled):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             backend.close()
             await engine.dispose()
 

@@ -11,10 +11,12 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 import msgspec
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from catalogue.db import create_engine, session_factories
@@ -22,6 +24,9 @@ from catalogue.demo import catalogue_is_empty, load_demo
 from catalogue.errors import DomainError
 from catalogue.tokens import TokenService
 from catalogue.transfer import export_catalogue, import_catalogue
+from codebank.demo import PRINCIPLES, register_demo
+from codebank.models import Bot
+from codebank.services import BotService, PrincipleService
 from service.db import upgrade
 from service.indexing import Indexer
 from service.settings import Settings
@@ -78,11 +83,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's code bank lives in local repositories in the data folder."""
+    principles = settings.data_dir.resolve() / "demo-repos" / PRINCIPLES
+    return replace(settings, allow_local_repos=True, principles_url=settings.principles_url or str(principles))
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    settings = demo_settings(settings)
+
     async def load(session: AsyncSession) -> dict[str, int] | None:
         if not await catalogue_is_empty(session):
             return None
-        return await load_demo(session)
+        counts = await load_demo(session)
+        counts.update(await register_demo(session, settings.codebank()))
+        return counts
 
     counts = in_session(settings, load)
     if counts is not None:
@@ -102,7 +117,7 @@ async def _reindex(settings: Settings, engine: AsyncEngine) -> int:
     reads, writes = session_factories(engine)
     backend = await asyncio.to_thread(settings.open_search)
     try:
-        return await Indexer(backend, reads, writes).rebuild()
+        return await Indexer(backend, reads, writes, settings.codebank()).rebuild()
     finally:
         backend.close()
 
@@ -112,6 +127,35 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     count = in_engine(settings, lambda engine: _reindex(settings, engine))
     print(f"Rebuilt the search index: {count} documents in {time.perf_counter() - started:.1f} s.")
     return 0
+
+
+def cmd_codebank_sync(settings: Settings, args: argparse.Namespace) -> int:
+    config = settings.codebank()
+
+    async def sync(session: AsyncSession) -> list[str]:
+        lines = []
+        slugs = [args.slug] if args.slug else list((await session.scalars(select(Bot.slug).order_by(Bot.slug))).all())
+        for slug in slugs:
+            bot = await BotService(session, config).sync(None, slug)
+            lines.append(f"{slug}: {'failed: ' + bot.sync_error if bot.sync_error else 'at ' + (bot.head or '-')[:12]}"
+                         + (f" (manifest: {'; '.join(bot.manifest_errors)})" if bot.manifest_errors else ""))
+        if not args.slug and config.principles_url:
+            lines.append(f"principles: {len(await PrincipleService(session, config).sync())}")
+        return lines
+
+    for line in in_session(settings, sync):
+        print(line)
+    in_engine(settings, lambda engine: _drain(settings, engine))
+    return 0
+
+
+async def _drain(settings: Settings, engine: AsyncEngine) -> int:
+    reads, writes = session_factories(engine)
+    backend = await asyncio.to_thread(settings.open_search)
+    try:
+        return await Indexer(backend, reads, writes, settings.codebank()).drain()
+    finally:
+        backend.close()
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -200,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = token.add_parser("revoke", help="revoke a token by id")
     p.add_argument("id", type=int)
     p.set_defaults(func=cmd_token_revoke)
+
+    codebank = sub.add_parser("codebank", help="the code bank").add_subparsers(dest="codebank_command", required=True)
+    p = codebank.add_parser("sync", help="fetch bot repositories (all, or one) and the principles; re-index changes")
+    p.add_argument("slug", nargs="?")
+    p.set_defaults(func=cmd_codebank_sync)
 
     p = sub.add_parser("reindex", help="rebuild the search index from the database (the old one answers meanwhile)")
     p.set_defaults(func=cmd_reindex)

@@ -26,6 +26,7 @@ from catalogue.errors import (
     NotFound,
     PreconditionFailed,
 )
+from codebank.git import GitError
 from service.pages.errors import for_pages
 
 log = logging.getLogger("rpabank")
@@ -144,6 +145,11 @@ def database_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[s
     return server_error(_, exc)
 
 
+def git_error(_: Request[Any, Any, Any], exc: GitError) -> Response[dict[str, Any]]:
+    log.warning("git: %s", exc)
+    return error_response(502, "git_failed", f"The repository could not be read: {exc}")
+
+
 def server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
@@ -158,6 +164,7 @@ _API_HANDLERS: dict[Any, Any] = {
     StaleDataError: database_error,
     DBAPIError: database_error,
     PoolTimeout: database_error,
+    GitError: git_error,
     Exception: server_error,
 }
 # JSON under /api; the same status as an error page in the site's design everywhere else.

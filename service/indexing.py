@@ -11,22 +11,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogue.actors import Actor
 from catalogue.db import utcnow
-from catalogue.models import IndexQueue, Municipality, Process
+from catalogue.models import Adoption, IndexQueue, Municipality, Process
 from catalogue.schemas import MunicipalityRead, ProcessRead
 from catalogue.services import _process_options, municipality_read, process_read
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
+from codebank import git
+from codebank.markdown import split_front_matter
+from codebank.models import Bot, BotProcess, Principle
+from codebank.services import CodebankConfig
 from search.backends.base import SearchBackend
 from search.documents import Document, SearchQuery, SearchResult, Viewer, municipality_visibility
 
 log = logging.getLogger("rpabank.indexing")
 DRAIN_BATCH = 500
+# Relative weight of each kind in a search over everything: the catalogue first, then bots and principles;
+# code files (many, and similar to each other) last — `type=code` searches them alone.
+RANK_BOOST = {"process": 1.0, "municipality": 1.0, "bot": 0.85, "principle": 0.85, "code": 0.4}
 REBUILD_CHUNK = 500
 
 
@@ -75,9 +84,94 @@ async def _names(session: AsyncSession) -> dict[str, str]:
     return {code: name for code, name in (await session.execute(select(Municipality.code, Municipality.name))).all()}
 
 
-async def load_documents(session: AsyncSession, entity: str, ids: list[str]) -> tuple[list[Document], list[str]]:
+def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) -> Document:
+    facts = bot.facts or {}
+    meta = [*facts.get("technologies", []), *facts.get("systems", []), *facts.get("languages", {}),
+            *facts.get("frameworks", []), *facts.get("principles", []), *processes]
+    return Document(
+        type="bot", id=bot.slug, title=bot.name, url=f"/bots/{bot.slug}", summary=bot.summary, body=readme,
+        meta=" · ".join(meta),
+        facets={"technology": facts.get("technologies", []), "system": facts.get("systems", []),
+                "municipality": [m for m in [bot.owner_municipality, *users] if m]},
+        boost=RANK_BOOST["bot"],
+    )
+
+
+def code_document(bot: Bot, path: str, text: str) -> Document:
+    facts = bot.facts or {}
+    return Document(
+        type="code", id=f"{bot.slug}:{path}", title=path, url=f"/bots/{bot.slug}/blob?path={quote(path)}",
+        summary=bot.name, body=text, meta=bot.name,
+        facets={"technology": facts.get("technologies", []), "system": facts.get("systems", []),
+                "municipality": [bot.owner_municipality] if bot.owner_municipality else []},
+        boost=RANK_BOOST["code"],
+    )
+
+
+def principle_document(p: Principle) -> Document:
+    _, body, _ = split_front_matter(p.source)
+    return Document(type="principle", id=p.id, title=p.title, url=f"/principles/{p.id}",
+                    summary=p.category, body=body, meta=" · ".join([p.category, *p.tags]),
+                    boost=RANK_BOOST["principle"])
+
+
+async def _bot_documents(session: AsyncSession, config: CodebankConfig | None, slugs: list[str]) -> list[Document]:
+    docs = []
+    for bot in (await session.scalars(select(Bot).where(Bot.slug.in_(slugs)))).all():
+        processes = (await session.scalars(select(Process.title).join(BotProcess, BotProcess.process_id == Process.id)
+                                           .where(BotProcess.bot_slug == bot.slug))).all()
+        users = (await session.scalars(select(Adoption.municipality_code).where(Adoption.bot_slug == bot.slug))).all()
+        readme = ""
+        path = (bot.facts or {}).get("readme_path")
+        if config is not None and path and bot.head:
+            readme = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head, [path])
+            readme = readme.get(path, "")
+        docs.append(bot_document(bot, list(processes), list(users), readme))
+    return docs
+
+
+def _read_texts(mirror: Path, commit: str, paths: list[str], max_blob: int = git.MAX_BLOB) -> dict[str, str]:
+    """The text of these files at a commit; binary, too large, symlinked and missing ones are left out."""
+    if not mirror.exists():
+        return {}
+    wanted = set(paths)
+    entries = {e.sha: e.path for e in git.all_files(mirror, commit)
+               if e.path in wanted and e.kind == "file" and (e.size or 0) <= max_blob}
+    out = {}
+    for sha, content in git.read_blobs(mirror, list(entries)):
+        if not git.is_binary(content):
+            out[entries[sha]] = content.decode("utf-8", "replace")
+    return out
+
+
+async def _code_documents(session: AsyncSession, config: CodebankConfig | None,
+                          ids: list[str]) -> list[Document]:
+    if config is None:
+        return []
+    by_bot: dict[str, list[str]] = {}
+    for code_id in ids:
+        slug, _, path = code_id.partition(":")
+        by_bot.setdefault(slug, []).append(path)
+    docs = []
+    for bot in (await session.scalars(select(Bot).where(Bot.slug.in_(list(by_bot))))).all():
+        if not bot.head:
+            continue
+        texts = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head, by_bot[bot.slug])
+        docs.extend(code_document(bot, path, text) for path, text in texts.items())
+    return docs
+
+
+async def load_documents(session: AsyncSession, entity: str, ids: list[str],
+                         config: CodebankConfig | None = None) -> tuple[list[Document], list[str]]:
     """(documents of the entities that exist, ids of those that are gone)."""
-    if entity == "process":
+    if entity == "bot":
+        docs = await _bot_documents(session, config, ids)
+    elif entity == "code":
+        docs = await _code_documents(session, config, ids)
+    elif entity == "principle":
+        rows = (await session.scalars(select(Principle).where(Principle.id.in_(ids)))).all()
+        docs = [principle_document(p) for p in rows if not (p.error and not p.blob_sha)]
+    elif entity == "process":
         rows = (await session.scalars(select(Process).where(Process.id.in_(ids)).options(*_process_options()))).all()
         names = await _names(session)
         docs = [process_document(process_read(p), names) for p in rows]
@@ -87,7 +181,7 @@ async def load_documents(session: AsyncSession, entity: str, ids: list[str]) -> 
     else:
         return [], []
     found = {d.id for d in docs}
-    return docs, [i for i in ids if i not in found]
+    return docs, [i for i in ids if i not in found]  # gone: deleted, or no longer indexable (binary, large)
 
 
 async def all_documents(session: AsyncSession) -> AsyncIterator[Document]:
@@ -107,6 +201,21 @@ async def all_documents(session: AsyncSession) -> AsyncIterator[Document]:
         last = rows[-1].id
 
 
+async def codebank_documents(session: AsyncSession, config: CodebankConfig | None) -> list[Document]:
+    """Every bot, code file (at each bot's head) and principle, for a full rebuild."""
+    docs = [principle_document(p) for p in (await session.scalars(select(Principle).order_by(Principle.id))).all()]
+    bots = (await session.scalars(select(Bot).order_by(Bot.slug))).all()
+    docs.extend(await _bot_documents(session, config, [b.slug for b in bots]))
+    if config is not None:
+        for bot in bots:
+            if bot.head and config.mirror(bot.slug).exists():
+                files = await asyncio.to_thread(git.all_files, config.mirror(bot.slug), bot.head)
+                texts = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head,
+                                                [f.path for f in files])
+                docs.extend(code_document(bot, path, text) for path, text in texts.items())
+    return docs
+
+
 # ---------------------------------------------------------------- the indexer
 
 
@@ -114,8 +223,10 @@ class Indexer:
     """Drains the index queue into a search backend; rebuilds; reports its state."""
 
     def __init__(self, backend: SearchBackend, sessions: async_sessionmaker[AsyncSession],
-                 write_sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
+                 write_sessions: async_sessionmaker[AsyncSession] | None = None,
+                 codebank: CodebankConfig | None = None) -> None:
         self.backend = backend
+        self.codebank = codebank
         self.sessions = sessions
         self.write_sessions = write_sessions or sessions
         self._lock = asyncio.Lock()
@@ -138,7 +249,7 @@ class Indexer:
                         wanted.setdefault(entity, [])
                         if entity_id not in wanted[entity]:
                             wanted[entity].append(entity_id)
-                    loaded = {e: await load_documents(session, e, ids) for e, ids in wanted.items()}
+                    loaded = {e: await load_documents(session, e, ids, self.codebank) for e, ids in wanted.items()}
                 queue_ids = [r[0] for r in rows]
                 try:
                     for entity, (docs, gone) in loaded.items():
@@ -168,6 +279,7 @@ class Indexer:
             async with self.sessions() as session:
                 high = await session.scalar(select(func.max(IndexQueue.id)))
                 docs = [d async for d in all_documents(session)]
+                docs += await codebank_documents(session, self.codebank)
             count = await asyncio.to_thread(self.backend.rebuild, docs)
             if high is not None:
                 async with self.write_sessions() as session:

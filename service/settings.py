@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
 
 # Used when RPABANK_SESSION_SECRET is unset: sign-ins then last as long as this process, and several
@@ -25,12 +26,18 @@ class Settings:
     meili_key: str | None = None
     meili_index: str = "rpabank"
     index_retry_seconds: float = 10.0
-    session_secret: str | None = None
-    secure_cookies: bool = False
     # Benefit figures: the network's default hourly cost (a municipality may set its own) and the
     # annual working hours of one full-time employee (1,628 h is a common Danish public-sector norm).
     hourly_cost_dkk: Decimal = Decimal("450")
     annual_hours: Decimal = Decimal("1628")
+    session_secret: str | None = None
+    secure_cookies: bool = False
+    # Code bank: local repository paths only when allowed (the demo allows them), the principles repository,
+    # the webhook secret, and minutes between scheduled syncs (0: none).
+    allow_local_repos: bool = False
+    principles_url: str | None = None
+    webhook_secret: str | None = None
+    sync_interval_minutes: float = 0.0
 
     @property
     def effective_database_url(self) -> str:
@@ -51,6 +58,10 @@ class Settings:
     def open_search(self) -> SearchBackend:
         return open_backend(self.data_dir, self.meili_url, self.meili_key, self.meili_index)
 
+    def codebank(self) -> CodebankConfig:
+        return CodebankConfig(data_dir=self.data_dir, allow_local=self.allow_local_repos,
+                              principles_url=self.principles_url)
+
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -64,10 +75,14 @@ class Settings:
             meili_url=env.get("RPABANK_MEILI_URL") or None,
             meili_key=env.get("RPABANK_MEILI_KEY") or None,
             meili_index=env.get("RPABANK_MEILI_INDEX") or "rpabank",
-            session_secret=env.get("RPABANK_SESSION_SECRET") or None,
-            secure_cookies=(env.get("RPABANK_SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
             hourly_cost_dkk=_positive_decimal(env, "RPABANK_HOURLY_COST_DKK", "450"),
             annual_hours=_positive_decimal(env, "RPABANK_ANNUAL_HOURS", "1628"),
+            session_secret=env.get("RPABANK_SESSION_SECRET") or None,
+            secure_cookies=(env.get("RPABANK_SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
+            allow_local_repos=(env.get("RPABANK_ALLOW_LOCAL_REPOS") or "").lower() in ("1", "true", "yes"),
+            principles_url=env.get("RPABANK_PRINCIPLES_URL") or None,
+            webhook_secret=env.get("RPABANK_WEBHOOK_SECRET") or None,
+            sync_interval_minutes=float(env.get("RPABANK_SYNC_INTERVAL") or 0),
         )
 
 

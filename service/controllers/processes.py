@@ -23,6 +23,7 @@ from catalogue.schemas import (
 )
 from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
+from codebank.services import BotService
 from service.deps import requires_token
 from service.indexing import search_process_ids
 from service.reuse import similar_processes
@@ -122,9 +123,13 @@ class ProcessController(Controller):
          summary="Register or replace a municipality's adoption (201 created, 200 replaced)")
     async def put_adoption(
         self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code], data: JSONBody[AdoptionWrite],
+        process_id: FromPath[ProcessIdParam], code: FromPath[Code], data: JSONBody[AdoptionWrite], state: State,
     ) -> Response[AdoptionRead]:
-        adoption, created = await AdoptionService(db).put(actor, process_id, code, data)
+        bot_slug = None
+        if data.bot and actor.can_write_for(code):  # a registered bot: its ref must exist
+            bot_slug = await BotService(db, state.settings.codebank()).resolve_adoption_bot(data.bot.repo,
+                                                                                             data.bot.ref)
+        adoption, created = await AdoptionService(db).put(actor, process_id, code, data, bot_slug=bot_slug)
         return Response(adoption, status_code=201 if created else 200)
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")

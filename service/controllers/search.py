@@ -18,13 +18,15 @@ DocType = Literal["process", "municipality", "bot", "code", "principle"]
 Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]
 
 
-class SearchHit(msgspec.Struct, kw_only=True):
+class SearchHit(msgspec.Struct, kw_only=True, omit_defaults=True):
     type: str
     id: str
     title: str
     snippet: str
     url: str
     score: float
+    path: str | None = None  # code hits: the file and the line that matched
+    line: int | None = None
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):
@@ -39,7 +41,7 @@ class SearchController(Controller):
     path = "/api/search"
     tags = ["search"]
 
-    @get("/", summary="Search processes and municipalities (Danish analysis, typo tolerant, with facets)")
+    @get("/", summary="Search processes, municipalities, bots, code and principles (Danish analysis, with facets)")
     async def search(
         self,
         state: State,
@@ -64,7 +66,7 @@ class SearchController(Controller):
         )
         return SearchResponse(
             query=q, total=result.total,
-            hits=[SearchHit(type=h.type, id=h.id, title=h.title, snippet=h.snippet, url=h.url, score=h.score)
-                  for h in result.hits],
+            hits=[SearchHit(type=h.type, id=h.id, title=h.title, snippet=h.snippet, url=h.url, score=h.score,
+                            path=h.path, line=h.line) for h in result.hits],
             facets=result.facets, took_ms=round((time.perf_counter() - started) * 1000, 2),
         )

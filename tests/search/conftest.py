@@ -13,11 +13,14 @@ import pytest
 
 from catalogue.db import create_engine, session_factories
 from catalogue.demo import load_demo
+from codebank.demo import register_demo
 from search.backends.base import SearchBackend
 from search.backends.fts5 import Fts5Backend
 from search.documents import Document
 from service.db import upgrade
-from service.indexing import all_documents
+from service.cli import demo_settings
+from service.indexing import all_documents, codebank_documents
+from service.settings import Settings
 
 MEILI_SKIP = (
     "no Meilisearch server here: set RPABANK_TEST_MEILI_URL (and RPABANK_TEST_MEILI_KEY) to run the "
@@ -47,19 +50,23 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBa
 
 @pytest.fixture(scope="session")
 def demo_documents(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
-    """The demo catalogue (12 municipalities, its processes) as search documents."""
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    """The whole demo (12 municipalities, the processes, the code bank's bots, code and principles) as search
+    documents — so the relevance set also checks that code and bots do not crowd out the processes."""
+    data = tmp_path_factory.mktemp("demo")
+    settings = demo_settings(Settings(data_dir=data))
 
     async def go() -> list[Document]:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        engine = create_engine(settings.effective_database_url)
         try:
             await upgrade(engine)
             reads, writes = session_factories(engine)
             async with writes() as session:
                 await load_demo(session)
+                await register_demo(session, settings.codebank())
                 await session.commit()
             async with reads() as session:
-                return [d async for d in all_documents(session)]
+                docs = [d async for d in all_documents(session)]
+                return docs + await codebank_documents(session, settings.codebank())
         finally:
             await engine.dispose()
 

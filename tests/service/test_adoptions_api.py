@@ -23,7 +23,7 @@ async def test_put_creates_then_replaces(api: Api, process: str) -> None:
     a = r.json()
     assert a["municipality"] == "376" and a["municipality_name"] == "Guldborgsund"
     assert a["status_label"] == "Under implementering"
-    assert a["bot"] == {"repo": "https://git.example/bot", "ref": "v1.0.0"}
+    assert a["bot"] == {"repo": "https://git.example/bot", "ref": "v1.0.0", "slug": None}  # not a registered bot
     # local cases, the process's minutes and rate: 400 × 3.2 / 60 × 85 / 100
     assert a["expected_hours_per_year"] == pytest.approx(400 * 3.2 / 60 * 0.85)
 

@@ -1,0 +1,168 @@
+"""Code bank API: bots, code principles and the Git host webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.actors import Actor
+from codebank.models import Bot
+from codebank.schemas import (
+    BlobRead,
+    BotCreate,
+    BotRead,
+    BotUpdate,
+    PrincipleRead,
+    PrincipleSummary,
+    ReadmeRead,
+    RefRead,
+    SyncResult,
+    TreeRead,
+)
+from codebank.services import BotService, PrincipleService, normalise_url
+from service.deps import requires_token
+
+Slug = Annotated[str, PathParameter(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Ref = Annotated[str | None, QueryParameter(max_length=200, description="branch, tag or commit (default: HEAD)")]
+RepoPath = Annotated[str, QueryParameter(max_length=4096, description="path inside the repository")]
+
+
+class BotController(Controller):
+    path = "/api/bots"
+    tags = ["code bank"]
+
+    @get("/", summary="Registered bots (filter by process, technology, system, municipality)")
+    async def list_bots(
+        self, db: NamedDependency[AsyncSession], state: State,
+        process: Annotated[str | None, QueryParameter(max_length=140)] = None,
+        technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        system: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+    ) -> list[BotRead]:
+        return await BotService(db, state.settings.codebank()).list(
+            process=process, technology=technology, system=system, municipality=municipality)
+
+    @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
+    async def register_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
+                           data: JSONBody[BotCreate]) -> BotRead:
+        return await BotService(db, state.settings.codebank()).register(actor, data)
+
+    @get("/{slug:str}", summary="One bot with its metadata, versions and who runs which")
+    async def get_bot(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug]) -> BotRead:
+        return await BotService(db, state.settings.codebank()).get(slug)
+
+    @patch("/{slug:str}", guards=[requires_token], summary="Change the processes a bot is linked to")
+    async def update_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
+                         slug: FromPath[Slug], data: JSONBody[BotUpdate]) -> BotRead:
+        return await BotService(db, state.settings.codebank()).update(actor, slug, data)
+
+    @delete("/{slug:str}", guards=[requires_token], summary="Remove a bot and its mirror (admin)")
+    async def delete_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
+                         slug: FromPath[Slug]) -> None:
+        await BotService(db, state.settings.codebank()).delete(actor, slug)
+
+    @post("/{slug:str}/sync", guards=[requires_token], status_code=200,
+          summary="Fetch the repository now and re-index what changed")
+    async def sync_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
+                       slug: FromPath[Slug]) -> BotRead:
+        return await BotService(db, state.settings.codebank()).sync(actor, slug)
+
+    @get("/{slug:str}/refs", summary="Branches and tags with dates")
+    async def bot_refs(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug]) -> list[RefRead]:
+        return await BotService(db, state.settings.codebank()).refs(slug)
+
+    @get("/{slug:str}/tree", summary="A folder of the repository at a ref")
+    async def bot_tree(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug],
+                       ref: Ref = None, path: RepoPath = "") -> TreeRead:
+        return await BotService(db, state.settings.codebank()).tree(slug, ref, path)
+
+    @get("/{slug:str}/blob", summary="A file: text with language and highlighted HTML, or what it is instead")
+    async def bot_blob(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug],
+                       path: RepoPath, ref: Ref = None) -> BlobRead:
+        return await BotService(db, state.settings.codebank()).blob(slug, ref, path)
+
+    @get("/{slug:str}/readme", summary="The README rendered as safe HTML")
+    async def bot_readme(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug],
+                         ref: Ref = None) -> ReadmeRead:
+        return await BotService(db, state.settings.codebank()).readme(slug, ref)
+
+
+class PrincipleController(Controller):
+    path = "/api/principles"
+    tags = ["code bank"]
+
+    @get("/", summary="The network's code principles")
+    async def list_principles(self, db: NamedDependency[AsyncSession], state: State) -> list[PrincipleSummary]:
+        return await PrincipleService(db, state.settings.codebank()).list()
+
+    @get("/{principle_id:str}", summary="One code principle: rendered HTML, source, the bots that follow it")
+    async def get_principle(self, db: NamedDependency[AsyncSession], state: State,
+                            principle_id: Annotated[str, PathParameter(max_length=100)]) -> PrincipleRead:
+        return await PrincipleService(db, state.settings.codebank()).get(principle_id)
+
+
+def verify_signature(secret: str | None, body: bytes, headers: Any) -> str:
+    """Which Git host signed this push; NotAuthorized (401) when nobody or the wrong secret did."""
+    if not secret:
+        raise NotAuthorizedException("Webhooks are not configured here (RPABANK_WEBHOOK_SECRET is unset).")
+    signature = headers.get("x-hub-signature-256")
+    if signature:
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(signature.strip(), expected):
+            return "github"
+        raise NotAuthorizedException("The X-Hub-Signature-256 signature does not match.")
+    token = headers.get("x-gitlab-token")
+    if token is not None:
+        if hmac.compare_digest(token.encode(), secret.encode()):
+            return "gitlab"
+        raise NotAuthorizedException("The X-Gitlab-Token does not match.")
+    raise NotAuthorizedException("The push is not signed (X-Hub-Signature-256 or X-Gitlab-Token).")
+
+
+def repository_urls(payload: Any) -> set[str]:
+    """Every repository URL a GitHub, Gitea or GitLab push payload names, normalised."""
+    urls: set[str] = set()
+    if not isinstance(payload, dict):
+        return urls
+    for key in ("repository", "project"):
+        repo = payload.get(key)
+        if isinstance(repo, dict):
+            for field in ("clone_url", "ssh_url", "html_url", "git_http_url", "git_ssh_url", "web_url", "url"):
+                value = repo.get(field)
+                if isinstance(value, str) and value:
+                    urls.add(normalise_url(value))
+    return urls
+
+
+class HookController(Controller):
+    path = "/api/hooks"
+    tags = ["code bank"]
+
+    @post("/git", status_code=200, summary="Push events from a Git host (HMAC-signed): sync the bots pushed to")
+    async def git_push(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession],
+                       state: State) -> SyncResult:
+        body = await request.body()
+        verify_signature(state.settings.webhook_secret, body, request.headers)
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = {}
+        urls = repository_urls(payload)
+        service = BotService(db, state.settings.codebank())
+        synced: list[str] = []
+        errors: dict[str, str] = {}
+        for slug, url in (await db.execute(select(Bot.slug, Bot.url))).all():
+            if normalise_url(url) in urls:
+                bot = await service.sync(None, slug)
+                (errors.__setitem__(slug, bot.sync_error) if bot.sync_error else synced.append(slug))
+        return SyncResult(synced=synced, errors=errors)

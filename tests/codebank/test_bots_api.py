@@ -1,0 +1,290 @@
+"""Bots through the API, on real repositories — hostile ones included."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.codebank.conftest import WEBHOOK_SECRET, SourceRepo
+from tests.conftest import Api, process_body
+
+PID = "indhentning-af-boerne-og-straffeattester"
+
+
+@pytest.fixture
+async def bot(api: Api, source: SourceRepo) -> dict[str, Any]:
+    assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
+    r = await api.post("/api/bots", {"url": source.url}, who="editor_253")
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def search(api: Api, q: str, **params: str) -> dict[str, Any]:
+    extra = "".join(f"&{k}={quote(v)}" for k, v in params.items())
+    r = await api.get(f"/api/search?q={quote(q)}{extra}")
+    assert r.status_code == 200
+    return r.json()
+
+
+async def test_register_mirrors_and_reads_metadata(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    assert bot["slug"] == "hent-attester"
+    assert bot["name"] == "Attest-robotten"  # from the manifest
+    assert bot["default_branch"] == "main" and bot["tags"] == ["v1.0.0"]
+    assert bot["head"] == source.git("rev-parse", "HEAD")
+    assert bot["processes"] == [PID] and bot["principles"] == ["koe-haandtering"]
+    assert "Python" in bot["technologies"] and bot["languages"]["Python"] == 2
+    assert bot["manifest_errors"] == [] and bot["owner_municipality"] == "253"
+    assert (await api.get("/api/bots")).json()[0]["slug"] == "hent-attester"
+    assert [b["slug"] for b in (await api.get(f"/api/bots?process={PID}")).json()] == ["hent-attester"]
+    assert (await api.get("/api/bots?technology=C%23")).json() == []
+    assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 409
+
+
+async def test_refs_tree_blob_readme(api: Api, bot: dict[str, Any]) -> None:
+    refs = (await api.get("/api/bots/hent-attester/refs")).json()
+    assert {(r["name"], r["kind"]) for r in refs} == {("main", "branch"), ("v1.0.0", "tag")}
+    assert all(r["date"] for r in refs)
+    tree = (await api.get("/api/bots/hent-attester/tree?ref=v1.0.0")).json()
+    assert [e["name"] for e in tree["entries"]][:1] == ["src"]
+    sub = (await api.get("/api/bots/hent-attester/tree?path=src")).json()
+    assert {e["name"] for e in sub["entries"]} == {"robot.py", "edoc.py"}
+    blob = (await api.get("/api/bots/hent-attester/blob?path=src/robot.py&ref=v1.0.0")).json()
+    assert blob["kind"] == "text" and blob["language"] == "Python"
+    assert "hent_straffeattest_fra_politiet" in blob["text"] and "<span" in blob["html"]
+    readme = (await api.get("/api/bots/hent-attester/readme")).json()
+    assert '<h1 id="attest-robotten">Attest-robotten</h1>' in readme["html"]
+
+
+@pytest.mark.parametrize(("url", "status"), [
+    ("/api/bots/hent-attester/blob?path=../outside", 422), ("/api/bots/hent-attester/blob?path=/etc/passwd", 422),
+    ("/api/bots/hent-attester/tree?ref=--upload-pack=x", 422), ("/api/bots/hent-attester/tree?ref=main..v1", 422),
+    ("/api/bots/hent-attester/tree?ref=ukendt", 404), ("/api/bots/hent-attester/blob?path=findes/ikke.py", 404),
+    ("/api/bots/hent-attester/tree?path=src/robot.py", 404), ("/api/bots/findes-ikke", 404),
+    ("/api/bots/hent-attester/blob?path=src", 422),
+])
+async def test_bad_refs_and_paths_are_4xx(api: Api, bot: dict[str, Any], url: str, status: int) -> None:
+    r = await api.get(url)
+    assert r.status_code == status, r.text
+    assert r.json()["message"]
+
+
+@pytest.mark.parametrize("url", ["ext::sh -c 'touch /tmp/x'", "-oProxyCommand=x", "http://x.dk/r.git",
+                                 "https://u:p@x.dk/r.git", "fd::3"])
+async def test_hostile_urls_are_refused(api: Api, url: str) -> None:
+    r = await api.post("/api/bots", {"url": url}, who="editor_253")
+    assert r.status_code in (400, 422) and r.json()["field"] == "url"
+    assert (await api.get("/api/bots")).json() == []
+
+
+async def test_registering_needs_a_token_and_deleting_an_admin(api: Api, bot: dict[str, Any],
+                                                               source: SourceRepo) -> None:
+    assert (await api.post("/api/bots", {"url": source.url}, who=None)).status_code == 401
+    assert (await api.delete("/api/bots/hent-attester", who="editor_253")).status_code == 403
+    assert (await api.post("/api/bots/hent-attester/sync", who=None)).status_code == 401
+    assert (await api.delete("/api/bots/hent-attester")).status_code == 204
+    assert (await api.get("/api/bots/hent-attester")).status_code == 404
+    assert (await search(api, "hent_straffeattest", type="code"))["total"] == 0  # its code left the index
+
+
+async def test_symlinks_submodules_binaries_and_large_files(api: Api, bot: dict[str, Any], source: SourceRepo,
+                                                            tmp_path: Path) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text("TOPHEMMELIGT-INDHOLD")
+    (source.path / "link").symlink_to(outside)
+    other = source.git("rev-parse", "HEAD")
+    source.commit({"big.bin": b"\0" + b"x" * (5 * 1024 * 1024), "logo.png": b"\x89PNG\r\n\x1a\n\0\0\0",
+                   "large.txt": "kæmpestorfil " * 500_000}, "hostile files")
+    source.git("update-index", "--add", "--cacheinfo", f"160000,{other},vendor/lib")  # a submodule
+    source.git("commit", "-q", "-m", "submodule")
+    assert (await api.post("/api/bots/hent-attester/sync", who="editor_253")).status_code == 200
+
+    entries = {e["name"]: e for e in (await api.get("/api/bots/hent-attester/tree")).json()["entries"]}
+    assert entries["link"]["kind"] == "symlink" and entries["link"]["target"] == str(outside)
+    link = (await api.get("/api/bots/hent-attester/blob?path=link")).json()
+    assert link["kind"] == "symlink" and link["text"] is None  # never followed
+    vendor = (await api.get("/api/bots/hent-attester/tree?path=vendor")).json()["entries"]
+    assert vendor[0]["kind"] == "submodule" and vendor[0]["commit"] == other
+    big = (await api.get("/api/bots/hent-attester/blob?path=big.bin")).json()
+    assert big["kind"] == "too_large" and big["size"] > 5_000_000 and big["text"] is None
+    assert (await api.get("/api/bots/hent-attester/blob?path=logo.png")).json()["kind"] == "binary"
+    assert (await api.get("/api/bots/hent-attester/blob?path=large.txt")).json()["kind"] == "too_large"
+    assert (await search(api, "kæmpestorfil"))["total"] == 0  # too large to index
+    assert (await search(api, "TOPHEMMELIGT"))["total"] == 0
+
+
+async def test_non_utf8_names_and_contents(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    source.commit({b"latin1-\xe6\xf8\xe5.txt": b"gr\xf8d med fl\xf8de", "ok.py": "x = 'blåbær'\n"}, "latin-1")
+    r = await api.post("/api/bots/hent-attester/sync", who="editor_253")
+    assert r.status_code == 200 and r.json()["sync_error"] is None
+    names = [e["name"] for e in (await api.get("/api/bots/hent-attester/tree")).json()["entries"]]
+    assert any(n.startswith("latin1-") for n in names)
+    assert (await api.get("/api/bots/hent-attester/blob?path=ok.py")).json()["text"] == "x = 'blåbær'\n"
+
+
+async def test_hooks_in_a_repository_never_run(api: Api, source: SourceRepo, tmp_path: Path) -> None:
+    marker = tmp_path / "hook-ran"
+    for hook in ("post-checkout", "post-merge", "reference-transaction", "post-receive", "pre-push"):
+        path = source.path / ".git" / "hooks" / hook
+        path.write_text(f"#!/bin/sh\ntouch {marker}\n")
+        path.chmod(0o755)
+    source.commit({".githooks/post-checkout": f"#!/bin/sh\ntouch {marker}\n"}, "hooks", tag=None)
+    marker.unlink(missing_ok=True)  # our own commit ran the origin's hooks; the bank must not
+    assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
+    assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 201
+    assert (await api.post("/api/bots/hent-attester/sync", who="editor_253")).status_code == 200
+    await api.get("/api/bots/hent-attester/tree")
+    assert not marker.exists()
+    mirror = Path(api.client.app.state.settings.data_dir) / "mirrors" / "hent-attester.git"
+    assert mirror.exists() and not (mirror / "hooks").exists() and not (mirror / "src").exists()  # bare
+
+
+async def test_readme_html_is_safe(api: Api, source: SourceRepo) -> None:
+    source.commit({"README.md": "# Robot\n\n<script>alert('x')</script>\n\n[klik](javascript:alert(1)) "
+                                "[data](data:text/html;base64,PHNjcmlwdD4=) <img src=x onerror=alert(1)>\n"})
+    assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
+    assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 201
+    html = (await api.get("/api/bots/hent-attester/readme")).json()["html"]
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "javascript:" not in html.replace("[klik](javascript:alert(1))", "") or 'href="javascript' not in html
+    assert 'href="javascript' not in html and 'href="data:' not in html and "<img" not in html
+
+
+async def test_a_broken_manifest_keeps_the_last_valid_one(api: Api, bot: dict[str, Any],
+                                                          source: SourceRepo) -> None:
+    source.commit({"rpabank.yaml": "name: [ikke lukket\n"}, "broken manifest")
+    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    assert synced["name"] == "Attest-robotten" and synced["processes"] == [PID]
+    assert synced["manifest_errors"] and "not valid YAML" in synced["manifest_errors"][0]
+    source.commit({"rpabank.yaml": "name: Ny\nprocesses: [findes-ikke]\nfarve: blå\n"}, "unknown key")
+    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    assert "farve" in synced["manifest_errors"][0] and synced["name"] == "Attest-robotten"
+    source.commit({"rpabank.yaml": "name: Ny robot\nprocesses: [findes-ikke]\n"}, "unknown process")
+    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    assert synced["name"] == "Ny robot" and "findes-ikke" in synced["manifest_errors"][0]
+
+
+async def test_sync_reindexes_changed_files_and_follows_force_pushes(api: Api, bot: dict[str, Any],
+                                                                     source: SourceRepo) -> None:
+    assert (await search(api, "opret_sag"))["hits"][0]["path"] == "src/edoc.py"
+    source.commit({"src/ny.py": "def beregn_refusion_for_sygedagpenge():\n    pass\n"}, "new file")
+    source.git("rm", "-q", "src/edoc.py")
+    source.git("commit", "-q", "-m", "remove edoc")
+    await api.post("/api/bots/hent-attester/sync", who="editor_253")
+    hit = (await search(api, "beregn_refusion"))["hits"][0]
+    assert (hit["path"], hit["line"]) == ("src/ny.py", 1)
+    assert (await search(api, "opret_sag"))["total"] == 0  # the deleted file left the index
+
+    source.git("reset", "-q", "--hard", "v1.0.0")  # rewrite history …
+    source.commit({"src/omskrevet.py": "def helt_ny_historik():\n    pass\n"}, "rewritten")
+    r = await api.post("/api/bots/hent-attester/sync", who="editor_253")  # … and force-push it
+    assert r.json()["head"] == source.git("rev-parse", "HEAD") and r.json()["sync_error"] is None
+    assert (await search(api, "helt_ny_historik"))["total"] == 1
+    assert (await search(api, "beregn_refusion"))["total"] == 0
+
+
+async def test_only_changed_files_are_queued(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    from sqlalchemy import select
+
+    from catalogue.db import create_engine, session_factories
+    from catalogue.models import IndexQueue
+
+    backend = api.client.app.state.indexer.backend
+    real_upsert = backend.upsert
+    seen: list[str] = []
+
+    def spy(docs: Any) -> None:
+        docs = list(docs)
+        seen.extend(d.id for d in docs if d.type == "code")
+        real_upsert(docs)
+
+    backend.upsert = spy
+    try:
+        source.commit({"src/robot.py": "def hent_straffeattest_fra_politiet(sag_id):\n    return 2\n"}, "one file")
+        await api.post("/api/bots/hent-attester/sync", who="editor_253")
+    finally:
+        backend.upsert = real_upsert
+    assert seen == ["hent-attester:src/robot.py"]
+    engine = create_engine(api.client.app.state.settings.effective_database_url)
+    try:
+        async with session_factories(engine)[0]() as session:
+            assert (await session.scalars(select(IndexQueue))).all() == []
+    finally:
+        await engine.dispose()
+
+
+async def test_code_search_finds_identifiers(api: Api, bot: dict[str, Any]) -> None:
+    hit = (await search(api, "hent_straffeattest", type="code"))["hits"][0]
+    assert hit["path"] == "src/robot.py" and hit["line"] == 1
+    assert "<mark>hent_straffeattest_fra_politiet</mark>" in hit["snippet"]
+    assert hit["url"].endswith("#L1")
+    for query in ("eDocClient", "EDocClient", "edocclient", "straffeattest_fra", "politiet"):
+        assert any(h["path"] == "src/" + ("robot.py" if "attest" in query or "politi" in query else "edoc.py")
+                   for h in (await search(api, query, type="code"))["hits"]), query
+    bots = (await search(api, "attest", type="bot"))["hits"]
+    assert [h["id"] for h in bots] == ["hent-attester"]
+
+
+async def test_adoptions_pin_a_bot_version(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    r = await api.put(f"/api/processes/{PID}/adoptions/376", {"status": "operation",
+                      "bot": {"repo": "hent-attester", "ref": "v9.9.9"}}, who="editor_376")
+    assert r.status_code == 422 and r.json()["field"] == "bot.ref"
+    r = await api.put(f"/api/processes/{PID}/adoptions/376", {"status": "operation",
+                      "bot": {"repo": source.url, "ref": "v1.0.0"}}, who="editor_376")
+    assert r.status_code == 201 and r.json()["bot"]["slug"] == "hent-attester"
+    runs = (await api.get("/api/bots/hent-attester")).json()["runs"]
+    assert runs == [{"municipality": "376", "municipality_name": "Guldborgsund", "process": PID, "ref": "v1.0.0",
+                     "status": "operation"}]
+    assert (await search(api, "", type="bot", municipality="376"))["total"] == 1
+    r = await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "planned",
+                      "bot": {"repo": "https://git.andet.dk/robot.git", "ref": "v1"}}, who="editor_253")
+    assert r.status_code == 201 and r.json()["bot"]["slug"] is None  # not registered: kept as text
+
+
+def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def test_webhook_pushes(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    source.commit({"src/push.py": "def fra_webhook():\n    pass\n"}, "pushed")
+    body = json.dumps({"ref": "refs/heads/main", "repository": {"clone_url": source.url}}).encode()
+    unsigned = await api.client.post("/api/hooks/git", content=body)
+    assert unsigned.status_code == 401
+    wrong = await api.client.post("/api/hooks/git", content=body, headers={"X-Hub-Signature-256": sign(body, "x")})
+    assert wrong.status_code == 401
+    assert (await search(api, "fra_webhook"))["total"] == 0
+    ok = await api.client.post("/api/hooks/git", content=body, headers={"X-Hub-Signature-256": sign(body)})
+    assert ok.status_code == 200 and ok.json()["synced"] == ["hent-attester"]
+    assert (await search(api, "fra_webhook"))["total"] == 1
+    gitlab = json.dumps({"project": {"git_http_url": source.url + ".git"}}).encode()
+    r = await api.client.post("/api/hooks/git", content=gitlab, headers={"X-Gitlab-Token": WEBHOOK_SECRET})
+    assert r.status_code == 200 and r.json()["synced"] == ["hent-attester"]
+    r = await api.client.post("/api/hooks/git", content=gitlab, headers={"X-Gitlab-Token": "forkert"})
+    assert r.status_code == 401
+
+
+async def test_local_paths_need_the_setting(api: Api, source: SourceRepo) -> None:
+    import dataclasses
+
+    api.client.app.state.settings = dataclasses.replace(api.client.app.state.settings, allow_local_repos=False)
+    r = await api.post("/api/bots", {"url": source.url}, who="editor_253")
+    assert r.status_code == 422 and "RPABANK_ALLOW_LOCAL_REPOS" in r.json()["message"]
+
+
+async def test_scheduled_sync_fetches_every_bot(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    from catalogue.db import create_engine, session_factories
+    from service.scheduler import sync_all
+
+    head = source.commit({"src/planlagt.py": "def planlagt_synkronisering():\n    pass\n"}, "scheduled")
+    settings = api.client.app.state.settings
+    engine = create_engine(settings.effective_database_url)
+    try:
+        assert await sync_all(settings.codebank(), session_factories(engine)[1]) == ["hent-attester"]
+    finally:
+        await engine.dispose()
+    assert (await api.get("/api/bots/hent-attester")).json()["head"] == head

@@ -1,0 +1,70 @@
+"""Validation of URLs, refs and paths: nothing a user types reaches git as an option or escapes the repo."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from catalogue.errors import Invalid
+from codebank.git import validate_path, validate_ref, validate_url
+from codebank.services import normalise_url
+
+
+@pytest.mark.parametrize("url", [
+    "ext::sh -c touch% /tmp/pwned", "fd::17", "-oProxyCommand=touch /tmp/x", "--upload-pack=touch /tmp/x",
+    "http://git.example.dk/bot.git", "git://git.example.dk/bot.git", "file:///etc", "ftp://x/y",
+    "https://user:secret@git.example.dk/bot.git", "https://token@git.example.dk/bot.git",
+    "ssh://git:pw@git.example.dk/bot.git", "https:///nohost", "", "   ", "/tmp/local-path",
+])
+def test_refused_urls(url: str) -> None:
+    with pytest.raises(Invalid) as err:
+        validate_url(url, allow_local=False)
+    assert err.value.field == "url" and err.value.message
+
+
+@pytest.mark.parametrize("url", [
+    "https://git.example.dk/robotter/straffeattest.git", "ssh://git@git.example.dk/robotter/x.git",
+    "git@github.com:kommune/robot.git",
+])
+def test_accepted_urls(url: str) -> None:
+    assert validate_url(url, allow_local=False) == url
+
+
+def test_local_paths_only_when_allowed(tmp_path: object) -> None:
+    assert validate_url(str(tmp_path), allow_local=True)
+    with pytest.raises(Invalid):
+        validate_url(str(tmp_path) + "/missing", allow_local=True)
+
+
+@pytest.mark.parametrize("ref", ["-x", "--upload-pack=evil", "main..v1", "HEAD@{1}", "a b", "v1^", "v1~2", "a:b",
+                                 "/abs", "x.lock", "", "a\x00b", "refs//x"])
+def test_refused_refs(ref: str) -> None:
+    with pytest.raises(Invalid):
+        validate_ref(ref)
+
+
+@given(st.text(max_size=40))
+def test_an_accepted_ref_never_looks_like_an_option_or_expression(ref: str) -> None:
+    try:
+        validate_ref(ref)
+    except Invalid:
+        return
+    assert not ref.startswith("-") and ".." not in ref and "@{" not in ref and all(c not in ref for c in " ~^:?*[\\")
+
+
+@pytest.mark.parametrize("path", ["../etc/passwd", "a/../../b", "/etc/passwd", "a/./b/..", "x\x00y", "\\x"])
+def test_refused_paths(path: str) -> None:
+    with pytest.raises(Invalid):
+        validate_path(path)
+
+
+def test_paths_are_normalised() -> None:
+    assert validate_path("") == "" and validate_path("/") == ""
+    assert validate_path("src//robot.py") == "src/robot.py"
+
+
+def test_webhook_urls_normalise_to_one_spelling() -> None:
+    spellings = ["https://Git.Example.dk/kommune/robot.git", "https://git.example.dk/kommune/robot/",
+                 "git@git.example.dk:kommune/robot.git", "ssh://git@git.example.dk/kommune/robot"]
+    assert len({normalise_url(u) for u in spellings}) == 1
