@@ -264,27 +264,12 @@ def make_edoc_client(path: Path) -> None:
             Console.WriteLine(await client.OpretSag("Testsag", "00.01.00"));
             """,
     }, "eDoc-klient: opret sag og tilføj dokument", START + dt.timedelta(days=20), tag="v0.9.0")
-    _commit(repo, {"src/EDocClient.cs": """
-            namespace Kommune.EDoc;
-
-            /// <summary>Klient til eDoc's API: sager, parter og dokumenter. Servicekontoen læses fra miljøet.</summary>
-            public class EDocClient
-            {
-                private readonly HttpClient http;
-
-                public EDocClient(HttpClient http) => this.http = http;
-
-                public Task<string> OpretSag(string titel, string kleNummer) =>
-                    Post("cases", new { titel, kleNummer });
-
-                public Task<string> TilfoejDokument(string sagsnummer, byte[] indhold, string titel) =>
-                    Post($"cases/{sagsnummer}/documents", new { titel, indhold });
-
-                public Task<string> HentSag(string sagsnummer) => Post($"cases/{sagsnummer}", new { });
-
-                private Task<string> Post(string sti, object data) => Task.FromResult(sti);
-            }
-            """}, "HentSag og servicekonto fra miljøet", START + dt.timedelta(days=90), tag="v1.0.0")
+    client = (path / "src" / "EDocClient.cs").read_text("utf-8")
+    client = client.replace("dokumenter.</summary>", "dokumenter. Servicekontoen læses fra miljøet.</summary>")
+    hent_sag = '    public Task<string> HentSag(string sagsnummer) => Post($"cases/{sagsnummer}", new { });\n\n'
+    client = client.replace("    private Task<string> Post(", hent_sag + "    private Task<string> Post(")
+    _commit(repo, {"src/EDocClient.cs": client}, "HentSag og servicekonto fra miljøet",
+            START + dt.timedelta(days=90), tag="v1.0.0")
 
 
 PRINCIPLE_TEXTS = {

@@ -113,13 +113,17 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _reindex(settings: Settings, engine: AsyncEngine) -> int:
+async def _with_indexer(settings: Settings, engine: AsyncEngine, work: Callable[[Indexer], Awaitable[T]]) -> T:
     reads, writes = session_factories(engine)
     backend = await asyncio.to_thread(settings.open_search)
     try:
-        return await Indexer(backend, reads, writes, settings.codebank()).rebuild()
+        return await work(Indexer(backend, reads, writes, settings.codebank()))
     finally:
         backend.close()
+
+
+async def _reindex(settings: Settings, engine: AsyncEngine) -> int:
+    return await _with_indexer(settings, engine, lambda indexer: indexer.rebuild())
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
@@ -145,17 +149,8 @@ def cmd_codebank_sync(settings: Settings, args: argparse.Namespace) -> int:
 
     for line in in_session(settings, sync):
         print(line)
-    in_engine(settings, lambda engine: _drain(settings, engine))
+    in_engine(settings, lambda engine: _with_indexer(settings, engine, lambda indexer: indexer.drain()))
     return 0
-
-
-async def _drain(settings: Settings, engine: AsyncEngine) -> int:
-    reads, writes = session_factories(engine)
-    backend = await asyncio.to_thread(settings.open_search)
-    try:
-        return await Indexer(backend, reads, writes, settings.codebank()).drain()
-    finally:
-        backend.close()
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
