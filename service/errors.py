@@ -30,7 +30,7 @@ from codebank.git import GitError
 from service.pages.errors import for_pages
 
 log = logging.getLogger("rpabank")
-UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),

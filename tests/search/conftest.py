@@ -17,8 +17,8 @@ from codebank.demo import register_demo
 from search.backends.base import SearchBackend
 from search.backends.fts5 import Fts5Backend
 from search.documents import Document
-from service.db import upgrade
 from service.cli import demo_settings
+from service.db import upgrade
 from service.indexing import all_documents, codebank_documents
 from service.settings import Settings
 

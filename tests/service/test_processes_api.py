@@ -234,3 +234,10 @@ async def test_unknown_and_revoked_tokens_are_401(api: Api) -> None:
     assert r.status_code == 401
     r = await api.post(URL, process_body(), who=None, headers={"Authorization": "Basic abc"})
     assert r.status_code == 401
+
+
+async def test_a_missing_required_field_is_named(api: Api) -> None:
+    r = await api.post(URL, {"summary": "Uden titel", "domain": "it"}, who="editor_253")
+    assert r.status_code == 422 and r.json()["field"] == "title"
+    r = await api.put(f"{URL}/x/adoptions/253", {}, who="editor_253")
+    assert r.status_code == 422 and r.json()["field"] == "status"
