@@ -106,10 +106,7 @@ class BotService:
             .where(Adoption.bot_slug == bot.slug).order_by(Municipality.name)
         )).all()
         facts = bot.facts or {}
-        mirror = self.config.mirror(bot.slug)
-        tags = []
-        if mirror.exists():
-            tags = [r.name for r in await asyncio.to_thread(git.refs, mirror) if r.kind == "tag"]
+        tags = list(facts.get("tags", []))  # read at the last sync: the mirror changes only then
         return BotRead(
             slug=bot.slug, url=bot.url, name=bot.name, summary=bot.summary, owner_municipality=bot.owner_municipality,
             default_branch=bot.default_branch, head=bot.head, tags=tags,
@@ -271,7 +268,8 @@ class BotService:
         try:
             head = git.resolve(mirror, None)
         except NotFound:  # an empty repository
-            return {"has_manifest": False, "manifest_text": None, "technologies": [], "systems": []}, None, branch, []
+            empty = {"has_manifest": False, "manifest_text": None, "technologies": [], "systems": [], "tags": []}
+            return empty, None, branch, []
         files = git.all_files(mirror, head)
 
         def read(entries: list[git.Entry]) -> dict[str, bytes]:
@@ -279,6 +277,7 @@ class BotService:
             return {by_sha[sha]: content for sha, content in git.read_blobs(mirror, list(by_sha))}
 
         facts = extract(files, read)
+        facts["tags"] = [r.name for r in git.refs(mirror) if r.kind == "tag"]
         if indexed and git.commit_exists(mirror, indexed):
             changed = [path for _, path in git.changed_files(mirror, indexed, head)]
         else:
