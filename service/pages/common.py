@@ -111,8 +111,9 @@ def page_context(actor: Actor, **values: Any) -> dict[str, Any]:
 
 
 def has_principles() -> bool:
-    """The code bank's principles pages are linked once the code bank offers them."""
-    return importlib.util.find_spec("codebank.principles") is not None
+    """The code bank's principles pages are linked once the code bank offers them (PrincipleService lives in
+    codebank.services)."""
+    return importlib.util.find_spec("codebank.services") is not None
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:

@@ -11,6 +11,8 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 
+from service.pages.common import has_principles
+
 log = logging.getLogger("rpabank")
 
 PAGE_ERRORS: dict[int, tuple[str, str]] = {
@@ -39,7 +41,8 @@ def error_page(request: Request[Any, Any, Any], status: int, headers: dict[str, 
     keep = {k: v for k, v in (headers or {}).items() if k.lower() in ("retry-after", "allow")}
     try:
         template = request.app.template_engine.get_template("error.html")  # type: ignore[union-attr]
-        html = template.render(status=status, title=title, message=message, request=request, actor=None)
+        html = template.render(status=status, title=title, message=message, request=request, actor=None,
+                               has_principles=has_principles())
     except Exception:  # the error page itself must not fail
         log.exception("error page could not be rendered")
         html = (f'<!doctype html><html lang="da"><meta charset="utf-8"><title>{escape(title)}</title>'

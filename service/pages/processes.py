@@ -18,6 +18,7 @@ from catalogue.benefits import BenefitWrite
 from catalogue.errors import DomainError, NotFound
 from catalogue.schemas import AdoptionRead, AdoptionWrite
 from catalogue.services import AdoptionService, MunicipalityService, ProcessService
+from codebank.services import BotService
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_to_struct, is_htmx, page_context
 
@@ -94,7 +95,9 @@ async def process_context(state: State, db: AsyncSession, actor: Actor, process_
     running = [a for a in adoptions if a.status == "operation"]
     realised = await benefits.benefits_for_process(state, db, actor, process_id)
     copies = await processes.get_many(actor, getattr(process, "derived", []))
+    bots = await BotService(db, state.settings.codebank()).list(process=process_id)
     return {
+        "bots": bots,
         "realised": realised.years, "expected_by_year": realised.expected_years, "benefit_view": realised,
         "copies": copies,
         "process": process, "adoptions": adoptions, "revisions": list(reversed(history.revisions)),

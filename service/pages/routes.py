@@ -19,6 +19,7 @@ from litestar.middleware.session.client_side import ClientSideSessionBackend, Co
 from litestar.types import ASGIApp
 
 from service.pages.auth import AuthPages
+from service.pages.bots import BotPages, PrinciplePages
 from service.pages.common import provide_page_actor
 from service.pages.dashboard import DashboardPages
 from service.pages.municipalities import MunicipalityPages
@@ -26,7 +27,7 @@ from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
 from service.settings import Settings
 
-PAGE_CONTROLLERS = [SearchPages, ProcessPages, MunicipalityPages, DashboardPages, AuthPages]
+PAGE_CONTROLLERS = [SearchPages, ProcessPages, MunicipalityPages, DashboardPages, BotPages, PrinciplePages, AuthPages]
 SESSION_COOKIE = "rpabank_session"
 CSRF_COOKIE = "rpabank_csrf"
 
