@@ -29,7 +29,8 @@ def _commit(repo: Repo, files: dict[str, str], message: str, when: dt.datetime, 
     stamp = f"{int(when.timestamp())} +0000"
     repo.index.commit(message, author=AUTHOR, committer=AUTHOR, author_date=stamp, commit_date=stamp)
     if tag:
-        repo.create_tag(tag, message=f"Version {tag}")
+        with repo.git.custom_environment(GIT_COMMITTER_DATE=stamp):  # the tag is as old as its commit
+            repo.create_tag(tag, message=f"Version {tag}")
 
 
 def _init(path: Path) -> Repo:

@@ -277,7 +277,8 @@ class BotService:
             return {by_sha[sha]: content for sha, content in git.read_blobs(mirror, list(by_sha))}
 
         facts = extract(files, read)
-        facts["tags"] = [r.name for r in git.refs(mirror) if r.kind == "tag"]
+        # versions, oldest first
+        facts["tags"] = [r.name for r in sorted(git.refs(mirror), key=lambda r: r.date) if r.kind == "tag"]
         if indexed and git.commit_exists(mirror, indexed):
             changed = [path for _, path in git.changed_files(mirror, indexed, head)]
         else:
