@@ -15,12 +15,12 @@ from catalogue.benefits import BenefitFilters
 from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
 from catalogue.schemas import ProcessRead
 from catalogue.services import ProcessFilters, ProcessService
-from catalogue.vocab import Domain, Phase, Status
+from catalogue.vocab import Domain
 from service.controllers.benefits import benefits
+from service.controllers.processes import PROCESS_FILTERS
 from service.indexing import search_process_ids
 
 ALL = 1_000_000
-Municipality = Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="owner or adopter")]
 Text = Annotated[str | None, QueryParameter(max_length=10_000)]
 
 
@@ -42,16 +42,13 @@ async def matching_processes(state: State, db: AsyncSession, actor: Actor, filte
 class ExportController(Controller):
     path = "/api/export"
     tags = ["exports"]
+    dependencies = PROCESS_FILTERS
 
     @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
     async def processes_csv(
         self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        domain: FromQuery[Domain | None] = None, phase: FromQuery[Phase | None] = None,
-        status: FromQuery[Status | None] = None, system: FromQuery[str | None] = None,
-        technology: FromQuery[str | None] = None, municipality: Municipality = None, q: Text = None,
+        filters: NamedDependency[ProcessFilters], q: Text = None,
     ) -> Response[bytes]:
-        filters = ProcessFilters(domain=domain, phase=phase, status=status, system=system,
-                                 technology=technology, municipality=municipality)
         items = await matching_processes(state, db, actor, filters, q)
         names = await ExportService(db).names()
         return download(processes_csv(items, names), "processer.csv", "text/csv; charset=utf-8")
@@ -59,12 +56,8 @@ class ExportController(Controller):
     @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
     async def processes_xlsx(
         self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        domain: FromQuery[Domain | None] = None, phase: FromQuery[Phase | None] = None,
-        status: FromQuery[Status | None] = None, system: FromQuery[str | None] = None,
-        technology: FromQuery[str | None] = None, municipality: Municipality = None, q: Text = None,
+        filters: NamedDependency[ProcessFilters], q: Text = None,
     ) -> Response[bytes]:
-        filters = ProcessFilters(domain=domain, phase=phase, status=status, system=system,
-                                 technology=technology, municipality=municipality)
         items = await matching_processes(state, db, actor, filters, q)
         exports = ExportService(db)
         adoptions = await exports.adoptions_of(actor, [p.id for p in items])

@@ -5,7 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,9 +39,26 @@ def with_etag(process: ProcessRead, status_code: int = 200) -> Response[ProcessR
     return Response(process, status_code=status_code, headers={"ETag": etag(process)})
 
 
+async def provide_process_filters(
+    domain: FromQuery[Domain | None] = None,
+    phase: FromQuery[Phase | None] = None,
+    status: FromQuery[Status | None] = None,
+    system: FromQuery[str | None] = None,
+    technology: FromQuery[str | None] = None,
+    municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="owner or adopter")] = None,
+) -> ProcessFilters:
+    """The process list's filters, read from the query string: one definition for the list and the exports."""
+    return ProcessFilters(domain=domain, phase=phase, status=status, system=system, technology=technology,
+                          municipality=municipality)
+
+
+PROCESS_FILTERS = {"filters": Provide(provide_process_filters)}
+
+
 class ProcessController(Controller):
     path = "/api/processes"
     tags = ["processes"]
+    dependencies = PROCESS_FILTERS
 
     @get("/", summary="List and filter processes")
     async def list_processes(
@@ -49,19 +66,11 @@ class ProcessController(Controller):
         state: State,
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
-        domain: FromQuery[Domain | None] = None,
-        phase: FromQuery[Phase | None] = None,
-        status: FromQuery[Status | None] = None,
-        system: FromQuery[str | None] = None,
-        technology: FromQuery[str | None] = None,
-        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$",
-                                                           description="owner or adopter")] = None,
+        filters: NamedDependency[ProcessFilters],
         q: Annotated[str | None, QueryParameter(max_length=10_000)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> ProcessPage:
-        filters = ProcessFilters(domain=domain, phase=phase, status=status, system=system,
-                                 technology=technology, municipality=municipality)
         if q and q.strip():  # ranked by the search, same analysis as /api/search
             total, ids = await search_process_ids(state.indexer, actor, filters, q, limit, offset)
             return ProcessPage(total=total, limit=limit, offset=offset,
