@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from catalogue.db import create_engine, session_factories
-from catalogue.demo import catalogue_is_empty, load_demo
+from catalogue.demo import catalogue_is_empty
 from catalogue.errors import DomainError
 from catalogue.tokens import TokenService
 from catalogue.transfer import export_catalogue, import_catalogue
-from codebank.demo import PRINCIPLES, register_demo
 from codebank.models import Bot
 from codebank.services import BotService, PrincipleService
 from service.db import upgrade
+from service.demo import demo_settings, load_everything
 from service.indexing import Indexer
 from service.settings import Settings
 
@@ -83,21 +82,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_settings(settings: Settings) -> Settings:
-    """The demo's code bank lives in local repositories in the data folder."""
-    principles = settings.data_dir.resolve() / "demo-repos" / PRINCIPLES
-    return replace(settings, allow_local_repos=True, principles_url=settings.principles_url or str(principles))
-
-
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = demo_settings(settings)
 
     async def load(session: AsyncSession) -> dict[str, int] | None:
         if not await catalogue_is_empty(session):
             return None
-        counts = await load_demo(session)
-        counts.update(await register_demo(session, settings.codebank()))
-        return counts
+        return await load_everything(session, settings)
 
     counts = in_session(settings, load)
     if counts is not None:

@@ -9,7 +9,8 @@ from litestar.testing import TestClient
 
 from codebank.markdown import render, split_front_matter
 from service.app import create_app
-from service.cli import demo_settings, main
+from service.cli import main
+from service.demo import demo_settings
 from service.settings import Settings
 from tests.codebank.conftest import SourceRepo
 

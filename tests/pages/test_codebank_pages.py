@@ -17,7 +17,8 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.cli import demo_settings, main
+from service.cli import main
+from service.demo import demo_settings
 from service.settings import Settings
 from tests.codebank.conftest import SourceRepo
 from tests.conftest import ADMIN_TOKEN

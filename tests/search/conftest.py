@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.db import create_engine, session_factories
-from catalogue.demo import load_demo
-from codebank.demo import register_demo
 from search.backends.base import SearchBackend
 from search.backends.fts5 import Fts5Backend
 from search.documents import Document
-from service.cli import demo_settings
-from service.db import upgrade
-from service.indexing import all_documents, codebank_documents
+from service.demo import demo_documents as demo_documents_of
 from service.settings import Settings
 
 MEILI_SKIP = (
@@ -52,22 +47,4 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBa
 def demo_documents(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
     """The whole demo (12 municipalities, the processes, the code bank's bots, code and principles) as search
     documents — so the relevance set also checks that code and bots do not crowd out the processes."""
-    data = tmp_path_factory.mktemp("demo")
-    settings = demo_settings(Settings(data_dir=data))
-
-    async def go() -> list[Document]:
-        engine = create_engine(settings.effective_database_url)
-        try:
-            await upgrade(engine)
-            reads, writes = session_factories(engine)
-            async with writes() as session:
-                await load_demo(session)
-                await register_demo(session, settings.codebank())
-                await session.commit()
-            async with reads() as session:
-                docs = [d async for d in all_documents(session)]
-                return docs + await codebank_documents(session, settings.codebank())
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return asyncio.run(demo_documents_of(Settings(data_dir=tmp_path_factory.mktemp("demo"))))
