@@ -217,3 +217,8 @@ def test_escaping_in_the_file_view(tmp_path: Path, settings: Settings) -> None:
         blob = client.get("/bots/skummel/blob", params={"path": "side<b>.html"})
         assert blob.status_code == 200
         assert "<script>alert" not in blob.text and "&lt;" in blob.text and 'id="L2"' in blob.text
+
+
+def test_a_pinned_bot_version_links_to_the_bot(demo: TestClient[Any]) -> None:
+    html = demo.get("/processes/indhentning-af-boerne-og-straffeattester").text
+    assert 'href="/bots/straffeattest-robot/tree?ref=v1.0.0"' in html
