@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.actors import Actor
@@ -575,7 +575,7 @@ class BenefitService:
 
     # -------------------------------------------------------- the network
 
-    def _adoptions(self, actor: Actor, f: BenefitFilters) -> Select[Any]:
+    def _adoptions(self, actor: Actor, f: BenefitFilters) -> Any:  # a Select of (Adoption, Process, Municipality)
         stmt = (
             select(Adoption, Process, Municipality)
             .join(Process, Process.id == Adoption.process_id)

@@ -88,8 +88,8 @@ class MunicipalityRead(Struct, kw_only=True):
 class ProcessCreate(Struct, **IN):
     title: Title
     summary: Summary
-    description: Description = ""
     domain: Domain
+    description: Description = ""
     kle: Kle | None = None
     phase: Phase = "idea"
     status: Status = "active"

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, delete, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -139,7 +139,7 @@ class MunicipalityService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list(self) -> list[MunicipalityRead]:
+    async def all(self) -> list[MunicipalityRead]:
         rows = (await self.session.scalars(select(Municipality).order_by(Municipality.name))).all()
         return [municipality_read(m) for m in rows]
 
@@ -298,7 +298,7 @@ class ProcessService:
     async def get(self, actor: Actor, process_id: str) -> ProcessRead:
         return process_read(await self.get_model(actor, process_id))
 
-    def _filtered(self, actor: Actor, f: ProcessFilters) -> Select[tuple[Process]]:
+    def _filtered(self, actor: Actor, f: ProcessFilters) -> Any:  # a Select of processes
         stmt = select(Process).where(visible_processes(actor))
         if f.domain:
             stmt = stmt.where(Process.domain == f.domain)
@@ -319,7 +319,7 @@ class ProcessService:
             stmt = stmt.where(or_(Process.owner_municipality == f.municipality, Process.id.in_(adopters)))
         return stmt
 
-    async def list(
+    async def find(
         self, actor: Actor, filters: ProcessFilters, *, limit: int = 50, offset: int = 0
     ) -> tuple[int, list[ProcessRead]]:
         stmt = self._filtered(actor, filters)
@@ -578,11 +578,11 @@ class AdoptionService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _rows(self, stmt: Select[Any]) -> list[AdoptionRead]:
+    async def _rows(self, stmt: Any) -> list[AdoptionRead]:
         rows = (await self.session.execute(stmt)).all()
         return [adoption_read(a, p, m) for a, p, m in rows]
 
-    def _base(self, actor: Actor) -> Select[Any]:
+    def _base(self, actor: Actor) -> Any:  # a Select of (Adoption, Process, Municipality)
         return (
             select(Adoption, Process, Municipality)
             .join(Process, Process.id == Adoption.process_id)
@@ -649,6 +649,6 @@ class AdoptionService:
         result = await self.session.execute(
             delete(Adoption).where(Adoption.process_id == process_id, Adoption.municipality_code == code)
         )
-        if result.rowcount == 0:
+        if getattr(result, "rowcount", 0) == 0:
             raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
         mark_for_index(self.session, "process", process_id)

@@ -50,7 +50,7 @@ class TokenService:
         await self.session.flush()
         return secret, token_read(record)
 
-    async def list(self) -> list[TokenRead]:
+    async def all(self) -> list[TokenRead]:
         return [token_read(t) for t in (await self.session.scalars(select(ApiToken).order_by(ApiToken.id))).all()]
 
     async def revoke(self, token_id: int) -> TokenRead:

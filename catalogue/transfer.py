@@ -253,7 +253,7 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
             automation_rate=to_decimal(p.automation_rate), build_hours=to_decimal(p.build_hours),
             visibility=p.visibility, created_at=p.created_at, updated_at=p.updated_at, version=p.version,
         )
-        links = []
+        links: list[ProcessTerm] = []
         for kind, field in (("system", "systems"), ("technology", "technologies"), ("tag", "tags")):
             for label in getattr(p, field):
                 links.append(ProcessTerm(term=term_rows[kind][term_key(label)], position=len(links)))

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from git import Actor as GitActor
 from git import Repo
@@ -182,7 +183,7 @@ def make_straffeattest_robot(path: Path) -> None:
 
 def make_tolkeregninger_flow(path: Path) -> None:
     repo = _init(path)
-    definition = {
+    definition: dict[str, Any] = {
         "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
         "triggers": {"Ny_tolkeregning_i_postkassen": {"type": "OpenApiConnection"}},
         "actions": {
@@ -369,7 +370,7 @@ async def register_demo(session: object, config: object) -> dict[str, int]:
         model = await session.get(Bot, bot.slug)
         assert model is not None
         model.owner_municipality = owner
-        tags = bot.tags or [None]
+        tags: list[str | None] = list(bot.tags) or [None]
         adoptions = (await session.scalars(
             select(Adoption).where(Adoption.process_id.in_(bot.processes),
                                    Adoption.status.in_(["operation", "implementing", "stopped"]))

@@ -72,7 +72,7 @@ def extract(files: list[Entry], read: Callable[[list[Entry]], dict[str, bytes]])
 
     frameworks: list[str] = []
     technologies: list[str] = []
-    entry_point = None
+    entry_point: str | None = None
     if "pyproject.toml" in by_path or "requirements.txt" in by_path:
         frameworks.append("Python-pakke" if "pyproject.toml" in by_path else "Python (requirements.txt)")
     if languages.get("Python"):

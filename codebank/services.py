@@ -123,7 +123,7 @@ class BotService:
     async def get(self, slug: str) -> BotRead:
         return await self.read(await self.get_model(slug))
 
-    async def list(self, *, process: str | None = None, technology: str | None = None, system: str | None = None,
+    async def find(self, *, process: str | None = None, technology: str | None = None, system: str | None = None,
                    municipality: str | None = None) -> list[BotRead]:
         stmt = select(Bot).order_by(Bot.name)
         if process:
@@ -268,7 +268,8 @@ class BotService:
         try:
             head = git.resolve(mirror, None)
         except NotFound:  # an empty repository
-            empty = {"has_manifest": False, "manifest_text": None, "technologies": [], "systems": [], "tags": []}
+            empty: dict[str, Any] = {"has_manifest": False, "manifest_text": None, "technologies": [], "systems": [],
+                                     "tags": []}
             return empty, None, branch, []
         files = git.all_files(mirror, head)
 
@@ -341,22 +342,26 @@ class BotService:
         def work() -> BlobRead:
             commit = git.resolve(mirror, ref)
             entry = git.entry_at(mirror, commit, path)
-            base = {"ref": ref or "HEAD", "commit": commit, "path": entry.path, "size": entry.size}
+
+            def answer(kind: str, target: str | None = None, language: str | None = None, text: str | None = None,
+                       html: str | None = None) -> BlobRead:
+                return BlobRead(ref=ref or "HEAD", commit=commit, path=entry.path, size=entry.size, kind=kind,
+                                target=target, language=language, text=text, html=html)
+
             if entry.kind == "dir":
                 raise Invalid(f"{entry.path!r} is a folder; use the tree.", field="path")
             if entry.kind == "submodule":
-                return BlobRead(kind="submodule", target=entry.sha, **base)
+                return answer("submodule", target=entry.sha)
             if entry.kind == "symlink":
-                return BlobRead(kind="symlink", target=git.read_blob(mirror, entry.sha).decode("utf-8", "replace"),
-                                **base)
+                return answer("symlink", target=git.read_blob(mirror, entry.sha).decode("utf-8", "replace"))
             if entry.size is not None and entry.size > max_blob:
-                return BlobRead(kind="too_large", **base)
+                return answer("too_large")
             content = git.read_blob(mirror, entry.sha)
             if git.is_binary(content):
-                return BlobRead(kind="binary", **base)
+                return answer("binary")
             text = content.decode("utf-8", "replace")
             language, html = highlight_code(text, entry.name)
-            return BlobRead(kind="text", language=language, text=text, html=html, **base)
+            return answer("text", language=language, text=text, html=html)
 
         return await asyncio.to_thread(work)
 
@@ -409,7 +414,7 @@ class PrincipleService:
                 followers.setdefault(pid, []).append(slug)
         return followers
 
-    async def list(self) -> list[PrincipleSummary]:
+    async def all(self) -> list[PrincipleSummary]:
         followers = await self._followers()
         rows = (await self.session.scalars(select(Principle).order_by(Principle.category, Principle.title))).all()
         return [PrincipleSummary(id=p.id, title=p.title, category=p.category, tags=list(p.tags or []),

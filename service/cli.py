@@ -157,7 +157,7 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
-    tokens = in_session(settings, lambda s: TokenService(s).list(), write=False)
+    tokens = in_session(settings, lambda s: TokenService(s).all(), write=False)
     if args.json:
         print(msgspec.json.encode(tokens).decode())
         return 0

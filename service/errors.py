@@ -92,7 +92,7 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
         status = 400
         return error_response(status, "bad_request", _humane(detail))
     first = errors[0]
-    message = first["message"]
+    message = str(first["message"])
     field = first["field"]
     if field and field not in message:
         message = f"{field}: {message}"

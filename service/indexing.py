@@ -116,7 +116,7 @@ def principle_document(p: Principle) -> Document:
 
 
 async def _bot_documents(session: AsyncSession, config: CodebankConfig | None, slugs: list[str]) -> list[Document]:
-    docs = []
+    docs: list[Document] = []
     for bot in (await session.scalars(select(Bot).where(Bot.slug.in_(slugs)))).all():
         processes = (await session.scalars(select(Process.title).join(BotProcess, BotProcess.process_id == Process.id)
                                            .where(BotProcess.bot_slug == bot.slug))).all()
@@ -124,8 +124,8 @@ async def _bot_documents(session: AsyncSession, config: CodebankConfig | None, s
         readme = ""
         path = (bot.facts or {}).get("readme_path")
         if config is not None and path and bot.head:
-            readme = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head, [path])
-            readme = readme.get(path, "")
+            texts = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head, [path])
+            readme = texts.get(path, "")
         docs.append(bot_document(bot, list(processes), list(users), readme))
     return docs
 
@@ -152,7 +152,7 @@ async def _code_documents(session: AsyncSession, config: CodebankConfig | None,
     for code_id in ids:
         slug, _, path = code_id.partition(":")
         by_bot.setdefault(slug, []).append(path)
-    docs = []
+    docs: list[Document] = []
     for bot in (await session.scalars(select(Bot).where(Bot.slug.in_(list(by_bot))))).all():
         if not bot.head:
             continue
@@ -169,15 +169,16 @@ async def load_documents(session: AsyncSession, entity: str, ids: list[str],
     elif entity == "code":
         docs = await _code_documents(session, config, ids)
     elif entity == "principle":
-        rows = (await session.scalars(select(Principle).where(Principle.id.in_(ids)))).all()
-        docs = [principle_document(p) for p in rows if not (p.error and not p.blob_sha)]
+        principles = (await session.scalars(select(Principle).where(Principle.id.in_(ids)))).all()
+        docs = [principle_document(p) for p in principles if not (p.error and not p.blob_sha)]
     elif entity == "process":
-        rows = (await session.scalars(select(Process).where(Process.id.in_(ids)).options(*_process_options()))).all()
+        processes = (await session.scalars(
+            select(Process).where(Process.id.in_(ids)).options(*_process_options()))).all()
         names = await _names(session)
-        docs = [process_document(process_read(p), names) for p in rows]
+        docs = [process_document(process_read(p), names) for p in processes]
     elif entity == "municipality":
-        rows = (await session.scalars(select(Municipality).where(Municipality.code.in_(ids)))).all()
-        docs = [municipality_document(municipality_read(m)) for m in rows]
+        municipalities = (await session.scalars(select(Municipality).where(Municipality.code.in_(ids)))).all()
+        docs = [municipality_document(municipality_read(m)) for m in municipalities]
     else:
         return [], []
     found = {d.id for d in docs}

@@ -19,7 +19,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any
 
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
@@ -455,14 +454,3 @@ class Fts5Backend(SearchBackend):
             _, type_, id_, title, url, summary, body = rows[rowid]
             hits.append(make_hit(type_, id_, title, url, summary, body, round(score, 4), analyzed))
         return hits
-
-    def _facets(conn: sqlite3.Connection, source: str, where: str, params: list[Any]) -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-        rows = conn.execute(
-            f"SELECT f.facet, f.value, count(*) AS n FROM {source} JOIN facets f ON f.rowid = d.rowid "
-            f"WHERE {where} GROUP BY f.facet, f.value ORDER BY n DESC, f.value",
-            params,
-        ).fetchall()
-        for name, value, n in rows:
-            counts.setdefault(name, {})[value] = n
-        return counts

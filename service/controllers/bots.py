@@ -49,7 +49,7 @@ class BotController(Controller):
         system: Annotated[str | None, QueryParameter(max_length=100)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
     ) -> list[BotRead]:
-        return await BotService(db, state.settings.codebank()).list(
+        return await BotService(db, state.settings.codebank()).find(
             process=process, technology=technology, system=system, municipality=municipality)
 
     @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
@@ -103,7 +103,7 @@ class PrincipleController(Controller):
 
     @get("/", summary="The network's code principles")
     async def list_principles(self, db: NamedDependency[AsyncSession], state: State) -> list[PrincipleSummary]:
-        return await PrincipleService(db, state.settings.codebank()).list()
+        return await PrincipleService(db, state.settings.codebank()).all()
 
     @get("/{principle_id:str}", summary="One code principle: rendered HTML, source, the bots that follow it")
     async def get_principle(self, db: NamedDependency[AsyncSession], state: State,

@@ -35,7 +35,7 @@ async def matching_processes(state: State, db: AsyncSession, actor: Actor, filte
     if q and q.strip():
         _, ids = await search_process_ids(state.indexer, actor, filters, q, 10_000, 0)
         return await ProcessService(db).get_many(actor, ids)
-    _, items = await ProcessService(db).list(actor, filters, limit=ALL)
+    _, items = await ProcessService(db).find(actor, filters, limit=ALL)
     return items
 
 

@@ -21,7 +21,7 @@ class MunicipalityController(Controller):
 
     @get("/", summary="All municipalities of the network, former members included")
     async def list_municipalities(self, db: NamedDependency[AsyncSession]) -> list[MunicipalityRead]:
-        return await MunicipalityService(db).list()
+        return await MunicipalityService(db).all()
 
     @get("/{code:str}", summary="One municipality")
     async def get_municipality(self, db: NamedDependency[AsyncSession], code: FromPath[Code]) -> MunicipalityRead:

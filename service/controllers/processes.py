@@ -75,7 +75,7 @@ class ProcessController(Controller):
             total, ids = await search_process_ids(state.indexer, actor, filters, q, limit, offset)
             return ProcessPage(total=total, limit=limit, offset=offset,
                                items=await ProcessService(db).get_many(actor, ids))
-        total, items = await ProcessService(db).list(actor, filters, limit=limit, offset=offset)
+        total, items = await ProcessService(db).find(actor, filters, limit=limit, offset=offset)
         return ProcessPage(total=total, limit=limit, offset=offset, items=items)
 
     @post("/", guards=[requires_token], status_code=201,

@@ -109,8 +109,8 @@ class BotPages(Controller):
 
     @get("/bots", name="bots")
     async def bots(self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]) -> Template:
-        bots = await BotService(db, state.settings.codebank()).list()
-        names = {m.code: m.name for m in await MunicipalityService(db).list()}
+        bots = await BotService(db, state.settings.codebank()).find()
+        names = {m.code: m.name for m in await MunicipalityService(db).all()}
         ids = sorted({p for b in bots for p in b.processes})
         processes = {p.id: p for p in await ProcessService(db).get_many(actor, ids)}
         return Template(template_name="bots.html", context=page_context(
@@ -131,10 +131,10 @@ class BotPages(Controller):
             entries = (await service.tree(slug, None, "")).entries
         except NotFound:  # no mirror (never synced) or an empty repository: the facts still show
             browsable = False
-        names = {m.code: m.name for m in await MunicipalityService(db).list()}
+        names = {m.code: m.name for m in await MunicipalityService(db).all()}
         ids = sorted(set(bot.processes) | {r.process for r in bot.runs})
         processes = {p.id: p for p in await ProcessService(db).get_many(actor, ids)}
-        principles = {p.id: p for p in await PrincipleService(db, state.settings.codebank()).list()}
+        principles = {p.id: p for p in await PrincipleService(db, state.settings.codebank()).all()}
         runs_by_ref: dict[str, list[str]] = defaultdict(list)
         for run in bot.runs:
             if run.ref and run.status != "stopped" and run.municipality_name not in runs_by_ref[run.ref]:
@@ -207,7 +207,7 @@ class PrinciplePages(Controller):
     @get("/principles", name="principles")
     async def principles(self, state: State, db: NamedDependency[AsyncSession],
                          actor: NamedDependency[Actor]) -> Template:
-        principles = await PrincipleService(db, state.settings.codebank()).list()
+        principles = await PrincipleService(db, state.settings.codebank()).all()
         groups: dict[str, list[Any]] = defaultdict(list)
         for p in principles:
             groups[p.category or NO_CATEGORY].append(p)

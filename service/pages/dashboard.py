@@ -33,7 +33,7 @@ class DashboardPages(Controller):
                                                         limit=1))
         phases = browse.facets.get("phase", {})
         domains = browse.facets.get("domain", {})
-        municipalities = await MunicipalityService(db).list()
+        municipalities = await MunicipalityService(db).all()
         service = AdoptionService(db)
         adoptions: list[AdoptionRead] = []
         for m in municipalities:

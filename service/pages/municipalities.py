@@ -25,7 +25,7 @@ class MunicipalityPages(Controller):
 
     @get("/municipalities", name="municipalities")
     async def municipalities(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]) -> Template:
-        municipalities = await MunicipalityService(db).list()
+        municipalities = await MunicipalityService(db).all()
         return Template(template_name="municipalities.html",
                         context=page_context(actor, nav="municipalities", municipalities=municipalities))
 
@@ -37,7 +37,7 @@ class MunicipalityPages(Controller):
             raise NotFound(f"No municipality with code {code!r}.")
         municipality = await MunicipalityService(db).get(code)
         adoptions = await AdoptionService(db).for_municipality(actor, code)
-        _, related = await ProcessService(db).list(actor, ProcessFilters(municipality=code), limit=500)
+        _, related = await ProcessService(db).find(actor, ProcessFilters(municipality=code), limit=500)
         own = [p for p in related if p.owner_municipality == code]
         running = [a for a in adoptions if a.status == "operation"]
         benefits = await benefits_for_municipality(state, db, actor, code)

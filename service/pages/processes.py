@@ -88,14 +88,14 @@ async def process_context(state: State, db: AsyncSession, actor: Actor, process_
     process = await processes.get(actor, process_id)
     adoptions = await AdoptionService(db).for_process(actor, process_id)
     history = await processes.history(actor, process_id)
-    municipalities = await MunicipalityService(db).list()
+    municipalities = await MunicipalityService(db).all()
     names = {m.code: m.name for m in municipalities}
     linked = [i for i in (process.derived_from, process.duplicate_of) if i]
     related = {p.id: p for p in await processes.get_many(actor, linked)}
     running = [a for a in adoptions if a.status == "operation"]
     realised = await benefits.benefits_for_process(state, db, actor, process_id)
     copies = await processes.get_many(actor, getattr(process, "derived", []))
-    bots = await BotService(db, state.settings.codebank()).list(process=process_id)
+    bots = await BotService(db, state.settings.codebank()).find(process=process_id)
     return {
         "bots": bots,
         "realised": realised.years, "expected_by_year": realised.expected_years, "benefit_view": realised,

@@ -63,7 +63,7 @@ class SearchPages(Controller):
         offset = (page - 1) * PAGE_SIZE
         result = await state.indexer.search(SearchQuery(text=q, filters=filters, viewer=viewer_for(actor),
                                                         limit=PAGE_SIZE, offset=offset))
-        names = {m.code: m.name for m in await MunicipalityService(db).list()}
+        names = {m.code: m.name for m in await MunicipalityService(db).all()}
 
         def facet_label(name: str, value: str) -> str:
             labels: dict[str, dict[str, str]] = {"type": TYPE_LABELS, "domain": DOMAINS, "phase": PHASES,
