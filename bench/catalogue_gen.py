@@ -7,25 +7,119 @@ from collections.abc import Iterator
 
 from search.documents import Document
 
-ACTIONS = ["Indhentning af", "Betaling af", "Registrering af", "Kontrol af", "Opkrævning af", "Udbetaling af",
-           "Journalisering af", "Oprettelse af", "Afregning af", "Overvågning af", "Afstemning af",
-           "Behandling af", "Udsendelse af", "Opfølgning på", "Validering af", "Arkivering af"]
-OBJECTS = ["straffeattester", "børneattester", "tolkeregninger", "helbredstillæg", "medicinregninger",
-           "lægeerklæringer", "sygedagpengerefusioner", "leverandørfakturaer", "indkøbsordrer", "affaldsgebyrer",
-           "ejendomsskatter", "kontanthjælpssager", "boligstøttesager", "aktindsigtsanmodninger", "vikarkonti",
-           "brugerrettigheder", "ansættelsesbreve", "lønsedler", "feriepenge", "flyttemeddelelser",
-           "pasansøgninger", "byggetilladelser", "parkeringstilladelser", "hjælpemidler", "madudbringninger",
-           "fripladstilskud", "skoleindskrivninger", "sygefraværssamtaler", "restancer", "rykkere",
-           "kørselsgodtgørelser", "udlandsrejser", "folkeregisteradresser", "pensionsindbetalinger",
-           "dødsboer", "begravelseshjælp", "handicapbiler", "tandplejeregninger", "dagtilbudspladser"]
-CONTEXTS = ["i eDoc", "i KMD Opus", "via Serviceplatformen", "i KMD Nexus", "med Digital Post", "i SAPA",
-            "i KY", "i KSD", "i Aula", "i DUBU", "i NemRefusion", "fra CPR", "i SharePoint", "i Outlook", ""]
-SYSTEMS = ["eDoc", "KMD Opus", "KMD Nexus", "SAPA", "KY", "KSD", "CPR", "Digital Post", "Serviceplatformen",
-           "DUBU", "Aula", "NemRefusion", "SOFD Core", "OS2rollekatalog", "FK Organisation", "SharePoint"]
+ACTIONS = [
+    "Indhentning af",
+    "Betaling af",
+    "Registrering af",
+    "Kontrol af",
+    "Opkrævning af",
+    "Udbetaling af",
+    "Journalisering af",
+    "Oprettelse af",
+    "Afregning af",
+    "Overvågning af",
+    "Afstemning af",
+    "Behandling af",
+    "Udsendelse af",
+    "Opfølgning på",
+    "Validering af",
+    "Arkivering af",
+]
+OBJECTS = [
+    "straffeattester",
+    "børneattester",
+    "tolkeregninger",
+    "helbredstillæg",
+    "medicinregninger",
+    "lægeerklæringer",
+    "sygedagpengerefusioner",
+    "leverandørfakturaer",
+    "indkøbsordrer",
+    "affaldsgebyrer",
+    "ejendomsskatter",
+    "kontanthjælpssager",
+    "boligstøttesager",
+    "aktindsigtsanmodninger",
+    "vikarkonti",
+    "brugerrettigheder",
+    "ansættelsesbreve",
+    "lønsedler",
+    "feriepenge",
+    "flyttemeddelelser",
+    "pasansøgninger",
+    "byggetilladelser",
+    "parkeringstilladelser",
+    "hjælpemidler",
+    "madudbringninger",
+    "fripladstilskud",
+    "skoleindskrivninger",
+    "sygefraværssamtaler",
+    "restancer",
+    "rykkere",
+    "kørselsgodtgørelser",
+    "udlandsrejser",
+    "folkeregisteradresser",
+    "pensionsindbetalinger",
+    "dødsboer",
+    "begravelseshjælp",
+    "handicapbiler",
+    "tandplejeregninger",
+    "dagtilbudspladser",
+]
+CONTEXTS = [
+    "i eDoc",
+    "i KMD Opus",
+    "via Serviceplatformen",
+    "i KMD Nexus",
+    "med Digital Post",
+    "i SAPA",
+    "i KY",
+    "i KSD",
+    "i Aula",
+    "i DUBU",
+    "i NemRefusion",
+    "fra CPR",
+    "i SharePoint",
+    "i Outlook",
+    "",
+]
+SYSTEMS = [
+    "eDoc",
+    "KMD Opus",
+    "KMD Nexus",
+    "SAPA",
+    "KY",
+    "KSD",
+    "CPR",
+    "Digital Post",
+    "Serviceplatformen",
+    "DUBU",
+    "Aula",
+    "NemRefusion",
+    "SOFD Core",
+    "OS2rollekatalog",
+    "FK Organisation",
+    "SharePoint",
+]
 TECH = ["Power Automate", "Python", "C#", "UiPath", "Generativ AI", "Blue Prism"]
-DOMAINS = ["administration", "beskaeftigelse", "borgerservice", "boern_og_unge", "erhverv", "familie",
-           "hr_og_loen", "it", "kultur", "miljoe", "pension", "social", "sundhed_og_omsorg", "teknik",
-           "uddannelse", "oekonomi"]
+DOMAINS = [
+    "administration",
+    "beskaeftigelse",
+    "borgerservice",
+    "boern_og_unge",
+    "erhverv",
+    "familie",
+    "hr_og_loen",
+    "it",
+    "kultur",
+    "miljoe",
+    "pension",
+    "social",
+    "sundhed_og_omsorg",
+    "teknik",
+    "uddannelse",
+    "oekonomi",
+]
 PHASES = ["idea", "analysis", "development", "test", "operation", "retired"]
 SENTENCES = [
     "Robotten henter hver morgen nye sager fra {system} og lægger dem i arbejdskøen.",
@@ -53,22 +147,61 @@ def processes(n: int, seed: int = 7) -> Iterator[Document]:
         title = f"{action} {obj} {ctx}".strip()
         systems = rng.sample(SYSTEMS, rng.randint(1, 4))
         tech = rng.sample(TECH, rng.randint(1, 2))
-        sentences = [rng.choice(SENTENCES).format(system=rng.choice(systems), tech=tech[0],
-                                                  town=rng.choice(TOWNS), minutes=rng.randint(2, 25))
-                     for _ in range(rng.randint(3, 40))]
-        description = "\n\n".join(" ".join(sentences[j:j + 4]) for j in range(0, len(sentences), 4))
+        sentences = [
+            rng.choice(SENTENCES).format(
+                system=rng.choice(systems), tech=tech[0], town=rng.choice(TOWNS), minutes=rng.randint(2, 25)
+            )
+            for _ in range(rng.randint(3, 40))
+        ]
+        description = "\n\n".join(" ".join(sentences[j : j + 4]) for j in range(0, len(sentences), 4))
         yield Document(
-            type="process", id=f"proces-{i}", title=title, url=f"/processes/proces-{i}",
-            summary=f"{title}: {sentences[0]}", body=description,
+            type="process",
+            id=f"proces-{i}",
+            title=title,
+            url=f"/processes/proces-{i}",
+            summary=f"{title}: {sentences[0]}",
+            body=description,
             meta=" · ".join([*systems, *tech]),
-            facets={"domain": [rng.choice(DOMAINS)], "phase": [rng.choice(PHASES)], "status": ["active"],
-                    "system": systems, "technology": tech,
-                    "municipality": [str(rng.choice([253, 259, 265, 316, 326, 329, 330, 350, 370, 376, 390]))]},
+            facets={
+                "domain": [rng.choice(DOMAINS)],
+                "phase": [rng.choice(PHASES)],
+                "status": ["active"],
+                "system": systems,
+                "technology": tech,
+                "municipality": [str(rng.choice([253, 259, 265, 316, 326, 329, 330, 350, 370, 376, 390]))],
+            },
         )
 
 
-QUERIES = ["straffeattester", "attest", "tolk", "helbredstilæg", "tolkeregnig", "Power Automate", "robot",
-           "kø", "eDoc", "sygedagpenge refusion", "børneattest", "lægeerklæring", "fakturaer", "Koege",
-           "exception handling", "CPR", "digital post borger", "økonomimedarbejder", "okonomi", "byggetilladelse",
-           "", "affaldsgebyr ejendomsskat", "konsekvensanalyse personoplysninger", "restancer rykkere",
-           "hjælpemidler", "kontanthjælp", "vikarkonti nexus", "RPA", "journalisering af dokumenter", "pas"]
+QUERIES = [
+    "straffeattester",
+    "attest",
+    "tolk",
+    "helbredstilæg",
+    "tolkeregnig",
+    "Power Automate",
+    "robot",
+    "kø",
+    "eDoc",
+    "sygedagpenge refusion",
+    "børneattest",
+    "lægeerklæring",
+    "fakturaer",
+    "Koege",
+    "exception handling",
+    "CPR",
+    "digital post borger",
+    "økonomimedarbejder",
+    "okonomi",
+    "byggetilladelse",
+    "",
+    "affaldsgebyr ejendomsskat",
+    "konsekvensanalyse personoplysninger",
+    "restancer rykkere",
+    "hjælpemidler",
+    "kontanthjælp",
+    "vikarkonti nexus",
+    "RPA",
+    "journalisering af dokumenter",
+    "pas",
+]

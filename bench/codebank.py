@@ -27,8 +27,28 @@ from search.backends.fts5 import Fts5Backend  # noqa: E402
 from service.db import upgrade  # noqa: E402
 from service.indexing import Indexer  # noqa: E402
 
-WORDS = ["hent", "straffeattest", "sag", "borger", "kø", "faktura", "betal", "journaliser", "dokument", "edoc",
-         "opus", "nexus", "attest", "tolk", "regning", "refusion", "sygedagpenge", "ydelse", "kontrol", "afstem"]
+WORDS = [
+    "hent",
+    "straffeattest",
+    "sag",
+    "borger",
+    "kø",
+    "faktura",
+    "betal",
+    "journaliser",
+    "dokument",
+    "edoc",
+    "opus",
+    "nexus",
+    "attest",
+    "tolk",
+    "regning",
+    "refusion",
+    "sygedagpenge",
+    "ydelse",
+    "kontrol",
+    "afstem",
+]
 ADMIN = Actor(role="admin", name="bench")
 
 
@@ -36,9 +56,13 @@ def source_file(rng: random.Random, n: int) -> str:
     lines = [f'"""Modul {n}: {" ".join(rng.sample(WORDS, 4))}."""', ""]
     for f in range(rng.randint(4, 10)):
         name = "_".join(rng.sample(WORDS, 3)) + f"_{f}"
-        lines += [f"def {name}(sag_id, klient=None):", f"    # {' '.join(rng.sample(WORDS, 6))}",
-                  f"    resultat = klient.{rng.choice(WORDS)}_{rng.choice(WORDS)}(sag_id) if klient else None",
-                  "    return resultat", ""]
+        lines += [
+            f"def {name}(sag_id, klient=None):",
+            f"    # {' '.join(rng.sample(WORDS, 6))}",
+            f"    resultat = klient.{rng.choice(WORDS)}_{rng.choice(WORDS)}(sag_id) if klient else None",
+            "    return resultat",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -50,16 +74,26 @@ def make_repo(path: Path, files: int, seed: int) -> None:
         target.parent.mkdir(exist_ok=True)
         target.write_text(source_file(rng, i))
     (path / "README.md").write_text(f"# Robot {seed}\n\nGenereret robot til benchmark.\n")
-    env = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b", "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+        "PATH": "/usr/bin:/bin",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
         subprocess.run(["git", "-C", str(path), *args], check=True, env=env)
 
 
 def commit_one(path: Path, n: int) -> None:
     (path / "pakke0" / "modul_0.py").write_text(f"def helt_ny_funktion_{n}():\n    return 'ændret'\n")
-    env = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@b", "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@b",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@b",
+        "PATH": "/usr/bin:/bin",
+    }
     subprocess.run(["git", "-C", str(path), "commit", "-q", "-am", "one file"], check=True, env=env)
 
 
@@ -84,8 +118,10 @@ async def bank(repos: int, files: int, measure_full: bool) -> None:
     await indexer.drain()
     indexed = time.perf_counter() - started
     total = repos * files
-    print(f"bank {repos} repos × {files} files: mirror+metadata {mirrored:.1f} s; "
-          f"incremental indexing of all {total} files {indexed:.1f} s = {total / indexed:,.0f} files/s")
+    print(
+        f"bank {repos} repos × {files} files: mirror+metadata {mirrored:.1f} s; "
+        f"incremental indexing of all {total} files {indexed:.1f} s = {total / indexed:,.0f} files/s"
+    )
     if measure_full:
         started = time.perf_counter()
         count = await indexer.rebuild()
@@ -105,8 +141,10 @@ async def bank(repos: int, files: int, measure_full: bool) -> None:
         timings.append((synced + (time.perf_counter() - started), synced, done))
     timings.sort()
     total, synced, done = timings[len(timings) // 2]
-    print(f"  one-file commit (median of {len(timings)}): total {total * 1000:.0f} ms, of which fetch+read "
-          f"{synced * 1000:.0f} ms; {done} index entries re-done")
+    print(
+        f"  one-file commit (median of {len(timings)}): total {total * 1000:.0f} ms, of which fetch+read "
+        f"{synced * 1000:.0f} ms; {done} index entries re-done"
+    )
     backend.close()
     await engine.dispose()
 

@@ -29,8 +29,11 @@ def main() -> None:
     if os.environ.get("RPABANK_MEILI_URL"):
         from search.backends.meili import MeiliBackend
 
-        backends.append(MeiliBackend(os.environ["RPABANK_MEILI_URL"], os.environ.get("RPABANK_MEILI_KEY"),
-                                     index="rpabank_relevance"))
+        backends.append(
+            MeiliBackend(
+                os.environ["RPABANK_MEILI_URL"], os.environ.get("RPABANK_MEILI_KEY"), index="rpabank_relevance"
+            )
+        )
     print(f"{len(relevance_set())} queries over {len(docs)} demo documents")
     for backend in backends:
         backend.rebuild(docs)

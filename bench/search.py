@@ -72,8 +72,12 @@ def main() -> None:
     # over HTTP: the real server on the same data folder (the catalogue database itself is empty)
     port = free_port()
     env = {**os.environ, "RPABANK_DATA_DIR": str(data), "RPABANK_DATABASE_URL": ""}
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     http: list[float] = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:

@@ -99,8 +99,10 @@ def parse_period(text: str, field: str = "period") -> Period:
     """`YYYY`, `YYYY-Qn` or `YYYY-MM`; anything else is Invalid, naming `field`."""
     match = _PERIOD.fullmatch(text or "")
     if match is None:
-        raise Invalid(f"{field}: {text!r} is not a period; write a year (2024), a quarter (2024-Q2) or a "
-                      "month (2024-05).", field=field)
+        raise Invalid(
+            f"{field}: {text!r} is not a period; write a year (2024), a quarter (2024-Q2) or a month (2024-05).",
+            field=field,
+        )
     year = int(match.group(1))
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise Invalid(f"{field}: the year must be between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
@@ -151,8 +153,9 @@ def net_dkk(saved: Decimal, running_cost_dkk: Decimal | None) -> Decimal:
     return saved - (running_cost_dkk or ZERO)
 
 
-def effective_minutes(record: Decimal | None, adoption: Decimal | None,
-                      process: Decimal | None) -> tuple[Decimal | None, MinutesSource | None]:
+def effective_minutes(
+    record: Decimal | None, adoption: Decimal | None, process: Decimal | None
+) -> tuple[Decimal | None, MinutesSource | None]:
     """Minutes saved per case: the record's own, else the adoption's minutes per case, else the process's."""
     for value, source in ((record, "record"), (adoption, "adoption"), (process, "process")):
         if value is not None:
@@ -166,12 +169,15 @@ def hourly_cost(municipality_setting: Decimal | None, settings: BenefitSettings)
 
 def adoption_expected_hours(adoption: Adoption, process: Process) -> Decimal | None:
     """Expected hours per year of one adoption: its own inputs where given, else the process's."""
+
     def pick(own: Any, fallback: Any) -> Any:
         return fallback if own is None else own
 
-    return expected_hours(pick(adoption.cases_per_year, process.cases_per_year),
-                          pick(adoption.minutes_per_case, process.minutes_per_case),
-                          pick(adoption.automation_rate, process.automation_rate))
+    return expected_hours(
+        pick(adoption.cases_per_year, process.cases_per_year),
+        pick(adoption.minutes_per_case, process.minutes_per_case),
+        pick(adoption.automation_rate, process.automation_rate),
+    )
 
 
 def avoided_build_hours(owner: str, adopter: str, runs_bot: bool, build_hours: Decimal | None) -> Decimal:
@@ -322,8 +328,9 @@ def summarise(
         g.build_credit[a.key] = a
         labels.setdefault(key, a)
 
-    everything = _Group(records=list(records), adopters={a.key: a for a in adopters},
-                        build_credit={a.key: a for a in adopters})
+    everything = _Group(
+        records=list(records), adopters={a.key: a for a in adopters}, build_credit={a.key: a for a in adopters}
+    )
     rows = [(key, labels.get(key), g.figures(annual_hours)) for key, g in groups.items()]
     rows.sort(key=lambda row: _order(group_by, row[0], row[1]))
     return rows, everything.figures(annual_hours)
@@ -334,8 +341,11 @@ def _order(group_by: str, key: Any, a: AdoptionFacts | None) -> tuple[Any, ...]:
         return (key,)
     if a is None:
         return (str(key),)
-    label = {"process": a.process_title, "municipality": a.municipality_name,
-             "domain": DOMAINS.get(a.domain, a.domain)}[group_by]
+    label = {
+        "process": a.process_title,
+        "municipality": a.municipality_name,
+        "domain": DOMAINS.get(a.domain, a.domain),
+    }[group_by]
     return (label.casefold(), str(key))
 
 
@@ -425,12 +435,18 @@ class BenefitSummary(Struct, kw_only=True):
 def figures_read(f: Figures) -> dict[str, Any]:
     pct = f.realisation_pct
     return {
-        "expected_hours": float(f.expected_hours), "realised_hours": float(f.realised_hours),
+        "expected_hours": float(f.expected_hours),
+        "realised_hours": float(f.realised_hours),
         "realisation_pct": None if pct is None else float(pct),
-        "expected_dkk": float(f.expected_dkk), "dkk_saved": float(f.dkk_saved),
-        "running_cost_dkk": float(f.running_cost_dkk), "net_dkk": float(f.net_dkk),
-        "budget_realised_dkk": float(f.budget_realised_dkk), "fte": float(f.fte), "adopters": f.adopters,
-        "avoided_build_hours": float(f.avoided_build_hours), "records": f.records,
+        "expected_dkk": float(f.expected_dkk),
+        "dkk_saved": float(f.dkk_saved),
+        "running_cost_dkk": float(f.running_cost_dkk),
+        "net_dkk": float(f.net_dkk),
+        "budget_realised_dkk": float(f.budget_realised_dkk),
+        "fte": float(f.fte),
+        "adopters": f.adopters,
+        "avoided_build_hours": float(f.avoided_build_hours),
+        "records": f.records,
     }
 
 
@@ -491,34 +507,58 @@ class BenefitService:
 
     def read(self, r: BenefitRecord, adoption: Adoption, process: Process, municipality: Municipality) -> BenefitRead:
         period = parse_period(r.period)
-        minutes, source = effective_minutes(r.minutes_saved_per_case, adoption.minutes_per_case,
-                                            process.minutes_per_case)
+        minutes, source = effective_minutes(
+            r.minutes_saved_per_case, adoption.minutes_per_case, process.minutes_per_case
+        )
         hours = ZERO if minutes is None else realised_hours(r.cases_handled, minutes)
         cost = hourly_cost(municipality.hourly_cost_dkk, self.settings)
         saved = dkk_saved(hours, cost)
         return BenefitRead(
-            process=process.id, process_title=process.title, municipality=municipality.code,
-            municipality_name=municipality.name, period=r.period, period_kind=period.kind,
-            period_start=period.start, period_end=period.end, cases_handled=r.cases_handled,
-            minutes_saved_per_case=to_float(minutes), minutes_saved_per_case_from=source,
-            baseline_minutes=to_float(r.baseline_minutes), running_cost_dkk=to_float(r.running_cost_dkk),
-            budget_realised=r.budget_realised, note=r.note, hourly_cost_dkk=float(cost),
-            realised_hours=float(hours), hours_saved=float(hours), dkk_saved=float(saved),
-            fte=float(fte(hours, self.settings.annual_hours)), net_dkk=float(net_dkk(saved, r.running_cost_dkk)),
-            created_at=r.created_at, updated_at=r.updated_at,
+            process=process.id,
+            process_title=process.title,
+            municipality=municipality.code,
+            municipality_name=municipality.name,
+            period=r.period,
+            period_kind=period.kind,
+            period_start=period.start,
+            period_end=period.end,
+            cases_handled=r.cases_handled,
+            minutes_saved_per_case=to_float(minutes),
+            minutes_saved_per_case_from=source,
+            baseline_minutes=to_float(r.baseline_minutes),
+            running_cost_dkk=to_float(r.running_cost_dkk),
+            budget_realised=r.budget_realised,
+            note=r.note,
+            hourly_cost_dkk=float(cost),
+            realised_hours=float(hours),
+            hours_saved=float(hours),
+            dkk_saved=float(saved),
+            fte=float(fte(hours, self.settings.annual_hours)),
+            net_dkk=float(net_dkk(saved, r.running_cost_dkk)),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
         )
 
     async def list_for_adoption(self, actor: Actor, process_id: str, code: str) -> list[BenefitRead]:
         adoption, process, municipality = await self._adoption(actor, process_id, code)
-        rows = (await self.session.scalars(select(BenefitRecord).where(
-            BenefitRecord.process_id == process_id, BenefitRecord.municipality_code == code))).all()
+        rows = (
+            await self.session.scalars(
+                select(BenefitRecord).where(
+                    BenefitRecord.process_id == process_id, BenefitRecord.municipality_code == code
+                )
+            )
+        ).all()
         rows = sorted(rows, key=lambda r: _period_order(r.period))
         return [self.read(r, adoption, process, municipality) for r in rows]
 
     async def _record(self, process_id: str, code: str, period: str) -> BenefitRecord | None:
-        return await self.session.scalar(select(BenefitRecord).where(
-            BenefitRecord.process_id == process_id, BenefitRecord.municipality_code == code,
-            BenefitRecord.period == period))
+        return await self.session.scalar(
+            select(BenefitRecord).where(
+                BenefitRecord.process_id == process_id,
+                BenefitRecord.municipality_code == code,
+                BenefitRecord.period == period,
+            )
+        )
 
     async def get(self, actor: Actor, process_id: str, code: str, period: str) -> BenefitRead:
         parse_period(period)
@@ -528,8 +568,9 @@ class BenefitService:
             raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
         return self.read(record, adoption, process, municipality)
 
-    async def put(self, actor: Actor, process_id: str, code: str, period: str,
-                  data: BenefitWrite) -> tuple[BenefitRead, bool]:
+    async def put(
+        self, actor: Actor, process_id: str, code: str, period: str, data: BenefitWrite
+    ) -> tuple[BenefitRead, bool]:
         actor.require_authenticated()
         await ProcessService(self.session).get_model(actor, process_id)
         await MunicipalityService(self.session).get_model(code)
@@ -541,11 +582,17 @@ class BenefitService:
         running = _two_decimals(data.running_cost_dkk, "running_cost_dkk")
         used, _ = effective_minutes(minutes, adoption.minutes_per_case, process.minutes_per_case)
         if used is None:
-            raise Invalid("minutes_saved_per_case: give it; neither the adoption nor the process has minutes "
-                          "per case to use instead.", field="minutes_saved_per_case")
+            raise Invalid(
+                "minutes_saved_per_case: give it; neither the adoption nor the process has minutes "
+                "per case to use instead.",
+                field="minutes_saved_per_case",
+            )
         if baseline is not None and used > baseline:
-            raise Invalid(f"minutes_saved_per_case: {used} minutes saved per case is more than the baseline of "
-                          f"{baseline} minutes.", field="minutes_saved_per_case")
+            raise Invalid(
+                f"minutes_saved_per_case: {used} minutes saved per case is more than the baseline of "
+                f"{baseline} minutes.",
+                field="minutes_saved_per_case",
+            )
         record = await self._record(process_id, code, period)
         created = record is None
         now = utcnow()
@@ -590,23 +637,31 @@ class BenefitService:
             stmt = stmt.where(Process.domain == f.domain)
         return stmt
 
-    async def selection(self, actor: Actor, f: BenefitFilters) -> tuple[list[AdoptionFacts], list[RecordFacts],
-                                                                      list[BenefitRead]]:
+    async def selection(
+        self, actor: Actor, f: BenefitFilters
+    ) -> tuple[list[AdoptionFacts], list[RecordFacts], list[BenefitRead]]:
         """The adoptions and the benefit records a filter selects, as facts and as records to show."""
         first, last = period_range(f.first, f.last)
         facts: dict[tuple[str, str], AdoptionFacts] = {}
         loaded: dict[tuple[str, str], tuple[Adoption, Process, Municipality]] = {}
         for a, p, m in (await self.session.execute(self._adoptions(actor, f))).all():
             facts[(a.process_id, a.municipality_code)] = AdoptionFacts(
-                process=p.id, process_title=p.title, domain=p.domain, municipality=m.code,
-                municipality_name=m.name, status=a.status, expected_hours_per_year=adoption_expected_hours(a, p),
+                process=p.id,
+                process_title=p.title,
+                domain=p.domain,
+                municipality=m.code,
+                municipality_name=m.name,
+                status=a.status,
+                expected_hours_per_year=adoption_expected_hours(a, p),
                 hourly_cost_dkk=hourly_cost(m.hourly_cost_dkk, self.settings),
-                avoided_build_hours=avoided_build_hours(p.owner_municipality, m.code, a.bot_repo is not None,
-                                                        p.build_hours),
+                avoided_build_hours=avoided_build_hours(
+                    p.owner_municipality, m.code, a.bot_repo is not None, p.build_hours
+                ),
             )
             loaded[(a.process_id, a.municipality_code)] = (a, p, m)
-        stmt = select(BenefitRecord).join(Process, Process.id == BenefitRecord.process_id).where(
-            visible_processes(actor))
+        stmt = (
+            select(BenefitRecord).join(Process, Process.id == BenefitRecord.process_id).where(visible_processes(actor))
+        )
         if f.process:
             stmt = stmt.where(BenefitRecord.process_id == f.process)
         if f.municipality:
@@ -623,9 +678,16 @@ class BenefitService:
                 continue
             a, p, _ = loaded[key]
             minutes, _ = effective_minutes(r.minutes_saved_per_case, a.minutes_per_case, p.minutes_per_case)
-            records.append(RecordFacts(adoption=facts[key], period=period, cases_handled=r.cases_handled,
-                                       minutes_saved_per_case=minutes, running_cost_dkk=r.running_cost_dkk,
-                                       budget_realised=r.budget_realised))
+            records.append(
+                RecordFacts(
+                    adoption=facts[key],
+                    period=period,
+                    cases_handled=r.cases_handled,
+                    minutes_saved_per_case=minutes,
+                    running_cost_dkk=r.running_cost_dkk,
+                    budget_realised=r.budget_realised,
+                )
+            )
             shown.append(self.read(r, *loaded[key]))
         return list(facts.values()), records, shown
 
@@ -640,13 +702,17 @@ class BenefitService:
         adoptions, records, shown = await self.selection(actor, f)
         return {g: self._summary(g, f, adoptions, records) for g in GROUP_BYS}, shown
 
-    def _summary(self, group_by: str, f: BenefitFilters, adoptions: Sequence[AdoptionFacts],
-                 records: Sequence[RecordFacts]) -> BenefitSummary:
+    def _summary(
+        self, group_by: str, f: BenefitFilters, adoptions: Sequence[AdoptionFacts], records: Sequence[RecordFacts]
+    ) -> BenefitSummary:
         rows, totals = summarise(adoptions, records, group_by, self.settings.annual_hours)
         return BenefitSummary(
-            group_by=group_by, from_=f.first, to=f.last,
-            settings=BenefitSettingsRead(hourly_cost_dkk=float(self.settings.hourly_cost_dkk),
-                                         annual_hours=float(self.settings.annual_hours)),
+            group_by=group_by,
+            from_=f.first,
+            to=f.last,
+            settings=BenefitSettingsRead(
+                hourly_cost_dkk=float(self.settings.hourly_cost_dkk), annual_hours=float(self.settings.annual_hours)
+            ),
             rows=[row_read(group_by, key, a, fig) for key, a, fig in rows],
             totals=FiguresRead(**figures_read(totals)),
         )

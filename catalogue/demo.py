@@ -55,12 +55,22 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
     adoptions = AdoptionService(session)
     for raw in data["adoptions"]:
         body = {k: v for k, v in raw.items() if k not in ("process", "municipality")}
-        await adoptions.put(DEMO_ACTOR, raw["process"], raw["municipality"],
-                            msgspec.convert(body, AdoptionWrite, strict=False))
+        await adoptions.put(
+            DEMO_ACTOR, raw["process"], raw["municipality"], msgspec.convert(body, AdoptionWrite, strict=False)
+        )
     benefits = BenefitService(session)
     for raw in data.get("benefits", []):
         body = {k: v for k, v in raw.items() if k not in ("process", "municipality", "period")}
-        await benefits.put(DEMO_ACTOR, raw["process"], raw["municipality"], raw["period"],
-                           msgspec.convert(body, BenefitWrite, strict=False))
-    return {"municipalities": len(data["municipalities"]), "processes": len(created),
-            "adoptions": len(data["adoptions"]), "benefit records": len(data.get("benefits", []))}
+        await benefits.put(
+            DEMO_ACTOR,
+            raw["process"],
+            raw["municipality"],
+            raw["period"],
+            msgspec.convert(body, BenefitWrite, strict=False),
+        )
+    return {
+        "municipalities": len(data["municipalities"]),
+        "processes": len(created),
+        "adoptions": len(data["adoptions"]),
+        "benefit records": len(data.get("benefits", [])),
+    }

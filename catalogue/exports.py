@@ -142,10 +142,14 @@ FIGURE_COLUMNS = [
 ]
 
 GROUP_SHEETS: dict[str, tuple[str, list[Column]]] = {
-    "process": ("Pr. proces", [Column("Proces-ID", lambda r: r.process, width=40),
-                               Column("Proces", lambda r: r.process_title, width=50)]),
-    "municipality": ("Pr. kommune", [Column("Kommunekode", lambda r: r.municipality),
-                                     Column("Kommune", lambda r: r.municipality_name)]),
+    "process": (
+        "Pr. proces",
+        [Column("Proces-ID", lambda r: r.process, width=40), Column("Proces", lambda r: r.process_title, width=50)],
+    ),
+    "municipality": (
+        "Pr. kommune",
+        [Column("Kommunekode", lambda r: r.municipality), Column("Kommune", lambda r: r.municipality_name)],
+    ),
     "year": ("Pr. år", [Column("År", lambda r: r.year, "0", 8)]),
     "domain": ("Pr. område", [Column("Område", lambda r: r.domain_label, width=20)]),
 }
@@ -197,8 +201,7 @@ def _save(wb: Workbook) -> bytes:
     return out.getvalue()
 
 
-def processes_xlsx(processes: Sequence[ProcessRead], adoptions: Sequence[AdoptionRead],
-                   names: dict[str, str]) -> bytes:
+def processes_xlsx(processes: Sequence[ProcessRead], adoptions: Sequence[AdoptionRead], names: dict[str, str]) -> bytes:
     """Sheet "Processer" (one row per process) and "Anvendelser" (who runs which)."""
     wb = Workbook()
     ws = wb.active
@@ -246,8 +249,10 @@ class ExportService:
         self.session = session
 
     async def names(self) -> dict[str, str]:
-        return {code: name for code, name in (await self.session.execute(
-            select(Municipality.code, Municipality.name))).all()}
+        return {
+            code: name
+            for code, name in (await self.session.execute(select(Municipality.code, Municipality.name))).all()
+        }
 
     async def adoptions_of(self, actor: Actor, ids: Sequence[str]) -> list[AdoptionRead]:
         """The adoptions of these processes, in one query, by process title and municipality name."""

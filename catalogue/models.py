@@ -68,9 +68,7 @@ class ProcessTerm(Base):
 
 class Process(Timestamps, Base):
     __tablename__ = "processes"
-    __table_args__ = (
-        CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),
-    )
+    __table_args__ = (CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),)
 
     id: Mapped[str] = mapped_column(String(140), primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
@@ -98,8 +96,7 @@ class Process(Timestamps, Base):
     term_links: Mapped[list[ProcessTerm]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by=ProcessTerm.position
     )
-    adoptions: Mapped[list[Adoption]] = relationship(lazy="raise", cascade="all, delete-orphan",
-                                                     passive_deletes=True)
+    adoptions: Mapped[list[Adoption]] = relationship(lazy="raise", cascade="all, delete-orphan", passive_deletes=True)
     # The reuse lineage the other way round: processes whose derived_from is this one (read only).
     derived_processes: Mapped[list[Process]] = relationship(
         foreign_keys=[derived_from], lazy="raise", viewonly=True, order_by="Process.id"
@@ -117,9 +114,7 @@ class Adoption(Timestamps, Base):
     """A municipality runs (or plans to run) a process."""
 
     __tablename__ = "adoptions"
-    __table_args__ = (
-        CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),
-    )
+    __table_args__ = (CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),)
 
     process_id: Mapped[str] = mapped_column(
         ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
@@ -196,8 +191,11 @@ class BenefitRecord(Timestamps, Base):
     __tablename__ = "benefit_records"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["process_id", "municipality_code"], ["adoptions.process_id", "adoptions.municipality_code"],
-            ondelete="CASCADE", onupdate="CASCADE", name="fk_benefit_records_adoption",
+            ["process_id", "municipality_code"],
+            ["adoptions.process_id", "adoptions.municipality_code"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+            name="fk_benefit_records_adoption",
         ),
         UniqueConstraint("process_id", "municipality_code", "period", name="uq_benefit_records_adoption_period"),
         CheckConstraint("cases_handled >= 0", name="cases_handled_not_negative"),

@@ -98,8 +98,15 @@ def similarity(title: str, summary: str, other_title: str, other_summary: str) -
     return round(TITLE_WEIGHT * by_title + (1 - TITLE_WEIGHT) * by_text, 4)
 
 
-def rank_similar(title: str, summary: str, candidates: Iterable[ProcessRead], *, exclude: Iterable[str] = (),
-                 threshold: float = SIMILAR_THRESHOLD, limit: int = 10) -> list[SimilarProcess]:
+def rank_similar(
+    title: str,
+    summary: str,
+    candidates: Iterable[ProcessRead],
+    *,
+    exclude: Iterable[str] = (),
+    threshold: float = SIMILAR_THRESHOLD,
+    limit: int = 10,
+) -> list[SimilarProcess]:
     """The candidates that are likely duplicates, most alike first."""
     skip = set(exclude)
     found = []
@@ -108,8 +115,11 @@ def rank_similar(title: str, summary: str, candidates: Iterable[ProcessRead], *,
             continue
         score = similarity(title, summary, p.title, p.summary)
         if score >= threshold:
-            found.append(SimilarProcess(id=p.id, title=p.title, summary=p.summary,
-                                        owner_municipality=p.owner_municipality, score=score))
+            found.append(
+                SimilarProcess(
+                    id=p.id, title=p.title, summary=p.summary, owner_municipality=p.owner_municipality, score=score
+                )
+            )
     found.sort(key=lambda s: (-s.score, s.title, s.id))
     return found[:limit]
 
@@ -136,9 +146,15 @@ class ReuseService:
             actor.require_write_for(owner, "the copy")
         values = process_snapshot(source)
         values.update(
-            title=data.title or source.title, summary=data.summary or source.summary,
-            phase=data.phase or source.phase, status="active", duplicate_of=None, contact=None,
-            owner_municipality=owner, derived_from=source.id, visibility=data.visibility,
+            title=data.title or source.title,
+            summary=data.summary or source.summary,
+            phase=data.phase or source.phase,
+            status="active",
+            duplicate_of=None,
+            contact=None,
+            owner_municipality=owner,
+            derived_from=source.id,
+            visibility=data.visibility,
         )
         created = await processes.create(actor, msgspec.convert(values, ProcessCreate))
         await AdoptionService(self.session).put(actor, created.id, owner, AdoptionWrite(status="interested"))

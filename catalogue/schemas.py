@@ -17,8 +17,9 @@ MunicipalityCode = Annotated[
     str, Meta(pattern=r"^\d{3}$", description="3-digit Danish municipality code", examples=["253"])
 ]
 Cvr = Annotated[str, Meta(pattern=r"^\d{8}$", description="8-digit CVR number")]
-Kle = Annotated[str, Meta(pattern=r"^\d{2}\.\d{2}\.\d{2}$", description="KLE task code dd.dd.dd",
-                          examples=["27.24.00"])]
+Kle = Annotated[
+    str, Meta(pattern=r"^\d{2}\.\d{2}\.\d{2}$", description="KLE task code dd.dd.dd", examples=["27.24.00"])
+]
 ProcessId = Annotated[str, Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=140)]
 Title = Annotated[str, Meta(min_length=1, max_length=120)]
 Summary = Annotated[str, Meta(min_length=1, max_length=280)]

@@ -42,10 +42,28 @@ from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES, TERM_K
 
 # The fields of a process, in the order history and exports show them.
 PROCESS_FIELDS = (
-    "title", "summary", "description", "domain", "kle", "phase", "status", "duplicate_of",
-    "systems", "technologies", "tags", "owner_municipality", "contact", "legal_basis",
-    "personal_data", "dpia_done", "cases_per_year", "minutes_per_case", "automation_rate",
-    "build_hours", "derived_from", "visibility",
+    "title",
+    "summary",
+    "description",
+    "domain",
+    "kle",
+    "phase",
+    "status",
+    "duplicate_of",
+    "systems",
+    "technologies",
+    "tags",
+    "owner_municipality",
+    "contact",
+    "legal_basis",
+    "personal_data",
+    "dpia_done",
+    "cases_per_year",
+    "minutes_per_case",
+    "automation_rate",
+    "build_hours",
+    "derived_from",
+    "visibility",
 )
 TERM_FIELDS = {"systems": "system", "technologies": "technology", "tags": "tag"}
 DECIMAL_FIELDS = ("minutes_per_case", "automation_rate", "build_hours")
@@ -129,9 +147,17 @@ def municipality_read(m: Municipality, today: dt.date | None = None) -> Municipa
     if m.member_since is None and m.member_until is None:
         is_member = True
     return MunicipalityRead(
-        code=m.code, name=m.name, cvr=m.cvr, population=m.population, member_since=m.member_since,
-        member_until=m.member_until, is_member=is_member, aliases=list(m.aliases or []),
-        hourly_cost_dkk=to_float(m.hourly_cost_dkk), created_at=m.created_at, updated_at=m.updated_at,
+        code=m.code,
+        name=m.name,
+        cvr=m.cvr,
+        population=m.population,
+        member_since=m.member_since,
+        member_until=m.member_until,
+        is_member=is_member,
+        aliases=list(m.aliases or []),
+        hourly_cost_dkk=to_float(m.hourly_cost_dkk),
+        created_at=m.created_at,
+        updated_at=m.updated_at,
     )
 
 
@@ -160,9 +186,14 @@ class MunicipalityService:
         await self._name_free(name, None)
         _check_membership(data.member_since, data.member_until)
         m = Municipality(
-            code=data.code, name=name, cvr=data.cvr, population=data.population,
-            member_since=data.member_since, member_until=data.member_until,
-            aliases=_aliases(data.aliases), hourly_cost_dkk=to_decimal(data.hourly_cost_dkk),
+            code=data.code,
+            name=name,
+            cvr=data.cvr,
+            population=data.population,
+            member_since=data.member_since,
+            member_until=data.member_until,
+            aliases=_aliases(data.aliases),
+            hourly_cost_dkk=to_decimal(data.hourly_cost_dkk),
         )
         self.session.add(m)
         await self.session.flush()
@@ -188,9 +219,12 @@ class MunicipalityService:
         await self.session.flush()
         mark_for_index(self.session, "municipality", m.code)
         if data.name is not UNSET:  # process documents show owner and adopter names
-            related = select(Process.id).where(or_(
-                Process.owner_municipality == code,
-                Process.id.in_(select(Adoption.process_id).where(Adoption.municipality_code == code))))
+            related = select(Process.id).where(
+                or_(
+                    Process.owner_municipality == code,
+                    Process.id.in_(select(Adoption.process_id).where(Adoption.municipality_code == code)),
+                )
+            )
             mark_for_index(self.session, "process", *(await self.session.scalars(related)).all())
         return municipality_read(m)
 
@@ -220,21 +254,39 @@ def _check_membership(since: dt.date | None, until: dt.date | None) -> None:
 def process_read(p: Process) -> ProcessRead:
     adopted_by = sorted(a.municipality_code for a in p.adoptions)
     return ProcessRead(
-        id=p.id, title=p.title, summary=p.summary, description=p.description,
-        domain=p.domain, domain_label=DOMAINS[p.domain], kle=p.kle,
-        phase=p.phase, phase_label=PHASES[p.phase], status=p.status, status_label=STATUSES[p.status],
+        id=p.id,
+        title=p.title,
+        summary=p.summary,
+        description=p.description,
+        domain=p.domain,
+        domain_label=DOMAINS[p.domain],
+        kle=p.kle,
+        phase=p.phase,
+        phase_label=PHASES[p.phase],
+        status=p.status,
+        status_label=STATUSES[p.status],
         duplicate_of=p.duplicate_of,
-        systems=p.terms("system"), technologies=p.terms("technology"), tags=p.terms("tag"),
-        owner_municipality=p.owner_municipality, contact=_contact(p.contact_name, p.contact_email),
-        legal_basis=p.legal_basis, personal_data=p.personal_data, dpia_done=p.dpia_done,
-        cases_per_year=p.cases_per_year, minutes_per_case=to_float(p.minutes_per_case),
-        automation_rate=to_float(p.automation_rate), build_hours=to_float(p.build_hours),
-        expected_hours_per_year=to_float(expected_hours(p.cases_per_year, p.minutes_per_case,
-                                                        p.automation_rate)),
+        systems=p.terms("system"),
+        technologies=p.terms("technology"),
+        tags=p.terms("tag"),
+        owner_municipality=p.owner_municipality,
+        contact=_contact(p.contact_name, p.contact_email),
+        legal_basis=p.legal_basis,
+        personal_data=p.personal_data,
+        dpia_done=p.dpia_done,
+        cases_per_year=p.cases_per_year,
+        minutes_per_case=to_float(p.minutes_per_case),
+        automation_rate=to_float(p.automation_rate),
+        build_hours=to_float(p.build_hours),
+        expected_hours_per_year=to_float(expected_hours(p.cases_per_year, p.minutes_per_case, p.automation_rate)),
         derived_from=p.derived_from,
-        derived=[d.id for d in p.derived_processes if d.visibility == "network"], visibility=p.visibility,
-        adoption_count=len(adopted_by), adopted_by=adopted_by,
-        created_at=p.created_at, updated_at=p.updated_at, version=p.version,
+        derived=[d.id for d in p.derived_processes if d.visibility == "network"],
+        visibility=p.visibility,
+        adoption_count=len(adopted_by),
+        adopted_by=adopted_by,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+        version=p.version,
     )
 
 
@@ -287,9 +339,7 @@ class ProcessService:
     # -------------------------------------------------------- reads
 
     async def get_model(self, actor: Actor, process_id: str, *, for_update: bool = False) -> Process:
-        stmt = select(Process).where(Process.id == process_id, visible_processes(actor)).options(
-            *_process_options()
-        )
+        stmt = select(Process).where(Process.id == process_id, visible_processes(actor)).options(*_process_options())
         process = await self.session.scalar(stmt)
         if process is None:
             raise NotFound(f"No process with id {process_id!r}.", field="id")
@@ -393,11 +443,19 @@ class ProcessService:
         await self._apply(actor, process, values)
         self.session.add(process)
         await self.session.flush()
-        self.session.add(ProcessRevision(
-            process_id=process.id, version=process.version, actor=actor.name, action="created",
-            changes=[{"field": k, "old": None, "new": v} for k, v in process_snapshot(process).items()
-                     if v not in (None, [], "", False)],
-        ))
+        self.session.add(
+            ProcessRevision(
+                process_id=process.id,
+                version=process.version,
+                actor=actor.name,
+                action="created",
+                changes=[
+                    {"field": k, "old": None, "new": v}
+                    for k, v in process_snapshot(process).items()
+                    if v not in (None, [], "", False)
+                ],
+            )
+        )
         await self.session.flush()
         mark_for_index(self.session, "process", process.id)
         return process_read(process)
@@ -431,8 +489,11 @@ class ProcessService:
             process.version += 1
             process.updated_at = utcnow()
             await self.session.flush()
-            self.session.add(ProcessRevision(process_id=process.id, version=process.version, actor=actor.name,
-                                             action="updated", changes=changes))
+            self.session.add(
+                ProcessRevision(
+                    process_id=process.id, version=process.version, actor=actor.name, action="updated", changes=changes
+                )
+            )
             await self.session.flush()
             mark_for_index(self.session, "process", process.id)
         return process_read(process)
@@ -471,17 +532,14 @@ class ProcessService:
         if process.status == "duplicate" and not process.duplicate_of:
             raise Invalid("A process with status 'duplicate' needs duplicate_of.", field="duplicate_of")
         if process.duplicate_of and process.status != "duplicate":
-            raise Invalid("duplicate_of is only for a process whose status is 'duplicate'.",
-                          field="duplicate_of")
+            raise Invalid("duplicate_of is only for a process whose status is 'duplicate'.", field="duplicate_of")
         for field in ("duplicate_of", "derived_from"):
             target = getattr(process, field)
             if target is None:
                 continue
             if target == process.id:
                 raise Invalid(f"A process cannot be its own {field}.", field=field)
-            exists = await self.session.scalar(
-                select(Process.id).where(Process.id == target, visible_processes(actor))
-            )
+            exists = await self.session.scalar(select(Process.id).where(Process.id == target, visible_processes(actor)))
             if exists is None:
                 raise Invalid(f"{field}: no process with id {target!r}.", field=field)
         # No cycles in the reuse lineage.
@@ -513,10 +571,13 @@ class ProcessService:
 
     async def _free_slug(self, base: str) -> str:
         taken = set(
-            (await self.session.scalars(
-                select(Process.id).where(or_(Process.id == base, Process.id.like(_escape_like(base) + "-%",
-                                                                                    escape="\\")))
-            )).all()
+            (
+                await self.session.scalars(
+                    select(Process.id).where(
+                        or_(Process.id == base, Process.id.like(_escape_like(base) + "-%", escape="\\"))
+                    )
+                )
+            ).all()
         )
         if base not in taken:
             return base
@@ -548,7 +609,10 @@ def _escape_like(text: str) -> str:
 
 def revision_read(r: ProcessRevision) -> Revision:
     return Revision(
-        version=r.version, changed_at=r.changed_at, actor=r.actor, action=r.action,
+        version=r.version,
+        changed_at=r.changed_at,
+        actor=r.actor,
+        action=r.action,
         changes=[FieldChange(field=c["field"], old=c["old"], new=c["new"]) for c in r.changes],
     )
 
@@ -561,16 +625,23 @@ def adoption_read(a: Adoption, process: Process, municipality: Municipality) -> 
     minutes = a.minutes_per_case if a.minutes_per_case is not None else process.minutes_per_case
     rate = a.automation_rate if a.automation_rate is not None else process.automation_rate
     return AdoptionRead(
-        process=a.process_id, process_title=process.title,
-        municipality=a.municipality_code, municipality_name=municipality.name,
-        status=a.status, status_label=ADOPTION_STATUSES[a.status],
-        started_on=a.started_on, live_on=a.live_on,
+        process=a.process_id,
+        process_title=process.title,
+        municipality=a.municipality_code,
+        municipality_name=municipality.name,
+        status=a.status,
+        status_label=ADOPTION_STATUSES[a.status],
+        started_on=a.started_on,
+        live_on=a.live_on,
         bot=BotRef(repo=a.bot_repo, ref=a.bot_ref, slug=a.bot_slug) if a.bot_repo else None,
-        cases_per_year=a.cases_per_year, minutes_per_case=to_float(a.minutes_per_case),
+        cases_per_year=a.cases_per_year,
+        minutes_per_case=to_float(a.minutes_per_case),
         automation_rate=to_float(a.automation_rate),
         expected_hours_per_year=to_float(expected_hours(cases, minutes, rate)),
-        notes=a.notes, contact=_contact(a.contact_name, a.contact_email),
-        created_at=a.created_at, updated_at=a.updated_at,
+        notes=a.notes,
+        contact=_contact(a.contact_name, a.contact_email),
+        created_at=a.created_at,
+        updated_at=a.updated_at,
     )
 
 
@@ -592,24 +663,24 @@ class AdoptionService:
 
     async def for_process(self, actor: Actor, process_id: str) -> list[AdoptionRead]:
         await ProcessService(self.session).get_model(actor, process_id)
-        return await self._rows(self._base(actor).where(Adoption.process_id == process_id)
-                                .order_by(Municipality.name))
+        return await self._rows(self._base(actor).where(Adoption.process_id == process_id).order_by(Municipality.name))
 
     async def for_municipality(self, actor: Actor, code: str) -> list[AdoptionRead]:
         await MunicipalityService(self.session).get_model(code)
-        return await self._rows(self._base(actor).where(Adoption.municipality_code == code)
-                                .order_by(Process.title))
+        return await self._rows(self._base(actor).where(Adoption.municipality_code == code).order_by(Process.title))
 
     async def get(self, actor: Actor, process_id: str, code: str) -> AdoptionRead:
-        rows = await self._rows(self._base(actor).where(Adoption.process_id == process_id,
-                                                        Adoption.municipality_code == code))
+        rows = await self._rows(
+            self._base(actor).where(Adoption.process_id == process_id, Adoption.municipality_code == code)
+        )
         if not rows:
             await ProcessService(self.session).get_model(actor, process_id)
             raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
         return rows[0]
 
-    async def put(self, actor: Actor, process_id: str, code: str, data: AdoptionWrite,
-                  bot_slug: str | None = None) -> tuple[AdoptionRead, bool]:
+    async def put(
+        self, actor: Actor, process_id: str, code: str, data: AdoptionWrite, bot_slug: str | None = None
+    ) -> tuple[AdoptionRead, bool]:
         """Register or replace an adoption. `bot_slug`: the registered bot `data.bot` names, if it is one."""
         actor.require_authenticated()
         process = await ProcessService(self.session).get_model(actor, process_id)

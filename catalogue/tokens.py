@@ -23,8 +23,14 @@ def hash_token(token: str) -> str:
 
 
 def token_read(t: ApiToken) -> TokenRead:
-    return TokenRead(id=t.id, name=t.name, role=t.role, municipality=t.municipality_code,  # type: ignore[arg-type]
-                     created_at=t.created_at, revoked_at=t.revoked_at)
+    return TokenRead(
+        id=t.id,
+        name=t.name,
+        role=t.role,
+        municipality=t.municipality_code,  # type: ignore[arg-type]
+        created_at=t.created_at,
+        revoked_at=t.revoked_at,
+    )
 
 
 class TokenService:
@@ -43,8 +49,10 @@ class TokenService:
             raise Invalid(f"No municipality with code {municipality!r}.", field="municipality")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = ApiToken(
-            name=(name or f"{role} {municipality or ''}").strip(), role=role,
-            municipality_code=municipality, token_hash=hash_token(secret),
+            name=(name or f"{role} {municipality or ''}").strip(),
+            role=role,
+            municipality_code=municipality,
+            token_hash=hash_token(secret),
         )
         self.session.add(record)
         await self.session.flush()

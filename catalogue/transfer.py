@@ -144,51 +144,98 @@ def _contact(name: str | None, email: str | None) -> Contact | None:
 async def export_catalogue(session: AsyncSession) -> bytes:
     municipalities = (await session.scalars(select(Municipality).order_by(Municipality.code))).all()
     processes = (await session.scalars(select(Process).order_by(Process.id).options(*_process_options()))).all()
-    adoptions = (await session.scalars(
-        select(Adoption).order_by(Adoption.process_id, Adoption.municipality_code))).all()
-    revisions = (await session.scalars(
-        select(ProcessRevision).order_by(ProcessRevision.process_id, ProcessRevision.version, ProcessRevision.id)
-    )).all()
-    benefits = (await session.scalars(
-        select(BenefitRecord).order_by(BenefitRecord.process_id, BenefitRecord.municipality_code,
-                                       BenefitRecord.period))).all()
+    adoptions = (
+        await session.scalars(select(Adoption).order_by(Adoption.process_id, Adoption.municipality_code))
+    ).all()
+    revisions = (
+        await session.scalars(
+            select(ProcessRevision).order_by(ProcessRevision.process_id, ProcessRevision.version, ProcessRevision.id)
+        )
+    ).all()
+    benefits = (
+        await session.scalars(
+            select(BenefitRecord).order_by(
+                BenefitRecord.process_id, BenefitRecord.municipality_code, BenefitRecord.period
+            )
+        )
+    ).all()
     doc = CatalogueFile(
         format=FORMAT,
         format_version=FORMAT_VERSION,
         municipalities=[
-            MunicipalityRecord(code=m.code, name=m.name, cvr=m.cvr, population=m.population,
-                               member_since=m.member_since, member_until=m.member_until,
-                               aliases=list(m.aliases or []), created_at=m.created_at, updated_at=m.updated_at,
-                               hourly_cost_dkk=to_float(m.hourly_cost_dkk))
+            MunicipalityRecord(
+                code=m.code,
+                name=m.name,
+                cvr=m.cvr,
+                population=m.population,
+                member_since=m.member_since,
+                member_until=m.member_until,
+                aliases=list(m.aliases or []),
+                created_at=m.created_at,
+                updated_at=m.updated_at,
+                hourly_cost_dkk=to_float(m.hourly_cost_dkk),
+            )
             for m in municipalities
         ],
         processes=[
-            msgspec.convert({**process_snapshot(p), "id": p.id, "created_at": p.created_at,
-                             "updated_at": p.updated_at, "version": p.version},
-                            ProcessRecord, from_attributes=False, builtin_types=(dt.datetime,))
+            msgspec.convert(
+                {
+                    **process_snapshot(p),
+                    "id": p.id,
+                    "created_at": p.created_at,
+                    "updated_at": p.updated_at,
+                    "version": p.version,
+                },
+                ProcessRecord,
+                from_attributes=False,
+                builtin_types=(dt.datetime,),
+            )
             for p in processes
         ],
         adoptions=[
-            AdoptionRecord(process=a.process_id, municipality=a.municipality_code, status=a.status,  # type: ignore[arg-type]
-                           started_on=a.started_on, live_on=a.live_on, bot_repo=a.bot_repo, bot_ref=a.bot_ref,
-                           cases_per_year=a.cases_per_year, minutes_per_case=to_float(a.minutes_per_case),
-                           automation_rate=to_float(a.automation_rate), notes=a.notes,
-                           contact=_contact(a.contact_name, a.contact_email),
-                           created_at=a.created_at, updated_at=a.updated_at)
+            AdoptionRecord(
+                process=a.process_id,
+                municipality=a.municipality_code,
+                status=a.status,  # type: ignore[arg-type]
+                started_on=a.started_on,
+                live_on=a.live_on,
+                bot_repo=a.bot_repo,
+                bot_ref=a.bot_ref,
+                cases_per_year=a.cases_per_year,
+                minutes_per_case=to_float(a.minutes_per_case),
+                automation_rate=to_float(a.automation_rate),
+                notes=a.notes,
+                contact=_contact(a.contact_name, a.contact_email),
+                created_at=a.created_at,
+                updated_at=a.updated_at,
+            )
             for a in adoptions
         ],
         history=[
-            RevisionRecord(process=r.process_id, version=r.version, changed_at=r.changed_at, actor=r.actor,
-                           action=r.action, changes=list(r.changes))
+            RevisionRecord(
+                process=r.process_id,
+                version=r.version,
+                changed_at=r.changed_at,
+                actor=r.actor,
+                action=r.action,
+                changes=list(r.changes),
+            )
             for r in revisions
         ],
         benefits=[
-            BenefitRecordRecord(process=b.process_id, municipality=b.municipality_code, period=b.period,
-                                cases_handled=b.cases_handled,
-                                minutes_saved_per_case=to_float(b.minutes_saved_per_case),
-                                baseline_minutes=to_float(b.baseline_minutes),
-                                running_cost_dkk=to_float(b.running_cost_dkk), budget_realised=b.budget_realised,
-                                note=b.note, created_at=b.created_at, updated_at=b.updated_at)
+            BenefitRecordRecord(
+                process=b.process_id,
+                municipality=b.municipality_code,
+                period=b.period,
+                cases_handled=b.cases_handled,
+                minutes_saved_per_case=to_float(b.minutes_saved_per_case),
+                baseline_minutes=to_float(b.baseline_minutes),
+                running_cost_dkk=to_float(b.running_cost_dkk),
+                budget_realised=b.budget_realised,
+                note=b.note,
+                created_at=b.created_at,
+                updated_at=b.updated_at,
+            )
             for b in benefits
         ],
     )
@@ -203,8 +250,10 @@ def parse_catalogue(raw: bytes) -> CatalogueFile:
     if doc.format != FORMAT:
         raise Invalid(f"This file's format is {doc.format!r}, not {FORMAT!r}.", field="format")
     if doc.format_version > FORMAT_VERSION:
-        raise Invalid(f"This file is format version {doc.format_version}; this RPA-banken reads up to "
-                      f"{FORMAT_VERSION}.", field="format_version")
+        raise Invalid(
+            f"This file is format version {doc.format_version}; this RPA-banken reads up to {FORMAT_VERSION}.",
+            field="format_version",
+        )
     return doc
 
 
@@ -226,10 +275,20 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     _check_references(doc, codes, ids)
 
     for m in doc.municipalities:
-        session.add(Municipality(code=m.code, name=m.name, cvr=m.cvr, population=m.population,
-                                 member_since=m.member_since, member_until=m.member_until,
-                                 aliases=list(m.aliases), created_at=m.created_at, updated_at=m.updated_at,
-                                 hourly_cost_dkk=to_decimal(m.hourly_cost_dkk)))
+        session.add(
+            Municipality(
+                code=m.code,
+                name=m.name,
+                cvr=m.cvr,
+                population=m.population,
+                member_since=m.member_since,
+                member_until=m.member_until,
+                aliases=list(m.aliases),
+                created_at=m.created_at,
+                updated_at=m.updated_at,
+                hourly_cost_dkk=to_decimal(m.hourly_cost_dkk),
+            )
+        )
     await session.flush()
 
     # Terms first (each kind once), then processes without their links to each other.
@@ -245,13 +304,28 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     created = []
     for p in doc.processes:
         process = Process(
-            id=p.id, title=p.title, summary=p.summary, description=p.description, domain=p.domain, kle=p.kle,
-            phase=p.phase, status=p.status, owner_municipality=p.owner_municipality,
-            contact_name=p.contact.name if p.contact else None, contact_email=p.contact.email if p.contact else None,
-            legal_basis=p.legal_basis, personal_data=p.personal_data, dpia_done=p.dpia_done,
-            cases_per_year=p.cases_per_year, minutes_per_case=to_decimal(p.minutes_per_case),
-            automation_rate=to_decimal(p.automation_rate), build_hours=to_decimal(p.build_hours),
-            visibility=p.visibility, created_at=p.created_at, updated_at=p.updated_at, version=p.version,
+            id=p.id,
+            title=p.title,
+            summary=p.summary,
+            description=p.description,
+            domain=p.domain,
+            kle=p.kle,
+            phase=p.phase,
+            status=p.status,
+            owner_municipality=p.owner_municipality,
+            contact_name=p.contact.name if p.contact else None,
+            contact_email=p.contact.email if p.contact else None,
+            legal_basis=p.legal_basis,
+            personal_data=p.personal_data,
+            dpia_done=p.dpia_done,
+            cases_per_year=p.cases_per_year,
+            minutes_per_case=to_decimal(p.minutes_per_case),
+            automation_rate=to_decimal(p.automation_rate),
+            build_hours=to_decimal(p.build_hours),
+            visibility=p.visibility,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+            version=p.version,
         )
         links: list[ProcessTerm] = []
         for kind, field in (("system", "systems"), ("technology", "technologies"), ("tag", "tags")):
@@ -268,28 +342,61 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     await session.flush()
 
     for a in doc.adoptions:
-        session.add(Adoption(
-            process_id=a.process, municipality_code=a.municipality, status=a.status, started_on=a.started_on,
-            live_on=a.live_on, bot_repo=a.bot_repo, bot_ref=a.bot_ref, cases_per_year=a.cases_per_year,
-            minutes_per_case=to_decimal(a.minutes_per_case), automation_rate=to_decimal(a.automation_rate),
-            notes=a.notes, contact_name=a.contact.name if a.contact else None,
-            contact_email=a.contact.email if a.contact else None, created_at=a.created_at, updated_at=a.updated_at,
-        ))
+        session.add(
+            Adoption(
+                process_id=a.process,
+                municipality_code=a.municipality,
+                status=a.status,
+                started_on=a.started_on,
+                live_on=a.live_on,
+                bot_repo=a.bot_repo,
+                bot_ref=a.bot_ref,
+                cases_per_year=a.cases_per_year,
+                minutes_per_case=to_decimal(a.minutes_per_case),
+                automation_rate=to_decimal(a.automation_rate),
+                notes=a.notes,
+                contact_name=a.contact.name if a.contact else None,
+                contact_email=a.contact.email if a.contact else None,
+                created_at=a.created_at,
+                updated_at=a.updated_at,
+            )
+        )
     for r in doc.history:
-        session.add(ProcessRevision(process_id=r.process, version=r.version, changed_at=r.changed_at,
-                                    actor=r.actor, action=r.action, changes=r.changes))
+        session.add(
+            ProcessRevision(
+                process_id=r.process,
+                version=r.version,
+                changed_at=r.changed_at,
+                actor=r.actor,
+                action=r.action,
+                changes=r.changes,
+            )
+        )
     await session.flush()
     for b in doc.benefits:
-        session.add(BenefitRecord(
-            process_id=b.process, municipality_code=b.municipality, period=b.period, cases_handled=b.cases_handled,
-            minutes_saved_per_case=to_decimal(b.minutes_saved_per_case),
-            baseline_minutes=to_decimal(b.baseline_minutes),
-            running_cost_dkk=to_decimal(b.running_cost_dkk), budget_realised=b.budget_realised, note=b.note,
-            created_at=b.created_at, updated_at=b.updated_at,
-        ))
+        session.add(
+            BenefitRecord(
+                process_id=b.process,
+                municipality_code=b.municipality,
+                period=b.period,
+                cases_handled=b.cases_handled,
+                minutes_saved_per_case=to_decimal(b.minutes_saved_per_case),
+                baseline_minutes=to_decimal(b.baseline_minutes),
+                running_cost_dkk=to_decimal(b.running_cost_dkk),
+                budget_realised=b.budget_realised,
+                note=b.note,
+                created_at=b.created_at,
+                updated_at=b.updated_at,
+            )
+        )
     await session.flush()
-    return {"municipalities": len(doc.municipalities), "processes": len(doc.processes),
-            "adoptions": len(doc.adoptions), "history": len(doc.history), "benefits": len(doc.benefits)}
+    return {
+        "municipalities": len(doc.municipalities),
+        "processes": len(doc.processes),
+        "adoptions": len(doc.adoptions),
+        "history": len(doc.history),
+        "benefits": len(doc.benefits),
+    }
 
 
 def _check_references(doc: CatalogueFile, codes: set[str], ids: set[str]) -> None:
@@ -300,8 +407,9 @@ def _check_references(doc: CatalogueFile, codes: set[str], ids: set[str]) -> Non
         raise Invalid("A process id appears twice.", field="processes")
     for p in doc.processes:
         if p.owner_municipality not in codes:
-            raise Invalid(f"Process {p.id!r} is owned by unknown municipality {p.owner_municipality}.",
-                          field="processes")
+            raise Invalid(
+                f"Process {p.id!r} is owned by unknown municipality {p.owner_municipality}.", field="processes"
+            )
         for field in ("duplicate_of", "derived_from"):
             target = getattr(p, field)
             if target and target not in ids:
@@ -309,8 +417,9 @@ def _check_references(doc: CatalogueFile, codes: set[str], ids: set[str]) -> Non
     pairs = set()
     for a in doc.adoptions:
         if a.process not in ids or a.municipality not in codes:
-            raise Invalid(f"Adoption {a.process}/{a.municipality} names an unknown process or municipality.",
-                          field="adoptions")
+            raise Invalid(
+                f"Adoption {a.process}/{a.municipality} names an unknown process or municipality.", field="adoptions"
+            )
         if (a.process, a.municipality) in pairs:
             raise Invalid(f"Adoption {a.process}/{a.municipality} appears twice.", field="adoptions")
         pairs.add((a.process, a.municipality))

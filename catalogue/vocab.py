@@ -56,9 +56,22 @@ VISIBILITIES: dict[str, str] = {
 TERM_KINDS = ("system", "technology", "tag")
 
 Domain = Literal[
-    "administration", "beskaeftigelse", "borgerservice", "boern_og_unge", "erhverv", "familie",
-    "hr_og_loen", "it", "kultur", "miljoe", "pension", "social", "sundhed_og_omsorg", "teknik",
-    "uddannelse", "oekonomi",
+    "administration",
+    "beskaeftigelse",
+    "borgerservice",
+    "boern_og_unge",
+    "erhverv",
+    "familie",
+    "hr_og_loen",
+    "it",
+    "kultur",
+    "miljoe",
+    "pension",
+    "social",
+    "sundhed_og_omsorg",
+    "teknik",
+    "uddannelse",
+    "oekonomi",
 ]
 Phase = Literal["idea", "analysis", "development", "test", "operation", "retired"]
 Status = Literal["active", "on_hold", "rejected", "duplicate"]

@@ -44,8 +44,10 @@ def _init(path: Path) -> Repo:
 
 def make_straffeattest_robot(path: Path) -> None:
     repo = _init(path)
-    _commit(repo, {
-        "README.md": """
+    _commit(
+        repo,
+        {
+            "README.md": """
             # Straffeattest-robotten
 
             Python-robot, der bestiller børne- og straffeattester hos politiet, når en ny medarbejder er ansat,
@@ -64,7 +66,7 @@ def make_straffeattest_robot(path: Path) -> None:
             | Bestil attest | Politiets attestløsning |
             | Journalisér | eDoc |
             """,
-        "rpabank.yaml": """
+            "rpabank.yaml": """
             name: Straffeattest-robotten
             summary: Bestiller børne- og straffeattester og journaliserer dem i eDoc.
             processes: [indhentning-af-boerne-og-straffeattester]
@@ -73,7 +75,7 @@ def make_straffeattest_robot(path: Path) -> None:
             principles: [koe-haandtering, fejlhaandtering, logning-uden-cpr, ingen-hemmeligheder-i-git]
             licence: MPL-2.0
             """,
-        "pyproject.toml": """
+            "pyproject.toml": """
             [project]
             name = "straffeattest-robot"
             version = "1.0.0"
@@ -83,8 +85,8 @@ def make_straffeattest_robot(path: Path) -> None:
             [project.scripts]
             straffeattest-robot = "straffeattest_robot.__main__:main"
             """,
-        "src/straffeattest_robot/__init__.py": '"""Straffeattest-robotten."""\n',
-        "src/straffeattest_robot/__main__.py": """
+            "src/straffeattest_robot/__init__.py": '"""Straffeattest-robotten."""\n',
+            "src/straffeattest_robot/__main__.py": """
             from straffeattest_robot.koe import WorkQueue
             from straffeattest_robot.politi import hent_straffeattest_fra_politiet
             from straffeattest_robot.edoc import journaliser_attest
@@ -109,7 +111,7 @@ def make_straffeattest_robot(path: Path) -> None:
             if __name__ == "__main__":
                 main()
             """,
-        "src/straffeattest_robot/koe.py": """
+            "src/straffeattest_robot/koe.py": """
             class WorkQueue:
                 \"\"\"Arbejdskø: hver sag behandles én gang; genkørsel er sikker.\"\"\"
 
@@ -127,7 +129,7 @@ def make_straffeattest_robot(path: Path) -> None:
                     sag["status"] = "manuel"
                     sag["aarsag"] = aarsag
             """,
-        "src/straffeattest_robot/fejl.py": """
+            "src/straffeattest_robot/fejl.py": """
             class ForretningsFejl(Exception):
                 \"\"\"Sagen kan ikke behandles automatisk; sagsbehandleren får en forklaring.\"\"\"
 
@@ -135,7 +137,7 @@ def make_straffeattest_robot(path: Path) -> None:
             class SystemFejl(Exception):
                 \"\"\"Et system svarer ikke; sagen prøves igen senere.\"\"\"
             """,
-        "src/straffeattest_robot/politi.py": """
+            "src/straffeattest_robot/politi.py": """
             from straffeattest_robot.fejl import SystemFejl
 
 
@@ -145,16 +147,22 @@ def make_straffeattest_robot(path: Path) -> None:
                     raise SystemFejl("ingen forbindelse til attestløsningen")
                 return klient.bestil(ansaettelse_id, attesttype="straffeattest")
             """,
-        "src/straffeattest_robot/edoc.py": """
+            "src/straffeattest_robot/edoc.py": """
             def journaliser_attest(personalesag, attest, edoc_client=None):
                 \"\"\"Læg attesten på personalesagen gennem eDoc's API (API før UI).\"\"\"
                 if edoc_client is None:
                     return None
                 return edoc_client.tilfoej_dokument(personalesag, attest, titel="Straffeattest")
             """,
-    }, "Første version: bestil straffeattester fra en arbejdskø", START, tag="v1.0.0")
-    _commit(repo, {
-        "src/straffeattest_robot/politi.py": """
+        },
+        "Første version: bestil straffeattester fra en arbejdskø",
+        START,
+        tag="v1.0.0",
+    )
+    _commit(
+        repo,
+        {
+            "src/straffeattest_robot/politi.py": """
             import time
 
             from straffeattest_robot.fejl import SystemFejl
@@ -176,9 +184,17 @@ def make_straffeattest_robot(path: Path) -> None:
                 \"\"\"Børneattester bestilles på samme måde; samtykke skal foreligge.\"\"\"
                 return hent_straffeattest_fra_politiet(ansaettelse_id, klient)
             """,
-    }, "Genforsøg med voksende pause ved systemfejl; børneattester", START + dt.timedelta(days=60), tag="v1.1.0")
-    _commit(repo, {"CHANGELOG.md": "# Ændringer\n\n- 1.1.0: genforsøg ved systemfejl, børneattester.\n"},
-            "Ændringslog", START + dt.timedelta(days=75))
+        },
+        "Genforsøg med voksende pause ved systemfejl; børneattester",
+        START + dt.timedelta(days=60),
+        tag="v1.1.0",
+    )
+    _commit(
+        repo,
+        {"CHANGELOG.md": "# Ændringer\n\n- 1.1.0: genforsøg ved systemfejl, børneattester.\n"},
+        "Ændringslog",
+        START + dt.timedelta(days=75),
+    )
 
 
 def make_tolkeregninger_flow(path: Path) -> None:
@@ -191,17 +207,21 @@ def make_tolkeregninger_flow(path: Path) -> None:
             "Kontroller_takst_mod_rammeaftalen": {"type": "If"},
             "Send_til_betaling_i_KMD_Opus": {"type": "OpenApiConnection"},
             "Fejlhaandtering_send_til_manuel_behandling": {
-                "type": "Scope", "runAfter": {"Kontroller_takst_mod_rammeaftalen": ["Failed"]}},
+                "type": "Scope",
+                "runAfter": {"Kontroller_takst_mod_rammeaftalen": ["Failed"]},
+            },
         },
     }
-    _commit(repo, {
-        "README.md": """
+    _commit(
+        repo,
+        {
+            "README.md": """
             # Tolkeregninger – Power Automate-flow
 
             Eksport af det flow, der kontrollerer tolkeregninger mod bestillingen og rammeaftalens takster og
             sender dem til betaling i KMD Opus. Afvigelser sendes til manuel behandling.
             """,
-        "rpabank.yaml": """
+            "rpabank.yaml": """
             name: Tolkeregninger-flowet
             processes: [betaling-af-tolkeregninger]
             technologies: [Power Automate]
@@ -209,25 +229,37 @@ def make_tolkeregninger_flow(path: Path) -> None:
             principles: [power-automate-konventioner, fejlhaandtering]
             licence: MPL-2.0
             """,
-        "Microsoft.Flow/flows/7f1c2a9e-tolkeregninger/definition.json": json.dumps(definition, indent=2),
-        "manifest.json": json.dumps({"schema": "1.0", "details": {"displayName": "Betaling af tolkeregninger"}},
-                                    indent=2),
-    }, "Eksport af tolkeregninger-flowet", START + dt.timedelta(days=10), tag="v1.0.0")
+            "Microsoft.Flow/flows/7f1c2a9e-tolkeregninger/definition.json": json.dumps(definition, indent=2),
+            "manifest.json": json.dumps(
+                {"schema": "1.0", "details": {"displayName": "Betaling af tolkeregninger"}}, indent=2
+            ),
+        },
+        "Eksport af tolkeregninger-flowet",
+        START + dt.timedelta(days=10),
+        tag="v1.0.0",
+    )
     definition["actions"]["Log_uden_CPR"] = {"type": "Compose"}
-    _commit(repo, {"Microsoft.Flow/flows/7f1c2a9e-tolkeregninger/definition.json": json.dumps(definition, indent=2)},
-            "Logning uden CPR-numre", START + dt.timedelta(days=120), tag="v2.0.0")
+    _commit(
+        repo,
+        {"Microsoft.Flow/flows/7f1c2a9e-tolkeregninger/definition.json": json.dumps(definition, indent=2)},
+        "Logning uden CPR-numre",
+        START + dt.timedelta(days=120),
+        tag="v2.0.0",
+    )
 
 
 def make_edoc_client(path: Path) -> None:
     repo = _init(path)
-    _commit(repo, {
-        "README.md": """
+    _commit(
+        repo,
+        {
+            "README.md": """
             # eDoc API-klient (C#)
 
             Fælles C#-komponent, som robotterne bruger til at oprette sager, parter og dokumenter i eDoc gennem
             API'et i stedet for skærmklik.
             """,
-        "rpabank.yaml": """
+            "rpabank.yaml": """
             name: eDoc API-klient
             processes: [automatisk-sagsoprettelse-i-edoc-via-api]
             technologies: [C#]
@@ -235,12 +267,12 @@ def make_edoc_client(path: Path) -> None:
             principles: [api-foer-ui, servicekonti, ingen-hemmeligheder-i-git]
             licence: MPL-2.0
             """,
-        "EDocApiClient.csproj": """
+            "EDocApiClient.csproj": """
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup><TargetFramework>net8.0</TargetFramework><OutputType>Exe</OutputType></PropertyGroup>
             </Project>
             """,
-        "src/EDocClient.cs": """
+            "src/EDocClient.cs": """
             namespace Kommune.EDoc;
 
             /// <summary>Klient til eDoc's API: sager, parter og dokumenter.</summary>
@@ -259,67 +291,124 @@ def make_edoc_client(path: Path) -> None:
                 private Task<string> Post(string sti, object data) => Task.FromResult(sti);
             }
             """,
-        "src/Program.cs": """
+            "src/Program.cs": """
             using Kommune.EDoc;
 
             var client = new EDocClient(new HttpClient());
             Console.WriteLine(await client.OpretSag("Testsag", "00.01.00"));
             """,
-    }, "eDoc-klient: opret sag og tilføj dokument", START + dt.timedelta(days=20), tag="v0.9.0")
+        },
+        "eDoc-klient: opret sag og tilføj dokument",
+        START + dt.timedelta(days=20),
+        tag="v0.9.0",
+    )
     client = (path / "src" / "EDocClient.cs").read_text("utf-8")
     client = client.replace("dokumenter.</summary>", "dokumenter. Servicekontoen læses fra miljøet.</summary>")
     hent_sag = '    public Task<string> HentSag(string sagsnummer) => Post($"cases/{sagsnummer}", new { });\n\n'
     client = client.replace("    private Task<string> Post(", hent_sag + "    private Task<string> Post(")
-    _commit(repo, {"src/EDocClient.cs": client}, "HentSag og servicekonto fra miljøet",
-            START + dt.timedelta(days=90), tag="v1.0.0")
+    _commit(
+        repo,
+        {"src/EDocClient.cs": client},
+        "HentSag og servicekonto fra miljøet",
+        START + dt.timedelta(days=90),
+        tag="v1.0.0",
+    )
 
 
 PRINCIPLE_TEXTS = {
-    "koe-haandtering": ("Kø-håndtering", "Drift", ["kø", "queue", "genforsøg"], """
+    "koe-haandtering": (
+        "Kø-håndtering",
+        "Drift",
+        ["kø", "queue", "genforsøg"],
+        """
         Alle robotter arbejder fra en **arbejdskø**. En sag tages fra køen, behandles og markeres som afsluttet,
         så en genstart aldrig behandler den samme sag to gange.
 
         - Giv hver sag et entydigt id og en status (ny, i gang, afsluttet, manuel).
         - Prøv igen ved systemfejl med voksende pause; aldrig ved forretningsfejl.
         - Prioritér køen, så sager med frist kommer først.
-        """),
-    "fejlhaandtering": ("Exception handling: forretningsfejl og systemfejl", "Drift",
-                        ["exception handling", "fejl"], """
+        """,
+    ),
+    "fejlhaandtering": (
+        "Exception handling: forretningsfejl og systemfejl",
+        "Drift",
+        ["exception handling", "fejl"],
+        """
         Skeln mellem **forretningsfejl** (sagen kan ikke behandles automatisk) og **systemfejl** (et system
         svarer ikke). Forretningsfejl går til manuel behandling med en forklaring, sagsbehandleren forstår.
         Systemfejl prøves igen og giver alarm, hvis de bliver ved.
-        """),
-    "api-foer-ui": ("API før UI", "Arkitektur", ["api", "edoc"], """
+        """,
+    ),
+    "api-foer-ui": (
+        "API før UI",
+        "Arkitektur",
+        ["api", "edoc"],
+        """
         Brug systemets API, når der er et, fx eDoc's API, i stedet for at klikke sig gennem brugerfladen.
         API'er er hurtigere, stabilere og lettere at teste end skærmrobotter.
-        """),
-    "ingen-hemmeligheder-i-git": ("Ingen hemmeligheder i git", "Sikkerhed", ["secrets", "adgangskoder"], """
+        """,
+    ),
+    "ingen-hemmeligheder-i-git": (
+        "Ingen hemmeligheder i git",
+        "Sikkerhed",
+        ["secrets", "adgangskoder"],
+        """
         Adgangskoder, nøgler og certifikater ligger aldrig i repositoriet. Læs dem fra miljøet eller en
         hemmelighedsboks, og brug `.gitignore` til lokale filer.
-        """),
-    "logning-uden-cpr": ("Logning uden CPR-numre", "GDPR", ["gdpr", "cpr", "logning"], """
+        """,
+    ),
+    "logning-uden-cpr": (
+        "Logning uden CPR-numre",
+        "GDPR",
+        ["gdpr", "cpr", "logning"],
+        """
         Log hvad robotten gjorde og hvorfor, men aldrig CPR-numre eller andre personoplysninger. Brug sagens
         id i loggen, og gem logs kun så længe, det er nødvendigt (dataminimering).
-        """),
-    "power-automate-konventioner": ("Konventioner for Power Automate", "Værktøjer",
-                                    ["power automate", "navngivning"], """
+        """,
+    ),
+    "power-automate-konventioner": (
+        "Konventioner for Power Automate",
+        "Værktøjer",
+        ["power automate", "navngivning"],
+        """
         Navngiv handlinger, så flowet kan læses: `Find_bestilling`, `Send_til_betaling`. Saml fejlhåndtering i
         et *Scope* med `runAfter` på fejl, og brug miljøvariabler til alt, der skifter mellem kommuner.
-        """),
-    "servicekonti": ("Servicekonti og adgang for robotter", "Sikkerhed", ["adgang", "servicekonto"], """
+        """,
+    ),
+    "servicekonti": (
+        "Servicekonti og adgang for robotter",
+        "Sikkerhed",
+        ["adgang", "servicekonto"],
+        """
         Robotter kører på egne servicekonti med præcis de rettigheder, de behøver. Kontoen tilhører en navngiven
         ansvarlig, og adgangen gennemgås hvert halve år.
-        """),
-    "versionering-med-tags": ("Versionering med tags", "Udvikling", ["versioner", "release"], """
+        """,
+    ),
+    "versionering-med-tags": (
+        "Versionering med tags",
+        "Udvikling",
+        ["versioner", "release"],
+        """
         Hver version, der sættes i drift, får et tag (`v1.2.0`). Kommunerne registrerer, hvilken version de kører,
         så en fejlrettelse kan spores til alle, der bør opdatere.
-        """),
-    "syntetiske-testdata": ("Syntetiske testdata", "Udvikling", ["test", "gdpr"], """
+        """,
+    ),
+    "syntetiske-testdata": (
+        "Syntetiske testdata",
+        "Udvikling",
+        ["test", "gdpr"],
+        """
         Test med opdigtede personer og sager, aldrig med kopier af rigtige borgeres data.
-        """),
-    "licens-ved-deling": ("Licens ved deling", "Deling", ["licens", "mpl"], """
+        """,
+    ),
+    "licens-ved-deling": (
+        "Licens ved deling",
+        "Deling",
+        ["licens", "mpl"],
+        """
         Kode, der deles i netværket, får licensen MPL-2.0, som OS2-fællesskabet bruger.
-        """),
+        """,
+    ),
 }
 
 
@@ -327,16 +416,22 @@ def make_principles(path: Path) -> None:
     repo = _init(path)
     files = {"README.md": "# Kodeprincipper\n\nNetværkets fælles principper for robotudvikling.\n"}
     for pid, (title, category, tags, body) in PRINCIPLE_TEXTS.items():
-        front = f"---\nid: {pid}\ntitle: {json.dumps(title, ensure_ascii=False)}\ncategory: {category}\n" \
-                f"tags: {json.dumps(tags, ensure_ascii=False)}\n---\n"
+        front = (
+            f"---\nid: {pid}\ntitle: {json.dumps(title, ensure_ascii=False)}\ncategory: {category}\n"
+            f"tags: {json.dumps(tags, ensure_ascii=False)}\n---\n"
+        )
         files[f"principper/{pid}.md"] = front + f"\n# {title}\n" + textwrap.dedent(body)
     _commit(repo, files, "Netværkets kodeprincipper", START)
 
 
 def make_demo_repositories(root: Path) -> dict[str, Path]:
     """Create the demo repositories under `root` (once) and return their paths by name."""
-    makers = {STRAFFEATTEST: make_straffeattest_robot, TOLK: make_tolkeregninger_flow, EDOC: make_edoc_client,
-              PRINCIPLES: make_principles}
+    makers = {
+        STRAFFEATTEST: make_straffeattest_robot,
+        TOLK: make_tolkeregninger_flow,
+        EDOC: make_edoc_client,
+        PRINCIPLES: make_principles,
+    }
     paths = {}
     for name, make in makers.items():
         path = root / name
@@ -371,11 +466,16 @@ async def register_demo(session: object, config: object) -> dict[str, int]:
         assert model is not None
         model.owner_municipality = owner
         tags: list[str | None] = list(bot.tags) or [None]
-        adoptions = (await session.scalars(
-            select(Adoption).where(Adoption.process_id.in_(bot.processes),
-                                   Adoption.status.in_(["operation", "implementing", "stopped"]))
-            .order_by(Adoption.municipality_code)
-        )).all()
+        adoptions = (
+            await session.scalars(
+                select(Adoption)
+                .where(
+                    Adoption.process_id.in_(bot.processes),
+                    Adoption.status.in_(["operation", "implementing", "stopped"]),
+                )
+                .order_by(Adoption.municipality_code)
+            )
+        ).all()
         for i, adoption in enumerate(adoptions):
             adoption.bot_repo, adoption.bot_slug = bot.url, bot.slug
             adoption.bot_ref = tags[-1] if i % 3 else tags[0]

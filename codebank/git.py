@@ -52,12 +52,12 @@ def validate_url(url: str, *, allow_local: bool) -> str:
     if url.startswith("-"):
         raise Invalid("url must not start with '-'.", field="url")
     if any(ch in url for ch in "\0\n\r\t ") or "::" in url:
-        raise Invalid("url has characters or a transport (such as ext:: or fd::) that are not allowed.",
-                      field="url")
+        raise Invalid("url has characters or a transport (such as ext:: or fd::) that are not allowed.", field="url")
     if url.startswith("/"):
         if not allow_local:
-            raise Invalid("Local paths are not allowed here (set RPABANK_ALLOW_LOCAL_REPOS=1 to allow them).",
-                          field="url")
+            raise Invalid(
+                "Local paths are not allowed here (set RPABANK_ALLOW_LOCAL_REPOS=1 to allow them).", field="url"
+            )
         if not Path(url).exists():
             raise Invalid(f"No repository at {url}.", field="url")
         return str(Path(url).resolve())
@@ -67,8 +67,10 @@ def validate_url(url: str, *, allow_local: bool) -> str:
         return url
     parts = urlsplit(url)
     if parts.scheme not in ("https", "ssh"):
-        raise Invalid(f"url scheme {parts.scheme or '(none)'!r} is not allowed; use https://, ssh:// or git@host:path.",
-                      field="url")
+        raise Invalid(
+            f"url scheme {parts.scheme or '(none)'!r} is not allowed; use https://, ssh:// or git@host:path.",
+            field="url",
+        )
     if not parts.hostname:
         raise Invalid("url has no host.", field="url")
     if parts.password is not None or (parts.scheme == "https" and parts.username is not None):
@@ -100,29 +102,47 @@ def validate_path(path: str) -> str:
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_ASKPASS": "true",
-        "SSH_ASKPASS": "true",
-        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
-        "GIT_ALLOW_PROTOCOL": "https:ssh:file",
-        "LC_ALL": "C",
-    })
+    env.update(
+        {
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_ASKPASS": "true",
+            "SSH_ASKPASS": "true",
+            "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+            "GIT_ALLOW_PROTOCOL": "https:ssh:file",
+            "LC_ALL": "C",
+        }
+    )
     return env
 
 
-SAFE_CONFIG = ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "protocol.fd.allow=never",
-               "-c", "core.symlinks=false", "-c", "submodule.recurse=false", "-c", "core.fsmonitor=false",
-               "-c", "uploadpack.allowFilter=false"]
+SAFE_CONFIG = [
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "protocol.ext.allow=never",
+    "-c",
+    "protocol.fd.allow=never",
+    "-c",
+    "core.symlinks=false",
+    "-c",
+    "submodule.recurse=false",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "uploadpack.allowFilter=false",
+]
 
 
 def run_git(args: list[str], *, cwd: Path | None = None, timeout: float = 60) -> bytes:
     """Run one git command through GitPython, with the safe configuration, a clean environment and a timeout."""
     try:
         out = GitCommand(str(cwd) if cwd else None).execute(
-            ["git", *SAFE_CONFIG, *args], env=_env(), kill_after_timeout=timeout, stdout_as_string=False,
+            ["git", *SAFE_CONFIG, *args],
+            env=_env(),
+            kill_after_timeout=timeout,
+            stdout_as_string=False,
             with_extended_output=False,
         )
     except GitCommandError as exc:
@@ -187,15 +207,22 @@ def decode_name(raw: bytes) -> str:
 
 
 def refs(repo: Path) -> list[RefInfo]:
-    out = run_git(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)",
-                   "refs/heads", "refs/tags"], cwd=repo)
+    out = run_git(
+        [
+            "for-each-ref",
+            "--format=%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)",
+            "refs/heads",
+            "refs/tags",
+        ],
+        cwd=repo,
+    )
     found = []
     for line in out.decode("utf-8", "replace").splitlines():
         name, obj, peeled, date = line.split("\0")
         if name.startswith("refs/heads/"):
-            found.append(RefInfo(name=name[len("refs/heads/"):], kind="branch", commit=obj, date=date))
+            found.append(RefInfo(name=name[len("refs/heads/") :], kind="branch", commit=obj, date=date))
         else:
-            found.append(RefInfo(name=name[len("refs/tags/"):], kind="tag", commit=peeled or obj, date=date))
+            found.append(RefInfo(name=name[len("refs/tags/") :], kind="tag", commit=peeled or obj, date=date))
     return found
 
 
@@ -218,11 +245,17 @@ def resolve(repo: Path, ref: str | None) -> str:
             names = {r.name for r in refs(repo)}
             if ref not in names:
                 raise NotFound(f"No branch or tag called {ref!r}.", field="ref")
-            ref = f"refs/tags/{ref}" if any(r.name == ref and r.kind == "tag" for r in refs(repo)) \
+            ref = (
+                f"refs/tags/{ref}"
+                if any(r.name == ref and r.kind == "tag" for r in refs(repo))
                 else f"refs/heads/{ref}"
+            )
     try:
-        return run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
-                       cwd=repo).decode().strip()
+        return (
+            run_git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], cwd=repo)
+            .decode()
+            .strip()
+        )
     except GitError:
         raise NotFound(f"No commit {ref!r} in this repository.", field="ref") from None
 
@@ -250,8 +283,14 @@ def _entry(raw: bytes, parent: str) -> Entry:
     kind = {"tree": "dir", "commit": "submodule"}.get(otype, "file")
     if mode == MODE_SYMLINK:
         kind = "symlink"
-    return Entry(path=f"{parent}/{name}" if parent else name, name=name, kind=kind, mode=mode, sha=sha,
-                 size=int(size) if size.strip().isdigit() else None)
+    return Entry(
+        path=f"{parent}/{name}" if parent else name,
+        name=name,
+        kind=kind,
+        mode=mode,
+        sha=sha,
+        size=int(size) if size.strip().isdigit() else None,
+    )
 
 
 def all_files(repo: Path, commit: str) -> list[Entry]:

@@ -67,7 +67,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, str | None]:
     match = _FRONT.match(text)
     if not match:
         return {}, text, None
-    body = text[match.end():]
+    body = text[match.end() :]
     try:
         data = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:

@@ -18,13 +18,48 @@ from codebank.markdown import first_heading_and_paragraph
 
 MANIFEST = "rpabank.yaml"
 LANGUAGES = {
-    ".py": "Python", ".cs": "C#", ".ps1": "PowerShell", ".js": "JavaScript", ".ts": "TypeScript", ".sql": "SQL",
-    ".xaml": "XAML", ".vb": "Visual Basic", ".java": "Java", ".json": "JSON", ".yaml": "YAML", ".yml": "YAML",
-    ".md": "Markdown", ".sh": "Shell", ".bas": "VBA", ".html": "HTML", ".css": "CSS", ".xml": "XML",
+    ".py": "Python",
+    ".cs": "C#",
+    ".ps1": "PowerShell",
+    ".js": "JavaScript",
+    ".ts": "TypeScript",
+    ".sql": "SQL",
+    ".xaml": "XAML",
+    ".vb": "Visual Basic",
+    ".java": "Java",
+    ".json": "JSON",
+    ".yaml": "YAML",
+    ".yml": "YAML",
+    ".md": "Markdown",
+    ".sh": "Shell",
+    ".bas": "VBA",
+    ".html": "HTML",
+    ".css": "CSS",
+    ".xml": "XML",
 }
-KNOWN_SYSTEMS = ["eDoc", "KMD Opus", "KMD Nexus", "Nexus", "SAPA", "KSD", "DUBU", "Aula", "Serviceplatformen",
-                 "CPR", "Digital Post", "NemRefusion", "SOFD Core", "OS2rollekatalog", "FK Organisation",
-                 "Politiets attestløsning", "SharePoint", "Outlook", "Microsoft Teams", "eIndkomst", "NemHandel"]
+KNOWN_SYSTEMS = [
+    "eDoc",
+    "KMD Opus",
+    "KMD Nexus",
+    "Nexus",
+    "SAPA",
+    "KSD",
+    "DUBU",
+    "Aula",
+    "Serviceplatformen",
+    "CPR",
+    "Digital Post",
+    "NemRefusion",
+    "SOFD Core",
+    "OS2rollekatalog",
+    "FK Organisation",
+    "Politiets attestløsning",
+    "SharePoint",
+    "Outlook",
+    "Microsoft Teams",
+    "eIndkomst",
+    "NemHandel",
+]
 _SYSTEM_RES = [(name, re.compile(r"(?<![\w])" + re.escape(name) + r"(?![\w])", re.I)) for name in KNOWN_SYSTEMS]
 
 
@@ -62,11 +97,24 @@ def extract(files: list[Entry], read: Callable[[list[Entry]], dict[str, bytes]])
     blobs = [f for f in files if f.kind == "file"]
     by_path = {f.path: f for f in blobs}
     languages = Counter(LANGUAGES[ext] for f in blobs if (ext := _ext(f.path)) in LANGUAGES)
-    readme_entry = next((f for f in sorted(blobs, key=lambda f: len(f.path))
-                         if "/" not in f.path and f.path.lower().split(".")[0] == "readme"), None)
-    interesting = [f for f in blobs if (f.size or 0) <= 256 * 1024 and (
-        f is readme_entry or f.path in ("pyproject.toml", "requirements.txt", "project.json", MANIFEST)
-        or f.path.endswith((".csproj", "definition.json", "manifest.json")))]
+    readme_entry = next(
+        (
+            f
+            for f in sorted(blobs, key=lambda f: len(f.path))
+            if "/" not in f.path and f.path.lower().split(".")[0] == "readme"
+        ),
+        None,
+    )
+    interesting = [
+        f
+        for f in blobs
+        if (f.size or 0) <= 256 * 1024
+        and (
+            f is readme_entry
+            or f.path in ("pyproject.toml", "requirements.txt", "project.json", MANIFEST)
+            or f.path.endswith((".csproj", "definition.json", "manifest.json"))
+        )
+    ]
     contents = read(interesting)
     text = {p: c.decode("utf-8", "replace") for p, c in contents.items() if not is_binary(c)}
 
@@ -77,8 +125,9 @@ def extract(files: list[Entry], read: Callable[[list[Entry]], dict[str, bytes]])
         frameworks.append("Python-pakke" if "pyproject.toml" in by_path else "Python (requirements.txt)")
     if languages.get("Python"):
         technologies.append("Python")
-        entry_point = next((p for p in ("__main__.py", "main.py", "src/main.py", "bot.py") if p in by_path), None) \
-            or next((f.path for f in blobs if f.path.endswith("__main__.py")), None)
+        entry_point = next(
+            (p for p in ("__main__.py", "main.py", "src/main.py", "bot.py") if p in by_path), None
+        ) or next((f.path for f in blobs if f.path.endswith("__main__.py")), None)
     csproj = [f.path for f in blobs if f.path.endswith(".csproj")]
     if csproj:
         frameworks.append(".NET (" + ", ".join(csproj[:3]) + ")")

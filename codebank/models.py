@@ -34,8 +34,9 @@ class BotProcess(Base):
     __tablename__ = "bot_processes"
 
     bot_slug: Mapped[str] = mapped_column(ForeignKey("bots.slug", ondelete="CASCADE"), primary_key=True)
-    process_id: Mapped[str] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"),
-                                            primary_key=True, index=True)
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True, index=True
+    )
     source: Mapped[str] = mapped_column(String(20), default="api")  # api | manifest
 
 

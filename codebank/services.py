@@ -96,35 +96,64 @@ class BotService:
         return bot
 
     async def read(self, bot: Bot) -> BotRead:
-        processes = (await self.session.scalars(
-            select(BotProcess.process_id).where(BotProcess.bot_slug == bot.slug).order_by(BotProcess.process_id)
-        )).all()
-        runs = (await self.session.execute(
-            select(Adoption.municipality_code, Municipality.name, Adoption.process_id, Adoption.bot_ref,
-                   Adoption.status)
-            .join(Municipality, Municipality.code == Adoption.municipality_code)
-            .where(Adoption.bot_slug == bot.slug).order_by(Municipality.name)
-        )).all()
+        processes = (
+            await self.session.scalars(
+                select(BotProcess.process_id).where(BotProcess.bot_slug == bot.slug).order_by(BotProcess.process_id)
+            )
+        ).all()
+        runs = (
+            await self.session.execute(
+                select(
+                    Adoption.municipality_code,
+                    Municipality.name,
+                    Adoption.process_id,
+                    Adoption.bot_ref,
+                    Adoption.status,
+                )
+                .join(Municipality, Municipality.code == Adoption.municipality_code)
+                .where(Adoption.bot_slug == bot.slug)
+                .order_by(Municipality.name)
+            )
+        ).all()
         facts = bot.facts or {}
         tags = list(facts.get("tags", []))  # read at the last sync: the mirror changes only then
         return BotRead(
-            slug=bot.slug, url=bot.url, name=bot.name, summary=bot.summary, owner_municipality=bot.owner_municipality,
-            default_branch=bot.default_branch, head=bot.head, tags=tags,
-            languages=facts.get("languages", {}), frameworks=facts.get("frameworks", []),
-            technologies=facts.get("technologies", []), systems=facts.get("systems", []),
-            principles=facts.get("principles", []), licence=facts.get("licence"),
-            entry_point=facts.get("entry_point"), readme_title=facts.get("readme_title"),
+            slug=bot.slug,
+            url=bot.url,
+            name=bot.name,
+            summary=bot.summary,
+            owner_municipality=bot.owner_municipality,
+            default_branch=bot.default_branch,
+            head=bot.head,
+            tags=tags,
+            languages=facts.get("languages", {}),
+            frameworks=facts.get("frameworks", []),
+            technologies=facts.get("technologies", []),
+            systems=facts.get("systems", []),
+            principles=facts.get("principles", []),
+            licence=facts.get("licence"),
+            entry_point=facts.get("entry_point"),
+            readme_title=facts.get("readme_title"),
             processes=list(processes),
             runs=[BotRun(municipality=c, municipality_name=n, process=p, ref=r, status=s) for c, n, p, r, s in runs],
-            manifest_errors=list(bot.manifest_errors or []), sync_error=bot.sync_error, synced_at=bot.synced_at,
-            created_at=bot.created_at, updated_at=bot.updated_at,
+            manifest_errors=list(bot.manifest_errors or []),
+            sync_error=bot.sync_error,
+            synced_at=bot.synced_at,
+            created_at=bot.created_at,
+            updated_at=bot.updated_at,
         )
 
     async def get(self, slug: str) -> BotRead:
         return await self.read(await self.get_model(slug))
 
-    async def find(self, *, process: str | None = None, technology: str | None = None, system: str | None = None,
-                   municipality: str | None = None) -> list[BotRead]:
+    async def find(
+        self,
+        *,
+        process: str | None = None,
+        technology: str | None = None,
+        system: str | None = None,
+        municipality: str | None = None,
+    ) -> list[BotRead]:
         stmt = select(Bot).order_by(Bot.name)
         if process:
             stmt = stmt.where(Bot.slug.in_(select(BotProcess.bot_slug).where(BotProcess.process_id == process)))
@@ -149,16 +178,26 @@ class BotService:
         if await self.session.scalar(select(Bot.slug).where(Bot.url == url)):
             raise Conflict("That repository is registered already.", field="url")
         await self._check_processes(actor, data.processes)
-        slug = await self._free_slug(slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-                                             .removesuffix(".git"), fallback="bot"))
+        slug = await self._free_slug(
+            slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git"), fallback="bot")
+        )
         mirror = self.config.mirror(slug)
         try:
-            await asyncio.to_thread(git.clone_mirror, url, mirror, timeout=self.config.clone_timeout,
-                                    max_bytes=self.config.max_repo_bytes)
+            await asyncio.to_thread(
+                git.clone_mirror, url, mirror, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
+            )
         except git.GitError as exc:
             raise Invalid(f"The repository could not be mirrored: {exc}", field="url") from None
-        bot = Bot(slug=slug, url=url, name=slug, summary="", owner_municipality=actor.municipality,
-                  facts={}, manifest=None, manifest_errors=[])
+        bot = Bot(
+            slug=slug,
+            url=url,
+            name=slug,
+            summary="",
+            owner_municipality=actor.municipality,
+            facts={},
+            manifest=None,
+            manifest_errors=[],
+        )
         self.session.add(bot)
         await self.session.flush()
         for pid in dict.fromkeys(data.processes):
@@ -171,8 +210,9 @@ class BotService:
         self._require_owner(actor, bot)
         if data.processes is not UNSET:
             await self._check_processes(actor, data.processes)
-            await self.session.execute(delete(BotProcess).where(BotProcess.bot_slug == slug,
-                                                                BotProcess.source == "api"))
+            await self.session.execute(
+                delete(BotProcess).where(BotProcess.bot_slug == slug, BotProcess.source == "api")
+            )
             await self.session.flush()
             for pid in dict.fromkeys(data.processes):
                 if await self.session.get(BotProcess, (slug, pid)) is None:
@@ -190,11 +230,17 @@ class BotService:
         mirror = self.config.mirror(slug)
         try:
             if mirror.exists():
-                await asyncio.to_thread(git.fetch_mirror, mirror, timeout=self.config.clone_timeout,
-                                        max_bytes=self.config.max_repo_bytes)
+                await asyncio.to_thread(
+                    git.fetch_mirror, mirror, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
+                )
             else:
-                await asyncio.to_thread(git.clone_mirror, bot.url, mirror, timeout=self.config.clone_timeout,
-                                        max_bytes=self.config.max_repo_bytes)
+                await asyncio.to_thread(
+                    git.clone_mirror,
+                    bot.url,
+                    mirror,
+                    timeout=self.config.clone_timeout,
+                    max_bytes=self.config.max_repo_bytes,
+                )
         except git.GitError as exc:
             bot.sync_error = str(exc)
             bot.synced_at = utcnow()
@@ -246,8 +292,9 @@ class BotService:
         bot.facts = facts
         bot.head, bot.default_branch = head, branch
         # processes named in the manifest
-        await self.session.execute(delete(BotProcess).where(BotProcess.bot_slug == bot.slug,
-                                                            BotProcess.source == "manifest"))
+        await self.session.execute(
+            delete(BotProcess).where(BotProcess.bot_slug == bot.slug, BotProcess.source == "manifest")
+        )
         await self.session.flush()
         for pid in dict.fromkeys(manifest.get("processes") or []):
             if await self.session.get(Process, pid) is None:
@@ -268,8 +315,13 @@ class BotService:
         try:
             head = git.resolve(mirror, None)
         except NotFound:  # an empty repository
-            empty: dict[str, Any] = {"has_manifest": False, "manifest_text": None, "technologies": [], "systems": [],
-                                     "tags": []}
+            empty: dict[str, Any] = {
+                "has_manifest": False,
+                "manifest_text": None,
+                "technologies": [],
+                "systems": [],
+                "tags": [],
+            }
             return empty, None, branch, []
         files = git.all_files(mirror, head)
 
@@ -316,8 +368,10 @@ class BotService:
 
     async def refs(self, slug: str) -> list[RefRead]:
         mirror = self._mirror_of(await self.get_model(slug))
-        return [RefRead(name=r.name, kind=r.kind, commit=r.commit, date=r.date)
-                for r in await asyncio.to_thread(git.refs, mirror)]
+        return [
+            RefRead(name=r.name, kind=r.kind, commit=r.commit, date=r.date)
+            for r in await asyncio.to_thread(git.refs, mirror)
+        ]
 
     async def tree(self, slug: str, ref: str | None, path: str) -> TreeRead:
         mirror = self._mirror_of(await self.get_model(slug))
@@ -325,13 +379,25 @@ class BotService:
         def work() -> TreeRead:
             commit = git.resolve(mirror, ref)
             entries = git.tree(mirror, commit, path)
-            targets = {sha: content for sha, content in git.read_blobs(
-                mirror, [e.sha for e in entries if e.kind == "symlink"])}
-            return TreeRead(ref=ref or "HEAD", commit=commit, path=git.validate_path(path), entries=[
-                TreeEntryRead(name=e.name, path=e.path, kind=e.kind, size=e.size,
-                              target=targets[e.sha].decode("utf-8", "replace") if e.sha in targets else None,
-                              commit=e.sha if e.kind == "submodule" else None)
-                for e in entries])
+            targets = {
+                sha: content for sha, content in git.read_blobs(mirror, [e.sha for e in entries if e.kind == "symlink"])
+            }
+            return TreeRead(
+                ref=ref or "HEAD",
+                commit=commit,
+                path=git.validate_path(path),
+                entries=[
+                    TreeEntryRead(
+                        name=e.name,
+                        path=e.path,
+                        kind=e.kind,
+                        size=e.size,
+                        target=targets[e.sha].decode("utf-8", "replace") if e.sha in targets else None,
+                        commit=e.sha if e.kind == "submodule" else None,
+                    )
+                    for e in entries
+                ],
+            )
 
         return await asyncio.to_thread(work)
 
@@ -343,10 +409,24 @@ class BotService:
             commit = git.resolve(mirror, ref)
             entry = git.entry_at(mirror, commit, path)
 
-            def answer(kind: str, target: str | None = None, language: str | None = None, text: str | None = None,
-                       html: str | None = None) -> BlobRead:
-                return BlobRead(ref=ref or "HEAD", commit=commit, path=entry.path, size=entry.size, kind=kind,
-                                target=target, language=language, text=text, html=html)
+            def answer(
+                kind: str,
+                target: str | None = None,
+                language: str | None = None,
+                text: str | None = None,
+                html: str | None = None,
+            ) -> BlobRead:
+                return BlobRead(
+                    ref=ref or "HEAD",
+                    commit=commit,
+                    path=entry.path,
+                    size=entry.size,
+                    kind=kind,
+                    target=target,
+                    language=language,
+                    text=text,
+                    html=html,
+                )
 
             if entry.kind == "dir":
                 raise Invalid(f"{entry.path!r} is a folder; use the tree.", field="path")
@@ -370,8 +450,9 @@ class BotService:
 
         def work() -> ReadmeRead:
             commit = git.resolve(mirror, ref)
-            entries = [e for e in git.tree(mirror, commit, "")
-                       if e.kind == "file" and e.name.lower().split(".")[0] == "readme"]
+            entries = [
+                e for e in git.tree(mirror, commit, "") if e.kind == "file" and e.name.lower().split(".")[0] == "readme"
+            ]
             if not entries:
                 return ReadmeRead(ref=ref or "HEAD", commit=commit, path=None, html="")
             entry = sorted(entries, key=lambda e: (not e.name.lower().endswith(".md"), e.name))[0]
@@ -417,17 +498,35 @@ class PrincipleService:
     async def all(self) -> list[PrincipleSummary]:
         followers = await self._followers()
         rows = (await self.session.scalars(select(Principle).order_by(Principle.category, Principle.title))).all()
-        return [PrincipleSummary(id=p.id, title=p.title, category=p.category, tags=list(p.tags or []),
-                                 bots=followers.get(p.id, []), error=p.error) for p in rows]
+        return [
+            PrincipleSummary(
+                id=p.id,
+                title=p.title,
+                category=p.category,
+                tags=list(p.tags or []),
+                bots=followers.get(p.id, []),
+                error=p.error,
+            )
+            for p in rows
+        ]
 
     async def get(self, principle_id: str) -> PrincipleRead:
         p = await self.session.get(Principle, principle_id)
         if p is None:
             raise NotFound(f"No code principle {principle_id!r}.")
         _, body, _ = split_front_matter(p.source)
-        return PrincipleRead(id=p.id, title=p.title, category=p.category, tags=list(p.tags or []), path=p.path,
-                             html=render(body, p.blob_sha), source=p.source,
-                             bots=(await self._followers()).get(p.id, []), error=p.error, updated_at=p.updated_at)
+        return PrincipleRead(
+            id=p.id,
+            title=p.title,
+            category=p.category,
+            tags=list(p.tags or []),
+            path=p.path,
+            html=render(body, p.blob_sha),
+            source=p.source,
+            bots=(await self._followers()).get(p.id, []),
+            error=p.error,
+            updated_at=p.updated_at,
+        )
 
     async def sync(self) -> list[str]:
         """Mirror the principles repository and load its Markdown files. A file with broken front matter keeps
@@ -444,9 +543,14 @@ class PrincipleService:
 
         def read() -> list[tuple[git.Entry, str]]:
             head = git.resolve(mirror, None)
-            files = [f for f in git.all_files(mirror, head)
-                     if f.kind == "file" and f.path.lower().endswith(".md") and text_file(f, self.config.max_blob)
-                     and f.path.rsplit("/", 1)[-1].lower() != "readme.md"]
+            files = [
+                f
+                for f in git.all_files(mirror, head)
+                if f.kind == "file"
+                and f.path.lower().endswith(".md")
+                and text_file(f, self.config.max_blob)
+                and f.path.rsplit("/", 1)[-1].lower() != "readme.md"
+            ]
             contents = dict(git.read_blobs(mirror, [f.sha for f in files]))
             return [(f, contents[f.sha].decode("utf-8", "replace")) for f in files if f.sha in contents]
 
@@ -465,9 +569,16 @@ class PrincipleService:
                 meta = {}
             title = str(meta.get("title") or _first_heading(body) or pid)[:200]
             tags = [str(t) for t in (meta.get("tags") or [])] if isinstance(meta.get("tags"), list) else []
-            values = {"title": title, "category": str(meta.get("category") or "")[:100], "tags": tags,
-                      "path": entry.path, "blob_sha": entry.sha, "source": text,
-                      "error": f"{entry.path}: {error}" if error else None, "updated_at": utcnow()}
+            values = {
+                "title": title,
+                "category": str(meta.get("category") or "")[:100],
+                "tags": tags,
+                "path": entry.path,
+                "blob_sha": entry.sha,
+                "source": text,
+                "error": f"{entry.path}: {error}" if error else None,
+                "updated_at": utcnow(),
+            }
             if existing is None:
                 self.session.add(Principle(id=pid, **values))
             elif existing.blob_sha != entry.sha or existing.error:

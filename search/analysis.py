@@ -25,8 +25,9 @@ from pathlib import Path
 
 import snowballstemmer
 
-_SPECIAL = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss",
-                          "þ": "th", "ð": "d"})
+_SPECIAL = str.maketrans(
+    {"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "þ": "th", "ð": "d"}
+)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # a word directly followed by a hyphen and then a space: the first half of a suspended compound
 _SUSPENDED = re.compile(r"([^\W_]+)-(?=\s|,)", re.UNICODE)
@@ -201,7 +202,7 @@ def words(text: str) -> list[str]:
 
 def _completed_suspensions(text: str) -> Iterator[str]:
     for match in _SUSPENDED.finditer(text):
-        rest = text[match.end():]
+        rest = text[match.end() :]
         following = _WORD.findall(rest[:120])
         # skip joiners and further suspended halves: "børne-, ungdoms- og straffeattester"
         for candidate in following[:6]:
@@ -312,10 +313,10 @@ def _prose_terms(text: str) -> list[QueryTerm]:
         length = 1
         for alt, group in _synonym_index():
             n = len(alt)
-            if tuple(stems[i:i + n]) == alt:
+            if tuple(stems[i : i + n]) == alt:
                 synonyms, length = group, n
                 break
-        phrase_words = ws[i:i + length]
+        phrase_words = ws[i : i + length]
         term = QueryTerm(text=" ".join(phrase_words))
         if length == 1:
             _add_word(term, ws[i])

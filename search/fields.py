@@ -18,16 +18,30 @@ def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:
     if is_code(doc.type):
         body = doc.body[:MAX_INDEXED]
         defined = analyze_code(" ".join(definitions(body)))  # the file that defines a name ranks first for it
-        return (body, analyze_code(doc.title) + " " + analyze(doc.title), analyze(doc.summary), analyze_code(body),
-                analyze(doc.meta) + " " + defined)
+        return (
+            body,
+            analyze_code(doc.title) + " " + analyze(doc.title),
+            analyze(doc.summary),
+            analyze_code(body),
+            analyze(doc.meta) + " " + defined,
+        )
     body = plain_text(doc.body)
     return body, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)
 
 
-def make_hit(doc_type: str, doc_id: str, title: str, url: str, summary: str, body: str, score: float,
-             query: AnalyzedQuery) -> Hit:
+def make_hit(
+    doc_type: str, doc_id: str, title: str, url: str, summary: str, body: str, score: float, query: AnalyzedQuery
+) -> Hit:
     if is_code(doc_type):
         html, line = code_snippet(body, query)
-        return Hit(type=doc_type, id=doc_id, title=title, url=f"{url}#L{line}" if line else url,
-                   snippet=html, score=score, line=line, path=title)
+        return Hit(
+            type=doc_type,
+            id=doc_id,
+            title=title,
+            url=f"{url}#L{line}" if line else url,
+            snippet=html,
+            score=score,
+            line=line,
+            path=title,
+        )
     return Hit(type=doc_type, id=doc_id, title=title, url=url, snippet=snippet([summary, body], query), score=score)

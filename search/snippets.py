@@ -76,7 +76,7 @@ def snippet(texts: list[str], query: AnalyzedQuery, window: int = WINDOW) -> str
     out = ["…" if start > 0 else ""]
     cursor = begin_char
     for m in spans[start:end]:
-        out.append(html.escape(text[cursor:m.start()]))
+        out.append(html.escape(text[cursor : m.start()]))
         word = html.escape(m.group())
         out.append(f"<mark>{word}</mark>" if not query.empty and matcher.matches(m.group()) else word)
         cursor = m.end()
@@ -112,8 +112,9 @@ def code_snippet(text: str, query: AnalyzedQuery, max_lines: int = 20_000) -> tu
 
     def matches_strongly(identifier: str) -> bool:
         forms = code_forms(identifier)
-        return bool(forms) and (forms[0] in strong or forms[0].startswith(strong_prefixes) if strong_prefixes
-                                else forms[0] in strong)
+        return bool(forms) and (
+            forms[0] in strong or forms[0].startswith(strong_prefixes) if strong_prefixes else forms[0] in strong
+        )
 
     first: tuple[str, int] | None = None
     weak: tuple[str, int] | None = None
@@ -139,7 +140,7 @@ def _mark_line(line: str, matches: object) -> str:
     cursor = 0
     text = line.rstrip()[:400]
     for m in IDENTIFIER.finditer(text):
-        out.append(html.escape(text[cursor:m.start()]))
+        out.append(html.escape(text[cursor : m.start()]))
         word = html.escape(m.group())
         out.append(f"<mark>{word}</mark>" if matches(m.group()) else word)  # type: ignore[operator]
         cursor = m.end()

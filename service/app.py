@@ -71,9 +71,15 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         app.state.indexer = indexer
         await start_indexing(indexer)
         retries = asyncio.create_task(indexer.run_retries(settings.index_retry_seconds))
-        scheduled = (asyncio.create_task(run_scheduled_sync(settings.codebank(), app.state.write_sessions, indexer,
-                                                            settings.sync_interval_minutes))
-                     if settings.sync_interval_minutes > 0 else None)
+        scheduled = (
+            asyncio.create_task(
+                run_scheduled_sync(
+                    settings.codebank(), app.state.write_sessions, indexer, settings.sync_interval_minutes
+                )
+            )
+            if settings.sync_interval_minutes > 0
+            else None
+        )
         try:
             yield
         finally:

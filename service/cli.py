@@ -72,8 +72,14 @@ def serve(settings: Settings, host: str, port: int) -> None:
         settings.ensure_data_dir()
     print(f"RPA-banken on http://{host}:{port}  (API docs: http://{host}:{port}/api/schema)", flush=True)
     # h11's default 16 KiB would refuse a long search URL before the app could answer it
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True,
-                h11_max_incomplete_event_size=256 * 1024)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        h11_max_incomplete_event_size=256 * 1024,
+    )
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -132,8 +138,10 @@ def cmd_codebank_sync(settings: Settings, args: argparse.Namespace) -> int:
         slugs = [args.slug] if args.slug else list((await session.scalars(select(Bot.slug).order_by(Bot.slug))).all())
         for slug in slugs:
             bot = await BotService(session, config).sync(None, slug)
-            lines.append(f"{slug}: {'failed: ' + bot.sync_error if bot.sync_error else 'at ' + (bot.head or '-')[:12]}"
-                         + (f" (manifest: {'; '.join(bot.manifest_errors)})" if bot.manifest_errors else ""))
+            lines.append(
+                f"{slug}: {'failed: ' + bot.sync_error if bot.sync_error else 'at ' + (bot.head or '-')[:12]}"
+                + (f" (manifest: {'; '.join(bot.manifest_errors)})" if bot.manifest_errors else "")
+            )
         if not args.slug and config.principles_url:
             lines.append(f"principles: {len(await PrincipleService(session, config).sync())}")
         return lines
@@ -164,8 +172,10 @@ def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{'id':>4}  {'role':<7} {'kommune':<8} {'created':<20} {'revoked':<20} name")
     for t in tokens:
         revoked = t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "-"
-        print(f"{t.id:>4}  {t.role:<7} {t.municipality or '-':<8} {t.created_at.strftime('%Y-%m-%d %H:%M'):<20} "
-              f"{revoked:<20} {t.name}")
+        print(
+            f"{t.id:>4}  {t.role:<7} {t.municipality or '-':<8} {t.created_at.strftime('%Y-%m-%d %H:%M'):<20} "
+            f"{revoked:<20} {t.name}"
+        )
     return 0
 
 
@@ -261,8 +271,6 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         return 2
     except KeyboardInterrupt:
         return 130
-
-
 
 
 if __name__ == "__main__":

@@ -42,15 +42,29 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
 }
 
 HTTP_ERROR_NAMES = {
-    400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 412: "precondition_failed", 413: "too_large",
-    415: "unsupported_media_type", 422: "invalid", 429: "too_many_requests", 503: "unavailable",
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    503: "unavailable",
 }
 
 
 def error_response(
-    status: int, error: str, message: str, *, field: str | None = None,
-    errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    error: str,
+    message: str,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status_code": status, "error": error, "message": message}
     if field:
@@ -107,8 +121,11 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     status = exc.status_code
     if status >= 500:
         log.error("HTTP %s: %s", status, exc.detail)
-        return error_response(status, HTTP_ERROR_NAMES.get(status, "server_error"),
-                              "Something went wrong on our side; it has been logged.")
+        return error_response(
+            status,
+            HTTP_ERROR_NAMES.get(status, "server_error"),
+            "Something went wrong on our side; it has been logged.",
+        )
     message = str(exc.detail)
     if status == 400 and type(exc) is ClientException:  # the body could not be decoded at all
         message = _humane(message)
@@ -123,25 +140,32 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
 def _is_contention(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     codes = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
-    return "locked" in text or "busy" in text or getattr(exc.orig, "sqlstate", None) in codes or any(
-        code.lower() in text for code in ("serializationerror", "deadlockdetected")
+    return (
+        "locked" in text
+        or "busy" in text
+        or getattr(exc.orig, "sqlstate", None) in codes
+        or any(code.lower() in text for code in ("serializationerror", "deadlockdetected"))
     )
 
 
 def database_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, IntegrityError):
-        return error_response(409, "conflict", "That would clash with data written at the same time or "
-                                               "already there; read it again and retry.")
+        return error_response(
+            409,
+            "conflict",
+            "That would clash with data written at the same time or already there; read it again and retry.",
+        )
     if isinstance(exc, StaleDataError):
-        return error_response(409, "conflict", "Someone else changed this at the same moment; read it again "
-                                               "and retry.")
+        return error_response(409, "conflict", "Someone else changed this at the same moment; read it again and retry.")
     if isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and _is_contention(exc)):
-        return error_response(503, "unavailable", "The database is busy; please retry in a moment.",
-                              headers={"Retry-After": "1"})
+        return error_response(
+            503, "unavailable", "The database is busy; please retry in a moment.", headers={"Retry-After": "1"}
+        )
     if isinstance(exc, OperationalError):
         log.exception("database unavailable", exc_info=exc)
-        return error_response(503, "unavailable", "The database does not answer right now; please retry.",
-                              headers={"Retry-After": "5"})
+        return error_response(
+            503, "unavailable", "The database does not answer right now; please retry.", headers={"Retry-After": "5"}
+        )
     return server_error(_, exc)
 
 
@@ -152,8 +176,9 @@ def git_error(_: Request[Any, Any, Any], exc: GitError) -> Response[dict[str, An
 
 def server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "server_error",
-                          "Something went wrong on our side; it has been logged.")
+    return error_response(
+        HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side; it has been logged."
+    )
 
 
 _API_HANDLERS: dict[Any, Any] = {

@@ -45,8 +45,18 @@ REBUILD_CHUNK = 500
 def process_document(p: ProcessRead, names: dict[str, str]) -> Document:
     owner = names.get(p.owner_municipality, p.owner_municipality)
     adopters = [names.get(code, code) for code in p.adopted_by]
-    meta = [*p.systems, *p.technologies, *p.tags, DOMAINS[p.domain], PHASES[p.phase], STATUSES[p.status],
-            owner, *adopters, p.kle or "", p.legal_basis or ""]
+    meta = [
+        *p.systems,
+        *p.technologies,
+        *p.tags,
+        DOMAINS[p.domain],
+        PHASES[p.phase],
+        STATUSES[p.status],
+        owner,
+        *adopters,
+        p.kle or "",
+        p.legal_basis or "",
+    ]
     if p.personal_data:
         meta.append("personoplysninger")
     if p.dpia_done:
@@ -57,10 +67,21 @@ def process_document(p: ProcessRead, names: dict[str, str]) -> Document:
     elif p.phase == "retired" or p.status == "on_hold":
         boost = 0.8
     return Document(
-        type="process", id=p.id, title=p.title, url=f"/processes/{p.id}", summary=p.summary,
-        body=p.description, meta=" · ".join(m for m in meta if m),
-        facets={"domain": [p.domain], "phase": [p.phase], "status": [p.status], "system": p.systems,
-                "technology": p.technologies, "municipality": [p.owner_municipality, *p.adopted_by]},
+        type="process",
+        id=p.id,
+        title=p.title,
+        url=f"/processes/{p.id}",
+        summary=p.summary,
+        body=p.description,
+        meta=" · ".join(m for m in meta if m),
+        facets={
+            "domain": [p.domain],
+            "phase": [p.phase],
+            "status": [p.status],
+            "system": p.systems,
+            "technology": p.technologies,
+            "municipality": [p.owner_municipality, *p.adopted_by],
+        },
         visibility="network" if p.visibility == "network" else municipality_visibility(p.owner_municipality),
         boost=boost,
     )
@@ -74,8 +95,12 @@ def municipality_document(m: MunicipalityRead) -> Document:
         facts.append(f"{m.population:,} indbyggere".replace(",", "."))
     facts.append("medlem af netværket" if m.is_member else "tidligere medlem")
     return Document(
-        type="municipality", id=m.code, title=m.name, url=f"/municipalities/{m.code}",
-        summary=" · ".join(facts), meta=" ".join([m.name, *m.aliases, m.code, m.cvr or ""]),
+        type="municipality",
+        id=m.code,
+        title=m.name,
+        url=f"/municipalities/{m.code}",
+        summary=" · ".join(facts),
+        meta=" ".join([m.name, *m.aliases, m.code, m.cvr or ""]),
         facets={"municipality": [m.code]},
     )
 
@@ -86,13 +111,27 @@ async def _names(session: AsyncSession) -> dict[str, str]:
 
 def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) -> Document:
     facts = bot.facts or {}
-    meta = [*facts.get("technologies", []), *facts.get("systems", []), *facts.get("languages", {}),
-            *facts.get("frameworks", []), *facts.get("principles", []), *processes]
+    meta = [
+        *facts.get("technologies", []),
+        *facts.get("systems", []),
+        *facts.get("languages", {}),
+        *facts.get("frameworks", []),
+        *facts.get("principles", []),
+        *processes,
+    ]
     return Document(
-        type="bot", id=bot.slug, title=bot.name, url=f"/bots/{bot.slug}", summary=bot.summary, body=readme,
+        type="bot",
+        id=bot.slug,
+        title=bot.name,
+        url=f"/bots/{bot.slug}",
+        summary=bot.summary,
+        body=readme,
         meta=" · ".join(meta),
-        facets={"technology": facts.get("technologies", []), "system": facts.get("systems", []),
-                "municipality": [m for m in [bot.owner_municipality, *users] if m]},
+        facets={
+            "technology": facts.get("technologies", []),
+            "system": facts.get("systems", []),
+            "municipality": [m for m in [bot.owner_municipality, *users] if m],
+        },
         boost=RANK_BOOST["bot"],
     )
 
@@ -100,26 +139,46 @@ def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) 
 def code_document(bot: Bot, path: str, text: str) -> Document:
     facts = bot.facts or {}
     return Document(
-        type="code", id=f"{bot.slug}:{path}", title=path, url=f"/bots/{bot.slug}/blob?path={quote(path)}",
-        summary=bot.name, body=text, meta=bot.name,
-        facets={"technology": facts.get("technologies", []), "system": facts.get("systems", []),
-                "municipality": [bot.owner_municipality] if bot.owner_municipality else []},
+        type="code",
+        id=f"{bot.slug}:{path}",
+        title=path,
+        url=f"/bots/{bot.slug}/blob?path={quote(path)}",
+        summary=bot.name,
+        body=text,
+        meta=bot.name,
+        facets={
+            "technology": facts.get("technologies", []),
+            "system": facts.get("systems", []),
+            "municipality": [bot.owner_municipality] if bot.owner_municipality else [],
+        },
         boost=RANK_BOOST["code"],
     )
 
 
 def principle_document(p: Principle) -> Document:
     _, body, _ = split_front_matter(p.source)
-    return Document(type="principle", id=p.id, title=p.title, url=f"/principles/{p.id}",
-                    summary=p.category, body=body, meta=" · ".join([p.category, *p.tags]),
-                    boost=RANK_BOOST["principle"])
+    return Document(
+        type="principle",
+        id=p.id,
+        title=p.title,
+        url=f"/principles/{p.id}",
+        summary=p.category,
+        body=body,
+        meta=" · ".join([p.category, *p.tags]),
+        boost=RANK_BOOST["principle"],
+    )
 
 
 async def _bot_documents(session: AsyncSession, config: CodebankConfig | None, slugs: list[str]) -> list[Document]:
     docs: list[Document] = []
     for bot in (await session.scalars(select(Bot).where(Bot.slug.in_(slugs)))).all():
-        processes = (await session.scalars(select(Process.title).join(BotProcess, BotProcess.process_id == Process.id)
-                                           .where(BotProcess.bot_slug == bot.slug))).all()
+        processes = (
+            await session.scalars(
+                select(Process.title)
+                .join(BotProcess, BotProcess.process_id == Process.id)
+                .where(BotProcess.bot_slug == bot.slug)
+            )
+        ).all()
         users = (await session.scalars(select(Adoption.municipality_code).where(Adoption.bot_slug == bot.slug))).all()
         readme = ""
         path = (bot.facts or {}).get("readme_path")
@@ -135,8 +194,11 @@ def _read_texts(mirror: Path, commit: str, paths: list[str], max_blob: int = git
     if not mirror.exists():
         return {}
     wanted = set(paths)
-    entries = {e.sha: e.path for e in git.all_files(mirror, commit)
-               if e.path in wanted and e.kind == "file" and (e.size or 0) <= max_blob}
+    entries = {
+        e.sha: e.path
+        for e in git.all_files(mirror, commit)
+        if e.path in wanted and e.kind == "file" and (e.size or 0) <= max_blob
+    }
     out = {}
     for sha, content in git.read_blobs(mirror, list(entries)):
         if not git.is_binary(content):
@@ -144,8 +206,7 @@ def _read_texts(mirror: Path, commit: str, paths: list[str], max_blob: int = git
     return out
 
 
-async def _code_documents(session: AsyncSession, config: CodebankConfig | None,
-                          ids: list[str]) -> list[Document]:
+async def _code_documents(session: AsyncSession, config: CodebankConfig | None, ids: list[str]) -> list[Document]:
     if config is None:
         return []
     by_bot: dict[str, list[str]] = {}
@@ -161,8 +222,9 @@ async def _code_documents(session: AsyncSession, config: CodebankConfig | None,
     return docs
 
 
-async def load_documents(session: AsyncSession, entity: str, ids: list[str],
-                         config: CodebankConfig | None = None) -> tuple[list[Document], list[str]]:
+async def load_documents(
+    session: AsyncSession, entity: str, ids: list[str], config: CodebankConfig | None = None
+) -> tuple[list[Document], list[str]]:
     """(documents of the entities that exist, ids of those that are gone)."""
     if entity == "bot":
         docs = await _bot_documents(session, config, ids)
@@ -172,8 +234,9 @@ async def load_documents(session: AsyncSession, entity: str, ids: list[str],
         principles = (await session.scalars(select(Principle).where(Principle.id.in_(ids)))).all()
         docs = [principle_document(p) for p in principles if not (p.error and not p.blob_sha)]
     elif entity == "process":
-        processes = (await session.scalars(
-            select(Process).where(Process.id.in_(ids)).options(*_process_options()))).all()
+        processes = (
+            await session.scalars(select(Process).where(Process.id.in_(ids)).options(*_process_options()))
+        ).all()
         names = await _names(session)
         docs = [process_document(process_read(p), names) for p in processes]
     elif entity == "municipality":
@@ -191,10 +254,15 @@ async def all_documents(session: AsyncSession) -> AsyncIterator[Document]:
         yield municipality_document(municipality_read(m))
     last = ""
     while True:
-        rows = (await session.scalars(
-            select(Process).where(Process.id > last).order_by(Process.id).limit(REBUILD_CHUNK)
-            .options(*_process_options())
-        )).all()
+        rows = (
+            await session.scalars(
+                select(Process)
+                .where(Process.id > last)
+                .order_by(Process.id)
+                .limit(REBUILD_CHUNK)
+                .options(*_process_options())
+            )
+        ).all()
         if not rows:
             return
         for p in rows:
@@ -211,8 +279,7 @@ async def codebank_documents(session: AsyncSession, config: CodebankConfig | Non
         for bot in bots:
             if bot.head and config.mirror(bot.slug).exists():
                 files = await asyncio.to_thread(git.all_files, config.mirror(bot.slug), bot.head)
-                texts = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head,
-                                                [f.path for f in files])
+                texts = await asyncio.to_thread(_read_texts, config.mirror(bot.slug), bot.head, [f.path for f in files])
                 docs.extend(code_document(bot, path, text) for path, text in texts.items())
     return docs
 
@@ -223,9 +290,13 @@ async def codebank_documents(session: AsyncSession, config: CodebankConfig | Non
 class Indexer:
     """Drains the index queue into a search backend; rebuilds; reports its state."""
 
-    def __init__(self, backend: SearchBackend, sessions: async_sessionmaker[AsyncSession],
-                 write_sessions: async_sessionmaker[AsyncSession] | None = None,
-                 codebank: CodebankConfig | None = None) -> None:
+    def __init__(
+        self,
+        backend: SearchBackend,
+        sessions: async_sessionmaker[AsyncSession],
+        write_sessions: async_sessionmaker[AsyncSession] | None = None,
+        codebank: CodebankConfig | None = None,
+    ) -> None:
         self.backend = backend
         self.codebank = codebank
         self.sessions = sessions
@@ -239,10 +310,13 @@ class Indexer:
             done = 0
             while True:
                 async with self.sessions() as session:
-                    rows = (await session.execute(
-                        select(IndexQueue.id, IndexQueue.entity, IndexQueue.entity_id)
-                        .order_by(IndexQueue.id).limit(DRAIN_BATCH)
-                    )).all()
+                    rows = (
+                        await session.execute(
+                            select(IndexQueue.id, IndexQueue.entity, IndexQueue.entity_id)
+                            .order_by(IndexQueue.id)
+                            .limit(DRAIN_BATCH)
+                        )
+                    ).all()
                     if not rows:
                         return done
                     wanted: dict[str, list[str]] = {}
@@ -263,7 +337,8 @@ class Indexer:
                     log.warning("search indexing failed, will retry: %s", exc)
                     async with self.write_sessions() as session:
                         await session.execute(
-                            update(IndexQueue).where(IndexQueue.id.in_(queue_ids))
+                            update(IndexQueue)
+                            .where(IndexQueue.id.in_(queue_ids))
                             .values(attempts=IndexQueue.attempts + 1, last_error=str(exc)[:2000])
                         )
                         await session.commit()
@@ -291,11 +366,18 @@ class Indexer:
 
     async def pending(self) -> dict[str, Any]:
         async with self.sessions() as session:
-            count, failing, oldest = (await session.execute(
-                select(func.count(IndexQueue.id), func.count(IndexQueue.last_error), func.min(IndexQueue.enqueued_at))
-            )).one()
-        return {"pending": int(count), "failing": int(failing),
-                "oldest_pending": oldest.isoformat() if oldest else None}
+            count, failing, oldest = (
+                await session.execute(
+                    select(
+                        func.count(IndexQueue.id), func.count(IndexQueue.last_error), func.min(IndexQueue.enqueued_at)
+                    )
+                )
+            ).one()
+        return {
+            "pending": int(count),
+            "failing": int(failing),
+            "oldest_pending": oldest.isoformat() if oldest else None,
+        }
 
     async def backend_health(self) -> dict[str, Any]:
         return await asyncio.to_thread(self.backend.health)
@@ -345,14 +427,16 @@ async def start_indexing(indexer: Indexer) -> None:
         log.warning("search index not ready at start-up: %s", exc)
 
 
-async def search_process_ids(indexer: Indexer, actor: Actor, filters: Any, text: str, limit: int,
-                             offset: int) -> tuple[int, list[str]]:
+async def search_process_ids(
+    indexer: Indexer, actor: Actor, filters: Any, text: str, limit: int, offset: int
+) -> tuple[int, list[str]]:
     """(total, ids of one page) of processes matching `text` and the list filters, best first."""
     wanted = {"type": "process"}
     for name in ("domain", "phase", "status", "system", "technology", "municipality"):
         value = getattr(filters, name)
         if value:
             wanted[name] = value
-    result = await indexer.search(SearchQuery(text=text, filters=wanted, viewer=viewer_for(actor),
-                                              limit=limit, offset=offset))
+    result = await indexer.search(
+        SearchQuery(text=text, filters=wanted, viewer=viewer_for(actor), limit=limit, offset=offset)
+    )
     return result.total, [h.id for h in result.hits]

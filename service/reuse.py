@@ -17,8 +17,16 @@ log = logging.getLogger("rpabank.reuse")
 CANDIDATES = 30
 
 
-async def similar_processes(indexer: Indexer, db: AsyncSession, actor: Actor, title: str, summary: str = "", *,
-                            exclude: Iterable[str] = (), limit: int = 10) -> list[SimilarProcess]:
+async def similar_processes(
+    indexer: Indexer,
+    db: AsyncSession,
+    actor: Actor,
+    title: str,
+    summary: str = "",
+    *,
+    exclude: Iterable[str] = (),
+    limit: int = 10,
+) -> list[SimilarProcess]:
     """The processes `actor` can see that likely describe the same as `title` and `summary`.
 
     A search engine that does not answer gives no candidates rather than an error: this is advice.
@@ -27,8 +35,9 @@ async def similar_processes(indexer: Indexer, db: AsyncSession, actor: Actor, ti
     if not text:
         return []
     try:
-        result = await indexer.search(SearchQuery(text=text[:2000], filters={"type": "process"},
-                                                  viewer=viewer_for(actor), limit=CANDIDATES))
+        result = await indexer.search(
+            SearchQuery(text=text[:2000], filters={"type": "process"}, viewer=viewer_for(actor), limit=CANDIDATES)
+        )
     except Exception as exc:
         log.warning("no duplicate candidates, the search failed: %s", exc)
         return []

@@ -39,8 +39,9 @@ async def sync_all(config: CodebankConfig, sessions: async_sessionmaker[AsyncSes
     return done
 
 
-async def run_scheduled_sync(config: CodebankConfig, sessions: async_sessionmaker[AsyncSession], indexer: Indexer,
-                             minutes: float) -> None:
+async def run_scheduled_sync(
+    config: CodebankConfig, sessions: async_sessionmaker[AsyncSession], indexer: Indexer, minutes: float
+) -> None:
     while True:
         await asyncio.sleep(minutes * 60)
         try:

@@ -59,8 +59,9 @@ class Settings:
         return open_backend(self.data_dir, self.meili_url, self.meili_key, self.meili_index)
 
     def codebank(self) -> CodebankConfig:
-        return CodebankConfig(data_dir=self.data_dir, allow_local=self.allow_local_repos,
-                              principles_url=self.principles_url)
+        return CodebankConfig(
+            data_dir=self.data_dir, allow_local=self.allow_local_repos, principles_url=self.principles_url
+        )
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 from search.backends.base import SearchBackend, SearchError
 
 
-def open_backend(data_dir: Path, meili_url: str | None = None, meili_key: str | None = None,
-                 meili_index: str = "rpabank") -> SearchBackend:
+def open_backend(
+    data_dir: Path, meili_url: str | None = None, meili_key: str | None = None, meili_index: str = "rpabank"
+) -> SearchBackend:
     """Meilisearch when a URL is configured, else FTS5 in `<data_dir>/search`."""
     if meili_url:
         from search.backends.meili import MeiliBackend

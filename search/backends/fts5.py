@@ -31,7 +31,8 @@ from search.fields import indexed_fields, make_hit
 # title > summary > the rest (systems, technologies, tags, names) > description
 WEIGHTS = (10.0, 5.0, 1.0, 2.5)
 SCHEMA_VERSION = "2"
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     rowid INTEGER PRIMARY KEY,
@@ -54,8 +55,11 @@ CREATE TABLE IF NOT EXISTS facet_values (id INTEGER PRIMARY KEY, facet TEXT NOT 
 CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_facets_by_row ON doc_facets (rowid);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '""" + SCHEMA_VERSION + """');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
+    + SCHEMA_VERSION
+    + """');
 """
+)
 BATCH = 500
 
 
@@ -75,8 +79,11 @@ def match_group(term: QueryTerm) -> str | None:
     for p in prefixes:
         if not any(p.startswith(k) for k in kept):
             kept.append(p)
-    alternatives = [fts5_quote(form) for form in dict.fromkeys(term.all_exact())
-                    if form and not any(form.startswith(k) for k in kept)]
+    alternatives = [
+        fts5_quote(form)
+        for form in dict.fromkeys(term.all_exact())
+        if form and not any(form.startswith(k) for k in kept)
+    ]
     alternatives += [fts5_quote(form) + " *" for form in kept]
     for phrase in term.phrases:
         tokens = [fts5_quote(w) for w in dict.fromkeys(phrase) if w]
@@ -118,8 +125,9 @@ class _Vocabulary:
         return i < len(self.sorted) and self.sorted[i].startswith(prefix)
 
     def near(self, form: str, distance: int, limit: int = 6) -> list[str]:
-        candidates = [t for n in range(len(form) - distance, len(form) + distance + 1)
-                      for t in self.by_length.get(n, ())]
+        candidates = [
+            t for n in range(len(form) - distance, len(form) + distance + 1) for t in self.by_length.get(n, ())
+        ]
         found = extract(form, candidates, scorer=OSA.distance, score_cutoff=distance, limit=limit)
         return [term for term, _score, _ in found]
 
@@ -145,7 +153,8 @@ class _Snapshot:
             facets[rowid].append(vid)
         self.facets: dict[int, tuple[int, ...]] = {r: tuple(v) for r, v in facets.items()}
         self.visibility: dict[int, str] = dict(
-            conn.execute("SELECT rowid, visibility FROM docs WHERE visibility != 'network'").fetchall())
+            conn.execute("SELECT rowid, visibility FROM docs WHERE visibility != 'network'").fetchall()
+        )
         self.boost: dict[int, float] = dict(conn.execute("SELECT rowid, boost FROM docs WHERE boost != 1.0").fetchall())
         self.browse = [r[0] for r in conn.execute("SELECT rowid FROM docs ORDER BY type != 'process', title, id")]
         self._vocabulary: _Vocabulary | None = None
@@ -159,8 +168,11 @@ class _Snapshot:
     def keep(self, viewer: Viewer, filters: list[int]) -> Callable[[int], bool]:
         """A test for one rowid: visible to this viewer and carrying every filter value."""
         hidden = self.visibility
-        allowed = None if viewer.is_admin else (
-            {municipality_visibility(viewer.municipality)} if viewer.municipality else set())
+        allowed = (
+            None
+            if viewer.is_admin
+            else ({municipality_visibility(viewer.municipality)} if viewer.municipality else set())
+        )
         facets = self.facets
         if not filters and (allowed is None or not hidden):
             return _always
@@ -317,7 +329,7 @@ class Fts5Backend(SearchBackend):
     @staticmethod
     def _delete_keys(conn: sqlite3.Connection, keys: list[str]) -> None:
         for i in range(0, len(keys), BATCH):
-            chunk = keys[i:i + BATCH]
+            chunk = keys[i : i + BATCH]
             marks = ",".join("?" * len(chunk))
             rows = [r[0] for r in conn.execute(f"SELECT rowid FROM docs WHERE key IN ({marks})", chunk)]
             if not rows:
@@ -344,11 +356,16 @@ class Fts5Backend(SearchBackend):
             value_ids = []
             for name, values in doc.facet_values().items():
                 for value in values:
-                    found = conn.execute("SELECT id FROM facet_values WHERE facet = ? AND value = ?",
-                                         (name, value)).fetchone()
+                    found = conn.execute(
+                        "SELECT id FROM facet_values WHERE facet = ? AND value = ?", (name, value)
+                    ).fetchone()
                     if found is None:
-                        found = (conn.execute("INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)",
-                                              (name, value, _facet_key(value))).lastrowid,)
+                        found = (
+                            conn.execute(
+                                "INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)",
+                                (name, value, _facet_key(value)),
+                            ).lastrowid,
+                        )
                     value_ids.append((rowid, found[0]))
             conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
 
@@ -423,13 +440,15 @@ class Fts5Backend(SearchBackend):
                     partial = [item for item in self._scored(conn, snap, any_match, keep) if item[0] not in done]
                     top += heapq.nsmallest(want - len(top), partial, key=lambda item: item[1])
             ranked = [(r, -score) for r, score in top]
-        page = ranked[query.offset: want]
-        return SearchResult(total=len(matched), hits=self._hits(conn, page, analyzed),
-                            facets=snap.count_facets(matched))
+        page = ranked[query.offset : want]
+        return SearchResult(
+            total=len(matched), hits=self._hits(conn, page, analyzed), facets=snap.count_facets(matched)
+        )
 
     @staticmethod
-    def _scored(conn: sqlite3.Connection, snap: _Snapshot, match: str | None,
-                keep: Callable[[int], bool]) -> list[tuple[int, float]]:
+    def _scored(
+        conn: sqlite3.Connection, snap: _Snapshot, match: str | None, keep: Callable[[int], bool]
+    ) -> list[tuple[int, float]]:
         """(rowid, BM25 × boost) of the visible, filtered matches; smaller is better."""
         w = ", ".join(str(x) for x in WEIGHTS)
         boost = snap.boost

@@ -97,8 +97,10 @@ def visibility_filter(viewer: Viewer) -> str | None:
     if viewer.is_admin:
         return None
     if viewer.municipality:
-        return (f"visibility = {meili_string('network')} OR "
-                f"visibility = {meili_string(municipality_visibility(viewer.municipality))}")
+        return (
+            f"visibility = {meili_string('network')} OR "
+            f"visibility = {meili_string(municipality_visibility(viewer.municipality))}"
+        )
     return f"visibility = {meili_string('network')}"
 
 
@@ -131,8 +133,10 @@ class MeiliBackend(SearchBackend):
             raise SearchError(f"Meilisearch task {task_info.task_uid} did not finish: {exc}") from exc
         if task.status != "succeeded":
             error = task.error or {}
-            raise SearchError(f"Meilisearch task {task.uid} ({task.type}) {task.status}: "
-                              f"{error.get('message', 'no message')} [{error.get('code', '?')}]")
+            raise SearchError(
+                f"Meilisearch task {task.uid} ({task.type}) {task.status}: "
+                f"{error.get('message', 'no message')} [{error.get('code', '?')}]"
+            )
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from meilisearch.errors import MeilisearchError
@@ -163,8 +167,9 @@ class MeiliBackend(SearchBackend):
         if not self._exists(self.uid):
             self._create(self.uid)
         else:
-            self._wait(self._call("apply index settings", self.client.index(self.uid).update_settings,
-                                  index_settings()))
+            self._wait(
+                self._call("apply index settings", self.client.index(self.uid).update_settings, index_settings())
+            )
         self._ready = True
 
     # -------------------------------------------------------- writing
@@ -226,8 +231,16 @@ class MeiliBackend(SearchBackend):
             params["sort"] = ["title:asc"]
         raw = self._call("search", self.client.index(self.uid).search, query_text(analyzed), params)
         hits = [
-            make_hit(h["type"], h["id"], h["title"], h["url"], h.get("summary", ""), h.get("body", ""),
-                     round(float(h.get("_rankingScore", 0.0)), 4), analyzed)
+            make_hit(
+                h["type"],
+                h["id"],
+                h["title"],
+                h["url"],
+                h.get("summary", ""),
+                h.get("body", ""),
+                round(float(h.get("_rankingScore", 0.0)), 4),
+                analyzed,
+            )
             for h in raw.get("hits", [])
         ]
         distribution = raw.get("facetDistribution", {}) or {}

@@ -48,23 +48,40 @@ class AdoptionBenefitController(Controller):
 
     @get("/", summary="The benefits a municipality has reported for a process, period by period")
     async def list_benefits(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
     ) -> list[BenefitRead]:
         return await benefits(state, db).list_for_adoption(actor, process_id, code)
 
     @get("/{period:str}", summary="The benefits of one period")
     async def get_benefit(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code], period: FromPath[PeriodParam],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
+        period: FromPath[PeriodParam],
     ) -> BenefitRead:
         return await benefits(state, db).get(actor, process_id, code, period)
 
-    @put("/{period:str}", guards=[requires_token],
-         summary="Report or replace the benefits of one period (201 created, 200 replaced)")
+    @put(
+        "/{period:str}",
+        guards=[requires_token],
+        summary="Report or replace the benefits of one period (201 created, 200 replaced)",
+    )
     async def put_benefit(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code], period: FromPath[PeriodParam],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
+        period: FromPath[PeriodParam],
         data: JSONBody[BenefitWrite],
     ) -> Response[BenefitRead]:
         record, created = await benefits(state, db).put(actor, process_id, code, period, data)
@@ -72,8 +89,13 @@ class AdoptionBenefitController(Controller):
 
     @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
     async def delete_benefit(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code], period: FromPath[PeriodParam],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
+        period: FromPath[PeriodParam],
     ) -> None:
         await benefits(state, db).delete(actor, process_id, code, period)
 
@@ -84,14 +106,19 @@ class BenefitController(Controller):
 
     @get("/", summary="Expected against realised benefits of the network, grouped")
     async def benefit_summary(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        group_by: Annotated[GroupBy, QueryParameter(description="one row per process, municipality, year or "
-                                                                "domain")] = "process",
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        group_by: Annotated[
+            GroupBy, QueryParameter(description="one row per process, municipality, year or domain")
+        ] = "process",
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
         domain: Annotated[Domain | None, QueryParameter()] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", max_length=20,
-                                                    description="first period, e.g. 2023 or 2023-Q2")] = None,
+        from_: Annotated[
+            str | None, QueryParameter(name="from", max_length=20, description="first period, e.g. 2023 or 2023-Q2")
+        ] = None,
         to: PeriodQuery = None,
     ) -> BenefitSummary:
         filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
@@ -104,7 +131,10 @@ class ReuseController(Controller):
 
     @get("/similar", summary="Likely duplicates of a process about to be described")
     async def similar(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         title: Annotated[str, QueryParameter(max_length=120, description="the new process's title")] = "",
         summary: Annotated[str, QueryParameter(max_length=280)] = "",
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
@@ -112,11 +142,18 @@ class ReuseController(Controller):
         items = await similar_processes(state.indexer, db, actor, title, summary, limit=limit)
         return SimilarProcesses(title=title, summary=summary, items=items)
 
-    @post("/{process_id:str}/copy", guards=[requires_token], status_code=201,
-          summary="Copy a process for your municipality (lineage kept, adoption registered as interested)")
+    @post(
+        "/{process_id:str}/copy",
+        guards=[requires_token],
+        status_code=201,
+        summary="Copy a process for your municipality (lineage kept, adoption registered as interested)",
+    )
     async def copy_process(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], data: JSONBody[ProcessCopy | None] = None,
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        data: JSONBody[ProcessCopy | None] = None,
     ) -> Response[ProcessRead]:
         copy = await ReuseService(db).copy(actor, process_id, data)
         return Response(copy, status_code=201, headers={"ETag": etag(copy)})

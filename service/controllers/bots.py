@@ -43,18 +43,22 @@ class BotController(Controller):
 
     @get("/", summary="Registered bots (filter by process, technology, system, municipality)")
     async def list_bots(
-        self, db: NamedDependency[AsyncSession], state: State,
+        self,
+        db: NamedDependency[AsyncSession],
+        state: State,
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
         system: Annotated[str | None, QueryParameter(max_length=100)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
     ) -> list[BotRead]:
         return await BotService(db, state.settings.codebank()).find(
-            process=process, technology=technology, system=system, municipality=municipality)
+            process=process, technology=technology, system=system, municipality=municipality
+        )
 
     @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
-    async def register_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
-                           data: JSONBody[BotCreate]) -> BotRead:
+    async def register_bot(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State, data: JSONBody[BotCreate]
+    ) -> BotRead:
         return await BotService(db, state.settings.codebank()).register(actor, data)
 
     @get("/{slug:str}", summary="One bot with its metadata, versions and who runs which")
@@ -62,19 +66,31 @@ class BotController(Controller):
         return await BotService(db, state.settings.codebank()).get(slug)
 
     @patch("/{slug:str}", guards=[requires_token], summary="Change the processes a bot is linked to")
-    async def update_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
-                         slug: FromPath[Slug], data: JSONBody[BotUpdate]) -> BotRead:
+    async def update_bot(
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        state: State,
+        slug: FromPath[Slug],
+        data: JSONBody[BotUpdate],
+    ) -> BotRead:
         return await BotService(db, state.settings.codebank()).update(actor, slug, data)
 
     @delete("/{slug:str}", guards=[requires_token], summary="Remove a bot and its mirror (admin)")
-    async def delete_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
-                         slug: FromPath[Slug]) -> None:
+    async def delete_bot(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State, slug: FromPath[Slug]
+    ) -> None:
         await BotService(db, state.settings.codebank()).delete(actor, slug)
 
-    @post("/{slug:str}/sync", guards=[requires_token], status_code=200,
-          summary="Fetch the repository now and re-index what changed")
-    async def sync_bot(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State,
-                       slug: FromPath[Slug]) -> BotRead:
+    @post(
+        "/{slug:str}/sync",
+        guards=[requires_token],
+        status_code=200,
+        summary="Fetch the repository now and re-index what changed",
+    )
+    async def sync_bot(
+        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State, slug: FromPath[Slug]
+    ) -> BotRead:
         return await BotService(db, state.settings.codebank()).sync(actor, slug)
 
     @get("/{slug:str}/refs", summary="Branches and tags with dates")
@@ -82,18 +98,26 @@ class BotController(Controller):
         return await BotService(db, state.settings.codebank()).refs(slug)
 
     @get("/{slug:str}/tree", summary="A folder of the repository at a ref")
-    async def bot_tree(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug],
-                       ref: Ref = None, path: RepoPath = "") -> TreeRead:
+    async def bot_tree(
+        self,
+        db: NamedDependency[AsyncSession],
+        state: State,
+        slug: FromPath[Slug],
+        ref: Ref = None,
+        path: RepoPath = "",
+    ) -> TreeRead:
         return await BotService(db, state.settings.codebank()).tree(slug, ref, path)
 
     @get("/{slug:str}/blob", summary="A file: text with language and highlighted HTML, or what it is instead")
-    async def bot_blob(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug],
-                       path: RepoPath, ref: Ref = None) -> BlobRead:
+    async def bot_blob(
+        self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug], path: RepoPath, ref: Ref = None
+    ) -> BlobRead:
         return await BotService(db, state.settings.codebank()).blob(slug, ref, path)
 
     @get("/{slug:str}/readme", summary="The README rendered as safe HTML")
-    async def bot_readme(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug],
-                         ref: Ref = None) -> ReadmeRead:
+    async def bot_readme(
+        self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug], ref: Ref = None
+    ) -> ReadmeRead:
         return await BotService(db, state.settings.codebank()).readme(slug, ref)
 
 
@@ -106,8 +130,12 @@ class PrincipleController(Controller):
         return await PrincipleService(db, state.settings.codebank()).all()
 
     @get("/{principle_id:str}", summary="One code principle: rendered HTML, source, the bots that follow it")
-    async def get_principle(self, db: NamedDependency[AsyncSession], state: State,
-                            principle_id: Annotated[str, PathParameter(max_length=100)]) -> PrincipleRead:
+    async def get_principle(
+        self,
+        db: NamedDependency[AsyncSession],
+        state: State,
+        principle_id: Annotated[str, PathParameter(max_length=100)],
+    ) -> PrincipleRead:
         return await PrincipleService(db, state.settings.codebank()).get(principle_id)
 
 
@@ -149,8 +177,9 @@ class HookController(Controller):
     tags = ["code bank"]
 
     @post("/git", status_code=200, summary="Push events from a Git host (HMAC-signed): sync the bots pushed to")
-    async def git_push(self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession],
-                       state: State) -> SyncResult:
+    async def git_push(
+        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], state: State
+    ) -> SyncResult:
         body = await request.body()
         verify_signature(state.settings.webhook_secret, body, request.headers)
         try:

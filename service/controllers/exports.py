@@ -25,12 +25,14 @@ Text = Annotated[str | None, QueryParameter(max_length=10_000)]
 
 
 def download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
-    return Response(content, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
-async def matching_processes(state: State, db: AsyncSession, actor: Actor, filters: ProcessFilters,
-                             q: str | None) -> list[ProcessRead]:
+async def matching_processes(
+    state: State, db: AsyncSession, actor: Actor, filters: ProcessFilters, q: str | None
+) -> list[ProcessRead]:
     """Every process the list filters (and `q`, through the search) select, as GET /api/processes would."""
     if q and q.strip():
         _, ids = await search_process_ids(state.indexer, actor, filters, q, 10_000, 0)
@@ -46,8 +48,12 @@ class ExportController(Controller):
 
     @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
     async def processes_csv(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        filters: NamedDependency[ProcessFilters], q: Text = None,
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        filters: NamedDependency[ProcessFilters],
+        q: Text = None,
     ) -> Response[bytes]:
         items = await matching_processes(state, db, actor, filters, q)
         names = await ExportService(db).names()
@@ -55,8 +61,12 @@ class ExportController(Controller):
 
     @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
     async def processes_xlsx(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        filters: NamedDependency[ProcessFilters], q: Text = None,
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        filters: NamedDependency[ProcessFilters],
+        q: Text = None,
     ) -> Response[bytes]:
         items = await matching_processes(state, db, actor, filters, q)
         exports = ExportService(db)
@@ -65,7 +75,10 @@ class ExportController(Controller):
 
     @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
     async def benefits_xlsx(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
         domain: FromQuery[Domain | None] = None,

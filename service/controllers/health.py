@@ -29,7 +29,11 @@ class HealthController(Controller):
         except Exception as exc:  # the health check reports, it does not fail
             search = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         healthy = database["ok"] and search.get("ok", False) and not search.get("failing")
-        body = {"status": "ok" if healthy else "degraded", "version": __version__, "database": database,
-                "search": search}
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "version": __version__,
+            "database": database,
+            "search": search,
+        }
         # A lagging search index degrades the service but does not take it out of a load balancer.
         return Response(body, status_code=200 if database["ok"] else 503)

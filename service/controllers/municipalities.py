@@ -35,7 +35,10 @@ class MunicipalityController(Controller):
 
     @patch("/{code:str}", guards=[requires_token], summary="Change a municipality (admin)")
     async def update_municipality(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], code: FromPath[Code],
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        code: FromPath[Code],
         data: JSONBody[MunicipalityUpdate],
     ) -> MunicipalityRead:
         return await MunicipalityService(db).update(actor, code, data)

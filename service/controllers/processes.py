@@ -48,8 +48,9 @@ async def provide_process_filters(
     municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="owner or adopter")] = None,
 ) -> ProcessFilters:
     """The process list's filters, read from the query string: one definition for the list and the exports."""
-    return ProcessFilters(domain=domain, phase=phase, status=status, system=system, technology=technology,
-                          municipality=municipality)
+    return ProcessFilters(
+        domain=domain, phase=phase, status=status, system=system, technology=technology, municipality=municipality
+    )
 
 
 PROCESS_FILTERS = {"filters": Provide(provide_process_filters)}
@@ -73,20 +74,29 @@ class ProcessController(Controller):
     ) -> ProcessPage:
         if q and q.strip():  # ranked by the search, same analysis as /api/search
             total, ids = await search_process_ids(state.indexer, actor, filters, q, limit, offset)
-            return ProcessPage(total=total, limit=limit, offset=offset,
-                               items=await ProcessService(db).get_many(actor, ids))
+            return ProcessPage(
+                total=total, limit=limit, offset=offset, items=await ProcessService(db).get_many(actor, ids)
+            )
         total, items = await ProcessService(db).find(actor, filters, limit=limit, offset=offset)
         return ProcessPage(total=total, limit=limit, offset=offset, items=items)
 
-    @post("/", guards=[requires_token], status_code=201,
-          summary="Describe a new process (the answer lists possible_duplicates to warn about)")
+    @post(
+        "/",
+        guards=[requires_token],
+        status_code=201,
+        summary="Describe a new process (the answer lists possible_duplicates to warn about)",
+    )
     async def create_process(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
         data: JSONBody[ProcessCreate],
     ) -> Response[ProcessCreated]:
         process = await ProcessService(db).create(actor, data)
-        duplicates = await similar_processes(state.indexer, db, actor, process.title, process.summary,
-                                             exclude=[process.id])
+        duplicates = await similar_processes(
+            state.indexer, db, actor, process.title, process.summary, exclude=[process.id]
+        )
         created = ProcessCreated(**msgspec.structs.asdict(process), possible_duplicates=duplicates)
         return Response(created, status_code=201, headers={"ETag": etag(process)})
 
@@ -98,8 +108,12 @@ class ProcessController(Controller):
 
     @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (send If-Match)")
     async def update_process(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], data: JSONBody[ProcessUpdate], if_match: IfMatch = None,
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        data: JSONBody[ProcessUpdate],
+        if_match: IfMatch = None,
     ) -> Response[ProcessRead]:
         return with_etag(await ProcessService(db).update(actor, process_id, data, if_match))
 
@@ -123,31 +137,43 @@ class ProcessController(Controller):
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
     async def get_adoption(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code],
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
     ) -> AdoptionRead:
         return await AdoptionService(db).get(actor, process_id, code)
 
-    @put("/{process_id:str}/adoptions/{code:str}", guards=[requires_token],
-         summary="Register or replace a municipality's adoption (201 created, 200 replaced)")
+    @put(
+        "/{process_id:str}/adoptions/{code:str}",
+        guards=[requires_token],
+        summary="Register or replace a municipality's adoption (201 created, 200 replaced)",
+    )
     async def put_adoption(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code], data: JSONBody[AdoptionWrite], state: State,
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
+        data: JSONBody[AdoptionWrite],
+        state: State,
     ) -> Response[AdoptionRead]:
         bot_slug = None
         if data.bot and actor.can_write_for(code):  # a registered bot: its ref must exist
-            bot_slug = await BotService(db, state.settings.codebank()).resolve_adoption_bot(data.bot.repo,
-                                                                                             data.bot.ref)
+            bot_slug = await BotService(db, state.settings.codebank()).resolve_adoption_bot(data.bot.repo, data.bot.ref)
         adoption, created = await AdoptionService(db).put(actor, process_id, code, data, bot_slug=bot_slug)
         return Response(adoption, status_code=201 if created else 200)
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
     async def delete_adoption(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], code: FromPath[Code],
+        self,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        code: FromPath[Code],
     ) -> None:
         await AdoptionService(db).delete(actor, process_id, code)
-
 
 
 class VocabularyController(Controller):

@@ -58,15 +58,38 @@ class SearchController(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
     ) -> SearchResponse:
         started = time.perf_counter()
-        filters = {k: v for k, v in {"type": type, "domain": domain, "phase": phase, "status": status,
-                                     "system": system, "technology": technology,
-                                     "municipality": municipality}.items() if v}
+        filters = {
+            k: v
+            for k, v in {
+                "type": type,
+                "domain": domain,
+                "phase": phase,
+                "status": status,
+                "system": system,
+                "technology": technology,
+                "municipality": municipality,
+            }.items()
+            if v
+        }
         result = await state.indexer.search(
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=limit, offset=offset)
         )
         return SearchResponse(
-            query=q, total=result.total,
-            hits=[SearchHit(type=h.type, id=h.id, title=h.title, snippet=h.snippet, url=h.url, score=h.score,
-                            path=h.path, line=h.line) for h in result.hits],
-            facets=result.facets, took_ms=round((time.perf_counter() - started) * 1000, 2),
+            query=q,
+            total=result.total,
+            hits=[
+                SearchHit(
+                    type=h.type,
+                    id=h.id,
+                    title=h.title,
+                    snippet=h.snippet,
+                    url=h.url,
+                    score=h.score,
+                    path=h.path,
+                    line=h.line,
+                )
+                for h in result.hits
+            ],
+            facets=result.facets,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
         )

@@ -25,13 +25,18 @@ class AuthPages(Controller):
 
     @get("/login", name="login")
     async def login_form(self, actor: NamedDependency[Actor], next: FromQuery[str | None] = None) -> Template:
-        return Template(template_name="login.html",
-                        context=page_context(actor, nav="login", next=safe_next(next), error=None))
+        return Template(
+            template_name="login.html", context=page_context(actor, nav="login", next=safe_next(next), error=None)
+        )
 
     @post("/login", status_code=303)
     async def login(
-        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor], data: Form,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        data: Form,
     ) -> Redirect | Template:
         token = (data.get("token") or "").strip()
         target = safe_next(data.get("next"))
@@ -42,8 +47,11 @@ class AuthPages(Controller):
             except LookupError:
                 error = "Nøglen er ukendt eller tilbagekaldt."
         if error:
-            return Template(template_name="login.html", status_code=400,
-                            context=page_context(actor, nav="login", next=target, error=error))
+            return Template(
+                template_name="login.html",
+                status_code=400,
+                context=page_context(actor, nav="login", next=target, error=error),
+            )
         request.set_session({SESSION_KEY: token, "name": signed_in.name})
         return Redirect(path=target, status_code=303)
 

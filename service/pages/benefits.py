@@ -33,12 +33,14 @@ def service(state: State, db: AsyncSession) -> BenefitService:
         value = getattr(settings, name, None)
         return Decimal(str(value)) if value is not None else getattr(DEFAULT_SETTINGS, name)
 
-    return BenefitService(db, BenefitSettings(hourly_cost_dkk=setting("hourly_cost_dkk"),
-                                              annual_hours=setting("annual_hours")))
+    return BenefitService(
+        db, BenefitSettings(hourly_cost_dkk=setting("hourly_cost_dkk"), annual_hours=setting("annual_hours"))
+    )
 
 
-async def _view(state: State, db: AsyncSession, actor: Actor, filters: BenefitFilters, *,
-                top: bool = False) -> BenefitView:
+async def _view(
+    state: State, db: AsyncSession, actor: Actor, filters: BenefitFilters, *, top: bool = False
+) -> BenefitView:
     benefits = service(state, db)
     summaries, records = await benefits.report(actor, filters)
     by_year = sorted((r for r in summaries["year"].rows if r.year is not None), key=lambda r: r.year or 0)
@@ -46,12 +48,14 @@ async def _view(state: State, db: AsyncSession, actor: Actor, filters: BenefitFi
         years=[(str(r.year), r.realised_hours) for r in by_year],
         expected_years=[(str(r.year), r.expected_hours) for r in by_year],
         dkk_years=[(str(r.year), r.dkk_saved) for r in by_year],
-        total_hours=summaries["year"].totals.realised_hours, total_dkk=summaries["year"].totals.dkk_saved,
+        total_hours=summaries["year"].totals.realised_hours,
+        total_dkk=summaries["year"].totals.dkk_saved,
         records=records,
     )
     if top:
-        rows = sorted((r for r in summaries["process"].rows if r.realised_hours > 0),
-                      key=lambda r: -r.realised_hours)[:TOP_PROCESSES]
+        rows = sorted((r for r in summaries["process"].rows if r.realised_hours > 0), key=lambda r: -r.realised_hours)[
+            :TOP_PROCESSES
+        ]
         view.top = [(r.process or "", r.process_title or r.process or "", r.realised_hours) for r in rows]
     return view
 
@@ -72,10 +76,14 @@ def benefit_body(form: dict[str, Any]) -> dict[str, Any]:
     """Form fields → the JSON body of PUT /api/processes/{id}/adoptions/{code}/benefits/{period}."""
     from service.pages.processes import _number
 
-    f = {k: str(form.get(k) or "").strip() for k in ("cases_handled", "minutes_saved_per_case", "baseline_minutes",
-                                                     "running_cost_dkk", "note")}
-    body: dict[str, Any] = {"cases_handled": _number(f["cases_handled"], int) if f["cases_handled"] else None,
-                            "budget_realised": form.get("budget_realised") in ("on", "true", "1")}
+    f = {
+        k: str(form.get(k) or "").strip()
+        for k in ("cases_handled", "minutes_saved_per_case", "baseline_minutes", "running_cost_dkk", "note")
+    }
+    body: dict[str, Any] = {
+        "cases_handled": _number(f["cases_handled"], int) if f["cases_handled"] else None,
+        "budget_realised": form.get("budget_realised") in ("on", "true", "1"),
+    }
     for name in ("minutes_saved_per_case", "baseline_minutes", "running_cost_dkk"):
         if f[name]:
             body[name] = _number(f[name], float)

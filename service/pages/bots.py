@@ -42,13 +42,13 @@ def bot_url(slug: str, view: str, ref: str | None = None, path: str | None = Non
 
 
 def breadcrumbs(path: str) -> list[tuple[str, str]]:
-    """"src/robot/politi.py" → [("src", "src"), ("robot", "src/robot"), ("politi.py", "src/robot/politi.py")]."""
+    """ "src/robot/politi.py" → [("src", "src"), ("robot", "src/robot"), ("politi.py", "src/robot/politi.py")]."""
     parts = [p for p in path.split("/") if p]
     return [(part, "/".join(parts[: i + 1])) for i, part in enumerate(parts)]
 
 
 def natural(name: str) -> list[Any]:
-    """"v1.10.0" sorts after "v1.9.0"."""
+    """ "v1.10.0" sorts after "v1.9.0"."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
@@ -73,23 +73,39 @@ def fmt_size(size: int | None) -> str:
 HELPERS = {"bot_url": bot_url, "short": short, "fmt_size": fmt_size}
 
 
-def ref_problem(actor: Actor, bot: BotRead, exc: NotFound | Invalid,
-                ref: str | None, path: str) -> Template:
+def ref_problem(actor: Actor, bot: BotRead, exc: NotFound | Invalid, ref: str | None, path: str) -> Template:
     """A bad or unknown version or path inside a known bot: a page that says which, with a way back."""
     status = 404 if isinstance(exc, NotFound) else 422
     if exc.field == "ref":
         title = "Versionen findes ikke" if status == 404 else "Det er ikke et gyldigt versionsnavn"
-        message = (f"Robotten har ingen gren, tag eller commit, der hedder »{ref}«." if status == 404 else
-                   f"»{ref}« kan ikke bruges som navn på en gren, et tag eller en commit.")
+        message = (
+            f"Robotten har ingen gren, tag eller commit, der hedder »{ref}«."
+            if status == 404
+            else f"»{ref}« kan ikke bruges som navn på en gren, et tag eller en commit."
+        )
     elif exc.field == "path":
         title = "Filen eller mappen findes ikke" if status == 404 else "Stien kan ikke bruges"
-        message = (f"Der er intet på stien »{path}« i denne version." if status == 404 else
-                   "Stien skal være relativ til repositoriets rod og må ikke indeholde »..«.")
+        message = (
+            f"Der er intet på stien »{path}« i denne version."
+            if status == 404
+            else "Stien skal være relativ til repositoriets rod og må ikke indeholde »..«."
+        )
     else:
         title, message = "Koden kan ikke vises", "Robottens kode er ikke hentet endnu. Prøv igen senere."
-    return Template(template_name="bot_problem.html", status_code=status, context=page_context(
-        actor, nav="bots", bot=bot, status=status, title=title, message=message,
-        tree_url=bot_url(bot.slug, "tree"), **HELPERS))
+    return Template(
+        template_name="bot_problem.html",
+        status_code=status,
+        context=page_context(
+            actor,
+            nav="bots",
+            bot=bot,
+            status=status,
+            title=title,
+            message=message,
+            tree_url=bot_url(bot.slug, "tree"),
+            **HELPERS,
+        ),
+    )
 
 
 async def bot_names(db: AsyncSession) -> dict[str, str]:
@@ -113,12 +129,15 @@ class BotPages(Controller):
         names = {m.code: m.name for m in await MunicipalityService(db).all()}
         ids = sorted({p for b in bots for p in b.processes})
         processes = {p.id: p for p in await ProcessService(db).get_many(actor, ids)}
-        return Template(template_name="bots.html", context=page_context(
-            actor, nav="bots", bots=bots, names=names, processes=processes))
+        return Template(
+            template_name="bots.html",
+            context=page_context(actor, nav="bots", bots=bots, names=names, processes=processes),
+        )
 
     @get("/bots/{slug:str}", name="bot")
-    async def bot(self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-                  slug: FromPath[SlugParam]) -> Template:
+    async def bot(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], slug: FromPath[SlugParam]
+    ) -> Template:
         service = BotService(db, state.settings.codebank())
         bot = await service.get(slug)
         refs: list[RefRead] = []
@@ -141,15 +160,36 @@ class BotPages(Controller):
                 runs_by_ref[run.ref].append(run.municipality_name)
         versions = [r for r in refs if r.kind == "tag"]
         running = sorted({r.municipality_name for r in bot.runs if r.status == "operation"})
-        return Template(template_name="bot.html", context=page_context(
-            actor, nav="bots", bot=bot, readme=readme, versions=versions, running=running, runs_by_ref=runs_by_ref,
-            entries=entries, browsable=browsable, names=names, processes=processes, principles=principles,
-            **HELPERS, languages=sorted(bot.languages.items(), key=lambda kv: (-kv[1], kv[0]))))
+        return Template(
+            template_name="bot.html",
+            context=page_context(
+                actor,
+                nav="bots",
+                bot=bot,
+                readme=readme,
+                versions=versions,
+                running=running,
+                runs_by_ref=runs_by_ref,
+                entries=entries,
+                browsable=browsable,
+                names=names,
+                processes=processes,
+                principles=principles,
+                **HELPERS,
+                languages=sorted(bot.languages.items(), key=lambda kv: (-kv[1], kv[0])),
+            ),
+        )
 
     @get("/bots/{slug:str}/tree", name="bot_tree")
-    async def tree(self, state: State, db: NamedDependency[AsyncSession],
-                   actor: NamedDependency[Actor], slug: FromPath[SlugParam], ref: FromQuery[RefQuery] = None,
-                   path: FromQuery[PathQuery] = None) -> Template | Redirect:
+    async def tree(
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        slug: FromPath[SlugParam],
+        ref: FromQuery[RefQuery] = None,
+        path: FromQuery[PathQuery] = None,
+    ) -> Template | Redirect:
         service = BotService(db, state.settings.codebank())
         bot = await service.get(slug)
         ref, path = ref or None, (path or "").strip("/")
@@ -167,15 +207,34 @@ class BotPages(Controller):
         except Invalid as exc:
             return ref_problem(actor, bot, exc, ref, path)
         entries = sorted(tree.entries, key=lambda e: (e.kind != "dir", e.name.casefold()))
-        return Template(template_name="bot_tree.html", context=page_context(
-            actor, nav="bots", bot=bot, tree=tree, entries=entries, ref=ref, path=tree.path,
-            crumbs=breadcrumbs(tree.path), refs=await ref_choices(service, slug), commit=tree.commit,
-            view="tree", **HELPERS))
+        return Template(
+            template_name="bot_tree.html",
+            context=page_context(
+                actor,
+                nav="bots",
+                bot=bot,
+                tree=tree,
+                entries=entries,
+                ref=ref,
+                path=tree.path,
+                crumbs=breadcrumbs(tree.path),
+                refs=await ref_choices(service, slug),
+                commit=tree.commit,
+                view="tree",
+                **HELPERS,
+            ),
+        )
 
     @get("/bots/{slug:str}/blob", name="bot_blob")
-    async def blob(self, state: State, db: NamedDependency[AsyncSession],
-                   actor: NamedDependency[Actor], slug: FromPath[SlugParam], ref: FromQuery[RefQuery] = None,
-                   path: FromQuery[PathQuery] = None) -> Template | Redirect:
+    async def blob(
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        slug: FromPath[SlugParam],
+        ref: FromQuery[RefQuery] = None,
+        path: FromQuery[PathQuery] = None,
+    ) -> Template | Redirect:
         service = BotService(db, state.settings.codebank())
         bot = await service.get(slug)
         ref, path = ref or None, (path or "").strip("/")
@@ -195,30 +254,61 @@ class BotPages(Controller):
         except NotFound as exc:
             return ref_problem(actor, bot, exc, ref, path)
         lines = blob.html.splitlines() if blob.kind == "text" and blob.html is not None else []
-        return Template(template_name="bot_blob.html", context=page_context(
-            actor, nav="bots", bot=bot, blob=blob, lines=lines, ref=ref, path=blob.path,
-            crumbs=breadcrumbs(blob.path), refs=await ref_choices(service, slug), commit=blob.commit,
-            view="blob", **HELPERS))
+        return Template(
+            template_name="bot_blob.html",
+            context=page_context(
+                actor,
+                nav="bots",
+                bot=bot,
+                blob=blob,
+                lines=lines,
+                ref=ref,
+                path=blob.path,
+                crumbs=breadcrumbs(blob.path),
+                refs=await ref_choices(service, slug),
+                commit=blob.commit,
+                view="blob",
+                **HELPERS,
+            ),
+        )
 
 
 class PrinciplePages(Controller):
     include_in_schema = False
 
     @get("/principles", name="principles")
-    async def principles(self, state: State, db: NamedDependency[AsyncSession],
-                         actor: NamedDependency[Actor]) -> Template:
+    async def principles(
+        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]
+    ) -> Template:
         principles = await PrincipleService(db, state.settings.codebank()).all()
         groups: dict[str, list[Any]] = defaultdict(list)
         for p in principles:
             groups[p.category or NO_CATEGORY].append(p)
         ordered = sorted(groups.items(), key=lambda kv: (kv[0] == NO_CATEGORY, kv[0].casefold()))
-        return Template(template_name="principles.html", context=page_context(
-            actor, nav="principles", groups=ordered, count=len(principles), bot_names=await bot_names(db)))
+        return Template(
+            template_name="principles.html",
+            context=page_context(
+                actor, nav="principles", groups=ordered, count=len(principles), bot_names=await bot_names(db)
+            ),
+        )
 
     @get("/principles/{principle_id:str}", name="principle")
-    async def principle(self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-                        principle_id: FromPath[Annotated[str, PathParameter(max_length=200)]]) -> Template:
+    async def principle(
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        principle_id: FromPath[Annotated[str, PathParameter(max_length=200)]],
+    ) -> Template:
         principle = await PrincipleService(db, state.settings.codebank()).get(principle_id)
-        return Template(template_name="principle.html", context=page_context(
-            actor, nav="principles", principle=principle, bot_names=await bot_names(db),
-            category=principle.category or NO_CATEGORY, body=LEADING_H1.sub("", principle.html, count=1)))
+        return Template(
+            template_name="principle.html",
+            context=page_context(
+                actor,
+                nav="principles",
+                principle=principle,
+                bot_names=await bot_names(db),
+                category=principle.category or NO_CATEGORY,
+                body=LEADING_H1.sub("", principle.html, count=1),
+            ),
+        )

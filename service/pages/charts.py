@@ -18,8 +18,15 @@ def _desc(items: Sequence[tuple[str, float]], unit: str, decimals: int) -> str:
     return "; ".join(f"{label}: {_num(v, decimals)} {unit}".strip() for label, v in items)
 
 
-def bar_chart(items: Sequence[tuple[str, float]], *, title: str, unit: str = "", decimals: int = 0,
-              second: Sequence[tuple[str, float]] | None = None, legend: tuple[str, str] | None = None) -> Markup:
+def bar_chart(
+    items: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str = "",
+    decimals: int = 0,
+    second: Sequence[tuple[str, float]] | None = None,
+    legend: tuple[str, str] | None = None,
+) -> Markup:
     """Vertical bars, one per label (e.g. a year). `second` draws a paler bar beside each (e.g. expected)."""
     if not items:
         return Markup("")
@@ -46,20 +53,29 @@ def bar_chart(items: Sequence[tuple[str, float]], *, title: str, unit: str = "",
             h = plot_h * v / peak
             y = top + plot_h - h
             parts.append(f'<rect class="{cls}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" rx="2"/>')
-            parts.append(f'<text class="value" x="{x + bar_w / 2:.1f}" y="{y - 6:.1f}" text-anchor="middle">'
-                         f"{escape(_num(v, decimals))}</text>")
-        parts.append(f'<text class="label" x="{x0:.1f}" y="{height - 10}" text-anchor="middle">'
-                     f"{escape(label)}</text>")
+            parts.append(
+                f'<text class="value" x="{x + bar_w / 2:.1f}" y="{y - 6:.1f}" text-anchor="middle">'
+                f"{escape(_num(v, decimals))}</text>"
+            )
+        parts.append(f'<text class="label" x="{x0:.1f}" y="{height - 10}" text-anchor="middle">{escape(label)}</text>')
     parts.append("</svg>")
     svg = "".join(parts)
     if legend:
-        svg += (f'<p class="legend"><span class="key key-main"></span>{escape(legend[0])} '
-                f'<span class="key key-alt"></span>{escape(legend[1])}</p>')
+        svg += (
+            f'<p class="legend"><span class="key key-main"></span>{escape(legend[0])} '
+            f'<span class="key key-alt"></span>{escape(legend[1])}</p>'
+        )
     return Markup(svg)  # noqa: S704 - every text above is escaped
 
 
-def hbar_chart(items: Sequence[tuple[str, float]], *, title: str, unit: str = "", decimals: int = 0,
-               links: Sequence[str | None] | None = None) -> Markup:
+def hbar_chart(
+    items: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str = "",
+    decimals: int = 0,
+    links: Sequence[str | None] | None = None,
+) -> Markup:
     """Horizontal bars with the label above each bar: long Danish titles stay readable on a phone."""
     if not items:
         return Markup("")
@@ -81,7 +97,9 @@ def hbar_chart(items: Sequence[tuple[str, float]], *, title: str, unit: str = ""
             text = f'<a href="{escape(link)}">{text}</a>'
         parts.append(text)
         parts.append(f'<rect class="bar" x="0" y="{y + 20}" width="{w:.1f}" height="16" rx="2"/>')
-        parts.append(f'<text class="value" x="{w + 8:.1f}" y="{y + 33}">{escape(_num(value, decimals))}'
-                     f"{' ' + escape(unit) if unit else ''}</text>")
+        parts.append(
+            f'<text class="value" x="{w + 8:.1f}" y="{y + 33}">{escape(_num(value, decimals))}'
+            f"{' ' + escape(unit) if unit else ''}</text>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped

@@ -30,11 +30,21 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SESSION_KEY = "token"
 
 FACET_LABELS = {
-    "type": "Type", "domain": "Område", "phase": "Fase", "status": "Status", "system": "IT-system",
-    "technology": "Teknologi", "municipality": "Kommune",
+    "type": "Type",
+    "domain": "Område",
+    "phase": "Fase",
+    "status": "Status",
+    "system": "IT-system",
+    "technology": "Teknologi",
+    "municipality": "Kommune",
 }
-TYPE_LABELS = {"process": "Proces", "municipality": "Kommune", "bot": "Robot", "code": "Kode",
-               "principle": "Kodeprincip"}
+TYPE_LABELS = {
+    "process": "Proces",
+    "municipality": "Kommune",
+    "bot": "Robot",
+    "code": "Kode",
+    "principle": "Kodeprincip",
+}
 
 
 # ---------------------------------------------------------------- formatting (Danish)
@@ -76,12 +86,23 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(num=fmt_number, date=fmt_date, markdown=render_markdown)
-    env.globals.update(DOMAINS=DOMAINS, PHASES=PHASES, STATUSES=STATUSES, ADOPTION_STATUSES=ADOPTION_STATUSES,
-                       FACET_LABELS=FACET_LABELS, TYPE_LABELS=TYPE_LABELS, bar_chart=bar_chart,
-                       hbar_chart=hbar_chart)
+    env.globals.update(
+        DOMAINS=DOMAINS,
+        PHASES=PHASES,
+        STATUSES=STATUSES,
+        ADOPTION_STATUSES=ADOPTION_STATUSES,
+        FACET_LABELS=FACET_LABELS,
+        TYPE_LABELS=TYPE_LABELS,
+        bar_chart=bar_chart,
+        hbar_chart=hbar_chart,
+    )
     return env
 
 
@@ -92,8 +113,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 # ---------------------------------------------------------------- who is signed in
 
 
-async def provide_page_actor(state: State, request: Request[Any, Any, Any],
-                             db: NamedDependency[AsyncSession]) -> Actor:
+async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Actor:
     """The editor signed in through /login (the token lives only in the signed session cookie)."""
     token = request.session.get(SESSION_KEY) if "session" in request.scope else None
     if not token:

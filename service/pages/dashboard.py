@@ -29,8 +29,7 @@ class DashboardPages(Controller):
         self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]
     ) -> Template:
         # Counts by phase and domain come from the search's facets: the same numbers /api/search shows.
-        browse = await state.indexer.search(SearchQuery(filters={"type": "process"}, viewer=viewer_for(actor),
-                                                        limit=1))
+        browse = await state.indexer.search(SearchQuery(filters={"type": "process"}, viewer=viewer_for(actor), limit=1))
         phases = browse.facets.get("phase", {})
         domains = browse.facets.get("domain", {})
         municipalities = await MunicipalityService(db).all()
@@ -54,13 +53,22 @@ class DashboardPages(Controller):
             expected_top[a.process] = (title, hours + (a.expected_hours_per_year or 0))
         top_expected = sorted(((pid, t, h) for pid, (t, h) in expected_top.items()), key=lambda r: -r[2])[:10]
 
-        return Template(template_name="dashboard.html", context=page_context(
-            actor, nav="dashboard", total_processes=browse.total,
-            phases=[(PHASES[k], float(phases.get(k, 0))) for k in PHASES],
-            domains=sorted(((DOMAINS.get(k, k), float(v)) for k, v in domains.items()), key=lambda kv: -kv[1]),
-            adoption_count=len(adoptions), running_count=len(running),
-            by_status=[(ADOPTION_STATUSES[k], float(v)) for k, v in by_status.items()],
-            expected_hours=sum(a.expected_hours_per_year or 0 for a in running),
-            matrix=matrix, columns=columns, matrix_total=len(per_process), top_expected=top_expected,
-            benefits=await network_benefits(state, db, actor),
-        ))
+        return Template(
+            template_name="dashboard.html",
+            context=page_context(
+                actor,
+                nav="dashboard",
+                total_processes=browse.total,
+                phases=[(PHASES[k], float(phases.get(k, 0))) for k in PHASES],
+                domains=sorted(((DOMAINS.get(k, k), float(v)) for k, v in domains.items()), key=lambda kv: -kv[1]),
+                adoption_count=len(adoptions),
+                running_count=len(running),
+                by_status=[(ADOPTION_STATUSES[k], float(v)) for k, v in by_status.items()],
+                expected_hours=sum(a.expected_hours_per_year or 0 for a in running),
+                matrix=matrix,
+                columns=columns,
+                matrix_total=len(per_process),
+                top_expected=top_expected,
+                benefits=await network_benefits(state, db, actor),
+            ),
+        )

@@ -18,10 +18,15 @@ log = logging.getLogger("rpabank")
 PAGE_ERRORS: dict[int, tuple[str, str]] = {
     400: ("Forespørgslen kunne ikke læses", "Det, browseren sendte, kunne ikke læses. Prøv igen."),
     401: ("Log ind først", "Denne handling kræver, at du er logget ind som redaktør."),
-    403: ("Ingen adgang", "Du har ikke ret til dette. Hvis du sendte en formular, så genindlæs siden og prøv "
-                          "igen: formularen var måske for gammel."),
-    404: ("Siden findes ikke", "Der er intet på denne adresse. Måske er den flyttet, eller adressen er skrevet "
-                               "forkert."),
+    403: (
+        "Ingen adgang",
+        "Du har ikke ret til dette. Hvis du sendte en formular, så genindlæs siden og prøv "
+        "igen: formularen var måske for gammel.",
+    ),
+    404: (
+        "Siden findes ikke",
+        "Der er intet på denne adresse. Måske er den flyttet, eller adressen er skrevet forkert.",
+    ),
     405: ("Det kan ikke lade sig gøre her", "Denne adresse tager ikke imod den slags forespørgsel."),
     409: ("Der var en konflikt", "Nogen ændrede det samme på samme tid. Genindlæs siden og prøv igen."),
     412: ("Siden er forældet", "Det, du ændrede, er ændret af en anden i mellemtiden. Genindlæs siden."),
@@ -41,12 +46,15 @@ def error_page(request: Request[Any, Any, Any], status: int, headers: dict[str, 
     keep = {k: v for k, v in (headers or {}).items() if k.lower() in ("retry-after", "allow")}
     try:
         template = request.app.template_engine.get_template("error.html")  # type: ignore[union-attr]
-        html = template.render(status=status, title=title, message=message, request=request, actor=None,
-                               has_principles=has_principles())
+        html = template.render(
+            status=status, title=title, message=message, request=request, actor=None, has_principles=has_principles()
+        )
     except Exception:  # the error page itself must not fail
         log.exception("error page could not be rendered")
-        html = (f'<!doctype html><html lang="da"><meta charset="utf-8"><title>{escape(title)}</title>'
-                f"<h1>{escape(title)}</h1><p>{escape(message)}</p><p><a href=\"/\">Til forsiden</a></p></html>")
+        html = (
+            f'<!doctype html><html lang="da"><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<h1>{escape(title)}</h1><p>{escape(message)}</p><p><a href="/">Til forsiden</a></p></html>'
+        )
     return Response(html, status_code=status, media_type=MediaType.HTML, headers=keep or None)
 
 

@@ -26,12 +26,18 @@ class MunicipalityPages(Controller):
     @get("/municipalities", name="municipalities")
     async def municipalities(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]) -> Template:
         municipalities = await MunicipalityService(db).all()
-        return Template(template_name="municipalities.html",
-                        context=page_context(actor, nav="municipalities", municipalities=municipalities))
+        return Template(
+            template_name="municipalities.html",
+            context=page_context(actor, nav="municipalities", municipalities=municipalities),
+        )
 
     @get("/municipalities/{code:str}", name="municipality")
     async def municipality(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], code: FromPath[Code],
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        code: FromPath[Code],
     ) -> Template:
         if not (len(code) == 3 and code.isdigit()):
             raise NotFound(f"No municipality with code {code!r}.")
@@ -41,7 +47,16 @@ class MunicipalityPages(Controller):
         own = [p for p in related if p.owner_municipality == code]
         running = [a for a in adoptions if a.status == "operation"]
         benefits = await benefits_for_municipality(state, db, actor, code)
-        return Template(template_name="municipality.html", context=page_context(
-            actor, nav="municipalities", municipality=municipality, adoptions=adoptions, own=own,
-            running=running, expected_hours=sum(a.expected_hours_per_year or 0 for a in running), benefits=benefits,
-        ))
+        return Template(
+            template_name="municipality.html",
+            context=page_context(
+                actor,
+                nav="municipalities",
+                municipality=municipality,
+                adoptions=adoptions,
+                own=own,
+                running=running,
+                expected_hours=sum(a.expected_hours_per_year or 0 for a in running),
+                benefits=benefits,
+            ),
+        )

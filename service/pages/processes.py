@@ -26,15 +26,42 @@ ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 FIELD_LABELS = {
-    "title": "Titel", "summary": "Resumé", "description": "Beskrivelse", "domain": "Område", "kle": "KLE",
-    "phase": "Fase", "status": "Status", "duplicate_of": "Dublet af", "systems": "IT-systemer",
-    "technologies": "Teknologier", "tags": "Emneord", "owner_municipality": "Ejer", "contact": "Kontakt",
-    "legal_basis": "Hjemmel", "personal_data": "Personoplysninger", "dpia_done": "Konsekvensanalyse",
-    "cases_per_year": "Sager pr. år", "minutes_per_case": "Minutter pr. sag", "automation_rate": "Automatiseringsgrad",
-    "build_hours": "Udviklingstimer", "derived_from": "Afledt af", "visibility": "Synlighed",
+    "title": "Titel",
+    "summary": "Resumé",
+    "description": "Beskrivelse",
+    "domain": "Område",
+    "kle": "KLE",
+    "phase": "Fase",
+    "status": "Status",
+    "duplicate_of": "Dublet af",
+    "systems": "IT-systemer",
+    "technologies": "Teknologier",
+    "tags": "Emneord",
+    "owner_municipality": "Ejer",
+    "contact": "Kontakt",
+    "legal_basis": "Hjemmel",
+    "personal_data": "Personoplysninger",
+    "dpia_done": "Konsekvensanalyse",
+    "cases_per_year": "Sager pr. år",
+    "minutes_per_case": "Minutter pr. sag",
+    "automation_rate": "Automatiseringsgrad",
+    "build_hours": "Udviklingstimer",
+    "derived_from": "Afledt af",
+    "visibility": "Synlighed",
 }
-ADOPTION_FIELDS = ("status", "started_on", "live_on", "bot_repo", "bot_ref", "cases_per_year", "minutes_per_case",
-                   "automation_rate", "notes", "contact_name", "contact_email")
+ADOPTION_FIELDS = (
+    "status",
+    "started_on",
+    "live_on",
+    "bot_repo",
+    "bot_ref",
+    "cases_per_year",
+    "minutes_per_case",
+    "automation_rate",
+    "notes",
+    "contact_name",
+    "contact_email",
+)
 
 
 def adoption_values(a: AdoptionRead | None) -> dict[str, str]:
@@ -46,17 +73,22 @@ def adoption_values(a: AdoptionRead | None) -> dict[str, str]:
         return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
 
     return {
-        "status": a.status, "started_on": s(a.started_on), "live_on": s(a.live_on),
-        "bot_repo": a.bot.repo if a.bot else "", "bot_ref": (a.bot.ref or "") if a.bot else "",
-        "cases_per_year": s(a.cases_per_year), "minutes_per_case": s(a.minutes_per_case),
-        "automation_rate": s(a.automation_rate), "notes": a.notes or "",
-        "contact_name": a.contact.name if a.contact else "", "contact_email": (a.contact.email or "") if a.contact
-        else "",
+        "status": a.status,
+        "started_on": s(a.started_on),
+        "live_on": s(a.live_on),
+        "bot_repo": a.bot.repo if a.bot else "",
+        "bot_ref": (a.bot.ref or "") if a.bot else "",
+        "cases_per_year": s(a.cases_per_year),
+        "minutes_per_case": s(a.minutes_per_case),
+        "automation_rate": s(a.automation_rate),
+        "notes": a.notes or "",
+        "contact_name": a.contact.name if a.contact else "",
+        "contact_email": (a.contact.email or "") if a.contact else "",
     }
 
 
 def _number(text: str, kind: type) -> Any:
-    """"4,5" and "4.5" are both 4.5; what is not a number is passed on for the API's own message."""
+    """ "4,5" and "4.5" are both 4.5; what is not a number is passed on for the API's own message."""
     cleaned = text.replace(" ", "").replace(",", ".")
     try:
         return kind(cleaned)
@@ -98,15 +130,23 @@ async def process_context(state: State, db: AsyncSession, actor: Actor, process_
     bots = await BotService(db, state.settings.codebank()).find(process=process_id)
     return {
         "bots": bots,
-        "realised": realised.years, "expected_by_year": realised.expected_years, "benefit_view": realised,
+        "realised": realised.years,
+        "expected_by_year": realised.expected_years,
+        "benefit_view": realised,
         "copies": copies,
-        "process": process, "adoptions": adoptions, "revisions": list(reversed(history.revisions)),
-        "names": names, "related": related, "field_labels": FIELD_LABELS,
+        "process": process,
+        "adoptions": adoptions,
+        "revisions": list(reversed(history.revisions)),
+        "names": names,
+        "related": related,
+        "field_labels": FIELD_LABELS,
         "network_expected_hours": sum(a.expected_hours_per_year or 0 for a in running),
         "running_count": len(running),
         "writable": [m for m in municipalities if actor.can_write_for(m.code)] if actor.is_authenticated else [],
         "adopters_writable": [a for a in adoptions if actor.can_write_for(a.municipality)],
-        "benefit_form": {}, "benefit_errors": {}, "benefit_saved": False,
+        "benefit_form": {},
+        "benefit_errors": {},
+        "benefit_saved": False,
     }
 
 
@@ -121,22 +161,39 @@ class ProcessPages(Controller):
 
     @get("/processes/{process_id:str}", name="process")
     async def process_page(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam], gemt: FromQuery[str | None] = None,
+        self,
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        gemt: FromQuery[str | None] = None,
     ) -> Template:
         context = await process_context(state, db, actor, process_id)
         context["benefit_saved"] = gemt == "gevinst"
         own = editor_code(actor, None)
         current = next((a for a in context["adoptions"] if a.municipality == own), None)
-        return Template(template_name="process.html", context=page_context(
-            actor, nav="search", **context, form=adoption_values(current), form_code=own, errors={},
-            saved=gemt == "anvendelse",
-        ))
+        return Template(
+            template_name="process.html",
+            context=page_context(
+                actor,
+                nav="search",
+                **context,
+                form=adoption_values(current),
+                form_code=own,
+                errors={},
+                saved=gemt == "anvendelse",
+            ),
+        )
 
     @post("/processes/{process_id:str}/adoption", status_code=303)
     async def save_adoption(
-        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam], data: Form,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        data: Form,
     ) -> Template | Redirect:
         """Register or change one municipality's adoption, through the same service as PUT /api/.../adoptions."""
         code = editor_code(actor, (data.get("municipality") or "").strip() or None)
@@ -159,16 +216,29 @@ class ProcessPages(Controller):
         if errors:
             await db.rollback()
         context = await process_context(state, db, actor, process_id)
-        page = page_context(actor, nav="search", **context, form=data if errors else adoption_values(
-            next((a for a in context["adoptions"] if a.municipality == code), None)),
-            form_code=code, errors=errors, saved=not errors)
+        page = page_context(
+            actor,
+            nav="search",
+            **context,
+            form=data
+            if errors
+            else adoption_values(next((a for a in context["adoptions"] if a.municipality == code), None)),
+            form_code=code,
+            errors=errors,
+            saved=not errors,
+        )
         template = "partials/adoptions.html" if is_htmx(request) else "process.html"
         return Template(template_name=template, context=page, status_code=422 if errors else 200)
 
     @post("/processes/{process_id:str}/benefits", status_code=303)
     async def save_benefit(
-        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam], data: Form,
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
+        data: Form,
     ) -> Template | Redirect:
         """Report one period's realised benefit, through the same service as PUT /api/.../benefits/{period}."""
         code = (data.get("municipality") or actor.municipality or "").strip()
@@ -199,5 +269,10 @@ class ProcessPages(Controller):
         own = editor_code(actor, None)
         current = next((a for a in context["adoptions"] if a.municipality == own), None)
         context.update(benefit_form=data, benefit_errors=errors)
-        return Template(template_name="process.html", status_code=422, context=page_context(
-            actor, nav="search", **context, form=adoption_values(current), form_code=own, errors={}, saved=False))
+        return Template(
+            template_name="process.html",
+            status_code=422,
+            context=page_context(
+                actor, nav="search", **context, form=adoption_values(current), form_code=own, errors={}, saved=False
+            ),
+        )

@@ -47,16 +47,28 @@ def _derive(secret: str, purpose: str) -> bytes:
 def pages_router(settings: Settings) -> Router:
     secret = settings.effective_session_secret
     session = CookieBackendConfig(
-        secret=_derive(secret, "session"), key=SESSION_COOKIE, httponly=True, samesite="lax",
-        secure=settings.secure_cookies, max_age=8 * 3600,
+        secret=_derive(secret, "session"),
+        key=SESSION_COOKIE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=8 * 3600,
     )
     csrf = CSRFConfig(
-        secret=_derive(secret, "csrf").hex(), cookie_name=CSRF_COOKIE, cookie_httponly=True,
-        cookie_samesite="lax", cookie_secure=settings.secure_cookies, exclude=["^/api"],
+        secret=_derive(secret, "csrf").hex(),
+        cookie_name=CSRF_COOKIE,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        cookie_secure=settings.secure_cookies,
+        exclude=["^/api"],
     )
     return Router(
-        path="/", route_handlers=PAGE_CONTROLLERS, include_in_schema=False,
+        path="/",
+        route_handlers=PAGE_CONTROLLERS,
+        include_in_schema=False,
         dependencies={"actor": Provide(provide_page_actor)},
-        middleware=[DefineMiddleware(PageSessionMiddleware, config=session),
-                    DefineMiddleware(CSRFMiddleware, config=csrf)],
+        middleware=[
+            DefineMiddleware(PageSessionMiddleware, config=session),
+            DefineMiddleware(CSRFMiddleware, config=csrf),
+        ],
     )

@@ -50,24 +50,46 @@ class SearchPages(Controller):
 
     @get(["/", "/search"], name="search")
     async def search(
-        self, request: Request[Any, Any, Any], state: State, db: NamedDependency[AsyncSession],
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         q: Annotated[str, QueryParameter(max_length=10_000)] = "",
-        type: FromQuery[Filter] = None, domain: FromQuery[Filter] = None, phase: FromQuery[Filter] = None,
-        status: FromQuery[Filter] = None, system: FromQuery[Filter] = None, technology: FromQuery[Filter] = None,
+        type: FromQuery[Filter] = None,
+        domain: FromQuery[Filter] = None,
+        phase: FromQuery[Filter] = None,
+        status: FromQuery[Filter] = None,
+        system: FromQuery[Filter] = None,
+        technology: FromQuery[Filter] = None,
         municipality: FromQuery[Filter] = None,
         page: Annotated[int, QueryParameter(ge=1, le=500)] = 1,
     ) -> Template:
-        filters = clean_filters({"type": type, "domain": domain, "phase": phase, "status": status,
-                                 "system": system, "technology": technology, "municipality": municipality})
+        filters = clean_filters(
+            {
+                "type": type,
+                "domain": domain,
+                "phase": phase,
+                "status": status,
+                "system": system,
+                "technology": technology,
+                "municipality": municipality,
+            }
+        )
         offset = (page - 1) * PAGE_SIZE
-        result = await state.indexer.search(SearchQuery(text=q, filters=filters, viewer=viewer_for(actor),
-                                                        limit=PAGE_SIZE, offset=offset))
+        result = await state.indexer.search(
+            SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=PAGE_SIZE, offset=offset)
+        )
         names = {m.code: m.name for m in await MunicipalityService(db).all()}
 
         def facet_label(name: str, value: str) -> str:
-            labels: dict[str, dict[str, str]] = {"type": TYPE_LABELS, "domain": DOMAINS, "phase": PHASES,
-                                                 "status": STATUSES, "municipality": names}
+            labels: dict[str, dict[str, str]] = {
+                "type": TYPE_LABELS,
+                "domain": DOMAINS,
+                "phase": PHASES,
+                "status": STATUSES,
+                "municipality": names,
+            }
             return labels.get(name, {}).get(value, value)
 
         def url(params: dict[str, Any]) -> str:
@@ -88,8 +110,16 @@ class SearchPages(Controller):
             facets.append((name, shown))
 
         context = page_context(
-            actor, nav="search", q=q, filters=filters, hits=result.hits, total=result.total, page=page,
-            pages=max(1, math.ceil(result.total / PAGE_SIZE)), offset=offset, facets=facets,
+            actor,
+            nav="search",
+            q=q,
+            filters=filters,
+            hits=result.hits,
+            total=result.total,
+            page=page,
+            pages=max(1, math.ceil(result.total / PAGE_SIZE)),
+            offset=offset,
+            facets=facets,
             facet_label=facet_label,
             url_toggle=lambda name, value: url({**base, name: None if filters.get(name) == value else value}),
             url_without=lambda name: url({**base, name: None}),

@@ -46,8 +46,26 @@ def test_periods(text: str, kind: str, start: dt.date, end: dt.date) -> None:
     assert (p.kind, p.start, p.end, p.text) == (kind, start, end, text)
 
 
-@pytest.mark.parametrize("text", ["", "24", "2024-Q0", "2024-Q5", "2024-q1", "2024-13", "2024-1", "2024-001",
-                                  "2024 ", " 2024", "2024-H1", "1989", "2101", "٢٠٢٤", "2024-Q1-01"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "24",
+        "2024-Q0",
+        "2024-Q5",
+        "2024-q1",
+        "2024-13",
+        "2024-1",
+        "2024-001",
+        "2024 ",
+        " 2024",
+        "2024-H1",
+        "1989",
+        "2101",
+        "٢٠٢٤",
+        "2024-Q1-01",
+    ],
+)
 def test_bad_periods_name_the_field(text: str) -> None:
     with pytest.raises(Invalid) as caught:
         parse_period(text)
@@ -108,19 +126,45 @@ def test_avoided_build_hours() -> None:
 # ---------------------------------------------------------------- aggregation
 
 
-def adoption(process: str = "p", municipality: str = "253", *, status: str = "operation", expected: str | None = "120",
-             cost: str = "450", avoided: str = "0", domain: str = "social") -> AdoptionFacts:
-    return AdoptionFacts(process=process, process_title=process.upper(), domain=domain, municipality=municipality,
-                         municipality_name=f"Kommune {municipality}", status=status,
-                         expected_hours_per_year=None if expected is None else D(expected), hourly_cost_dkk=D(cost),
-                         avoided_build_hours=D(avoided))
+def adoption(
+    process: str = "p",
+    municipality: str = "253",
+    *,
+    status: str = "operation",
+    expected: str | None = "120",
+    cost: str = "450",
+    avoided: str = "0",
+    domain: str = "social",
+) -> AdoptionFacts:
+    return AdoptionFacts(
+        process=process,
+        process_title=process.upper(),
+        domain=domain,
+        municipality=municipality,
+        municipality_name=f"Kommune {municipality}",
+        status=status,
+        expected_hours_per_year=None if expected is None else D(expected),
+        hourly_cost_dkk=D(cost),
+        avoided_build_hours=D(avoided),
+    )
 
 
-def record(a: AdoptionFacts, period: str, cases: int, minutes: str | None = "6", running: str | None = None,
-           budget: bool = False) -> RecordFacts:
-    return RecordFacts(adoption=a, period=parse_period(period), cases_handled=cases,
-                       minutes_saved_per_case=None if minutes is None else D(minutes),
-                       running_cost_dkk=None if running is None else D(running), budget_realised=budget)
+def record(
+    a: AdoptionFacts,
+    period: str,
+    cases: int,
+    minutes: str | None = "6",
+    running: str | None = None,
+    budget: bool = False,
+) -> RecordFacts:
+    return RecordFacts(
+        adoption=a,
+        period=parse_period(period),
+        cases_handled=cases,
+        minutes_saved_per_case=None if minutes is None else D(minutes),
+        running_cost_dkk=None if running is None else D(running),
+        budget_realised=budget,
+    )
 
 
 def test_mixed_granularity_by_year() -> None:
@@ -188,12 +232,39 @@ def test_grouping_by_domain_and_municipality_labels() -> None:
 def process(id: str, title: str, summary: str) -> ProcessRead:
     now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     return ProcessRead(
-        id=id, title=title, summary=summary, description="", domain="social", domain_label="Social", kle=None,
-        phase="idea", phase_label="Idé", status="active", status_label="Aktiv", duplicate_of=None, systems=[],
-        technologies=[], tags=[], owner_municipality="253", contact=None, legal_basis=None, personal_data=False,
-        dpia_done=False, cases_per_year=None, minutes_per_case=None, automation_rate=None, build_hours=None,
-        expected_hours_per_year=None, derived_from=None, derived=[], visibility="network", adoption_count=0,
-        adopted_by=[], created_at=now, updated_at=now, version=1,
+        id=id,
+        title=title,
+        summary=summary,
+        description="",
+        domain="social",
+        domain_label="Social",
+        kle=None,
+        phase="idea",
+        phase_label="Idé",
+        status="active",
+        status_label="Aktiv",
+        duplicate_of=None,
+        systems=[],
+        technologies=[],
+        tags=[],
+        owner_municipality="253",
+        contact=None,
+        legal_basis=None,
+        personal_data=False,
+        dpia_done=False,
+        cases_per_year=None,
+        minutes_per_case=None,
+        automation_rate=None,
+        build_hours=None,
+        expected_hours_per_year=None,
+        derived_from=None,
+        derived=[],
+        visibility="network",
+        adoption_count=0,
+        adopted_by=[],
+        created_at=now,
+        updated_at=now,
+        version=1,
     )
 
 

@@ -29,10 +29,16 @@ class SourceRepo:
         self.git("init", "-q", "-b", "main")
 
     def git(self, *args: str, input: bytes | None = None) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.org",
-               "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.org"}
-        out = subprocess.run(["git", "-C", str(self.path), *args], env=env, input=input, capture_output=True,
-                             check=True)
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "Test",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "Test",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+        }
+        out = subprocess.run(
+            ["git", "-C", str(self.path), *args], env=env, input=input, capture_output=True, check=True
+        )
         return out.stdout.decode("utf-8", "replace").strip()
 
     def write(self, files: dict[str | bytes, str | bytes]) -> None:
@@ -57,12 +63,16 @@ class SourceRepo:
 @pytest.fixture
 def source(tmp_path: Path) -> SourceRepo:
     repo = SourceRepo(tmp_path / "origin" / "hent-attester")
-    repo.commit({
-        "README.md": "# Attest-robotten\n\nHenter straffeattester fra politiet.\n",
-        "rpabank.yaml": "name: Attest-robotten\nsummary: Henter attester.\nprocesses: "
-                        "[indhentning-af-boerne-og-straffeattester]\nprinciples: [koe-haandtering]\n",
-        "src/robot.py": "def hent_straffeattest_fra_politiet(sag_id):\n    return sag_id\n",
-        "src/edoc.py": "class EDocClient:\n    def opret_sag(self):\n        pass\n",
-        "requirements.txt": "httpx\n",
-    }, "first", tag="v1.0.0")
+    repo.commit(
+        {
+            "README.md": "# Attest-robotten\n\nHenter straffeattester fra politiet.\n",
+            "rpabank.yaml": "name: Attest-robotten\nsummary: Henter attester.\nprocesses: "
+            "[indhentning-af-boerne-og-straffeattester]\nprinciples: [koe-haandtering]\n",
+            "src/robot.py": "def hent_straffeattest_fra_politiet(sag_id):\n    return sag_id\n",
+            "src/edoc.py": "class EDocClient:\n    def opret_sag(self):\n        pass\n",
+            "requirements.txt": "httpx\n",
+        },
+        "first",
+        tag="v1.0.0",
+    )
     return repo

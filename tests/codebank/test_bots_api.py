@@ -61,29 +61,38 @@ async def test_refs_tree_blob_readme(api: Api, bot: dict[str, Any]) -> None:
     assert '<h1 id="attest-robotten">Attest-robotten</h1>' in readme["html"]
 
 
-@pytest.mark.parametrize(("url", "status"), [
-    ("/api/bots/hent-attester/blob?path=../outside", 422), ("/api/bots/hent-attester/blob?path=/etc/passwd", 422),
-    ("/api/bots/hent-attester/tree?ref=--upload-pack=x", 422), ("/api/bots/hent-attester/tree?ref=main..v1", 422),
-    ("/api/bots/hent-attester/tree?ref=ukendt", 404), ("/api/bots/hent-attester/blob?path=findes/ikke.py", 404),
-    ("/api/bots/hent-attester/tree?path=src/robot.py", 404), ("/api/bots/findes-ikke", 404),
-    ("/api/bots/hent-attester/blob?path=src", 422),
-])
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/bots/hent-attester/blob?path=../outside", 422),
+        ("/api/bots/hent-attester/blob?path=/etc/passwd", 422),
+        ("/api/bots/hent-attester/tree?ref=--upload-pack=x", 422),
+        ("/api/bots/hent-attester/tree?ref=main..v1", 422),
+        ("/api/bots/hent-attester/tree?ref=ukendt", 404),
+        ("/api/bots/hent-attester/blob?path=findes/ikke.py", 404),
+        ("/api/bots/hent-attester/tree?path=src/robot.py", 404),
+        ("/api/bots/findes-ikke", 404),
+        ("/api/bots/hent-attester/blob?path=src", 422),
+    ],
+)
 async def test_bad_refs_and_paths_are_4xx(api: Api, bot: dict[str, Any], url: str, status: int) -> None:
     r = await api.get(url)
     assert r.status_code == status, r.text
     assert r.json()["message"]
 
 
-@pytest.mark.parametrize("url", ["ext::sh -c 'touch /tmp/x'", "-oProxyCommand=x", "http://x.dk/r.git",
-                                 "https://u:p@x.dk/r.git", "fd::3"])
+@pytest.mark.parametrize(
+    "url", ["ext::sh -c 'touch /tmp/x'", "-oProxyCommand=x", "http://x.dk/r.git", "https://u:p@x.dk/r.git", "fd::3"]
+)
 async def test_hostile_urls_are_refused(api: Api, url: str) -> None:
     r = await api.post("/api/bots", {"url": url}, who="editor_253")
     assert r.status_code in (400, 422) and r.json()["field"] == "url"
     assert (await api.get("/api/bots")).json() == []
 
 
-async def test_registering_needs_a_token_and_deleting_an_admin(api: Api, bot: dict[str, Any],
-                                                               source: SourceRepo) -> None:
+async def test_registering_needs_a_token_and_deleting_an_admin(
+    api: Api, bot: dict[str, Any], source: SourceRepo
+) -> None:
     assert (await api.post("/api/bots", {"url": source.url}, who=None)).status_code == 401
     assert (await api.delete("/api/bots/hent-attester", who="editor_253")).status_code == 403
     assert (await api.post("/api/bots/hent-attester/sync", who=None)).status_code == 401
@@ -92,14 +101,21 @@ async def test_registering_needs_a_token_and_deleting_an_admin(api: Api, bot: di
     assert (await search(api, "hent_straffeattest", type="code"))["total"] == 0  # its code left the index
 
 
-async def test_symlinks_submodules_binaries_and_large_files(api: Api, bot: dict[str, Any], source: SourceRepo,
-                                                            tmp_path: Path) -> None:
+async def test_symlinks_submodules_binaries_and_large_files(
+    api: Api, bot: dict[str, Any], source: SourceRepo, tmp_path: Path
+) -> None:
     outside = tmp_path / "secret.txt"
     outside.write_text("TOPHEMMELIGT-INDHOLD")
     (source.path / "link").symlink_to(outside)
     other = source.git("rev-parse", "HEAD")
-    source.commit({"big.bin": b"\0" + b"x" * (5 * 1024 * 1024), "logo.png": b"\x89PNG\r\n\x1a\n\0\0\0",
-                   "large.txt": "kæmpestorfil " * 500_000}, "hostile files")
+    source.commit(
+        {
+            "big.bin": b"\0" + b"x" * (5 * 1024 * 1024),
+            "logo.png": b"\x89PNG\r\n\x1a\n\0\0\0",
+            "large.txt": "kæmpestorfil " * 500_000,
+        },
+        "hostile files",
+    )
     source.git("update-index", "--add", "--cacheinfo", f"160000,{other},vendor/lib")  # a submodule
     source.git("commit", "-q", "-m", "submodule")
     assert (await api.post("/api/bots/hent-attester/sync", who="editor_253")).status_code == 200
@@ -145,8 +161,12 @@ async def test_hooks_in_a_repository_never_run(api: Api, source: SourceRepo, tmp
 
 
 async def test_readme_html_is_safe(api: Api, source: SourceRepo) -> None:
-    source.commit({"README.md": "# Robot\n\n<script>alert('x')</script>\n\n[klik](javascript:alert(1)) "
-                                "[data](data:text/html;base64,PHNjcmlwdD4=) <img src=x onerror=alert(1)>\n"})
+    source.commit(
+        {
+            "README.md": "# Robot\n\n<script>alert('x')</script>\n\n[klik](javascript:alert(1)) "
+            "[data](data:text/html;base64,PHNjcmlwdD4=) <img src=x onerror=alert(1)>\n"
+        }
+    )
     assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
     assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 201
     html = (await api.get("/api/bots/hent-attester/readme")).json()["html"]
@@ -155,8 +175,7 @@ async def test_readme_html_is_safe(api: Api, source: SourceRepo) -> None:
     assert 'href="javascript' not in html and 'href="data:' not in html and "<img" not in html
 
 
-async def test_a_broken_manifest_keeps_the_last_valid_one(api: Api, bot: dict[str, Any],
-                                                          source: SourceRepo) -> None:
+async def test_a_broken_manifest_keeps_the_last_valid_one(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
     source.commit({"rpabank.yaml": "name: [ikke lukket\n"}, "broken manifest")
     synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
     assert synced["name"] == "Attest-robotten" and synced["processes"] == [PID]
@@ -169,8 +188,9 @@ async def test_a_broken_manifest_keeps_the_last_valid_one(api: Api, bot: dict[st
     assert synced["name"] == "Ny robot" and "findes-ikke" in synced["manifest_errors"][0]
 
 
-async def test_sync_reindexes_changed_files_and_follows_force_pushes(api: Api, bot: dict[str, Any],
-                                                                     source: SourceRepo) -> None:
+async def test_sync_reindexes_changed_files_and_follows_force_pushes(
+    api: Api, bot: dict[str, Any], source: SourceRepo
+) -> None:
     assert (await search(api, "opret_sag"))["hits"][0]["path"] == "src/edoc.py"
     source.commit({"src/ny.py": "def beregn_refusion_for_sygedagpenge():\n    pass\n"}, "new file")
     source.git("rm", "-q", "src/edoc.py")
@@ -224,25 +244,43 @@ async def test_code_search_finds_identifiers(api: Api, bot: dict[str, Any]) -> N
     assert "<mark>hent_straffeattest_fra_politiet</mark>" in hit["snippet"]
     assert hit["url"].endswith("#L1")
     for query in ("eDocClient", "EDocClient", "edocclient", "straffeattest_fra", "politiet"):
-        assert any(h["path"] == "src/" + ("robot.py" if "attest" in query or "politi" in query else "edoc.py")
-                   for h in (await search(api, query, type="code"))["hits"]), query
+        assert any(
+            h["path"] == "src/" + ("robot.py" if "attest" in query or "politi" in query else "edoc.py")
+            for h in (await search(api, query, type="code"))["hits"]
+        ), query
     bots = (await search(api, "attest", type="bot"))["hits"]
     assert [h["id"] for h in bots] == ["hent-attester"]
 
 
 async def test_adoptions_pin_a_bot_version(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
-    r = await api.put(f"/api/processes/{PID}/adoptions/376", {"status": "operation",
-                      "bot": {"repo": "hent-attester", "ref": "v9.9.9"}}, who="editor_376")
+    r = await api.put(
+        f"/api/processes/{PID}/adoptions/376",
+        {"status": "operation", "bot": {"repo": "hent-attester", "ref": "v9.9.9"}},
+        who="editor_376",
+    )
     assert r.status_code == 422 and r.json()["field"] == "bot.ref"
-    r = await api.put(f"/api/processes/{PID}/adoptions/376", {"status": "operation",
-                      "bot": {"repo": source.url, "ref": "v1.0.0"}}, who="editor_376")
+    r = await api.put(
+        f"/api/processes/{PID}/adoptions/376",
+        {"status": "operation", "bot": {"repo": source.url, "ref": "v1.0.0"}},
+        who="editor_376",
+    )
     assert r.status_code == 201 and r.json()["bot"]["slug"] == "hent-attester"
     runs = (await api.get("/api/bots/hent-attester")).json()["runs"]
-    assert runs == [{"municipality": "376", "municipality_name": "Guldborgsund", "process": PID, "ref": "v1.0.0",
-                     "status": "operation"}]
+    assert runs == [
+        {
+            "municipality": "376",
+            "municipality_name": "Guldborgsund",
+            "process": PID,
+            "ref": "v1.0.0",
+            "status": "operation",
+        }
+    ]
     assert (await search(api, "", type="bot", municipality="376"))["total"] == 1
-    r = await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "planned",
-                      "bot": {"repo": "https://git.andet.dk/robot.git", "ref": "v1"}}, who="editor_253")
+    r = await api.put(
+        f"/api/processes/{PID}/adoptions/253",
+        {"status": "planned", "bot": {"repo": "https://git.andet.dk/robot.git", "ref": "v1"}},
+        who="editor_253",
+    )
     assert r.status_code == 201 and r.json()["bot"]["slug"] is None  # not registered: kept as text
 
 

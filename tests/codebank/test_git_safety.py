@@ -11,22 +11,40 @@ from codebank.git import validate_path, validate_ref, validate_url
 from codebank.services import normalise_url
 
 
-@pytest.mark.parametrize("url", [
-    "ext::sh -c touch% /tmp/pwned", "fd::17", "-oProxyCommand=touch /tmp/x", "--upload-pack=touch /tmp/x",
-    "http://git.example.dk/bot.git", "git://git.example.dk/bot.git", "file:///etc", "ftp://x/y",
-    "https://user:secret@git.example.dk/bot.git", "https://token@git.example.dk/bot.git",
-    "ssh://git:pw@git.example.dk/bot.git", "https:///nohost", "", "   ", "/tmp/local-path",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ext::sh -c touch% /tmp/pwned",
+        "fd::17",
+        "-oProxyCommand=touch /tmp/x",
+        "--upload-pack=touch /tmp/x",
+        "http://git.example.dk/bot.git",
+        "git://git.example.dk/bot.git",
+        "file:///etc",
+        "ftp://x/y",
+        "https://user:secret@git.example.dk/bot.git",
+        "https://token@git.example.dk/bot.git",
+        "ssh://git:pw@git.example.dk/bot.git",
+        "https:///nohost",
+        "",
+        "   ",
+        "/tmp/local-path",
+    ],
+)
 def test_refused_urls(url: str) -> None:
     with pytest.raises(Invalid) as err:
         validate_url(url, allow_local=False)
     assert err.value.field == "url" and err.value.message
 
 
-@pytest.mark.parametrize("url", [
-    "https://git.example.dk/robotter/straffeattest.git", "ssh://git@git.example.dk/robotter/x.git",
-    "git@github.com:kommune/robot.git",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://git.example.dk/robotter/straffeattest.git",
+        "ssh://git@git.example.dk/robotter/x.git",
+        "git@github.com:kommune/robot.git",
+    ],
+)
 def test_accepted_urls(url: str) -> None:
     assert validate_url(url, allow_local=False) == url
 
@@ -37,8 +55,24 @@ def test_local_paths_only_when_allowed(tmp_path: object) -> None:
         validate_url(str(tmp_path) + "/missing", allow_local=True)
 
 
-@pytest.mark.parametrize("ref", ["-x", "--upload-pack=evil", "main..v1", "HEAD@{1}", "a b", "v1^", "v1~2", "a:b",
-                                 "/abs", "x.lock", "", "a\x00b", "refs//x"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "-x",
+        "--upload-pack=evil",
+        "main..v1",
+        "HEAD@{1}",
+        "a b",
+        "v1^",
+        "v1~2",
+        "a:b",
+        "/abs",
+        "x.lock",
+        "",
+        "a\x00b",
+        "refs//x",
+    ],
+)
 def test_refused_refs(ref: str) -> None:
     with pytest.raises(Invalid):
         validate_ref(ref)
@@ -65,6 +99,10 @@ def test_paths_are_normalised() -> None:
 
 
 def test_webhook_urls_normalise_to_one_spelling() -> None:
-    spellings = ["https://Git.Example.dk/kommune/robot.git", "https://git.example.dk/kommune/robot/",
-                 "git@git.example.dk:kommune/robot.git", "ssh://git@git.example.dk/kommune/robot"]
+    spellings = [
+        "https://Git.Example.dk/kommune/robot.git",
+        "https://git.example.dk/kommune/robot/",
+        "git@git.example.dk:kommune/robot.git",
+        "ssh://git@git.example.dk/kommune/robot",
+    ]
     assert len({normalise_url(u) for u in spellings}) == 1

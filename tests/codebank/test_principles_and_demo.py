@@ -16,14 +16,20 @@ from tests.codebank.conftest import SourceRepo
 
 
 def env(settings: Settings, **extra: str) -> dict[str, str]:
-    return {"RPABANK_DATA_DIR": str(settings.data_dir), "RPABANK_DATABASE_URL": settings.effective_database_url,
-            "RPABANK_ALLOW_LOCAL_REPOS": "1", **extra}
+    return {
+        "RPABANK_DATA_DIR": str(settings.data_dir),
+        "RPABANK_DATABASE_URL": settings.effective_database_url,
+        "RPABANK_ALLOW_LOCAL_REPOS": "1",
+        **extra,
+    }
 
 
 def test_markdown_is_rendered_safely() -> None:
-    html = render("# Overskrift\n\n<b onclick=x>fed</b> [a](javascript:alert(1)) [b](JaVaScRiPt:x) "
-                  "[c](data:text/html,x) [d](https://ok.dk)\n\n```python\nprint('hej')\n```\n\n| a | b |\n|---|---|\n"
-                  "| 1 | 2 |\n")
+    html = render(
+        "# Overskrift\n\n<b onclick=x>fed</b> [a](javascript:alert(1)) [b](JaVaScRiPt:x) "
+        "[c](data:text/html,x) [d](https://ok.dk)\n\n```python\nprint('hej')\n```\n\n| a | b |\n|---|---|\n"
+        "| 1 | 2 |\n"
+    )
     assert '<h1 id="overskrift">' in html and "&lt;b onclick=x&gt;" in html
     assert "javascript" not in html.lower().replace("[a](javascript:alert(1))", "").replace("[b](javascript:x)", "")
     assert 'href="https://ok.dk"' in html and "<table>" in html and 'class="highlight"' in html
@@ -39,9 +45,13 @@ def test_front_matter_is_parsed_safely() -> None:
 
 def test_principles_sync_keeps_the_last_valid_version(settings: Settings, tmp_path: Path) -> None:
     repo = SourceRepo(tmp_path / "principper")
-    repo.commit({"kø.md": "---\nid: koe\ntitle: Kø-håndtering\ncategory: Drift\ntags: [kø]\n---\n# Kø\nBrug køer.\n",
-                 "logning.md": "---\nid: logning\ntitle: Logning uden CPR\n---\nLog aldrig CPR-numre.\n",
-                 "README.md": "# Principper\n"})
+    repo.commit(
+        {
+            "kø.md": "---\nid: koe\ntitle: Kø-håndtering\ncategory: Drift\ntags: [kø]\n---\n# Kø\nBrug køer.\n",
+            "logning.md": "---\nid: logning\ntitle: Logning uden CPR\n---\nLog aldrig CPR-numre.\n",
+            "README.md": "# Principper\n",
+        }
+    )
     variables = env(settings, RPABANK_PRINCIPLES_URL=repo.url)
     assert main(["codebank", "sync"], variables) == 0
     with TestClient(create_app(Settings.from_env(variables))) as client:

@@ -21,15 +21,21 @@ import pytest
 import uvicorn
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = Path(__file__).resolve().parents[1] / "_artifacts" / "screenshots"
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 PID = "indhentning-af-boerne-og-straffeattester"
 
 if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests",
-                allow_module_level=True)
+    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
@@ -52,8 +58,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         assert main(["demo", "--no-serve"], env) == 0
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["token", "create", "--role", "editor", "--municipality", "376", "--name", "Guldborgsund RPA"],
-                    env) == 0
+        assert (
+            main(["token", "create", "--role", "editor", "--municipality", "376", "--name", "Guldborgsund RPA"], env)
+            == 0
+        )
     token = out.getvalue().strip().splitlines()[-1]
     port = _free_port()
     app = create_app(Settings.from_env(env))
@@ -153,8 +161,9 @@ def test_editor_signs_in_registers_an_adoption_and_reports_a_benefit(page: Any, 
     page.get_by_label("Sparede minutter pr. sag").fill("4")
     page.get_by_role("button", name="Indberet gevinst").click()
     sync_api.expect(page.locator(".notice-ok", has_text="Gevinsten er indberettet")).to_be_visible()
-    sync_api.expect(page.locator("#gevinst ~ .table-wrap, section table").filter(has_text="Guldborgsund").first
-                    ).to_contain_text("60,0")  # 900 cases × 4 min = 60 hours
+    sync_api.expect(
+        page.locator("#gevinst ~ .table-wrap, section table").filter(has_text="Guldborgsund").first
+    ).to_contain_text("60,0")  # 900 cases × 4 min = 60 hours
     sync_api.expect(page.locator("svg.chart").first).to_be_visible()
 
 
@@ -177,8 +186,10 @@ def test_search_with_the_keyboard_only(page: Any, demo: dict[str, str]) -> None:
     sync_api.expect(first).to_be_visible()
     for _ in range(20):  # past the skip link, the menu, the search field and the facets' chips
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.closest('.hit-title') !== null && "
-                         "document.activeElement.getAttribute('href').startsWith('/processes/')"):
+        if page.evaluate(
+            "document.activeElement.closest('.hit-title') !== null && "
+            "document.activeElement.getAttribute('href').startsWith('/processes/')"
+        ):
             break
     title = page.evaluate("document.activeElement.textContent")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
@@ -207,8 +218,7 @@ PAGES = {
 def test_screenshots_of_every_page(browser: Any, demo: dict[str, str], size: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     width, height = SIZES[size]
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="da-DK",
-                                  device_scale_factor=1)
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="da-DK", device_scale_factor=1)
     try:
         p = context.new_page()
         for name, path in PAGES.items():

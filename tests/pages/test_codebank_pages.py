@@ -29,8 +29,11 @@ POLITI = "src/straffeattest_robot/politi.py"
 
 
 def env(settings: Settings) -> dict[str, str]:
-    return {"RPABANK_DATA_DIR": str(settings.data_dir), "RPABANK_DATABASE_URL": settings.effective_database_url,
-            "RPABANK_ALLOW_LOCAL_REPOS": "1"}
+    return {
+        "RPABANK_DATA_DIR": str(settings.data_dir),
+        "RPABANK_DATABASE_URL": settings.effective_database_url,
+        "RPABANK_ALLOW_LOCAL_REPOS": "1",
+    }
 
 
 def hostile_repo(root: Path) -> SourceRepo:
@@ -38,8 +41,9 @@ def hostile_repo(root: Path) -> SourceRepo:
     repo = SourceRepo(root / "genveje")
     secret = root / "hemmelig.txt"
     secret.write_text("TOPHEMMELIGT-INDHOLD")
-    repo.commit({"README.md": "# Genvejs-robotten\n\nTester genveje.\n", "src/main.py": "print('hej')\n"}, "first",
-                tag="v0.1.0")
+    repo.commit(
+        {"README.md": "# Genvejs-robotten\n\nTester genveje.\n", "src/main.py": "print('hej')\n"}, "first", tag="v0.1.0"
+    )
     (repo.path / "link").symlink_to(secret)
     first = repo.git("rev-parse", "HEAD")
     repo.commit({"logo.png": b"\x89PNG\r\n\x1a\n\0\0\0"}, "link and logo")
@@ -87,9 +91,9 @@ def test_bot_page_shows_readme_facts_versions_and_runs(demo: TestClient[Any]) ->
     for fact in ("Python", "MPL-2.0", "Politiets attestløsning", "KMD Opus"):
         assert fact in text
     assert 'href="/bots/straffeattest-robot/tree?ref=v1.0.0"' in page and ">v1.1.0<" in page  # versions
-    versions = page[page.index('id="versioner"'):page.index('id="drift"')]
+    versions = page[page.index('id="versioner"') : page.index('id="drift"')]
     assert versions.index("v1.1.0") < versions.index("v1.0.0")  # newest first
-    runs = page[page.index('id="drift"'):]
+    runs = page[page.index('id="drift"') :]
     assert 'href="/municipalities/253">Greve</a>' in runs and "I drift" in runs  # who runs which version
     assert f'href="/processes/{PID}"' in page  # the process it implements
     assert 'href="/principles/koe-haandtering"' in page  # a principle it follows
@@ -135,20 +139,22 @@ def test_symlinks_are_never_followed_submodules_show_their_commit(demo: TestClie
     assert "binær" in demo.get("/bots/genveje/blob", params={"path": "logo.png"}).text
 
 
-@pytest.mark.parametrize(("url", "status", "says"), [
-    ("/bots/findes-ikke", 404, "Siden findes ikke"),
-    ("/bots/findes-ikke/tree", 404, "Siden findes ikke"),
-    (f"/bots/{BOT}/tree?ref=v9.9.9", 404, "Versionen findes ikke"),
-    (f"/bots/{BOT}/blob?path=findes/ikke.py", 404, "Filen eller mappen findes ikke"),
-    (f"/bots/{BOT}/tree?path=findes-ikke", 404, "Filen eller mappen findes ikke"),
-    (f"/bots/{BOT}/tree?ref=--upload-pack%3Dx", 422, "gyldigt versionsnavn"),
-    (f"/bots/{BOT}/tree?ref=main..v1.0.0", 422, "gyldigt versionsnavn"),
-    (f"/bots/{BOT}/blob?path=../udenfor", 422, "Stien kan ikke bruges"),
-    (f"/bots/{BOT}/blob?path=/etc/passwd", 404, "Filen eller mappen findes ikke"),  # read from the root
-    ("/principles/findes-ikke", 404, "Siden findes ikke"),
-])
-def test_unknown_or_bad_addresses_are_friendly_pages(demo: TestClient[Any], url: str, status: int,
-                                                     says: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/bots/findes-ikke", 404, "Siden findes ikke"),
+        ("/bots/findes-ikke/tree", 404, "Siden findes ikke"),
+        (f"/bots/{BOT}/tree?ref=v9.9.9", 404, "Versionen findes ikke"),
+        (f"/bots/{BOT}/blob?path=findes/ikke.py", 404, "Filen eller mappen findes ikke"),
+        (f"/bots/{BOT}/tree?path=findes-ikke", 404, "Filen eller mappen findes ikke"),
+        (f"/bots/{BOT}/tree?ref=--upload-pack%3Dx", 422, "gyldigt versionsnavn"),
+        (f"/bots/{BOT}/tree?ref=main..v1.0.0", 422, "gyldigt versionsnavn"),
+        (f"/bots/{BOT}/blob?path=../udenfor", 422, "Stien kan ikke bruges"),
+        (f"/bots/{BOT}/blob?path=/etc/passwd", 404, "Filen eller mappen findes ikke"),  # read from the root
+        ("/principles/findes-ikke", 404, "Siden findes ikke"),
+    ],
+)
+def test_unknown_or_bad_addresses_are_friendly_pages(demo: TestClient[Any], url: str, status: int, says: str) -> None:
     r = demo.get(url)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("text/html")
@@ -167,8 +173,8 @@ def test_principles_grouped_with_tags_and_bots(demo: TestClient[Any]) -> None:
     assert r.status_code == 200
     assert 'href="/principles/koe-haandtering"' in r.text
     assert re.search(r"<h2[^>]*>Drift</h2>", r.text)  # a category heading
-    koe = r.text[r.text.index('href="/principles/koe-haandtering"'):]
-    koe = koe[:koe.index("</li>\n")]
+    koe = r.text[r.text.index('href="/principles/koe-haandtering"') :]
+    koe = koe[: koe.index("</li>\n")]
     assert f'href="/bots/{BOT}">Straffeattest-robotten</a>' in koe
     assert 'class="pill"' in koe  # its tags
     assert 'href="/principles" aria-current="page"' in r.text  # the menu shows principles now
@@ -185,7 +191,7 @@ def test_principle_page(demo: TestClient[Any]) -> None:
 def test_process_page_lists_its_bots(demo: TestClient[Any]) -> None:
     r = demo.get(f"/processes/{PID}")
     assert r.status_code == 200
-    section = r.text[r.text.index('id="robotter"'):]
+    section = r.text[r.text.index('id="robotter"') :]
     assert f'href="/bots/{BOT}">Straffeattest-robotten</a>' in section
 
 
@@ -205,8 +211,13 @@ def test_escaping_in_the_file_view(tmp_path: Path, settings: Settings) -> None:
     """Code is shown as code: markup in a file (and in its name) is escaped, on every database."""
     settings = dataclasses.replace(settings, allow_local_repos=True)
     repo = SourceRepo(tmp_path / "origin" / "skummel")
-    repo.commit({"README.md": "# Skummel\n\n<script>alert(1)</script>\n",
-                 "side<b>.html": "<script>alert('x')</script>\n<p onclick=\"x()\">hej</p>\n"}, "first")
+    repo.commit(
+        {
+            "README.md": "# Skummel\n\n<script>alert(1)</script>\n",
+            "side<b>.html": "<script>alert('x')</script>\n<p onclick=\"x()\">hej</p>\n",
+        },
+        "first",
+    )
     with TestClient(create_app(settings)) as client:
         r = client.post("/api/bots", json={"url": repo.url}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert r.status_code == 201, r.text

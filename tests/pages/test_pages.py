@@ -16,16 +16,25 @@ CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 @pytest.fixture
 async def site(api: Api) -> Api:
     """Two processes, adopted by Greve and Køge."""
-    body = process_body(owner_municipality="253",
-                        description="## Baggrund\nAttester indhentes ved **ansættelse**.\n\n<script>alert(1)</script>")
+    body = process_body(
+        owner_municipality="253",
+        description="## Baggrund\nAttester indhentes ved **ansættelse**.\n\n<script>alert(1)</script>",
+    )
     assert (await api.post("/api/processes", body)).status_code == 201
-    other = process_body("Betaling af tolkeregninger", summary="Robotten betaler tolkeregninger.", domain="oekonomi",
-                         owner_municipality="259", systems=["KMD Opus"], tags=[])
+    other = process_body(
+        "Betaling af tolkeregninger",
+        summary="Robotten betaler tolkeregninger.",
+        domain="oekonomi",
+        owner_municipality="259",
+        systems=["KMD Opus"],
+        tags=[],
+    )
     assert (await api.post("/api/processes", other)).status_code == 201
     for code, status in (("253", "operation"), ("259", "planned")):
-        r = await api.put(f"/api/processes/{PID}/adoptions/{code}",
-                          {"status": status, "live_on": "2022-02-01", "bot": {"repo": "https://git.example/attest",
-                                                                             "ref": "v1.2.0"}})
+        r = await api.put(
+            f"/api/processes/{PID}/adoptions/{code}",
+            {"status": status, "live_on": "2022-02-01", "bot": {"repo": "https://git.example/attest", "ref": "v1.2.0"}},
+        )
         assert r.status_code == 201, r.text
     return api
 
@@ -39,8 +48,11 @@ async def csrf_of(api: Api, url: str = "/login") -> str:
 
 async def sign_in(api: Api, who: str) -> Any:
     token = await csrf_of(api)
-    return await api.client.post("/login", data={"token": api.tokens[who], "next": f"/processes/{PID}",
-                                                 "_csrf_token": token}, follow_redirects=False)
+    return await api.client.post(
+        "/login",
+        data={"token": api.tokens[who], "next": f"/processes/{PID}", "_csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 async def test_front_page_has_the_search_field(site: Api) -> None:
@@ -210,9 +222,19 @@ async def test_editor_registers_an_adoption_through_the_form(site: Api) -> None:
     site.client.cookies.clear()
     await sign_in(site, "editor_376")
     token = await csrf_of(site, f"/processes/{PID}")
-    r = await site.client.post(f"/processes/{PID}/adoption", data={
-        "_csrf_token": token, "status": "implementing", "started_on": "2024-01-15", "bot_repo": "https://git.example/a",
-        "bot_ref": "v1.2.0", "minutes_per_case": "4,5", "contact_name": "Sofie Lund"}, follow_redirects=False)
+    r = await site.client.post(
+        f"/processes/{PID}/adoption",
+        data={
+            "_csrf_token": token,
+            "status": "implementing",
+            "started_on": "2024-01-15",
+            "bot_repo": "https://git.example/a",
+            "bot_ref": "v1.2.0",
+            "minutes_per_case": "4,5",
+            "contact_name": "Sofie Lund",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     api = (await site.get(f"/api/processes/{PID}/adoptions/376")).json()
     assert api["status"] == "implementing" and api["minutes_per_case"] == 4.5 and api["bot"]["ref"] == "v1.2.0"
@@ -223,13 +245,16 @@ async def test_editor_registers_an_adoption_through_the_form(site: Api) -> None:
 async def test_form_shows_the_apis_validation_messages_next_to_the_fields(site: Api) -> None:
     await sign_in(site, "editor_376")
     token = await csrf_of(site, f"/processes/{PID}")
-    r = await site.client.post(f"/processes/{PID}/adoption", data={
-        "_csrf_token": token, "status": "operation", "cases_per_year": "-5"})
+    r = await site.client.post(
+        f"/processes/{PID}/adoption", data={"_csrf_token": token, "status": "operation", "cases_per_year": "-5"}
+    )
     assert r.status_code == 422
     assert re.search(r'id="f-cases"[^>]*aria-invalid="true"', r.text)
     assert 'class="field-error" id="err-cases_per_year">cases_per_year: Expected `int` &gt;= 0' in r.text
-    r = await site.client.post(f"/processes/{PID}/adoption", data={
-        "_csrf_token": token, "status": "operation", "started_on": "2024-05-01", "live_on": "2024-01-01"})
+    r = await site.client.post(
+        f"/processes/{PID}/adoption",
+        data={"_csrf_token": token, "status": "operation", "started_on": "2024-05-01", "live_on": "2024-01-01"},
+    )
     assert r.status_code == 422
     assert 'id="err-live_on">live_on must not be before started_on.' in r.text
     assert (await site.get(f"/api/processes/{PID}/adoptions/376")).status_code == 404  # nothing was written
@@ -238,8 +263,9 @@ async def test_form_shows_the_apis_validation_messages_next_to_the_fields(site: 
 async def test_htmx_form_post_answers_the_adoption_partial(site: Api) -> None:
     await sign_in(site, "editor_376")
     token = await csrf_of(site, f"/processes/{PID}")
-    r = await site.client.post(f"/processes/{PID}/adoption", headers={"HX-Request": "true"},
-                               data={"_csrf_token": token, "status": "planned"})
+    r = await site.client.post(
+        f"/processes/{PID}/adoption", headers={"HX-Request": "true"}, data={"_csrf_token": token, "status": "planned"}
+    )
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section id="anvendelse"') and "Anvendelsen er gemt" in r.text
 
@@ -253,9 +279,18 @@ async def test_reader_cannot_post_the_form(site: Api) -> None:
 async def test_editor_reports_a_benefit_and_sees_it(site: Api) -> None:
     await sign_in(site, "editor_253")
     token = await csrf_of(site, f"/processes/{PID}")
-    r = await site.client.post(f"/processes/{PID}/benefits", data={
-        "_csrf_token": token, "municipality": "253", "period": "2024", "cases_handled": "1100",
-        "minutes_saved_per_case": "3,2", "budget_realised": "on"}, follow_redirects=False)
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={
+            "_csrf_token": token,
+            "municipality": "253",
+            "period": "2024",
+            "cases_handled": "1100",
+            "minutes_saved_per_case": "3,2",
+            "budget_realised": "on",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     api = (await site.get(f"/api/processes/{PID}/adoptions/253/benefits/2024")).json()
     assert api["cases_handled"] == 1100 and api["minutes_saved_per_case"] == 3.2
@@ -271,11 +306,15 @@ async def test_editor_reports_a_benefit_and_sees_it(site: Api) -> None:
 async def test_benefit_form_shows_the_apis_messages(site: Api) -> None:
     await sign_in(site, "editor_253")
     token = await csrf_of(site, f"/processes/{PID}")
-    r = await site.client.post(f"/processes/{PID}/benefits", data={
-        "_csrf_token": token, "municipality": "253", "period": "2024-13", "cases_handled": "10"})
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={"_csrf_token": token, "municipality": "253", "period": "2024-13", "cases_handled": "10"},
+    )
     assert r.status_code == 422
     assert 'id="berr-period">' in r.text
-    r = await site.client.post(f"/processes/{PID}/benefits", data={
-        "_csrf_token": token, "municipality": "253", "period": "2024", "cases_handled": "mange"})
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={"_csrf_token": token, "municipality": "253", "period": "2024", "cases_handled": "mange"},
+    )
     assert r.status_code == 422
     assert 'id="berr-cases_handled">cases_handled: Expected `int`' in r.text

@@ -8,18 +8,36 @@ from search.analysis import analyze, compound_splits, fold, parse_query, stem, w
 from search.backends.fts5 import fts5_quote, match_expressions
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("Køge", "Koege"), ("Køge", "Koge"), ("lægeerklæring", "laegeerklaering"), ("Næstved", "Naestved"),
-    ("økonomi", "okonomi"), ("spøgelsesborgere", "spogelsesborgere"), ("Holbæk", "Holbaek"), ("Århus", "Aarhus"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Køge", "Koege"),
+        ("Køge", "Koge"),
+        ("lægeerklæring", "laegeerklaering"),
+        ("Næstved", "Naestved"),
+        ("økonomi", "okonomi"),
+        ("spøgelsesborgere", "spogelsesborgere"),
+        ("Holbæk", "Holbaek"),
+        ("Århus", "Aarhus"),
+    ],
+)
 def test_danish_letters_fold_together(a: str, b: str) -> None:
     assert fold(a) == fold(b)
 
 
-@pytest.mark.parametrize(("word", "same_as"), [
-    ("attester", "attest"), ("attesterne", "attest"), ("attesten", "attest"), ("regninger", "regning"),
-    ("robotter", "robot"), ("processer", "proces"), ("processen", "proces"), ("processerne", "proces"),
-])
+@pytest.mark.parametrize(
+    ("word", "same_as"),
+    [
+        ("attester", "attest"),
+        ("attesterne", "attest"),
+        ("attesten", "attest"),
+        ("regninger", "regning"),
+        ("robotter", "robot"),
+        ("processer", "proces"),
+        ("processen", "proces"),
+        ("processerne", "proces"),
+    ],
+)
 def test_inflections_share_a_stem(word: str, same_as: str) -> None:
     assert stem(word) == stem(same_as)
 
@@ -30,11 +48,17 @@ def test_english_is_not_stemmed_as_danish() -> None:
     assert compound_splits("automate") == ()
 
 
-@pytest.mark.parametrize(("compound", "head", "modifier"), [
-    ("straffeattester", "attester", "straffe"), ("tolkeregninger", "regninger", "tolke"),
-    ("helbredstillæg", "tillæg", "helbreds"), ("spøgelsesborgere", "borgere", "spøgelses"),
-    ("udrejseregistrering", "registrering", "udrejse"), ("køhåndtering", "håndtering", "kø"),
-])
+@pytest.mark.parametrize(
+    ("compound", "head", "modifier"),
+    [
+        ("straffeattester", "attester", "straffe"),
+        ("tolkeregninger", "regninger", "tolke"),
+        ("helbredstillæg", "tillæg", "helbreds"),
+        ("spøgelsesborgere", "borgere", "spøgelses"),
+        ("udrejseregistrering", "registrering", "udrejse"),
+        ("køhåndtering", "håndtering", "kø"),
+    ],
+)
 def test_compounds_split_into_modifier_and_head(compound: str, head: str, modifier: str) -> None:
     assert (modifier, head) in compound_splits(compound)
     forms = word_forms(compound)
@@ -85,4 +109,4 @@ def test_fts5_quote_is_one_string_token(token: str) -> None:
     quoted = fts5_quote(token)
     assert quoted.startswith('"') and quoted.endswith('"')
     inner = quoted[1:-1]
-    assert inner.replace('""', "") .count('"') == 0
+    assert inner.replace('""', "").count('"') == 0

@@ -11,23 +11,52 @@ ADMIN = Viewer(is_admin=True)
 
 
 def proc(id_: str, title: str, summary: str = "", **kw: object) -> Document:
-    facets = {"domain": [kw.pop("domain", "social")], "phase": [kw.pop("phase", "operation")],
-              "system": list(kw.pop("systems", [])), "technology": list(kw.pop("technologies", [])),
-              "municipality": list(kw.pop("municipalities", ["253"]))}
-    return Document(type="process", id=id_, title=title, url=f"/processes/{id_}", summary=summary,
-                    facets=facets, **kw)  # type: ignore[arg-type]
+    facets = {
+        "domain": [kw.pop("domain", "social")],
+        "phase": [kw.pop("phase", "operation")],
+        "system": list(kw.pop("systems", [])),
+        "technology": list(kw.pop("technologies", [])),
+        "municipality": list(kw.pop("municipalities", ["253"])),
+    }
+    return Document(type="process", id=id_, title=title, url=f"/processes/{id_}", summary=summary, facets=facets, **kw)  # type: ignore[arg-type]
 
 
 DOCS = [
-    proc("attester", "Indhentning af børne- og straffeattester", "Robotten henter attester fra politiet.",
-         domain="hr_og_loen", systems=["eDoc"], technologies=["Power Automate"], municipalities=["253", "376"]),
-    proc("tolk", "Betaling af tolkeregninger", "Tolkeregninger betales automatisk.", domain="oekonomi",
-         systems=["KMD Opus"], technologies=["Python"], municipalities=["376"]),
-    proc("udrejse", "Udrejseregistrering", "Spøgelsesborgere findes i CPR.", systems=["CPR", "eDoc"],
-         technologies=["Power Automate"], municipalities=["259"]),
+    proc(
+        "attester",
+        "Indhentning af børne- og straffeattester",
+        "Robotten henter attester fra politiet.",
+        domain="hr_og_loen",
+        systems=["eDoc"],
+        technologies=["Power Automate"],
+        municipalities=["253", "376"],
+    ),
+    proc(
+        "tolk",
+        "Betaling af tolkeregninger",
+        "Tolkeregninger betales automatisk.",
+        domain="oekonomi",
+        systems=["KMD Opus"],
+        technologies=["Python"],
+        municipalities=["376"],
+    ),
+    proc(
+        "udrejse",
+        "Udrejseregistrering",
+        "Spøgelsesborgere findes i CPR.",
+        systems=["CPR", "eDoc"],
+        technologies=["Power Automate"],
+        municipalities=["259"],
+    ),
     proc("kladde", "Hemmelig kladde om attester", "Kun Greve ser den.", visibility="municipality:253"),
-    Document(type="municipality", id="259", title="Køge", url="/municipalities/259", meta="Køge Koege Koge 259",
-             facets={"municipality": ["259"]}),
+    Document(
+        type="municipality",
+        id="259",
+        title="Køge",
+        url="/municipalities/259",
+        meta="Køge Koege Koge 259",
+        facets={"municipality": ["259"]},
+    ),
 ]
 
 
@@ -105,11 +134,43 @@ def test_paging(filled: SearchBackend) -> None:
     assert not {h.id for h in first.hits} & {h.id for h in second.hits}
 
 
-@pytest.mark.parametrize("text", [
-    '"', '""', "'", "*", "-", "- attest", "attest*", "NEAR", "NEAR(attest tolk)", "AND", "OR", "NOT attest",
-    "attest AND", "(", ")", "((attest", "attest)", "title:attest", "^attest", "a" * 10_000, "😀", "😀 attest",
-    "\x00", "børne-", "-børne", "æøå", "ÆØÅ", "1234", "%_\\", "attest; DROP TABLE docs", "{}[]", "\u200b",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"',
+        '""',
+        "'",
+        "*",
+        "-",
+        "- attest",
+        "attest*",
+        "NEAR",
+        "NEAR(attest tolk)",
+        "AND",
+        "OR",
+        "NOT attest",
+        "attest AND",
+        "(",
+        ")",
+        "((attest",
+        "attest)",
+        "title:attest",
+        "^attest",
+        "a" * 10_000,
+        "😀",
+        "😀 attest",
+        "\x00",
+        "børne-",
+        "-børne",
+        "æøå",
+        "ÆØÅ",
+        "1234",
+        "%_\\",
+        "attest; DROP TABLE docs",
+        "{}[]",
+        "\u200b",
+    ],
+)
 def test_any_text_is_answered(filled: SearchBackend, text: str) -> None:
     result = filled.search(SearchQuery(text=text, viewer=ADMIN))
     assert result.total >= 0 and isinstance(result.hits, list)

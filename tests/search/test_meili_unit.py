@@ -34,9 +34,16 @@ def test_settings_declare_search_order_filters_and_typos() -> None:
 
 
 def test_documents_carry_analysed_text_and_facets() -> None:
-    doc = Document(type="process", id="x/ø y", title="Betaling af tolkeregninger", url="/processes/x",
-                   summary="Børne- og straffeattester", body="# Overskrift\n**fed** tekst",
-                   facets={"system": ["eDoc", "eDoc"], "municipality": ["253"]}, visibility="municipality:253")
+    doc = Document(
+        type="process",
+        id="x/ø y",
+        title="Betaling af tolkeregninger",
+        url="/processes/x",
+        summary="Børne- og straffeattester",
+        body="# Overskrift\n**fed** tekst",
+        facets={"system": ["eDoc", "eDoc"], "municipality": ["253"]},
+        visibility="municipality:253",
+    )
     out = to_meili(doc)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", out["key"]) and out["key"] == document_key("process", "x/ø y")
     assert "tolk" in out["a_title"].split() and "borneattest" in out["a_summary"].split()
@@ -61,8 +68,9 @@ def test_filter_strings_cannot_break_out(value: str) -> None:
 
 
 def test_filters_are_built_from_escaped_values() -> None:
-    clauses = search_filter(SearchQuery(filters={"system": 'e"Doc', "domain": "it", "colour": "red"},
-                                        viewer=Viewer(municipality="253")))
+    clauses = search_filter(
+        SearchQuery(filters={"system": 'e"Doc', "domain": "it", "colour": "red"}, viewer=Viewer(municipality="253"))
+    )
     assert clauses[0] == 'visibility = "network" OR visibility = "municipality:253"'
     assert 'fk_domain = "it"' in clauses
     assert 'fk_system = "e\\"doc"' in clauses

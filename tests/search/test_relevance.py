@@ -44,8 +44,18 @@ def test_the_set_covers_every_case() -> None:
     rows = relevance_set()
     assert len(rows) >= 40
     kinds = " ".join(kind for _, _, kind in rows)
-    for case in ("inflection", "compound head", "compound modifier", "suspended compound", "æøå", "typo",
-                 "English", "synonym", "multi-word", "municipality"):
+    for case in (
+        "inflection",
+        "compound head",
+        "compound modifier",
+        "suspended compound",
+        "æøå",
+        "typo",
+        "English",
+        "synonym",
+        "multi-word",
+        "municipality",
+    ):
         assert case in kinds, case
 
 

@@ -16,8 +16,14 @@ async def process(api: Api) -> str:
 
 
 async def test_put_creates_then_replaces(api: Api, process: str) -> None:
-    body = {"status": "implementing", "started_on": "2024-01-15", "bot": {"repo": "https://git.example/bot", "ref":
-            "v1.0.0"}, "cases_per_year": 400, "notes": "Pilot i HR", "contact": {"name": "Ida Holm"}}
+    body = {
+        "status": "implementing",
+        "started_on": "2024-01-15",
+        "bot": {"repo": "https://git.example/bot", "ref": "v1.0.0"},
+        "cases_per_year": 400,
+        "notes": "Pilot i HR",
+        "contact": {"name": "Ida Holm"},
+    }
     r = await api.put(f"{URL}/376", body, who="editor_376")
     assert r.status_code == 201, r.text
     a = r.json()
@@ -27,8 +33,9 @@ async def test_put_creates_then_replaces(api: Api, process: str) -> None:
     # local cases, the process's minutes and rate: 400 × 3.2 / 60 × 85 / 100
     assert a["expected_hours_per_year"] == pytest.approx(400 * 3.2 / 60 * 0.85)
 
-    r = await api.put(f"{URL}/376", {"status": "operation", "started_on": "2024-01-15", "live_on": "2024-03-01"},
-                      who="editor_376")
+    r = await api.put(
+        f"{URL}/376", {"status": "operation", "started_on": "2024-01-15", "live_on": "2024-03-01"}, who="editor_376"
+    )
     assert r.status_code == 200
     a = r.json()
     assert a["status"] == "operation" and a["bot"] is None and a["notes"] is None  # PUT replaces the whole
@@ -52,8 +59,9 @@ async def test_lists_per_process_and_per_municipality(api: Api, process: str) ->
 async def test_bad_adoptions(api: Api, process: str) -> None:
     r = await api.put(f"{URL}/376", {"status": "live"}, who="editor_376")
     assert r.status_code == 422 and r.json()["field"] == "status"
-    r = await api.put(f"{URL}/376", {"status": "operation", "started_on": "2024-05-01", "live_on": "2024-01-01"},
-                      who="editor_376")
+    r = await api.put(
+        f"{URL}/376", {"status": "operation", "started_on": "2024-05-01", "live_on": "2024-01-01"}, who="editor_376"
+    )
     assert r.status_code == 422 and r.json()["field"] == "live_on"
     r = await api.put(f"{URL}/376", {"status": "operation", "started_on": "2024-13-01"}, who="editor_376")
     assert r.status_code == 422 and r.json()["field"] == "started_on"

@@ -76,7 +76,14 @@ async def test_matrix(api: Api, action: str, who: str | None) -> None:
 
 async def test_reads_need_no_token(api: Api) -> None:
     await setup(api)
-    for url in ("/api/processes", f"/api/processes/{PID}", f"/api/processes/{PID}/history",
-                f"/api/processes/{PID}/adoptions", "/api/municipalities", "/api/municipalities/253",
-                "/api/municipalities/253/adoptions", "/api/health"):
+    for url in (
+        "/api/processes",
+        f"/api/processes/{PID}",
+        f"/api/processes/{PID}/history",
+        f"/api/processes/{PID}/adoptions",
+        "/api/municipalities",
+        "/api/municipalities/253",
+        "/api/municipalities/253/adoptions",
+        "/api/health",
+    ):
         assert (await api.get(url)).status_code == 200, url

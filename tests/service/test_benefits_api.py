@@ -30,19 +30,24 @@ async def setup_scenario(api: Api) -> None:
     bot = {"repo": "https://git.example.dk/robotter/attester", "ref": "v1.0.0"}
     r = await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "operation", "bot": bot}, who="editor_253")
     assert r.status_code == 201, r.text
-    r = await api.put(f"/api/processes/{PID}/adoptions/376",
-                      {"status": "operation", "bot": bot, "cases_per_year": 600, "minutes_per_case": 4},
-                      who="editor_376")
+    r = await api.put(
+        f"/api/processes/{PID}/adoptions/376",
+        {"status": "operation", "bot": bot, "cases_per_year": 600, "minutes_per_case": 4},
+        who="editor_376",
+    )
     assert r.status_code == 201, r.text
     r = await api.put(f"/api/processes/{PID}/adoptions/259", {"status": "interested"})
     assert r.status_code == 201, r.text
     writes = [
-        ("253", "2023", {"cases_handled": 1000, "minutes_saved_per_case": 3, "running_cost_dkk": 2000,
-                         "budget_realised": True}, "editor_253"),
+        (
+            "253",
+            "2023",
+            {"cases_handled": 1000, "minutes_saved_per_case": 3, "running_cost_dkk": 2000, "budget_realised": True},
+            "editor_253",
+        ),
         ("253", "2024-Q1", {"cases_handled": 300}, "editor_253"),  # minutes from the process: 3.2
         ("376", "2024-01", {"cases_handled": 90}, "editor_376"),  # minutes from the adoption: 4
-        ("376", "2024-02", {"cases_handled": 60, "minutes_saved_per_case": 5, "running_cost_dkk": 100},
-         "editor_376"),
+        ("376", "2024-02", {"cases_handled": 60, "minutes_saved_per_case": 5, "running_cost_dkk": 100}, "editor_376"),
     ]
     for code, period, body, who in writes:
         r = await api.put(url(code, period), body, who=who)
@@ -93,8 +98,9 @@ async def test_put_is_idempotent_and_replaces_the_whole_record(api: Api) -> None
     assert first.status_code == 201
     again = await api.put(url("253", "2022-07"), body, who="editor_253")
     assert again.status_code == 200
-    assert {k: v for k, v in again.json().items() if k != "updated_at"} == \
-        {k: v for k, v in first.json().items() if k != "updated_at"}
+    assert {k: v for k, v in again.json().items() if k != "updated_at"} == {
+        k: v for k, v in first.json().items() if k != "updated_at"
+    }
     replaced = await api.put(url("253", "2022-07"), {"cases_handled": 20}, who="editor_253")
     assert replaced.status_code == 200
     b = replaced.json()
@@ -107,8 +113,23 @@ async def test_put_is_idempotent_and_replaces_the_whole_record(api: Api) -> None
     assert (await api.delete(url("253", "2022-07"), who="editor_253")).status_code == 404
 
 
-@pytest.mark.parametrize("period", ["24", "2024-Q5", "2024-Q0", "2024-13", "2024-00", "2024-5", "2024-q2",
-                                    "2024-W12", "2024-01-01", "abcd", "1899", "2024-"])
+@pytest.mark.parametrize(
+    "period",
+    [
+        "24",
+        "2024-Q5",
+        "2024-Q0",
+        "2024-13",
+        "2024-00",
+        "2024-5",
+        "2024-q2",
+        "2024-W12",
+        "2024-01-01",
+        "abcd",
+        "1899",
+        "2024-",
+    ],
+)
 async def test_bad_periods_are_422_naming_period(api: Api, period: str) -> None:
     await setup_scenario(api)
     r = await api.put(url("253", period), {"cases_handled": 1}, who="editor_253")
@@ -135,8 +156,7 @@ async def test_bad_periods_are_422_naming_period(api: Api, period: str) -> None:
         ({"cases_handled": 10, "hours": 4}, "hours"),
     ],
 )
-async def test_negative_or_absurd_numbers_are_422_naming_the_field(api: Api, body: dict[str, Any],
-                                                                   field: str) -> None:
+async def test_negative_or_absurd_numbers_are_422_naming_the_field(api: Api, body: dict[str, Any], field: str) -> None:
     await setup_scenario(api)
     r = await api.put(url("253", "2022"), body, who="editor_253")
     assert r.status_code == 422, r.text
@@ -166,8 +186,12 @@ async def test_benefits_need_an_adoption(api: Api) -> None:
 @pytest.mark.parametrize(
     ("who", "code", "status"),
     [
-        ("admin", "253", 201), ("editor_253", "253", 201), ("editor_376", "253", 403), (None, "253", 401),
-        ("editor_376", "376", 201), ("editor_253", "376", 403),
+        ("admin", "253", 201),
+        ("editor_253", "253", 201),
+        ("editor_376", "253", 403),
+        (None, "253", 401),
+        ("editor_376", "376", 201),
+        ("editor_253", "376", 403),
     ],
 )
 async def test_who_may_write_benefits(api: Api, who: str | None, code: str, status: int) -> None:
@@ -223,8 +247,7 @@ async def test_totals_by_process_are_hand_computed(api: Api) -> None:
     assert row["avoided_build_hours"] == pytest.approx(120)  # Guldborgsund reuses Greve's bot
     assert row["records"] == 4
     totals = doc["totals"]
-    for key in ("realised_hours", "expected_hours", "dkk_saved", "net_dkk", "fte", "adopters",
-                "avoided_build_hours"):
+    for key in ("realised_hours", "expected_hours", "dkk_saved", "net_dkk", "fte", "adopters", "avoided_build_hours"):
         assert totals[key] == pytest.approx(row[key])
 
 
@@ -241,8 +264,7 @@ async def test_by_year_and_municipality_with_mixed_periods(api: Api) -> None:
     assert (y2024["adopters"], y2024["avoided_build_hours"]) == (2, 120)
 
     rows = (await api.get("/api/benefits?group_by=municipality")).json()["rows"]
-    assert [(r["municipality"], r["municipality_name"]) for r in rows] == [("253", "Greve"),
-                                                                           ("376", "Guldborgsund")]
+    assert [(r["municipality"], r["municipality_name"]) for r in rows] == [("253", "Greve"), ("376", "Guldborgsund")]
     greve, guldborgsund = rows
     assert greve["realised_hours"] == pytest.approx(66)
     assert greve["net_dkk"] == pytest.approx(33_000 - 2000)
@@ -273,9 +295,16 @@ async def test_filters_select_whole_periods(api: Api) -> None:
     assert doc["rows"] == [] and doc["totals"]["realised_hours"] == 0
 
 
-@pytest.mark.parametrize(("query", "field"), [("group_by=kommune", "group_by"), ("from=2024-Q7", "from"),
-                                              ("to=januar", "to"), ("from=2024&to=2023", "to"),
-                                              ("municipality=12", "municipality")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("group_by=kommune", "group_by"),
+        ("from=2024-Q7", "from"),
+        ("to=januar", "to"),
+        ("from=2024&to=2023", "to"),
+        ("municipality=12", "municipality"),
+    ],
+)
 async def test_bad_aggregate_queries_are_422(api: Api, query: str, field: str) -> None:
     r = await api.get(f"/api/benefits?{query}")
     assert r.status_code in (400, 422), r.text
@@ -283,12 +312,12 @@ async def test_bad_aggregate_queries_are_422(api: Api, query: str, field: str) -
 
 
 async def test_drafts_stay_out_of_other_municipalities_figures(api: Api) -> None:
-    r = await api.post("/api/processes", process_body("Hemmelig kladde", visibility="municipality"),
-                       who="editor_253")
+    r = await api.post("/api/processes", process_body("Hemmelig kladde", visibility="municipality"), who="editor_253")
     pid = r.json()["id"]
     await api.put(f"/api/processes/{pid}/adoptions/253", {"status": "operation"}, who="editor_253")
-    assert (await api.put(f"/api/processes/{pid}/adoptions/253/benefits/2024", {"cases_handled": 60},
-                          who="editor_253")).status_code == 201
+    assert (
+        await api.put(f"/api/processes/{pid}/adoptions/253/benefits/2024", {"cases_handled": 60}, who="editor_253")
+    ).status_code == 201
     assert (await api.get("/api/benefits")).json()["totals"]["records"] == 0
     assert (await api.get("/api/benefits", who="editor_376")).json()["totals"]["records"] == 0
     assert (await api.get("/api/benefits", who="editor_253")).json()["totals"]["records"] == 1
@@ -336,8 +365,9 @@ async def test_copy_creates_a_derived_process_with_an_interested_adoption(api: A
     assert original["derived"] == [copy["id"]] and original["derived_from"] is None
     assert (await api.get(f"/api/processes/{copy['id']}")).json()["derived"] == []
 
-    r = await api.post(f"/api/processes/{PID}/copy", {"title": "Straffeattester i Køge", "phase": "idea"},
-                       who="editor_376")
+    r = await api.post(
+        f"/api/processes/{PID}/copy", {"title": "Straffeattester i Køge", "phase": "idea"}, who="editor_376"
+    )
     assert r.status_code == 201 and r.json()["title"] == "Straffeattester i Køge" and r.json()["phase"] == "idea"
     assert len((await api.get(f"/api/processes/{PID}")).json()["derived"]) == 2
 
@@ -345,8 +375,9 @@ async def test_copy_creates_a_derived_process_with_an_interested_adoption(api: A
 async def test_copy_rights(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
     assert (await api.post(f"/api/processes/{PID}/copy", who=None)).status_code == 401
-    assert (await api.post(f"/api/processes/{PID}/copy", {"owner_municipality": "253"},
-                           who="editor_376")).status_code == 403
+    assert (
+        await api.post(f"/api/processes/{PID}/copy", {"owner_municipality": "253"}, who="editor_376")
+    ).status_code == 403
     r = await api.post(f"/api/processes/{PID}/copy")
     assert r.status_code == 422 and r.json()["field"] == "owner_municipality"  # an admin names the owner
     r = await api.post(f"/api/processes/{PID}/copy", {"owner_municipality": "259"})
@@ -357,11 +388,15 @@ async def test_copy_rights(api: Api) -> None:
 
 async def test_similar_is_not_taken_for_a_process_id(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
-    await api.post("/api/processes", process_body("Betaling af tolkeregninger",
-                                                  summary="Robotten betaler regninger for tolkebistand."),
-                   who="editor_376")
-    r = await api.get("/api/processes/similar", params={"title": "Indhentning af straffeattester",
-                                                        "summary": "Vi henter straffeattester hos politiet"})
+    await api.post(
+        "/api/processes",
+        process_body("Betaling af tolkeregninger", summary="Robotten betaler regninger for tolkebistand."),
+        who="editor_376",
+    )
+    r = await api.get(
+        "/api/processes/similar",
+        params={"title": "Indhentning af straffeattester", "summary": "Vi henter straffeattester hos politiet"},
+    )
     assert r.status_code == 200, r.text
     items = r.json()["items"]
     assert [i["id"] for i in items] == [PID]
@@ -376,14 +411,16 @@ async def test_similar_is_not_taken_for_a_process_id(api: Api) -> None:
 async def test_create_answers_with_possible_duplicates(api: Api) -> None:
     r = await api.post("/api/processes", process_body(), who="editor_253")
     assert r.json()["possible_duplicates"] == []
-    r = await api.post("/api/processes", process_body("Indhentning af straffeattester til nyansatte"),
-                       who="editor_376")
+    r = await api.post("/api/processes", process_body("Indhentning af straffeattester til nyansatte"), who="editor_376")
     assert r.status_code == 201
     created = r.json()
     dupes = created["possible_duplicates"]
     assert [d["id"] for d in dupes] == [PID]  # never the new process itself
     assert set(dupes[0]) == {"id", "title", "summary", "owner_municipality", "score"}
     assert created["id"] not in [d["id"] for d in dupes]
-    r = await api.post("/api/processes", process_body("Snerydning af cykelstier", summary="Robotten planlægger "
-                                                      "snerydning.", tags=[], systems=[]), who="editor_376")
+    r = await api.post(
+        "/api/processes",
+        process_body("Snerydning af cykelstier", summary="Robotten planlægger snerydning.", tags=[], systems=[]),
+        who="editor_376",
+    )
     assert r.json()["possible_duplicates"] == []

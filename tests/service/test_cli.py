@@ -31,8 +31,11 @@ def test_demo_loads_the_network_and_at_least_15_processes(
         page = client.get("/api/processes?limit=500").json()
         assert page["total"] >= 15
         titles = {p["title"] for p in page["items"]}
-        for named in ("Bogføring af indtægter på hovedkonto", "Indhentning af børne- og straffeattester",
-                      "Betaling af tolkeregninger"):
+        for named in (
+            "Bogføring af indtægter på hovedkonto",
+            "Indhentning af børne- og straffeattester",
+            "Betaling af tolkeregninger",
+        ):
             assert named in titles
         assert any(t.startswith("Udrejseregistrering") for t in titles)
         assert any(t.startswith("Betaling af helbredstillæg") for t in titles)
@@ -56,11 +59,13 @@ def test_tokens_create_list_revoke(settings: Settings, capsys: pytest.CaptureFix
 
     with TestClient(create_app(settings)) as client:
         auth = {"Authorization": f"Bearer {secret}"}
-        r = client.patch("/api/processes/indhentning-af-boerne-og-straffeattester", json={"tags": ["x"]},
-                         headers=auth)
+        r = client.patch("/api/processes/indhentning-af-boerne-og-straffeattester", json={"tags": ["x"]}, headers=auth)
         assert r.status_code in (200, 403)  # the token is recognised (403: not the owner) …
-        r = client.put("/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",
-                       json={"status": "operation"}, headers=auth)
+        r = client.put(
+            "/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",
+            json={"status": "operation"},
+            headers=auth,
+        )
         assert r.status_code in (200, 201)  # … and may write its own municipality's adoption
 
     assert run(settings, "token", "list", "--json") == 0
@@ -70,8 +75,11 @@ def test_tokens_create_list_revoke(settings: Settings, capsys: pytest.CaptureFix
 
     assert run(settings, "token", "revoke", str(tokens[0]["id"])) == 0
     with TestClient(create_app(settings)) as client:
-        r = client.put("/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",
-                       json={"status": "stopped"}, headers={"Authorization": f"Bearer {secret}"})
+        r = client.put(
+            "/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",
+            json={"status": "stopped"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
         assert r.status_code == 401
 
     assert run(settings, "token", "create", "--role", "editor") == 2  # needs a municipality
@@ -101,8 +109,9 @@ def test_export_import_round_trip_is_identical(settings: Settings, tmp_path: Pat
     assert third.read_bytes() == first.read_bytes()
 
 
-def test_a_broken_import_leaves_nothing_behind(settings: Settings, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_import_leaves_nothing_behind(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     source = Settings(data_dir=tmp_path / "source")
     assert run(source, "demo", "--no-serve") == 0
     export = tmp_path / "export.json"

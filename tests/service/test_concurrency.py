@@ -59,20 +59,21 @@ async def test_fifty_concurrent_writers(live_server: str) -> None:
         assert (await c.post("/api/processes", json=process_body(owner_municipality="253"))).status_code == 201
 
         async def create(i: int) -> httpx.Response:  # same title: slugs must not collide
-            return await c.post("/api/processes", json=process_body(title="Samtidig proces",
-                                                                     owner_municipality="376"))
+            return await c.post("/api/processes", json=process_body(title="Samtidig proces", owner_municipality="376"))
 
         async def patch(i: int) -> httpx.Response:  # all read version 1: one wins, the rest get 412/409
-            return await c.patch(f"/api/processes/{PID}", json={"cases_per_year": 1000 + i},
-                                 headers={"If-Match": '"1"'})
+            return await c.patch(
+                f"/api/processes/{PID}", json={"cases_per_year": 1000 + i}, headers={"If-Match": '"1"'}
+            )
 
         async def patch_any(i: int) -> httpx.Response:  # no If-Match: each applies on its own
             return await c.patch(f"/api/processes/{PID}", json={"tags": [f"runde-{i}"]})
 
         async def adopt(i: int) -> httpx.Response:
             code = ("253", "376", "259")[i % 3]
-            return await c.put(f"/api/processes/{PID}/adoptions/{code}",
-                               json={"status": "operation", "cases_per_year": i})
+            return await c.put(
+                f"/api/processes/{PID}/adoptions/{code}", json={"status": "operation", "cases_per_year": i}
+            )
 
         jobs: list[Any] = []
         for i in range(50):
@@ -89,8 +90,11 @@ async def test_fifty_concurrent_writers(live_server: str) -> None:
         assert sorted(p["id"] for p in listed["items"]) == sorted(created)
         assert len(set(created)) == len(created)
 
-        if_match_wins = [r for r in results if r.request.method == "PATCH" and r.status_code == 200
-                         and "cases_per_year" in r.request.content.decode()]
+        if_match_wins = [
+            r
+            for r in results
+            if r.request.method == "PATCH" and r.status_code == 200 and "cases_per_year" in r.request.content.decode()
+        ]
         assert len(if_match_wins) <= 1  # only one writer can hold version 1
         patches_applied = sum(1 for r in results if r.request.method == "PATCH" and r.status_code == 200)
         process = (await c.get(f"/api/processes/{PID}")).json()

@@ -30,9 +30,17 @@ def rows_of(sheet: Any) -> list[dict[str, Any]]:
 
 async def test_processes_csv_has_danish_headers_and_the_list_filters(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
-    await api.post("/api/processes", process_body("Betaling af tolkeregninger", domain="social",
-                                                  summary="Robotten betaler tolkenes regninger.",
-                                                  description="", cases_per_year=None), who="editor_376")
+    await api.post(
+        "/api/processes",
+        process_body(
+            "Betaling af tolkeregninger",
+            domain="social",
+            summary="Robotten betaler tolkenes regninger.",
+            description="",
+            cases_per_year=None,
+        ),
+        who="editor_376",
+    )
     r = await api.get("/api/export/processes.csv")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
@@ -56,9 +64,17 @@ async def test_processes_csv_has_danish_headers_and_the_list_filters(api: Api) -
 
 async def test_processes_xlsx_numbers_as_numbers_and_dates_as_dates(api: Api) -> None:
     await setup_scenario(api)
-    await api.put(f"/api/processes/{PID}/adoptions/376",
-                  {"status": "operation", "started_on": "2023-02-01", "live_on": "2023-05-15",
-                   "cases_per_year": 600, "minutes_per_case": 4}, who="editor_376")
+    await api.put(
+        f"/api/processes/{PID}/adoptions/376",
+        {
+            "status": "operation",
+            "started_on": "2023-02-01",
+            "live_on": "2023-05-15",
+            "cases_per_year": 600,
+            "minutes_per_case": 4,
+        },
+        who="editor_376",
+    )
     r = await api.get("/api/export/processes.xlsx?municipality=376")
     assert r.status_code == 200 and "processer.xlsx" in r.headers["content-disposition"]
     wb = workbook(r.content)
@@ -88,9 +104,11 @@ async def test_benefits_xlsx_reads_back_to_the_api_figures(api: Api) -> None:
     assert summary["Undgåede udviklingstimer"] == pytest.approx(120)
     assert summary["Timepris, netværkets standard (kr.)"] == 450
 
-    for sheet, group_by, key, column in (("Pr. kommune", "municipality", "municipality", "Kommunekode"),
-                                         ("Pr. år", "year", "year", "År"),
-                                         ("Pr. proces", "process", "process", "Proces-ID")):
+    for sheet, group_by, key, column in (
+        ("Pr. kommune", "municipality", "municipality", "Kommunekode"),
+        ("Pr. år", "year", "year", "År"),
+        ("Pr. proces", "process", "process", "Proces-ID"),
+    ):
         api_rows = (await api.get(f"/api/benefits?group_by={group_by}")).json()["rows"]
         xl_rows = rows_of(wb[sheet])
         assert [x[column] for x in xl_rows] == [a[key] for a in api_rows]
@@ -103,8 +121,12 @@ async def test_benefits_xlsx_reads_back_to_the_api_figures(api: Api) -> None:
             assert x["Undgåede udviklingstimer"] == pytest.approx(a["avoided_build_hours"])
 
     records = rows_of(wb["Registreringer"])
-    assert [(x["Kommunekode"], x["Periode"]) for x in records] == [("253", "2023"), ("253", "2024-Q1"),
-                                                                    ("376", "2024-01"), ("376", "2024-02")]
+    assert [(x["Kommunekode"], x["Periode"]) for x in records] == [
+        ("253", "2023"),
+        ("253", "2024-Q1"),
+        ("376", "2024-01"),
+        ("376", "2024-02"),
+    ]
     first = records[0]
     assert first["Fra"] == dt.datetime(2023, 1, 1) and first["Til"] == dt.datetime(2023, 12, 31)
     assert first["Realiserede timer"] == pytest.approx(50) and first["Sparet (kr.)"] == pytest.approx(25_000)
@@ -124,8 +146,18 @@ def test_every_benefit_figure_of_the_demo_is_non_zero(settings: Settings) -> Non
         for group_by in ("process", "municipality", "year", "domain"):
             doc = client.get(f"/api/benefits?group_by={group_by}").json()
             assert doc["rows"]
-            for key in ("expected_hours", "realised_hours", "dkk_saved", "fte", "net_dkk", "running_cost_dkk",
-                        "budget_realised_dkk", "adopters", "avoided_build_hours", "records"):
+            for key in (
+                "expected_hours",
+                "realised_hours",
+                "dkk_saved",
+                "fte",
+                "net_dkk",
+                "running_cost_dkk",
+                "budget_realised_dkk",
+                "adopters",
+                "avoided_build_hours",
+                "records",
+            ):
                 assert doc["totals"][key] > 0, key
         years = client.get("/api/benefits?group_by=year").json()["rows"]
         assert [r["year"] for r in years] == [2022, 2023, 2024]

@@ -17,8 +17,13 @@ async def test_openapi_31_document_and_interactive_docs_are_served(api: Api) -> 
     assert r.status_code == 200
     doc = r.json()
     assert doc["openapi"].startswith("3.1")
-    for path in ("/api/processes", "/api/processes/{process_id}", "/api/processes/{process_id}/adoptions/{code}",
-                 "/api/municipalities/{code}", "/api/health"):
+    for path in (
+        "/api/processes",
+        "/api/processes/{process_id}",
+        "/api/processes/{process_id}/adoptions/{code}",
+        "/api/municipalities/{code}",
+        "/api/health",
+    ):
         assert path in doc["paths"], path
     html = (await api.get("/api/schema/")).text
     assert "/static/swagger/swagger-ui-bundle.js" in html  # served by us, works offline

@@ -21,8 +21,7 @@ async def test_upgrade_from_empty_and_no_drift(database_url: str) -> None:
         assert await current_revision(engine) == head
 
         def diff(sync_conn: Any) -> list[Any]:
-            return compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}),
-                                    metadata())
+            return compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}), metadata())
 
         async with engine.connect() as conn:
             differences = await conn.run_sync(diff)

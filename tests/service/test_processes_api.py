@@ -124,8 +124,9 @@ async def test_get_has_etag_and_patch_honours_if_match(api: Api) -> None:
 
 async def test_patch_without_changes_keeps_the_version(api: Api) -> None:
     await create(api)
-    r = await api.patch(f"{URL}/{PID}", {"phase": "operation", "systems": ["Politiets attestløsning", "edoc"]},
-                        who="editor_253")
+    r = await api.patch(
+        f"{URL}/{PID}", {"phase": "operation", "systems": ["Politiets attestløsning", "edoc"]}, who="editor_253"
+    )
     assert r.status_code == 200 and r.json()["version"] == 1
     assert len((await api.get(f"{URL}/{PID}/history")).json()["revisions"]) == 1
 
@@ -170,8 +171,16 @@ async def test_derived_from_cannot_make_a_cycle(api: Api) -> None:
 
 async def test_list_filters(api: Api) -> None:
     await create(api)
-    await create(api, who="editor_376", title="Betaling af tolkeregninger", domain="social", phase="development",
-                 systems=["KMD Opus"], technologies=["Python"], tags=[])
+    await create(
+        api,
+        who="editor_376",
+        title="Betaling af tolkeregninger",
+        domain="social",
+        phase="development",
+        systems=["KMD Opus"],
+        technologies=["Python"],
+        tags=[],
+    )
     await api.put(f"{URL}/{PID}/adoptions/376", {"status": "operation"}, who="editor_376")
 
     async def ids(query: str) -> list[str]:

@@ -49,8 +49,11 @@ async def test_writes_reach_the_index_in_the_same_request(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
     assert hit_ids(await search(api, "straffeattester")) == [PID]
 
-    await api.patch(f"/api/processes/{PID}", {"title": "Hentning af politiattester", "summary": "Politiattester.",
-                                              "description": "", "tags": []}, who="editor_253")
+    await api.patch(
+        f"/api/processes/{PID}",
+        {"title": "Hentning af politiattester", "summary": "Politiattester.", "description": "", "tags": []},
+        who="editor_253",
+    )
     assert hit_ids(await search(api, "straffeattester")) == []
     assert hit_ids(await search(api, "politiattest")) == [PID]
 
@@ -69,9 +72,13 @@ async def test_a_renamed_municipality_is_found_by_its_new_name_on_its_processes(
 
 async def test_filters_and_type(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
-    await api.post("/api/processes", process_body(title="Betaling af tolkeregninger", domain="oekonomi",
-                                                  systems=["KMD Opus"], technologies=["Python"]),
-                   who="editor_376")
+    await api.post(
+        "/api/processes",
+        process_body(
+            title="Betaling af tolkeregninger", domain="oekonomi", systems=["KMD Opus"], technologies=["Python"]
+        ),
+        who="editor_376",
+    )
     assert hit_ids(await search(api, "", type="process", domain="oekonomi")) == ["betaling-af-tolkeregninger"]
     assert hit_ids(await search(api, "", system="kmd opus")) == ["betaling-af-tolkeregninger"]
     assert hit_ids(await search(api, "", technology="Power Automate")) == [PID]
@@ -81,8 +88,7 @@ async def test_filters_and_type(api: Api) -> None:
 
 
 async def test_drafts_are_found_only_by_their_municipality(api: Api) -> None:
-    await api.post("/api/processes", process_body(title="Hemmelig kladde", visibility="municipality"),
-                   who="editor_253")
+    await api.post("/api/processes", process_body(title="Hemmelig kladde", visibility="municipality"), who="editor_253")
     assert hit_ids(await search(api, "hemmelig")) == []
     assert hit_ids(await search(api, "hemmelig", who="editor_376")) == []
     assert hit_ids(await search(api, "hemmelig", who="editor_253")) == ["hemmelig-kladde"]
@@ -91,8 +97,9 @@ async def test_drafts_are_found_only_by_their_municipality(api: Api) -> None:
     assert r.json()["total"] == 0
 
 
-@pytest.mark.parametrize("text", ['"', "*", "-", "NEAR", "AND", "attest AND", "((", "a" * 10_000, "😀",
-                                  "\\", "%", "attest) OR (1=1"])
+@pytest.mark.parametrize(
+    "text", ['"', "*", "-", "NEAR", "AND", "attest AND", "((", "a" * 10_000, "😀", "\\", "%", "attest) OR (1=1"]
+)
 async def test_odd_queries_never_fail(api: Api, text: str) -> None:
     r = await api.get(f"/api/search?q={quote(text)}")
     assert r.status_code == 200
@@ -103,8 +110,11 @@ async def test_odd_queries_never_fail(api: Api, text: str) -> None:
 
 async def test_process_list_q_is_ranked_by_the_search(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
-    await api.post("/api/processes", process_body(title="Betaling af tolkeregninger", summary="Tolke betales.",
-                                                  description="", tags=[], systems=[]), who="editor_253")
+    await api.post(
+        "/api/processes",
+        process_body(title="Betaling af tolkeregninger", summary="Tolke betales.", description="", tags=[], systems=[]),
+        who="editor_253",
+    )
     page = (await api.get("/api/processes?q=straffeatester")).json()  # a typo
     assert [p["id"] for p in page["items"]] == [PID]
     assert page["items"][0]["adopted_by"] == []  # full process objects
