@@ -17,23 +17,22 @@ words the index does not know, the known words one or two letters away (typos).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path
 
-import snowballstemmer
+from search.code import code_forms, looks_like_identifier
+from search.code import parts as code_parts
+from search.stemming import data_lines, english_words, synonym_groups
+from search.stemming import fold as fold
+from search.stemming import stem as stem
+from search.stemming import stopwords as stopwords
 
-_SPECIAL = str.maketrans(
-    {"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "þ": "th", "ð": "d"}
-)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # a word directly followed by a hyphen and then a space: the first half of a suspended compound
 _SUSPENDED = re.compile(r"([^\W_]+)-(?=\s|,)", re.UNICODE)
 _JOINERS = frozenset({"og", "eller", "samt"})
 MAX_QUERY_WORDS = 32
-DATA = Path(__file__).resolve().parent / "data"
 MIN_HEAD = 4
 KNOWN_MIN_HEAD = 5
 MIN_MODIFIER = 3
@@ -41,63 +40,10 @@ MAX_WORD = 100  # longer runs of letters are cut (no word is that long)
 MAX_COMPOUND = 40  # longer "words" are not split (no real compound is; keeps the work bounded)
 
 
-# ---------------------------------------------------------------- data files
-
-
-def _data_lines(name: str) -> list[str]:
-    text = (DATA / name).read_text("utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-@cache
-def stopwords() -> frozenset[str]:
-    return frozenset(_data_lines("stopwords.txt"))
-
-
-@cache
-def english_words() -> frozenset[str]:
-    return frozenset(_data_lines("english.txt"))
-
-
-@cache
-def stem_overrides() -> dict[str, str]:
-    return dict(line.split()[:2] for line in _data_lines("stem_overrides.txt"))  # type: ignore[misc]
-
-
-@cache
-def synonym_groups() -> list[list[str]]:
-    return [[part.strip().lower() for part in line.split(",") if part.strip()] for line in _data_lines("synonyms.txt")]
-
-
-# ---------------------------------------------------------------- word level
-
-
-def fold(word: str) -> str:
-    """Case-fold and reduce Danish letters: `Køge`, `Koege`, `Koge` → `koge`; `Æble`, `aeble` → `able`."""
-    text = word.casefold().translate(_SPECIAL)
-    if not text.isascii():
-        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
-    return text.replace("ae", "a").replace("oe", "o").replace("aa", "a")
-
-
-_stemmer = snowballstemmer.stemmer("danish")
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """The Danish stem of a lower-case word, folded. English loanwords and overrides are respected."""
-    if word in english_words() or word.isdigit():
-        return fold(word)
-    override = stem_overrides().get(word)
-    if override is not None:
-        return fold(override)
-    return fold(_stemmer.stemWord(word))
-
-
 @cache
 def _lexicon() -> frozenset[str]:
-    general = {stem(w) for w in _data_lines("lexicon_da.txt") if len(w) >= MIN_MODIFIER}
-    domain = {stem(w) for w in _data_lines("lexicon_domain.txt")}  # may be short: kø, it
+    general = {stem(w) for w in data_lines("lexicon_da.txt") if len(w) >= MIN_MODIFIER}
+    domain = {stem(w) for w in data_lines("lexicon_domain.txt")}  # may be short: kø, it
     return frozenset((general - {stem(w) for w in stopwords()}) | domain)
 
 
@@ -109,7 +55,7 @@ def is_word(word: str) -> bool:
 @cache
 def _short_domain_words() -> frozenset[str]:
     """Short domain words that still make compounds: kø (køhåndtering), sag (personalesag)."""
-    return frozenset(w for w in _data_lines("lexicon_domain.txt") if len(w) < MIN_HEAD)
+    return frozenset(w for w in data_lines("lexicon_domain.txt") if len(w) < MIN_HEAD)
 
 
 def split_compound(word: str) -> tuple[str, ...] | None:
@@ -280,8 +226,6 @@ def parse_query(text: str) -> AnalyzedQuery:
 
     Identifiers (`hent_straffeattest`, `eDocClient`) become code terms; the other words prose terms.
     """
-    from search.code import code_forms, looks_like_identifier, parts
-
     terms: list[QueryTerm] = []
     prose: list[str] = []
     for chunk in text[:2000].split()[: MAX_QUERY_WORDS * 2]:
@@ -292,7 +236,7 @@ def parse_query(text: str) -> AnalyzedQuery:
                 prose = []
             forms = code_forms(stripped)
             term = QueryTerm(text=stripped, exact=[forms[0]], prefixes=[forms[0]])
-            words_of = [stem(p) for p in parts(stripped) if p not in stopwords()]
+            words_of = [stem(p) for p in code_parts(stripped) if p not in stopwords()]
             if len(words_of) > 1:
                 term.phrases.append(words_of)
             terms.append(term)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from search.analysis import fold, stem
+from search.stemming import fold, stem
 
 IDENTIFIER = re.compile(r"[^\W\d][\w]*", re.UNICODE)
 _CAMEL = re.compile(r"[A-ZÆØÅ]+(?=[A-ZÆØÅ][a-zæøå])|[A-ZÆØÅ]?[a-zæøå]+|[A-ZÆØÅ]+|\d+|[^\W\d_]+", re.UNICODE)

@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from search.analysis import AnalyzedQuery, parse_query, stem, stopwords, synonym_groups
+from search.analysis import AnalyzedQuery, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, Document, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
+from search.stemming import stem, stopwords, synonym_groups
 
 BATCH = 1000
 TASK_TIMEOUT_MS = 60_000

@@ -1,0 +1,81 @@
+"""The word level of the Danish analysis: data files, folding and stemming.
+
+Kept apart from `search.analysis` so that the code analysis (`search.code`) can use it without a cycle.
+Snowball stemmer objects keep state while they stem, so each thread gets its own (`threading.local`); the
+cache in front of them is keyed by the word alone and so safe to share.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from functools import cache, lru_cache
+from pathlib import Path
+
+import snowballstemmer
+
+_SPECIAL = str.maketrans(
+    {"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "þ": "th", "ð": "d"}
+)
+DATA = Path(__file__).resolve().parent / "data"
+
+
+# ---------------------------------------------------------------- data files
+
+
+def data_lines(name: str) -> list[str]:
+    text = (DATA / name).read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    return frozenset(data_lines("stopwords.txt"))
+
+
+@cache
+def english_words() -> frozenset[str]:
+    return frozenset(data_lines("english.txt"))
+
+
+@cache
+def stem_overrides() -> dict[str, str]:
+    return dict(line.split()[:2] for line in data_lines("stem_overrides.txt"))  # type: ignore[misc]
+
+
+@cache
+def synonym_groups() -> list[list[str]]:
+    return [[part.strip().lower() for part in line.split(",") if part.strip()] for line in data_lines("synonyms.txt")]
+
+
+# ---------------------------------------------------------------- word level
+
+
+def fold(word: str) -> str:
+    """Case-fold and reduce Danish letters: `Køge`, `Koege`, `Koge` → `koge`; `Æble`, `aeble` → `able`."""
+    text = word.casefold().translate(_SPECIAL)
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
+    return text.replace("ae", "a").replace("oe", "o").replace("aa", "a")
+
+
+_local = threading.local()
+
+
+def _stemmer() -> snowballstemmer.stemmer:
+    """This thread's Danish Snowball stemmer (one object must never be used by two threads at once)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("danish")
+    return stemmer
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The Danish stem of a lower-case word, folded. English loanwords and overrides are respected."""
+    if word in english_words() or word.isdigit():
+        return fold(word)
+    override = stem_overrides().get(word)
+    if override is not None:
+        return fold(override)
+    return fold(_stemmer().stemWord(word))

@@ -1,0 +1,51 @@
+"""The word level of the analysis: stemming is correct when many threads stem at once."""
+
+from __future__ import annotations
+
+import threading
+
+from search import analysis
+from search.stemming import data_lines, stem
+
+
+def _clear_caches() -> None:
+    stem.cache_clear()
+    analysis.compound_splits.cache_clear()
+    analysis._word_forms.cache_clear()
+
+
+def test_stemming_from_many_threads_equals_single_threaded() -> None:
+    words = data_lines("lexicon_da.txt")[:12_000]
+    _clear_caches()
+    expected = {w: stem(w) for w in words}
+    expected_forms = {w: analysis.word_forms(w) for w in words[:3_000]}
+    _clear_caches()
+
+    start = threading.Barrier(8)
+    results: list[dict[str, str]] = []
+    forms: list[dict[str, tuple[str, ...]]] = []
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        start.wait()
+        try:
+            ordered = words[offset:] + words[:offset]  # each thread starts elsewhere, so they race on new words
+            results.append({w: stem(w) for w in ordered})
+            forms.append({w: analysis.word_forms(w) for w in ordered[:3_000] if w in expected_forms})
+        except BaseException as exc:  # an IndexError inside the stemmer was the symptom
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i * 1_500,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert len(results) == 8
+    for result in results:
+        assert result == expected
+    for found in forms:
+        assert all(expected_forms[w] == f for w, f in found.items())
+    # what the cache keeps afterwards is right too
+    assert {w: stem(w) for w in words} == expected
