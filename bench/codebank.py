@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalogue.actors import Actor  # noqa: E402
-from catalogue.db import create_engine, session_factories  # noqa: E402
 from codebank.schemas import BotCreate  # noqa: E402
 from codebank.services import BotService, CodebankConfig  # noqa: E402
+from core.actors import Actor  # noqa: E402
+from core.db import create_engine, session_factories  # noqa: E402
 from search.backends.fts5 import Fts5Backend  # noqa: E402
 from service.db import upgrade  # noqa: E402
 from service.indexing import Indexer  # noqa: E402

@@ -29,9 +29,6 @@ from msgspec import Meta, Struct
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
-from catalogue.db import utcnow
-from catalogue.errors import Invalid, NotFound
 from catalogue.models import Adoption, BenefitRecord, Municipality, Process
 from catalogue.schemas import LongText
 from catalogue.services import (
@@ -43,6 +40,9 @@ from catalogue.services import (
     visible_processes,
 )
 from catalogue.vocab import DOMAINS
+from core.actors import Actor
+from core.db import utcnow
+from core.errors import Invalid, NotFound
 
 GroupBy = Literal["process", "municipality", "year", "domain"]
 GROUP_BYS: tuple[str, ...] = ("process", "municipality", "year", "domain")

@@ -19,12 +19,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.benefits import BenefitRead, BenefitRow, BenefitSummary, FiguresRead
 from catalogue.models import Adoption, Municipality, Process
 from catalogue.schemas import AdoptionRead, ProcessRead
 from catalogue.services import adoption_read, visible_processes
 from catalogue.vocab import VISIBILITIES
+from core.actors import Actor
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NUMBER = "#,##0.00"

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from catalogue.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow
 
 
 class Timestamps:
@@ -163,23 +163,6 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class IndexQueue(Base):
-    """Durable queue of catalogue entities whose search documents must be rebuilt.
-
-    Written in the same transaction as the change itself, so a change is never lost to the search
-    index: the app drains the queue after the commit and retries what failed.
-    """
-
-    __tablename__ = "index_queue"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    entity: Mapped[str] = mapped_column(String(20))
-    entity_id: Mapped[str] = mapped_column(String(200))
-    enqueued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class BenefitRecord(Timestamps, Base):

@@ -13,8 +13,6 @@ import msgspec
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
-from catalogue.errors import Invalid
 from catalogue.schemas import (
     AdoptionWrite,
     MunicipalityCode,
@@ -25,6 +23,8 @@ from catalogue.schemas import (
 )
 from catalogue.services import AdoptionService, ProcessService, process_read, process_snapshot
 from catalogue.vocab import Phase, Visibility
+from core.actors import Actor
+from core.errors import Invalid
 from search.analysis import split_compound, stem, stopwords, words
 
 # A candidate scoring at least this is reported as a likely duplicate.

@@ -17,10 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from catalogue.actors import Actor
-from catalogue.db import utcnow
-from catalogue.errors import Conflict, Invalid, NotFound, PreconditionFailed
-from catalogue.models import Adoption, IndexQueue, Municipality, Process, ProcessRevision, ProcessTerm, Term
+from catalogue.models import Adoption, Municipality, Process, ProcessRevision, ProcessTerm, Term
 from catalogue.schemas import (
     AdoptionRead,
     AdoptionWrite,
@@ -37,8 +34,12 @@ from catalogue.schemas import (
     Revision,
     TermCount,
 )
-from catalogue.slugs import slugify
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES, TERM_KINDS, term_key, term_label
+from core.actors import Actor
+from core.db import utcnow
+from core.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from core.indexing import EntityKind, mark_for_index
+from core.slugs import slugify
 
 # The fields of a process, in the order history and exports show them.
 PROCESS_FIELDS = (
@@ -117,7 +118,7 @@ def visible_processes(actor: Actor) -> ColumnElement[bool]:
     return Process.visibility == "network"
 
 
-def _process_options() -> tuple[Any, ...]:
+def process_options() -> tuple[Any, ...]:
     return (
         selectinload(Process.term_links).selectinload(ProcessTerm.term),
         selectinload(Process.adoptions),
@@ -127,13 +128,6 @@ def _process_options() -> tuple[Any, ...]:
 
 def _contact(name: str | None, email: str | None) -> Contact | None:
     return Contact(name=name, email=email) if name else None
-
-
-def mark_for_index(session: AsyncSession, entity: str, *ids: str) -> None:
-    """Queue search documents for rebuilding, in the caller's transaction (see IndexQueue)."""
-    for entity_id in dict.fromkeys(ids):
-        session.add(IndexQueue(entity=entity, entity_id=entity_id))
-    session.info["index_dirty"] = True
 
 
 # ---------------------------------------------------------------- municipalities
@@ -197,7 +191,7 @@ class MunicipalityService:
         )
         self.session.add(m)
         await self.session.flush()
-        mark_for_index(self.session, "municipality", m.code)
+        mark_for_index(self.session, EntityKind.MUNICIPALITY, m.code)
         return municipality_read(m)
 
     async def update(self, actor: Actor, code: str, data: MunicipalityUpdate) -> MunicipalityRead:
@@ -217,7 +211,7 @@ class MunicipalityService:
         _check_membership(m.member_since, m.member_until)
         m.updated_at = utcnow()
         await self.session.flush()
-        mark_for_index(self.session, "municipality", m.code)
+        mark_for_index(self.session, EntityKind.MUNICIPALITY, m.code)
         if data.name is not UNSET:  # process documents show owner and adopter names
             related = select(Process.id).where(
                 or_(
@@ -225,7 +219,7 @@ class MunicipalityService:
                     Process.id.in_(select(Adoption.process_id).where(Adoption.municipality_code == code)),
                 )
             )
-            mark_for_index(self.session, "process", *(await self.session.scalars(related)).all())
+            mark_for_index(self.session, EntityKind.PROCESS, *(await self.session.scalars(related)).all())
         return municipality_read(m)
 
     async def _name_free(self, name: str, code: str | None) -> None:
@@ -339,7 +333,7 @@ class ProcessService:
     # -------------------------------------------------------- reads
 
     async def get_model(self, actor: Actor, process_id: str, *, for_update: bool = False) -> Process:
-        stmt = select(Process).where(Process.id == process_id, visible_processes(actor)).options(*_process_options())
+        stmt = select(Process).where(Process.id == process_id, visible_processes(actor)).options(*process_options())
         process = await self.session.scalar(stmt)
         if process is None:
             raise NotFound(f"No process with id {process_id!r}.", field="id")
@@ -374,7 +368,7 @@ class ProcessService:
     ) -> tuple[int, list[ProcessRead]]:
         stmt = self._filtered(actor, filters)
         total = await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*_process_options())
+        page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*process_options())
         rows = (await self.session.scalars(page)).all()
         return total, [process_read(p) for p in rows]
 
@@ -382,7 +376,7 @@ class ProcessService:
         """These processes in this order (e.g. ranked by a search); invisible or missing ones are left out."""
         if not ids:
             return []
-        stmt = select(Process).where(Process.id.in_(list(ids)), visible_processes(actor)).options(*_process_options())
+        stmt = select(Process).where(Process.id.in_(list(ids)), visible_processes(actor)).options(*process_options())
         found = {p.id: p for p in (await self.session.scalars(stmt)).all()}
         return [process_read(found[i]) for i in ids if i in found]
 
@@ -457,7 +451,7 @@ class ProcessService:
             )
         )
         await self.session.flush()
-        mark_for_index(self.session, "process", process.id)
+        mark_for_index(self.session, EntityKind.PROCESS, process.id)
         return process_read(process)
 
     async def update(
@@ -495,7 +489,7 @@ class ProcessService:
                 )
             )
             await self.session.flush()
-            mark_for_index(self.session, "process", process.id)
+            mark_for_index(self.session, EntityKind.PROCESS, process.id)
         return process_read(process)
 
     async def delete(self, actor: Actor, process_id: str) -> None:
@@ -509,7 +503,7 @@ class ProcessService:
             )
         await self.session.delete(process)
         await self.session.flush()
-        mark_for_index(self.session, "process", process_id)
+        mark_for_index(self.session, EntityKind.PROCESS, process_id)
 
     async def _apply(self, actor: Actor, process: Process, values: dict[str, Any]) -> None:
         for field, value in values.items():
@@ -701,7 +695,7 @@ class AdoptionService:
         adoption.bot_ref = data.bot.ref if data.bot else None
         previous_bot, adoption.bot_slug = adoption.bot_slug, bot_slug
         for slug in {previous_bot, bot_slug} - {None}:  # a bot's document lists the municipalities that run it
-            mark_for_index(self.session, "bot", slug)  # type: ignore[arg-type]
+            mark_for_index(self.session, EntityKind.BOT, slug)  # type: ignore[arg-type]
         adoption.cases_per_year = data.cases_per_year
         adoption.minutes_per_case = to_decimal(data.minutes_per_case)
         adoption.automation_rate = to_decimal(data.automation_rate)
@@ -710,7 +704,7 @@ class AdoptionService:
         adoption.contact_email = data.contact.email if data.contact else None
         adoption.updated_at = now
         await self.session.flush()
-        mark_for_index(self.session, "process", process_id)
+        mark_for_index(self.session, EntityKind.PROCESS, process_id)
         return adoption_read(adoption, process, municipality), created
 
     async def delete(self, actor: Actor, process_id: str, code: str) -> None:
@@ -722,4 +716,4 @@ class AdoptionService:
         )
         if getattr(result, "rowcount", 0) == 0:
             raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
-        mark_for_index(self.session, "process", process_id)
+        mark_for_index(self.session, EntityKind.PROCESS, process_id)

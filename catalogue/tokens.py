@@ -9,11 +9,11 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import ANONYMOUS, Actor
-from catalogue.db import utcnow
-from catalogue.errors import Invalid, NotFound
 from catalogue.models import ApiToken, Municipality
 from catalogue.schemas import TokenRead
+from core.actors import ANONYMOUS, Actor
+from core.db import utcnow
+from core.errors import Invalid, NotFound
 
 TOKEN_PREFIX = "rpab_"
 

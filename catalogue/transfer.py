@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.benefits import CasesHandled, Dkk, MinutesPerCase, parse_period
-from catalogue.errors import Conflict, Invalid
 from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm
 from catalogue.schemas import (
     Alias,
@@ -36,8 +35,9 @@ from catalogue.schemas import (
     TermList,
     Title,
 )
-from catalogue.services import _process_options, process_snapshot, terms_for, to_decimal, to_float
+from catalogue.services import process_options, process_snapshot, terms_for, to_decimal, to_float
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, Visibility, term_key, term_label
+from core.errors import Conflict, Invalid
 
 FORMAT = "rpabank-catalogue"
 FORMAT_VERSION = 2  # 2: benefit records and the municipalities' hourly cost
@@ -143,7 +143,7 @@ def _contact(name: str | None, email: str | None) -> Contact | None:
 
 async def export_catalogue(session: AsyncSession) -> bytes:
     municipalities = (await session.scalars(select(Municipality).order_by(Municipality.code))).all()
-    processes = (await session.scalars(select(Process).order_by(Process.id).options(*_process_options()))).all()
+    processes = (await session.scalars(select(Process).order_by(Process.id).options(*process_options()))).all()
     adoptions = (
         await session.scalars(select(Adoption).order_by(Adoption.process_id, Adoption.municipality_code))
     ).all()

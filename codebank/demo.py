@@ -447,12 +447,12 @@ async def register_demo(session: object, config: object) -> dict[str, int]:
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from catalogue.actors import Actor
     from catalogue.models import Adoption
-    from catalogue.services import mark_for_index
     from codebank.models import Bot
     from codebank.schemas import BotCreate
     from codebank.services import BotService, CodebankConfig, PrincipleService
+    from core.actors import Actor
+    from core.indexing import EntityKind, mark_for_index
 
     assert isinstance(session, AsyncSession) and isinstance(config, CodebankConfig)
     repos = make_demo_repositories(config.data_dir / "demo-repos")
@@ -479,7 +479,7 @@ async def register_demo(session: object, config: object) -> dict[str, int]:
         for i, adoption in enumerate(adoptions):
             adoption.bot_repo, adoption.bot_slug = bot.url, bot.slug
             adoption.bot_ref = tags[-1] if i % 3 else tags[0]
-        mark_for_index(session, "bot", bot.slug)
+        mark_for_index(session, EntityKind.BOT, bot.slug)
         registered += 1
     await session.flush()
     principles = await PrincipleService(session, config).sync()

@@ -19,7 +19,7 @@ from git import Git as GitCommand
 from git import Repo
 from git.exc import BadName, BadObject, GitCommandError
 
-from catalogue.errors import Invalid, NotFound
+from core.errors import Invalid, NotFound
 
 MODE_SYMLINK = "120000"
 MODE_GITLINK = "160000"

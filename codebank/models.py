@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalogue.db import Base, UTCDateTime, utcnow
 from catalogue.models import Timestamps
+from core.db import Base, UTCDateTime, utcnow
 
 
 class Bot(Timestamps, Base):

@@ -18,12 +18,8 @@ from msgspec import UNSET
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
-from catalogue.db import utcnow
-from catalogue.errors import Conflict, Invalid, NotFound
 from catalogue.models import Adoption, Municipality, Process
-from catalogue.services import mark_for_index, visible_processes
-from catalogue.slugs import slugify
+from catalogue.services import visible_processes
 from codebank import git
 from codebank.markdown import highlight_code, render, split_front_matter
 from codebank.metadata import MANIFEST, extract, parse_manifest
@@ -41,6 +37,11 @@ from codebank.schemas import (
     TreeEntryRead,
     TreeRead,
 )
+from core.actors import Actor
+from core.db import utcnow
+from core.errors import Conflict, Invalid, NotFound
+from core.indexing import EntityKind, mark_for_index
+from core.slugs import slugify
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,7 @@ class BotService:
                     self.session.add(BotProcess(bot_slug=slug, process_id=pid, source="api"))
             bot.updated_at = utcnow()
             await self.session.flush()
-            mark_for_index(self.session, "bot", slug)
+            mark_for_index(self.session, EntityKind.BOT, slug)
         return await self.read(bot)
 
     async def sync(self, actor: Actor | None, slug: str) -> BotRead:
@@ -257,8 +258,8 @@ class BotService:
         if bot.indexed_commit and mirror.exists():
             files = await asyncio.to_thread(git.all_files, mirror, bot.indexed_commit)
             paths = [f.path for f in files]
-        mark_for_index(self.session, "code", *(f"{slug}:{p}" for p in paths))
-        mark_for_index(self.session, "bot", slug)
+        mark_for_index(self.session, EntityKind.CODE, *(f"{slug}:{p}" for p in paths))
+        mark_for_index(self.session, EntityKind.BOT, slug)
         users = (await self.session.scalars(select(Adoption).where(Adoption.bot_slug == slug))).all()
         for adoption in users:  # the adoption keeps the repository URL and ref as text
             adoption.bot_slug = None
@@ -305,8 +306,8 @@ class BotService:
         bot.sync_error = None
         bot.synced_at = bot.updated_at = utcnow()
         await self.session.flush()
-        mark_for_index(self.session, "code", *(f"{bot.slug}:{p}" for p in changed))
-        mark_for_index(self.session, "bot", bot.slug)
+        mark_for_index(self.session, EntityKind.CODE, *(f"{bot.slug}:{p}" for p in changed))
+        mark_for_index(self.session, EntityKind.BOT, bot.slug)
         bot.indexed_commit = head
         await self.session.flush()
 
@@ -589,7 +590,7 @@ class PrincipleService:
         if gone:
             await self.session.execute(delete(Principle).where(Principle.id.in_(gone)))
         await self.session.flush()
-        mark_for_index(self.session, "principle", *seen, *gone)
+        mark_for_index(self.session, EntityKind.PRINCIPLE, *seen, *gone)
         return seen
 
 

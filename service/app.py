@@ -18,7 +18,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from catalogue.db import create_engine, session_factories
+from core.db import create_engine, session_factories
 from service import __version__
 from service.controllers.benefits import AdoptionBenefitController, BenefitController, ReuseController
 from service.controllers.bots import BotController, HookController, PrincipleController
@@ -67,7 +67,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         app.state.engine = engine
         app.state.read_sessions, app.state.write_sessions = session_factories(engine)
         backend = await asyncio.to_thread(settings.open_search)
-        indexer = Indexer(backend, app.state.read_sessions, app.state.write_sessions, settings.codebank())
+        indexer = Indexer(
+            backend, app.state.read_sessions, app.state.write_sessions, settings.codebank(), lock_dir=settings.data_dir
+        )
         app.state.indexer = indexer
         await start_indexing(indexer)
         retries = asyncio.create_task(indexer.run_retries(settings.index_retry_seconds))

@@ -18,13 +18,13 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from catalogue.db import create_engine, session_factories
 from catalogue.demo import catalogue_is_empty
-from catalogue.errors import DomainError
 from catalogue.tokens import TokenService
 from catalogue.transfer import export_catalogue, import_catalogue
 from codebank.models import Bot
 from codebank.services import BotService, PrincipleService
+from core.db import create_engine, session_factories
+from core.errors import DomainError
 from service.db import upgrade
 from service.demo import demo_settings, load_everything
 from service.indexing import Indexer
@@ -114,7 +114,7 @@ async def _with_indexer(settings: Settings, engine: AsyncEngine, work: Callable[
     reads, writes = session_factories(engine)
     backend = await asyncio.to_thread(settings.open_search)
     try:
-        return await work(Indexer(backend, reads, writes, settings.codebank()))
+        return await work(Indexer(backend, reads, writes, settings.codebank(), lock_dir=settings.data_dir))
     finally:
         backend.close()
 

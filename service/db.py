@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import catalogue.models  # noqa: F401  (registers the tables)
 import codebank.models  # noqa: F401
-from catalogue.db import Base, create_engine
+import core.indexing  # noqa: F401
+from core.db import Base, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.db import create_engine, session_factories
 from catalogue.demo import load_demo
 from codebank.demo import PRINCIPLES, register_demo
+from core.db import create_engine, session_factories
 from search.documents import Document
 from service.db import upgrade
-from service.indexing import all_documents, codebank_documents
+from service.indexing import collators
 from service.settings import Settings
 
 
@@ -41,7 +41,8 @@ async def demo_documents(settings: Settings) -> list[Document]:
             await load_everything(session, settings)
             await session.commit()
         async with reads() as session:
-            docs = [d async for d in all_documents(session)]
-            return docs + await codebank_documents(session, settings.codebank())
+            return [
+                d for c in collators(settings.codebank()) async for chunk in c.all_documents(session) for d in chunk
+            ]
     finally:
         await engine.dispose()

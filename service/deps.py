@@ -14,9 +14,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
-from catalogue.errors import NotAuthenticated
 from catalogue.tokens import TokenService
+from core.actors import Actor
+from core.errors import NotAuthenticated
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -30,6 +30,7 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
             await session.rollback()
             raise
         else:
+            await state.indexer.index_before_commit(session)  # a backend in the database: same transaction
             await session.commit()
             if session.info.get("index_dirty"):
                 await state.indexer.drain()  # failures stay queued and show on /api/health

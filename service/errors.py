@@ -17,7 +17,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalogue.errors import (
+from codebank.git import GitError
+from core.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -26,7 +27,6 @@ from catalogue.errors import (
     NotFound,
     PreconditionFailed,
 )
-from codebank.git import GitError
 from service.pages.errors import for_pages
 
 log = logging.getLogger("rpabank")

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.reuse import SimilarProcess, rank_similar
 from catalogue.services import ProcessService
+from core.actors import Actor
 from search.documents import SearchQuery
 from service.indexing import Indexer, viewer_for
 

@@ -19,8 +19,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
 
-from catalogue.db import create_engine, session_factories
 from catalogue.tokens import TokenService
+from core.db import create_engine, session_factories
 from service.app import create_app
 from service.db import metadata, upgrade
 from service.settings import Settings

@@ -10,7 +10,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.benefits import (
     BenefitFilters,
     BenefitRead,
@@ -24,6 +23,7 @@ from catalogue.reuse import ProcessCopy, ReuseService, SimilarProcesses
 from catalogue.schemas import ProcessRead
 from catalogue.services import etag
 from catalogue.vocab import Domain
+from core.actors import Actor
 from service.deps import requires_token
 from service.reuse import similar_processes
 from service.settings import Settings

@@ -15,7 +15,6 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from codebank.models import Bot
 from codebank.schemas import (
     BlobRead,
@@ -30,6 +29,7 @@ from codebank.schemas import (
     TreeRead,
 )
 from codebank.services import BotService, PrincipleService, normalise_url
+from core.actors import Actor
 from service.deps import requires_token
 
 Slug = Annotated[str, PathParameter(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]

@@ -10,12 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.benefits import BenefitFilters
 from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
 from catalogue.schemas import ProcessRead
 from catalogue.services import ProcessFilters, ProcessService
 from catalogue.vocab import Domain
+from core.actors import Actor
 from service.controllers.benefits import benefits
 from service.controllers.processes import PROCESS_FILTERS
 from service.indexing import search_process_ids

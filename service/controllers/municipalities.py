@@ -7,9 +7,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.schemas import AdoptionRead, MunicipalityCreate, MunicipalityRead, MunicipalityUpdate
 from catalogue.services import AdoptionService, MunicipalityService
+from core.actors import Actor
 from service.deps import requires_token
 
 Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.reuse import ProcessCreated
 from catalogue.schemas import (
     AdoptionRead,
@@ -24,6 +23,7 @@ from catalogue.schemas import (
 from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
 from codebank.services import BotService
+from core.actors import Actor
 from service.deps import requires_token
 from service.indexing import search_process_ids
 from service.reuse import similar_processes

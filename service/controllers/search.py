@@ -9,8 +9,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from catalogue.actors import Actor
 from catalogue.vocab import Domain, Phase, Status
+from core.actors import Actor
 from search.documents import SearchQuery
 from service.indexing import viewer_for
 

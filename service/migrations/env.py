@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import context
 
-from catalogue.db import create_engine
+from core.db import create_engine
 from service.db import metadata
 
 config = context.config

@@ -13,8 +13,8 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.tokens import TokenService
+from core.actors import Actor
 from service.pages.common import SESSION_KEY, page_context, safe_next
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]

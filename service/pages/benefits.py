@@ -9,8 +9,8 @@ from typing import Any
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.benefits import DEFAULT_SETTINGS, BenefitFilters, BenefitRead, BenefitService, BenefitSettings
+from core.actors import Actor
 
 TOP_PROCESSES = 10
 

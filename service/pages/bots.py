@@ -20,12 +20,12 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
-from catalogue.errors import Invalid, NotFound
 from catalogue.services import MunicipalityService, ProcessService
 from codebank.models import Bot
 from codebank.schemas import BotRead, RefRead
 from codebank.services import BotService, PrincipleService
+from core.actors import Actor
+from core.errors import Invalid, NotFound
 from service.pages.common import page_context
 
 SlugParam = Annotated[str, PathParameter(max_length=200)]

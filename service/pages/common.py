@@ -20,10 +20,10 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import ANONYMOUS, Actor
-from catalogue.errors import DomainError
 from catalogue.tokens import TokenService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
+from core.actors import ANONYMOUS, Actor
+from core.errors import DomainError
 from service.pages.charts import bar_chart, hbar_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"

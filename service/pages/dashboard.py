@@ -9,10 +9,10 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.schemas import AdoptionRead
 from catalogue.services import AdoptionService, MunicipalityService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES
+from core.actors import Actor
 from search.documents import SearchQuery
 from service.indexing import viewer_for
 from service.pages.benefits import network_benefits

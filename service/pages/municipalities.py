@@ -11,9 +11,9 @@ from litestar.params import FromPath, PathParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
-from catalogue.errors import NotFound
 from catalogue.services import AdoptionService, MunicipalityService, ProcessFilters, ProcessService
+from core.actors import Actor
+from core.errors import NotFound
 from service.pages.benefits import benefits_for_municipality
 from service.pages.common import page_context
 

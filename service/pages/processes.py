@@ -13,12 +13,12 @@ from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.benefits import BenefitWrite
-from catalogue.errors import DomainError, NotFound
 from catalogue.schemas import AdoptionRead, AdoptionWrite
 from catalogue.services import AdoptionService, MunicipalityService, ProcessService
 from codebank.services import BotService
+from core.actors import Actor
+from core.errors import DomainError, NotFound
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_to_struct, is_htmx, page_context
 

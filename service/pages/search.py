@@ -14,9 +14,9 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.actors import Actor
 from catalogue.services import MunicipalityService
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
+from core.actors import Actor
 from search.documents import TYPES, SearchQuery
 from service.indexing import viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context

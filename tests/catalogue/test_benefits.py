@@ -22,9 +22,9 @@ from catalogue.benefits import (
     realised_hours,
     summarise,
 )
-from catalogue.errors import Invalid
 from catalogue.reuse import rank_similar, similarity, stems
 from catalogue.schemas import ProcessRead
+from core.errors import Invalid
 
 # ---------------------------------------------------------------- periods
 

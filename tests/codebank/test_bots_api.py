@@ -211,8 +211,8 @@ async def test_sync_reindexes_changed_files_and_follows_force_pushes(
 async def test_only_changed_files_are_queued(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
     from sqlalchemy import select
 
-    from catalogue.db import create_engine, session_factories
-    from catalogue.models import IndexQueue
+    from core.db import create_engine, session_factories
+    from core.indexing import IndexQueue
 
     backend = api.client.app.state.indexer.backend
     real_upsert = backend.upsert
@@ -315,7 +315,7 @@ async def test_local_paths_need_the_setting(api: Api, source: SourceRepo) -> Non
 
 
 async def test_scheduled_sync_fetches_every_bot(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
-    from catalogue.db import create_engine, session_factories
+    from core.db import create_engine, session_factories
     from service.scheduler import sync_all
 
     head = source.commit({"src/planlagt.py": "def planlagt_synkronisering():\n    pass\n"}, "scheduled")

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalogue.errors import Invalid
 from codebank.git import validate_path, validate_ref, validate_url
 from codebank.services import normalise_url
+from core.errors import Invalid
 
 
 @pytest.mark.parametrize(

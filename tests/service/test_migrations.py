@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from catalogue.db import create_engine
+from core.db import create_engine
 from service.db import alembic_config, current_revision, metadata, upgrade
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import catalogue.db
+import core.db
 
 
 revision = '0001'
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('member_since', sa.Date(), nullable=True),
     sa.Column('member_until', sa.Date(), nullable=True),
     sa.Column('aliases', sa.JSON(), nullable=False),
-    sa.Column('created_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_municipalities')),
     sa.UniqueConstraint('name', name=op.f('uq_municipalities_name'))
     )
@@ -48,8 +48,8 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('municipality_code', sa.String(length=3), nullable=True),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', catalogue.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['municipality_code'], ['municipalities.code'], name=op.f('fk_api_tokens_municipality_code_municipalities')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -77,8 +77,8 @@ def upgrade() -> None:
     sa.Column('derived_from', sa.String(length=140), nullable=True),
     sa.Column('visibility', sa.String(length=20), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('automation_rate >= 0 AND automation_rate <= 100', name=op.f('ck_processes_automation_rate_range')),
     sa.ForeignKeyConstraint(['derived_from'], ['processes.id'], name=op.f('fk_processes_derived_from_processes'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['duplicate_of'], ['processes.id'], name=op.f('fk_processes_duplicate_of_processes'), ondelete='SET NULL'),
@@ -105,8 +105,8 @@ def upgrade() -> None:
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('contact_name', sa.String(length=200), nullable=True),
     sa.Column('contact_email', sa.String(length=254), nullable=True),
-    sa.Column('created_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('automation_rate >= 0 AND automation_rate <= 100', name=op.f('ck_adoptions_automation_rate_range')),
     sa.ForeignKeyConstraint(['municipality_code'], ['municipalities.code'], name=op.f('fk_adoptions_municipality_code_municipalities')),
     sa.ForeignKeyConstraint(['process_id'], ['processes.id'], name=op.f('fk_adoptions_process_id_processes'), onupdate='CASCADE', ondelete='CASCADE'),
@@ -119,7 +119,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('process_id', sa.String(length=140), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('changed_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=200), nullable=False),
     sa.Column('action', sa.String(length=20), nullable=False),
     sa.Column('changes', sa.JSON(), nullable=False),

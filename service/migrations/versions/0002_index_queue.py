@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import catalogue.db
+import core.db
 
 
 revision = '0002'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('entity', sa.String(length=20), nullable=False),
     sa.Column('entity_id', sa.String(length=200), nullable=False),
-    sa.Column('enqueued_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('enqueued_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_index_queue'))

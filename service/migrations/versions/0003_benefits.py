@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import catalogue.db
+import core.db
 
 
 revision = '0003'
@@ -31,8 +31,8 @@ def upgrade() -> None:
     sa.Column('running_cost_dkk', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('budget_realised', sa.Boolean(), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('created_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('baseline_minutes >= 0', name=op.f('ck_benefit_records_baseline_minutes_not_negative')),
     sa.CheckConstraint('cases_handled >= 0', name=op.f('ck_benefit_records_cases_handled_not_negative')),
     sa.CheckConstraint('minutes_saved_per_case >= 0', name=op.f('ck_benefit_records_minutes_saved_not_negative')),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import catalogue.db
+import core.db
 
 
 revision = '0004'
@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('blob_sha', sa.String(length=40), nullable=False),
     sa.Column('source', sa.Text(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('updated_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_principles'))
     )
     op.create_table('bots',
@@ -46,9 +46,9 @@ def upgrade() -> None:
     sa.Column('manifest', sa.JSON(), nullable=True),
     sa.Column('manifest_errors', sa.JSON(), nullable=False),
     sa.Column('sync_error', sa.Text(), nullable=True),
-    sa.Column('synced_at', catalogue.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', catalogue.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('synced_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_municipality'], ['municipalities.code'], name=op.f('fk_bots_owner_municipality_municipalities')),
     sa.PrimaryKeyConstraint('slug', name=op.f('pk_bots')),
     sa.UniqueConstraint('url', name=op.f('uq_bots_url'))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalogue.errors import Forbidden, NotAuthenticated
+from core.errors import Forbidden, NotAuthenticated
 
 
 @dataclass(frozen=True, slots=True)

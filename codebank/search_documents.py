@@ -1,0 +1,178 @@
+"""The code bank's collator: bots, their code files and the code principles as search documents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalogue.models import Adoption, Process
+from codebank import git
+from codebank.markdown import split_front_matter
+from codebank.models import Bot, BotProcess, Principle
+from codebank.services import CodebankConfig
+from core.indexing import EntityKind, gone
+from search.documents import Document
+
+# Relative weight of each kind in a search over everything: the catalogue first (1.0), then bots and
+# principles; code files (many, and similar to each other) last — `type=code` searches them alone.
+BOT_BOOST = 0.85
+PRINCIPLE_BOOST = 0.85
+CODE_BOOST = 0.4
+CODE_CHUNK = 500
+
+
+def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) -> Document:
+    facts = bot.facts or {}
+    meta = [
+        *facts.get("technologies", []),
+        *facts.get("systems", []),
+        *facts.get("languages", {}),
+        *facts.get("frameworks", []),
+        *facts.get("principles", []),
+        *processes,
+    ]
+    return Document(
+        type=EntityKind.BOT.value,
+        id=bot.slug,
+        title=bot.name,
+        url=f"/bots/{bot.slug}",
+        summary=bot.summary,
+        body=readme,
+        meta=" · ".join(meta),
+        facets={
+            "technology": facts.get("technologies", []),
+            "system": facts.get("systems", []),
+            "municipality": [m for m in [bot.owner_municipality, *users] if m],
+        },
+        boost=BOT_BOOST,
+    )
+
+
+def code_document(bot: Bot, path: str, text: str) -> Document:
+    facts = bot.facts or {}
+    return Document(
+        type=EntityKind.CODE.value,
+        id=f"{bot.slug}:{path}",
+        title=path,
+        url=f"/bots/{bot.slug}/blob?path={quote(path)}",
+        summary=bot.name,
+        body=text,
+        meta=bot.name,
+        facets={
+            "technology": facts.get("technologies", []),
+            "system": facts.get("systems", []),
+            "municipality": [bot.owner_municipality] if bot.owner_municipality else [],
+        },
+        boost=CODE_BOOST,
+    )
+
+
+def principle_document(p: Principle) -> Document:
+    _, body, _ = split_front_matter(p.source)
+    return Document(
+        type=EntityKind.PRINCIPLE.value,
+        id=p.id,
+        title=p.title,
+        url=f"/principles/{p.id}",
+        summary=p.category,
+        body=body,
+        meta=" · ".join([p.category, *p.tags]),
+        boost=PRINCIPLE_BOOST,
+    )
+
+
+def read_texts(mirror: Path, commit: str, paths: Sequence[str] | None, max_blob: int = git.MAX_BLOB) -> dict[str, str]:
+    """The text of these files (all files when `paths` is None) at a commit; binary, too large, symlinked and
+    missing ones are left out."""
+    if not mirror.exists():
+        return {}
+    wanted = None if paths is None else set(paths)
+    entries: dict[str, list[str]] = {}
+    for e in git.all_files(mirror, commit):
+        if (wanted is None or e.path in wanted) and e.kind == "file" and (e.size or 0) <= max_blob:
+            entries.setdefault(e.sha, []).append(e.path)  # identical files: every path is searchable
+    out = {}
+    for sha, content in git.read_blobs(mirror, list(entries)):
+        if not git.is_binary(content):
+            text = content.decode("utf-8", "replace")
+            for path in entries[sha]:
+                out[path] = text
+    return out
+
+
+class CodebankCollator:
+    """Documents of the code bank's kinds. Without a mirror on this host, a bot's code is left as it is."""
+
+    kinds = (EntityKind.BOT, EntityKind.CODE, EntityKind.PRINCIPLE)
+
+    def __init__(self, config: CodebankConfig | None) -> None:
+        self.config = config
+
+    async def documents(
+        self, session: AsyncSession, kind: EntityKind, ids: Sequence[str]
+    ) -> tuple[list[Document], list[str]]:
+        """(documents of these entities, ids to delete from the index).
+
+        A code file whose bot has no mirror on this host is neither: another instance with the mirror indexes it.
+        """
+        if kind is EntityKind.BOT:
+            bots = (await session.scalars(select(Bot).where(Bot.slug.in_(ids)))).all()
+            return [await self._bot_document(session, bot) for bot in bots], gone(ids, {b.slug for b in bots})
+        if kind is EntityKind.PRINCIPLE:
+            principles = (await session.scalars(select(Principle).where(Principle.id.in_(ids)))).all()
+            docs = [principle_document(p) for p in principles if not (p.error and not p.blob_sha)]
+            return docs, gone(ids, {d.id for d in docs})
+        by_bot: dict[str, list[str]] = {}
+        for code_id in ids:
+            slug, _, path = code_id.partition(":")
+            by_bot.setdefault(slug, []).append(path)
+        docs = []
+        known: set[str] = set()
+        for bot in (await session.scalars(select(Bot).where(Bot.slug.in_(list(by_bot))))).all():
+            if bot.head and not self._has_mirror(bot):
+                known.update(f"{bot.slug}:{p}" for p in by_bot[bot.slug])  # not ours to judge
+                continue
+            docs.extend(await self._code_documents(bot, by_bot[bot.slug]))
+        return docs, gone(ids, known | {d.id for d in docs})
+
+    async def all_documents(self, session: AsyncSession) -> AsyncIterator[list[Document]]:
+        """Every principle, bot and code file (at each bot's head), in chunks."""
+        yield [principle_document(p) for p in (await session.scalars(select(Principle).order_by(Principle.id))).all()]
+        bots = (await session.scalars(select(Bot).order_by(Bot.slug))).all()
+        for bot in bots:
+            yield [await self._bot_document(session, bot)]
+            code = await self._code_documents(bot, None)
+            for start in range(0, len(code), CODE_CHUNK):
+                yield code[start : start + CODE_CHUNK]
+
+    async def _bot_document(self, session: AsyncSession, bot: Bot) -> Document:
+        processes = (
+            await session.scalars(
+                select(Process.title)
+                .join(BotProcess, BotProcess.process_id == Process.id)
+                .where(BotProcess.bot_slug == bot.slug)
+            )
+        ).all()
+        users = (await session.scalars(select(Adoption.municipality_code).where(Adoption.bot_slug == bot.slug))).all()
+        readme = ""
+        path = (bot.facts or {}).get("readme_path")
+        if path:
+            readme = (await self._texts(bot, [path])).get(path, "")
+        return bot_document(bot, list(processes), list(users), readme)
+
+    async def _code_documents(self, bot: Bot, paths: list[str] | None) -> list[Document]:
+        texts = await self._texts(bot, paths)
+        return [code_document(bot, path, text) for path, text in texts.items()]
+
+    def _has_mirror(self, bot: Bot) -> bool:
+        return self.config is not None and self.config.mirror(bot.slug).exists()
+
+    async def _texts(self, bot: Bot, paths: list[str] | None) -> dict[str, str]:
+        if self.config is None or not bot.head:
+            return {}
+        return await asyncio.to_thread(read_texts, self.config.mirror(bot.slug), bot.head, paths, self.config.max_blob)
