@@ -22,7 +22,7 @@ from catalogue.schemas import (
 )
 from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
-from codebank.services import BotService
+from codebank.flows import register_adoption
 from core.actors import Actor
 from service.deps import requires_token
 from service.indexing import search_process_ids
@@ -159,10 +159,7 @@ class ProcessController(Controller):
         data: JSONBody[AdoptionWrite],
         state: State,
     ) -> Response[AdoptionRead]:
-        bot_slug = None
-        if data.bot and actor.can_write_for(code):  # a registered bot: its ref must exist
-            bot_slug = await BotService(db, state.settings.codebank()).resolve_adoption_bot(data.bot.repo, data.bot.ref)
-        adoption, created = await AdoptionService(db).put(actor, process_id, code, data, bot_slug=bot_slug)
+        adoption, created = await register_adoption(db, state.settings.codebank(), actor, process_id, code, data)
         return Response(adoption, status_code=201 if created else 200)
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")

@@ -173,8 +173,10 @@ def form_to_struct(values: dict[str, Any], struct: type[Any]) -> Any:
         raise FormErrors({field: f"{field}: {text}" if field else text}) from None
 
 
-def domain_form_errors(exc: DomainError) -> FormErrors:
-    return FormErrors({exc.field or "": exc.message})
+def domain_form_errors(exc: DomainError, fields: dict[str, str] | None = None) -> FormErrors:
+    """The domain's refusal next to the form field it names (`fields` maps API field names to form names)."""
+    field = exc.field or ""
+    return FormErrors({(fields or {}).get(field, field): exc.message})
 
 
 def blank_to_none(form: dict[str, Any], *names: str) -> dict[str, Any]:

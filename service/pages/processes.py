@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.benefits import BenefitWrite
 from catalogue.schemas import AdoptionRead, AdoptionWrite
 from catalogue.services import AdoptionService, MunicipalityService, ProcessService
+from codebank.flows import register_adoption
 from codebank.services import BotService
 from core.actors import Actor
 from core.errors import DomainError, NotFound
@@ -49,6 +50,8 @@ FIELD_LABELS = {
     "derived_from": "Afledt af",
     "visibility": "Synlighed",
 }
+# API field names of the adoption as the form names them
+ADOPTION_FORM_FIELDS = {"bot.repo": "bot_repo", "bot.ref": "bot_ref"}
 ADOPTION_FIELDS = (
     "status",
     "started_on",
@@ -204,13 +207,13 @@ class ProcessPages(Controller):
             if not code:
                 raise FormErrors({"municipality": "municipality: Vælg kommunen."})
             body = form_to_struct(adoption_body(data), AdoptionWrite)
-            await AdoptionService(db).put(actor, process_id, code, body)
+            await register_adoption(db, state.settings.codebank(), actor, process_id, code, body)
         except FormErrors as exc:
             errors = exc.errors
         except NotFound:
             raise
         except DomainError as exc:
-            errors = domain_form_errors(exc).errors
+            errors = domain_form_errors(exc, ADOPTION_FORM_FIELDS).errors
         if not errors and not is_htmx(request):
             return Redirect(path=f"/processes/{process_id}?gemt=anvendelse#anvendelse", status_code=303)
         if errors:
