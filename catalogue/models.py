@@ -125,8 +125,9 @@ class Adoption(Timestamps, Base):
     live_on: Mapped[dt.date | None] = mapped_column(Date)
     bot_repo: Mapped[str | None] = mapped_column(String(500))
     bot_ref: Mapped[str | None] = mapped_column(String(200))
-    # a registered bot (the code bank unlinks it when the bot is deleted)
-    bot_slug: Mapped[str | None] = mapped_column(ForeignKey("bots.slug"), index=True)
+    # the slug of a registered bot; the code bank owns the link (its foreign key is declared in codebank.models,
+    # and the code bank unlinks it when the bot is deleted): the catalogue does not reach into the code bank
+    bot_slug: Mapped[str | None] = mapped_column(String(100), index=True)
     cases_per_year: Mapped[int | None] = mapped_column(Integer)
     minutes_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     automation_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))

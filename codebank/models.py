@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalogue.models import Timestamps
+from catalogue.models import Adoption, Timestamps
 from core.db import Base, UTCDateTime, utcnow
 
 
@@ -54,3 +54,10 @@ class Principle(Base):
     source: Mapped[str] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# An adoption may name a registered bot: the code bank declares that link on the catalogue's table, so the
+# catalogue's models never reach into the code bank's.
+Adoption.__table__.append_constraint(  # type: ignore[attr-defined]
+    ForeignKeyConstraint(["bot_slug"], ["bots.slug"], name="fk_adoptions_bot_slug_bots")
+)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.benefits import DEFAULT_SETTINGS, BenefitFilters, BenefitRead, BenefitService, BenefitSettings
 from core.actors import Actor
+from service.pages.common import form_number
 
 TOP_PROCESSES = 10
 
@@ -74,19 +75,17 @@ async def network_benefits(state: State, db: AsyncSession, actor: Actor) -> Bene
 
 def benefit_body(form: dict[str, Any]) -> dict[str, Any]:
     """Form fields → the JSON body of PUT /api/processes/{id}/adoptions/{code}/benefits/{period}."""
-    from service.pages.processes import _number
-
     f = {
         k: str(form.get(k) or "").strip()
         for k in ("cases_handled", "minutes_saved_per_case", "baseline_minutes", "running_cost_dkk", "note")
     }
     body: dict[str, Any] = {
-        "cases_handled": _number(f["cases_handled"], int) if f["cases_handled"] else None,
+        "cases_handled": form_number(f["cases_handled"], int) if f["cases_handled"] else None,
         "budget_realised": form.get("budget_realised") in ("on", "true", "1"),
     }
     for name in ("minutes_saved_per_case", "baseline_minutes", "running_cost_dkk"):
         if f[name]:
-            body[name] = _number(f[name], float)
+            body[name] = form_number(f[name], float)
     if f["note"]:
         body["note"] = f["note"]
     return body

@@ -21,7 +21,7 @@ from codebank.services import BotService
 from core.actors import Actor
 from core.errors import DomainError, NotFound
 from service.pages import benefits
-from service.pages.common import FormErrors, domain_form_errors, form_to_struct, is_htmx, page_context
+from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -90,15 +90,6 @@ def adoption_values(a: AdoptionRead | None) -> dict[str, str]:
     }
 
 
-def _number(text: str, kind: type) -> Any:
-    """ "4,5" and "4.5" are both 4.5; what is not a number is passed on for the API's own message."""
-    cleaned = text.replace(" ", "").replace(",", ".")
-    try:
-        return kind(cleaned)
-    except ValueError:
-        return text
-
-
 def adoption_body(form: dict[str, str]) -> dict[str, Any]:
     """Form fields → the JSON body the API's PUT takes."""
     f = {k: (form.get(k) or "").strip() for k in ADOPTION_FIELDS}
@@ -112,7 +103,7 @@ def adoption_body(form: dict[str, str]) -> dict[str, Any]:
         raise FormErrors({"bot_repo": "bot.repo: Angiv robottens repository, når du angiver en version."})
     for name, kind in (("cases_per_year", int), ("minutes_per_case", float), ("automation_rate", float)):
         if f[name]:
-            body[name] = _number(f[name], kind)
+            body[name] = form_number(f[name], kind)
     if f["contact_name"] or f["contact_email"]:
         body["contact"] = {"name": f["contact_name"], **({"email": f["contact_email"]} if f["contact_email"] else {})}
     return body
