@@ -10,10 +10,9 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.benefits import BenefitService, BenefitWrite
 from catalogue.models import Municipality, Process
-from catalogue.schemas import AdoptionWrite, MunicipalityCreate, ProcessCreate
-from catalogue.services import AdoptionService, MunicipalityService, ProcessService
+from catalogue.schemas import AdoptionWrite, BenefitWrite, MunicipalityCreate, ProcessCreate
+from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from core.actors import Actor
 
 DEMO_ACTOR = Actor(role="admin", name="demo data")

@@ -19,9 +19,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.benefits import BenefitRead, BenefitRow, BenefitSummary, FiguresRead
 from catalogue.models import Adoption, Municipality, Process
-from catalogue.schemas import AdoptionRead, ProcessRead
+from catalogue.schemas import AdoptionRead, BenefitRead, BenefitRow, BenefitSummary, FiguresRead, ProcessRead
 from catalogue.services import adoption_read, visible_processes
 from catalogue.vocab import VISIBILITIES
 from core.actors import Actor

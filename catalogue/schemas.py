@@ -6,6 +6,7 @@ Input structs forbid unknown fields. Numbers keep their decimals; nothing is rou
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
@@ -259,3 +260,95 @@ class TokenRead(Struct, kw_only=True):
     municipality: str | None
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+
+
+# ---------------------------------------------------------------- benefits
+
+CasesHandled = Annotated[int, Meta(ge=0, le=10_000_000, description="cases the robot handled in the period")]
+MinutesPerCase = Annotated[float, Meta(ge=0, le=10_000, description="minutes; at most 2 decimals")]
+Dkk = Annotated[float, Meta(ge=0, le=1_000_000_000, description="DKK; at most 2 decimals")]
+
+
+class BenefitWrite(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The whole record of one period: PUT replaces it."""
+
+    cases_handled: CasesHandled
+    minutes_saved_per_case: MinutesPerCase | None = None
+    baseline_minutes: MinutesPerCase | None = None
+    running_cost_dkk: Dkk | None = None
+    budget_realised: bool = False
+    note: LongText | None = None
+
+
+class BenefitRead(Struct, kw_only=True):
+    process: str
+    process_title: str
+    municipality: str
+    municipality_name: str
+    period: str
+    period_kind: str
+    period_start: dt.date
+    period_end: dt.date
+    cases_handled: int
+    minutes_saved_per_case: float | None  # the minutes used: the record's, else the adoption's or process's
+    minutes_saved_per_case_from: str | None  # "record", "adoption" or "process"
+    baseline_minutes: float | None
+    running_cost_dkk: float | None
+    budget_realised: bool
+    note: str | None
+    hourly_cost_dkk: float
+    realised_hours: float
+    hours_saved: float  # the same as realised_hours
+    dkk_saved: float
+    fte: float
+    net_dkk: float
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class FiguresRead(Struct, kw_only=True):
+    expected_hours: float
+    realised_hours: float
+    realisation_pct: float | None
+    expected_dkk: float
+    dkk_saved: float
+    running_cost_dkk: float
+    net_dkk: float
+    budget_realised_dkk: float
+    fte: float
+    adopters: int
+    avoided_build_hours: float
+    records: int
+
+
+class BenefitRow(FiguresRead, kw_only=True, omit_defaults=True):
+    process: str | None = None
+    process_title: str | None = None
+    municipality: str | None = None
+    municipality_name: str | None = None
+    year: int | None = None
+    domain: str | None = None
+    domain_label: str | None = None
+
+
+class BenefitSettingsRead(Struct, kw_only=True):
+    hourly_cost_dkk: float
+    annual_hours: float
+
+
+class BenefitSummary(Struct, kw_only=True):
+    group_by: str
+    from_: str | None = msgspec.field(name="from")
+    to: str | None
+    settings: BenefitSettingsRead
+    rows: list[BenefitRow]
+    totals: FiguresRead
+
+
+@dataclass(frozen=True)
+class BenefitFilters:
+    process: str | None = None
+    municipality: str | None = None
+    domain: str | None = None
+    first: str | None = None  # the `from` period
+    last: str | None = None  # the `to` period

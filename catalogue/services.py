@@ -17,13 +17,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from catalogue.models import Adoption, Municipality, Process, ProcessRevision, ProcessTerm, Term
+from catalogue.errors import AdoptionMissing
+from catalogue.formulas import (
+    DEFAULT_SETTINGS,
+    GROUP_BYS,
+    ZERO,
+    AdoptionFacts,
+    BenefitSettings,
+    Figures,
+    RecordFacts,
+    adoption_expected_hours,
+    avoided_build_hours,
+    dkk_saved,
+    effective_minutes,
+    expected_hours,
+    fte,
+    hourly_cost,
+    net_dkk,
+    parse_period,
+    period_range,
+    realised_hours,
+    summarise,
+    to_decimal,
+    to_float,
+)
+from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm, Term
 from catalogue.schemas import (
     AdoptionRead,
     AdoptionWrite,
+    BenefitFilters,
+    BenefitRead,
+    BenefitRow,
+    BenefitSettingsRead,
+    BenefitSummary,
+    BenefitWrite,
     BotRef,
     Contact,
     FieldChange,
+    FiguresRead,
     MunicipalityCreate,
     MunicipalityRead,
     MunicipalityUpdate,
@@ -71,24 +102,6 @@ DECIMAL_FIELDS = ("minutes_per_case", "automation_rate", "build_hours")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def to_decimal(value: float | int | Decimal | None) -> Decimal | None:
-    """A number from JSON as the decimal a person typed (3.2 stays 3.2, not 3.2000000000000002)."""
-    if value is None:
-        return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
-def to_float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def expected_hours(cases: int | None, minutes: Decimal | None, rate: Decimal | None) -> Decimal | None:
-    """Expected hours saved per year = cases × minutes / 60 × rate / 100, with all its decimals."""
-    if cases is None or minutes is None or rate is None:
-        return None
-    return Decimal(cases) * minutes / Decimal(60) * rate / Decimal(100)
 
 
 def _clean_text(value: str, field: str) -> str:
@@ -669,7 +682,7 @@ class AdoptionService:
         )
         if not rows:
             await ProcessService(self.session).get_model(actor, process_id)
-            raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
+            raise AdoptionMissing(f"Municipality {code} has no adoption of {process_id!r}.")
         return rows[0]
 
     async def put(
@@ -715,5 +728,284 @@ class AdoptionService:
             delete(Adoption).where(Adoption.process_id == process_id, Adoption.municipality_code == code)
         )
         if getattr(result, "rowcount", 0) == 0:
-            raise NotFound(f"Municipality {code} has no adoption of {process_id!r}.")
+            raise AdoptionMissing(f"Municipality {code} has no adoption of {process_id!r}.")
         mark_for_index(self.session, EntityKind.PROCESS, process_id)
+
+
+# ---------------------------------------------------------------- benefits
+
+
+def _two_decimals(value: float | None, field: str) -> Decimal | None:
+    number = to_decimal(value)
+    if number is not None and number != number.quantize(Decimal("0.01")):
+        raise Invalid(f"{field}: at most 2 decimals, not {value}.", field=field)
+    return number
+
+
+def _period_order(text: str) -> tuple[int, int, int]:
+    p = parse_period(text)
+    return (p.year, p.first_month, -p.months)
+
+
+class BenefitService:
+    """Benefit records of adoptions. Reads need no rights beyond seeing the process; writes are the
+    adopting municipality's (its editors) or an admin's, exactly like the adoption itself."""
+
+    def __init__(self, session: AsyncSession, settings: BenefitSettings = DEFAULT_SETTINGS) -> None:
+        self.session = session
+        self.settings = settings
+
+    # -------------------------------------------------------- one adoption
+
+    async def _adoption(self, actor: Actor, process_id: str, code: str) -> tuple[Adoption, Process, Municipality]:
+        process = await ProcessService(self.session).get_model(actor, process_id)
+        municipality = await MunicipalityService(self.session).get_model(code)
+        adoption = await self.session.get(Adoption, (process_id, code))
+        if adoption is None:
+            raise AdoptionMissing(
+                f"Municipality {code} has no adoption of {process_id!r}; register the adoption first."
+            )
+        return adoption, process, municipality
+
+    def read(self, r: BenefitRecord, adoption: Adoption, process: Process, municipality: Municipality) -> BenefitRead:
+        period = parse_period(r.period)
+        minutes, source = effective_minutes(
+            r.minutes_saved_per_case, adoption.minutes_per_case, process.minutes_per_case
+        )
+        hours = ZERO if minutes is None else realised_hours(r.cases_handled, minutes)
+        cost = hourly_cost(municipality.hourly_cost_dkk, self.settings)
+        saved = dkk_saved(hours, cost)
+        return BenefitRead(
+            process=process.id,
+            process_title=process.title,
+            municipality=municipality.code,
+            municipality_name=municipality.name,
+            period=r.period,
+            period_kind=period.kind,
+            period_start=period.start,
+            period_end=period.end,
+            cases_handled=r.cases_handled,
+            minutes_saved_per_case=to_float(minutes),
+            minutes_saved_per_case_from=source,
+            baseline_minutes=to_float(r.baseline_minutes),
+            running_cost_dkk=to_float(r.running_cost_dkk),
+            budget_realised=r.budget_realised,
+            note=r.note,
+            hourly_cost_dkk=float(cost),
+            realised_hours=float(hours),
+            hours_saved=float(hours),
+            dkk_saved=float(saved),
+            fte=float(fte(hours, self.settings.annual_hours)),
+            net_dkk=float(net_dkk(saved, r.running_cost_dkk)),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+
+    async def list_for_adoption(self, actor: Actor, process_id: str, code: str) -> list[BenefitRead]:
+        adoption, process, municipality = await self._adoption(actor, process_id, code)
+        rows = (
+            await self.session.scalars(
+                select(BenefitRecord).where(
+                    BenefitRecord.process_id == process_id, BenefitRecord.municipality_code == code
+                )
+            )
+        ).all()
+        rows = sorted(rows, key=lambda r: _period_order(r.period))
+        return [self.read(r, adoption, process, municipality) for r in rows]
+
+    async def _record(self, process_id: str, code: str, period: str) -> BenefitRecord | None:
+        return await self.session.scalar(
+            select(BenefitRecord).where(
+                BenefitRecord.process_id == process_id,
+                BenefitRecord.municipality_code == code,
+                BenefitRecord.period == period,
+            )
+        )
+
+    async def get(self, actor: Actor, process_id: str, code: str, period: str) -> BenefitRead:
+        parse_period(period)
+        adoption, process, municipality = await self._adoption(actor, process_id, code)
+        record = await self._record(process_id, code, period)
+        if record is None:
+            raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
+        return self.read(record, adoption, process, municipality)
+
+    async def put(
+        self, actor: Actor, process_id: str, code: str, period: str, data: BenefitWrite
+    ) -> tuple[BenefitRead, bool]:
+        actor.require_authenticated()
+        await ProcessService(self.session).get_model(actor, process_id)
+        await MunicipalityService(self.session).get_model(code)
+        actor.require_write_for(code, f"the benefits of municipality {code}")
+        parse_period(period)
+        adoption, process, municipality = await self._adoption(actor, process_id, code)
+        minutes = _two_decimals(data.minutes_saved_per_case, "minutes_saved_per_case")
+        baseline = _two_decimals(data.baseline_minutes, "baseline_minutes")
+        running = _two_decimals(data.running_cost_dkk, "running_cost_dkk")
+        used, _ = effective_minutes(minutes, adoption.minutes_per_case, process.minutes_per_case)
+        if used is None:
+            raise Invalid(
+                "minutes_saved_per_case: give it; neither the adoption nor the process has minutes "
+                "per case to use instead.",
+                field="minutes_saved_per_case",
+            )
+        if baseline is not None and used > baseline:
+            raise Invalid(
+                f"minutes_saved_per_case: {used} minutes saved per case is more than the baseline of "
+                f"{baseline} minutes.",
+                field="minutes_saved_per_case",
+            )
+        record = await self._record(process_id, code, period)
+        created = record is None
+        now = utcnow()
+        if record is None:
+            record = BenefitRecord(process_id=process_id, municipality_code=code, period=period, created_at=now)
+            self.session.add(record)
+        record.cases_handled = data.cases_handled
+        record.minutes_saved_per_case = minutes
+        record.baseline_minutes = baseline
+        record.running_cost_dkk = running
+        record.budget_realised = data.budget_realised
+        record.note = data.note.strip() or None if data.note is not None else None
+        record.updated_at = now
+        await self.session.flush()
+        return self.read(record, adoption, process, municipality), created
+
+    async def delete(self, actor: Actor, process_id: str, code: str, period: str) -> None:
+        actor.require_authenticated()
+        await ProcessService(self.session).get_model(actor, process_id)
+        actor.require_write_for(code, f"the benefits of municipality {code}")
+        parse_period(period)
+        record = await self._record(process_id, code, period)
+        if record is None:
+            raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
+        await self.session.delete(record)
+        await self.session.flush()
+
+    # -------------------------------------------------------- the network
+
+    def _adoptions(self, actor: Actor, f: BenefitFilters) -> Any:  # a Select of (Adoption, Process, Municipality)
+        stmt = (
+            select(Adoption, Process, Municipality)
+            .join(Process, Process.id == Adoption.process_id)
+            .join(Municipality, Municipality.code == Adoption.municipality_code)
+            .where(visible_processes(actor))
+        )
+        if f.process:
+            stmt = stmt.where(Adoption.process_id == f.process)
+        if f.municipality:
+            stmt = stmt.where(Adoption.municipality_code == f.municipality)
+        if f.domain:
+            stmt = stmt.where(Process.domain == f.domain)
+        return stmt
+
+    async def selection(
+        self, actor: Actor, f: BenefitFilters
+    ) -> tuple[list[AdoptionFacts], list[RecordFacts], list[BenefitRead]]:
+        """The adoptions and the benefit records a filter selects, as facts and as records to show."""
+        first, last = period_range(f.first, f.last)
+        facts: dict[tuple[str, str], AdoptionFacts] = {}
+        loaded: dict[tuple[str, str], tuple[Adoption, Process, Municipality]] = {}
+        for a, p, m in (await self.session.execute(self._adoptions(actor, f))).all():
+            facts[(a.process_id, a.municipality_code)] = AdoptionFacts(
+                process=p.id,
+                process_title=p.title,
+                domain=p.domain,
+                municipality=m.code,
+                municipality_name=m.name,
+                status=a.status,
+                expected_hours_per_year=adoption_expected_hours(a, p),
+                hourly_cost_dkk=hourly_cost(m.hourly_cost_dkk, self.settings),
+                avoided_build_hours=avoided_build_hours(
+                    p.owner_municipality, m.code, a.bot_repo is not None, p.build_hours
+                ),
+            )
+            loaded[(a.process_id, a.municipality_code)] = (a, p, m)
+        stmt = (
+            select(BenefitRecord).join(Process, Process.id == BenefitRecord.process_id).where(visible_processes(actor))
+        )
+        if f.process:
+            stmt = stmt.where(BenefitRecord.process_id == f.process)
+        if f.municipality:
+            stmt = stmt.where(BenefitRecord.municipality_code == f.municipality)
+        if f.domain:
+            stmt = stmt.where(Process.domain == f.domain)
+        records: list[RecordFacts] = []
+        shown: list[BenefitRead] = []
+        rows = (await self.session.scalars(stmt)).all()
+        for r in sorted(rows, key=lambda r: (r.process_id, r.municipality_code, _period_order(r.period))):
+            key = (r.process_id, r.municipality_code)
+            period = parse_period(r.period)
+            if key not in facts or not period.within(first, last):
+                continue
+            a, p, _ = loaded[key]
+            minutes, _ = effective_minutes(r.minutes_saved_per_case, a.minutes_per_case, p.minutes_per_case)
+            records.append(
+                RecordFacts(
+                    adoption=facts[key],
+                    period=period,
+                    cases_handled=r.cases_handled,
+                    minutes_saved_per_case=minutes,
+                    running_cost_dkk=r.running_cost_dkk,
+                    budget_realised=r.budget_realised,
+                )
+            )
+            shown.append(self.read(r, *loaded[key]))
+        return list(facts.values()), records, shown
+
+    async def summary(self, actor: Actor, group_by: str, f: BenefitFilters) -> BenefitSummary:
+        if group_by not in GROUP_BYS:
+            raise Invalid(f"group_by: one of {', '.join(GROUP_BYS)}.", field="group_by")
+        adoptions, records, _ = await self.selection(actor, f)
+        return self._summary(group_by, f, adoptions, records)
+
+    async def report(self, actor: Actor, f: BenefitFilters) -> tuple[dict[str, BenefitSummary], list[BenefitRead]]:
+        """Every grouping of one selection, and its records (for spreadsheets)."""
+        adoptions, records, shown = await self.selection(actor, f)
+        return {g: self._summary(g, f, adoptions, records) for g in GROUP_BYS}, shown
+
+    def _summary(
+        self, group_by: str, f: BenefitFilters, adoptions: Sequence[AdoptionFacts], records: Sequence[RecordFacts]
+    ) -> BenefitSummary:
+        rows, totals = summarise(adoptions, records, group_by, self.settings.annual_hours)
+        return BenefitSummary(
+            group_by=group_by,
+            from_=f.first,
+            to=f.last,
+            settings=BenefitSettingsRead(
+                hourly_cost_dkk=float(self.settings.hourly_cost_dkk), annual_hours=float(self.settings.annual_hours)
+            ),
+            rows=[row_read(group_by, key, a, fig) for key, a, fig in rows],
+            totals=FiguresRead(**figures_read(totals)),
+        )
+
+
+def figures_read(f: Figures) -> dict[str, Any]:
+    pct = f.realisation_pct
+    return {
+        "expected_hours": float(f.expected_hours),
+        "realised_hours": float(f.realised_hours),
+        "realisation_pct": None if pct is None else float(pct),
+        "expected_dkk": float(f.expected_dkk),
+        "dkk_saved": float(f.dkk_saved),
+        "running_cost_dkk": float(f.running_cost_dkk),
+        "net_dkk": float(f.net_dkk),
+        "budget_realised_dkk": float(f.budget_realised_dkk),
+        "fte": float(f.fte),
+        "adopters": f.adopters,
+        "avoided_build_hours": float(f.avoided_build_hours),
+        "records": f.records,
+    }
+
+
+def row_read(group_by: str, key: Any, a: AdoptionFacts | None, f: Figures) -> BenefitRow:
+    labels: dict[str, Any] = {}
+    if group_by == "process":
+        labels = {"process": key, "process_title": a.process_title if a else None}
+    elif group_by == "municipality":
+        labels = {"municipality": key, "municipality_name": a.municipality_name if a else None}
+    elif group_by == "domain":
+        labels = {"domain": key, "domain_label": DOMAINS.get(key, key)}
+    else:
+        labels = {"year": key}
+    return BenefitRow(**labels, **figures_read(f))

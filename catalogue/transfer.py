@@ -14,19 +14,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.benefits import CasesHandled, Dkk, MinutesPerCase, parse_period
+from catalogue.formulas import parse_period
 from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm
 from catalogue.schemas import (
     Alias,
+    CasesHandled,
     CasesPerYear,
     Contact,
     Cvr,
     Description,
+    Dkk,
     HourlyCost,
     Hours,
     Kle,
     LongText,
     Minutes,
+    MinutesPerCase,
     MunicipalityCode,
     Population,
     ProcessId,

@@ -19,6 +19,7 @@ from git import Git as GitCommand
 from git import Repo
 from git.exc import BadName, BadObject, GitCommandError
 
+from codebank.errors import GitError
 from core.errors import Invalid, NotFound
 
 MODE_SYMLINK = "120000"
@@ -30,10 +31,6 @@ MAX_REPO_BYTES = 500 * 1024 * 1024
 _SCP = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s]+)$")
 _REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!/)(?!.*@\{)[A-Za-z0-9._/+-]{1,200}(?<!/)(?<!\.lock)(?<!\.)$")
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
-
-
-class GitError(Exception):
-    """git failed in a way that is not the caller's fault (network, disk, timeout)."""
 
 
 # ---------------------------------------------------------------- validation

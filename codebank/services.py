@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.models import Adoption, Municipality, Process
 from catalogue.services import visible_processes
 from codebank import git
+from codebank.errors import GitError
 from codebank.markdown import highlight_code, render, split_front_matter
 from codebank.metadata import MANIFEST, extract, parse_manifest
 from codebank.models import Bot, BotProcess, Principle
@@ -187,7 +188,7 @@ class BotService:
             await asyncio.to_thread(
                 git.clone_mirror, url, mirror, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
             )
-        except git.GitError as exc:
+        except GitError as exc:
             raise Invalid(f"The repository could not be mirrored: {exc}", field="url") from None
         bot = Bot(
             slug=slug,
@@ -242,7 +243,7 @@ class BotService:
                     timeout=self.config.clone_timeout,
                     max_bytes=self.config.max_repo_bytes,
                 )
-        except git.GitError as exc:
+        except GitError as exc:
             bot.sync_error = str(exc)
             bot.synced_at = utcnow()
             await self.session.flush()

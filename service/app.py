@@ -12,7 +12,6 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -28,7 +27,7 @@ from service.controllers.municipalities import MunicipalityController
 from service.controllers.processes import ProcessController, VocabularyController
 from service.controllers.search import SearchController
 from service.db import upgrade
-from service.deps import provide_actor, provide_db
+from service.deps import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.indexing import Indexer, start_indexing
 from service.pages.common import template_config
@@ -121,7 +120,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
             pages_router(settings),  # the web pages, with their session cookie and CSRF protection
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
-        dependencies={"db": Provide(provide_db), "actor": Provide(provide_actor)},
+        dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi,

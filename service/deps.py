@@ -1,5 +1,9 @@
 """Request-scoped dependencies: one database session per request (committed on success, rolled back
-on error) and the actor behind the bearer token."""
+on error), the actor behind the bearer token, and every domain service as a typed dependency.
+
+Handlers name what they need (`process_service: NamedDependency[ProcessService]`); `DEPENDENCIES` is the one
+table that says how each is made.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,20 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.exports import ExportService
+from catalogue.reuse import ReuseService
+from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.tokens import TokenService
+from codebank.services import BotService, CodebankConfig, PrincipleService
 from core.actors import Actor
 from core.errors import NotAuthenticated
+from service.indexing import Indexer
+from service.settings import Settings
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -60,3 +70,73 @@ def requires_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
             "This needs a token: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="rpabank"'},
         )
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def provide_indexer(state: State) -> Indexer:
+    indexer: Indexer = state.indexer
+    return indexer
+
+
+def provide_codebank(settings: NamedDependency[Settings]) -> CodebankConfig:
+    return settings.codebank()
+
+
+def provide_process_service(db: NamedDependency[AsyncSession]) -> ProcessService:
+    return ProcessService(db)
+
+
+def provide_adoption_service(db: NamedDependency[AsyncSession]) -> AdoptionService:
+    return AdoptionService(db)
+
+
+def provide_municipality_service(db: NamedDependency[AsyncSession]) -> MunicipalityService:
+    return MunicipalityService(db)
+
+
+def provide_token_service(db: NamedDependency[AsyncSession]) -> TokenService:
+    return TokenService(db)
+
+
+def provide_export_service(db: NamedDependency[AsyncSession]) -> ExportService:
+    return ExportService(db)
+
+
+def provide_reuse_service(db: NamedDependency[AsyncSession]) -> ReuseService:
+    return ReuseService(db)
+
+
+def provide_benefit_service(db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> BenefitService:
+    return BenefitService(db, settings.benefits)
+
+
+def provide_bot_service(db: NamedDependency[AsyncSession], codebank: NamedDependency[CodebankConfig]) -> BotService:
+    return BotService(db, codebank)
+
+
+def provide_principle_service(
+    db: NamedDependency[AsyncSession], codebank: NamedDependency[CodebankConfig]
+) -> PrincipleService:
+    return PrincipleService(db, codebank)
+
+
+DEPENDENCIES = {
+    "db": Provide(provide_db),
+    "actor": Provide(provide_actor),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "indexer": Provide(provide_indexer, sync_to_thread=False),
+    "codebank": Provide(provide_codebank, sync_to_thread=False),
+    "process_service": Provide(provide_process_service, sync_to_thread=False),
+    "adoption_service": Provide(provide_adoption_service, sync_to_thread=False),
+    "municipality_service": Provide(provide_municipality_service, sync_to_thread=False),
+    "token_service": Provide(provide_token_service, sync_to_thread=False),
+    "export_service": Provide(provide_export_service, sync_to_thread=False),
+    "reuse_service": Provide(provide_reuse_service, sync_to_thread=False),
+    "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
+    "bot_service": Provide(provide_bot_service, sync_to_thread=False),
+    "principle_service": Provide(provide_principle_service, sync_to_thread=False),
+}

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
-from codebank.git import GitError
+from codebank.errors import GitError
 from core.errors import (
     Conflict,
     DomainError,

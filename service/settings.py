@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from catalogue.formulas import DEFAULT_SETTINGS, BenefitSettings
 from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
 
@@ -28,8 +29,8 @@ class Settings:
     index_retry_seconds: float = 10.0
     # Benefit figures: the network's default hourly cost (a municipality may set its own) and the
     # annual working hours of one full-time employee (1,628 h is a common Danish public-sector norm).
-    hourly_cost_dkk: Decimal = Decimal("450")
-    annual_hours: Decimal = Decimal("1628")
+    hourly_cost_dkk: Decimal = DEFAULT_SETTINGS.hourly_cost_dkk
+    annual_hours: Decimal = DEFAULT_SETTINGS.annual_hours
     session_secret: str | None = None
     secure_cookies: bool = False
     # Code bank: local repository paths only when allowed (the demo allows them), the principles repository,
@@ -58,6 +59,11 @@ class Settings:
     def open_search(self) -> SearchBackend:
         return open_backend(self.data_dir, self.meili_url, self.meili_key, self.meili_index)
 
+    @property
+    def benefits(self) -> BenefitSettings:
+        """The network's benefit settings (defaults in `catalogue.formulas.DEFAULT_SETTINGS`)."""
+        return BenefitSettings(hourly_cost_dkk=self.hourly_cost_dkk, annual_hours=self.annual_hours)
+
     def codebank(self) -> CodebankConfig:
         return CodebankConfig(
             data_dir=self.data_dir, allow_local=self.allow_local_repos, principles_url=self.principles_url
@@ -76,8 +82,8 @@ class Settings:
             meili_url=env.get("RPABANK_MEILI_URL") or None,
             meili_key=env.get("RPABANK_MEILI_KEY") or None,
             meili_index=env.get("RPABANK_MEILI_INDEX") or "rpabank",
-            hourly_cost_dkk=_positive_decimal(env, "RPABANK_HOURLY_COST_DKK", "450"),
-            annual_hours=_positive_decimal(env, "RPABANK_ANNUAL_HOURS", "1628"),
+            hourly_cost_dkk=_positive_decimal(env, "RPABANK_HOURLY_COST_DKK", DEFAULT_SETTINGS.hourly_cost_dkk),
+            annual_hours=_positive_decimal(env, "RPABANK_ANNUAL_HOURS", DEFAULT_SETTINGS.annual_hours),
             session_secret=env.get("RPABANK_SESSION_SECRET") or None,
             secure_cookies=(env.get("RPABANK_SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
             allow_local_repos=(env.get("RPABANK_ALLOW_LOCAL_REPOS") or "").lower() in ("1", "true", "yes"),
@@ -87,8 +93,8 @@ class Settings:
         )
 
 
-def _positive_decimal(env: Mapping[str, str], name: str, default: str) -> Decimal:
-    raw = env.get(name) or default
+def _positive_decimal(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = env.get(name) or str(default)
     try:
         value = Decimal(raw.strip())
     except InvalidOperation:

@@ -5,41 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post, put
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.benefits import (
-    BenefitFilters,
-    BenefitRead,
-    BenefitService,
-    BenefitSettings,
-    BenefitSummary,
-    BenefitWrite,
-    GroupBy,
-)
+from catalogue.formulas import GroupBy
 from catalogue.reuse import ProcessCopy, ReuseService, SimilarProcesses
-from catalogue.schemas import ProcessRead
-from catalogue.services import etag
+from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, ProcessRead
+from catalogue.services import BenefitService, etag
 from catalogue.vocab import Domain
 from core.actors import Actor
 from service.deps import requires_token
+from service.indexing import Indexer
 from service.reuse import similar_processes
-from service.settings import Settings
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
 Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
 PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
 PeriodQuery = Annotated[str | None, QueryParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
-
-
-def benefit_settings(settings: Settings) -> BenefitSettings:
-    return BenefitSettings(hourly_cost_dkk=settings.hourly_cost_dkk, annual_hours=settings.annual_hours)
-
-
-def benefits(state: State, db: AsyncSession) -> BenefitService:
-    return BenefitService(db, benefit_settings(state.settings))
 
 
 class AdoptionBenefitController(Controller):
@@ -49,25 +32,23 @@ class AdoptionBenefitController(Controller):
     @get("/", summary="The benefits a municipality has reported for a process, period by period")
     async def list_benefits(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        benefit_service: NamedDependency[BenefitService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
     ) -> list[BenefitRead]:
-        return await benefits(state, db).list_for_adoption(actor, process_id, code)
+        return await benefit_service.list_for_adoption(actor, process_id, code)
 
     @get("/{period:str}", summary="The benefits of one period")
     async def get_benefit(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        benefit_service: NamedDependency[BenefitService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         period: FromPath[PeriodParam],
     ) -> BenefitRead:
-        return await benefits(state, db).get(actor, process_id, code, period)
+        return await benefit_service.get(actor, process_id, code, period)
 
     @put(
         "/{period:str}",
@@ -76,28 +57,26 @@ class AdoptionBenefitController(Controller):
     )
     async def put_benefit(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        benefit_service: NamedDependency[BenefitService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         period: FromPath[PeriodParam],
         data: JSONBody[BenefitWrite],
     ) -> Response[BenefitRead]:
-        record, created = await benefits(state, db).put(actor, process_id, code, period, data)
+        record, created = await benefit_service.put(actor, process_id, code, period, data)
         return Response(record, status_code=201 if created else 200)
 
     @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
     async def delete_benefit(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        benefit_service: NamedDependency[BenefitService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         period: FromPath[PeriodParam],
     ) -> None:
-        await benefits(state, db).delete(actor, process_id, code, period)
+        await benefit_service.delete(actor, process_id, code, period)
 
 
 class BenefitController(Controller):
@@ -107,8 +86,7 @@ class BenefitController(Controller):
     @get("/", summary="Expected against realised benefits of the network, grouped")
     async def benefit_summary(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        benefit_service: NamedDependency[BenefitService],
         actor: NamedDependency[Actor],
         group_by: Annotated[
             GroupBy, QueryParameter(description="one row per process, municipality, year or domain")
@@ -122,7 +100,7 @@ class BenefitController(Controller):
         to: PeriodQuery = None,
     ) -> BenefitSummary:
         filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
-        return await benefits(state, db).summary(actor, group_by, filters)
+        return await benefit_service.summary(actor, group_by, filters)
 
 
 class ReuseController(Controller):
@@ -132,14 +110,14 @@ class ReuseController(Controller):
     @get("/similar", summary="Likely duplicates of a process about to be described")
     async def similar(
         self,
-        state: State,
+        indexer: NamedDependency[Indexer],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         title: Annotated[str, QueryParameter(max_length=120, description="the new process's title")] = "",
         summary: Annotated[str, QueryParameter(max_length=280)] = "",
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
     ) -> SimilarProcesses:
-        items = await similar_processes(state.indexer, db, actor, title, summary, limit=limit)
+        items = await similar_processes(indexer, db, actor, title, summary, limit=limit)
         return SimilarProcesses(title=title, summary=summary, items=items)
 
     @post(
@@ -150,10 +128,10 @@ class ReuseController(Controller):
     )
     async def copy_process(
         self,
-        db: NamedDependency[AsyncSession],
+        reuse_service: NamedDependency[ReuseService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         data: JSONBody[ProcessCopy | None] = None,
     ) -> Response[ProcessRead]:
-        copy = await ReuseService(db).copy(actor, process_id, data)
+        copy = await reuse_service.copy(actor, process_id, data)
         return Response(copy, status_code=201, headers={"ETag": etag(copy)})

@@ -8,7 +8,6 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
@@ -31,6 +30,7 @@ from codebank.schemas import (
 from codebank.services import BotService, PrincipleService, normalise_url
 from core.actors import Actor
 from service.deps import requires_token
+from service.settings import Settings
 
 Slug = Annotated[str, PathParameter(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Ref = Annotated[str | None, QueryParameter(max_length=200, description="branch, tag or commit (default: HEAD)")]
@@ -44,43 +44,49 @@ class BotController(Controller):
     @get("/", summary="Registered bots (filter by process, technology, system, municipality)")
     async def list_bots(
         self,
-        db: NamedDependency[AsyncSession],
-        state: State,
+        bot_service: NamedDependency[BotService],
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
         system: Annotated[str | None, QueryParameter(max_length=100)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
     ) -> list[BotRead]:
-        return await BotService(db, state.settings.codebank()).find(
-            process=process, technology=technology, system=system, municipality=municipality
-        )
+        return await bot_service.find(process=process, technology=technology, system=system, municipality=municipality)
 
     @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
     async def register_bot(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State, data: JSONBody[BotCreate]
+        self,
+        bot_service: NamedDependency[BotService],
+        actor: NamedDependency[Actor],
+        data: JSONBody[BotCreate],
     ) -> BotRead:
-        return await BotService(db, state.settings.codebank()).register(actor, data)
+        return await bot_service.register(actor, data)
 
     @get("/{slug:str}", summary="One bot with its metadata, versions and who runs which")
-    async def get_bot(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug]) -> BotRead:
-        return await BotService(db, state.settings.codebank()).get(slug)
+    async def get_bot(
+        self,
+        bot_service: NamedDependency[BotService],
+        slug: FromPath[Slug],
+    ) -> BotRead:
+        return await bot_service.get(slug)
 
     @patch("/{slug:str}", guards=[requires_token], summary="Change the processes a bot is linked to")
     async def update_bot(
         self,
-        db: NamedDependency[AsyncSession],
+        bot_service: NamedDependency[BotService],
         actor: NamedDependency[Actor],
-        state: State,
         slug: FromPath[Slug],
         data: JSONBody[BotUpdate],
     ) -> BotRead:
-        return await BotService(db, state.settings.codebank()).update(actor, slug, data)
+        return await bot_service.update(actor, slug, data)
 
     @delete("/{slug:str}", guards=[requires_token], summary="Remove a bot and its mirror (admin)")
     async def delete_bot(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State, slug: FromPath[Slug]
+        self,
+        bot_service: NamedDependency[BotService],
+        actor: NamedDependency[Actor],
+        slug: FromPath[Slug],
     ) -> None:
-        await BotService(db, state.settings.codebank()).delete(actor, slug)
+        await bot_service.delete(actor, slug)
 
     @post(
         "/{slug:str}/sync",
@@ -89,36 +95,49 @@ class BotController(Controller):
         summary="Fetch the repository now and re-index what changed",
     )
     async def sync_bot(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], state: State, slug: FromPath[Slug]
+        self,
+        bot_service: NamedDependency[BotService],
+        actor: NamedDependency[Actor],
+        slug: FromPath[Slug],
     ) -> BotRead:
-        return await BotService(db, state.settings.codebank()).sync(actor, slug)
+        return await bot_service.sync(actor, slug)
 
     @get("/{slug:str}/refs", summary="Branches and tags with dates")
-    async def bot_refs(self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug]) -> list[RefRead]:
-        return await BotService(db, state.settings.codebank()).refs(slug)
+    async def bot_refs(
+        self,
+        bot_service: NamedDependency[BotService],
+        slug: FromPath[Slug],
+    ) -> list[RefRead]:
+        return await bot_service.refs(slug)
 
     @get("/{slug:str}/tree", summary="A folder of the repository at a ref")
     async def bot_tree(
         self,
-        db: NamedDependency[AsyncSession],
-        state: State,
+        bot_service: NamedDependency[BotService],
         slug: FromPath[Slug],
         ref: Ref = None,
         path: RepoPath = "",
     ) -> TreeRead:
-        return await BotService(db, state.settings.codebank()).tree(slug, ref, path)
+        return await bot_service.tree(slug, ref, path)
 
     @get("/{slug:str}/blob", summary="A file: text with language and highlighted HTML, or what it is instead")
     async def bot_blob(
-        self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug], path: RepoPath, ref: Ref = None
+        self,
+        bot_service: NamedDependency[BotService],
+        slug: FromPath[Slug],
+        path: RepoPath,
+        ref: Ref = None,
     ) -> BlobRead:
-        return await BotService(db, state.settings.codebank()).blob(slug, ref, path)
+        return await bot_service.blob(slug, ref, path)
 
     @get("/{slug:str}/readme", summary="The README rendered as safe HTML")
     async def bot_readme(
-        self, db: NamedDependency[AsyncSession], state: State, slug: FromPath[Slug], ref: Ref = None
+        self,
+        bot_service: NamedDependency[BotService],
+        slug: FromPath[Slug],
+        ref: Ref = None,
     ) -> ReadmeRead:
-        return await BotService(db, state.settings.codebank()).readme(slug, ref)
+        return await bot_service.readme(slug, ref)
 
 
 class PrincipleController(Controller):
@@ -126,17 +145,19 @@ class PrincipleController(Controller):
     tags = ["code bank"]
 
     @get("/", summary="The network's code principles")
-    async def list_principles(self, db: NamedDependency[AsyncSession], state: State) -> list[PrincipleSummary]:
-        return await PrincipleService(db, state.settings.codebank()).all()
+    async def list_principles(
+        self,
+        principle_service: NamedDependency[PrincipleService],
+    ) -> list[PrincipleSummary]:
+        return await principle_service.all()
 
     @get("/{principle_id:str}", summary="One code principle: rendered HTML, source, the bots that follow it")
     async def get_principle(
         self,
-        db: NamedDependency[AsyncSession],
-        state: State,
+        principle_service: NamedDependency[PrincipleService],
         principle_id: Annotated[str, PathParameter(max_length=100)],
     ) -> PrincipleRead:
-        return await PrincipleService(db, state.settings.codebank()).get(principle_id)
+        return await principle_service.get(principle_id)
 
 
 def verify_signature(secret: str | None, body: bytes, headers: Any) -> str:
@@ -178,16 +199,20 @@ class HookController(Controller):
 
     @post("/git", status_code=200, summary="Push events from a Git host (HMAC-signed): sync the bots pushed to")
     async def git_push(
-        self, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], state: State
+        self,
+        bot_service: NamedDependency[BotService],
+        settings: NamedDependency[Settings],
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncSession],
     ) -> SyncResult:
         body = await request.body()
-        verify_signature(state.settings.webhook_secret, body, request.headers)
+        verify_signature(settings.webhook_secret, body, request.headers)
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
         urls = repository_urls(payload)
-        service = BotService(db, state.settings.codebank())
+        service = bot_service
         synced: list[str] = []
         errors: dict[str, str] = {}
         for slug, url in (await db.execute(select(Bot.slug, Bot.url))).all():

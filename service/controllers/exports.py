@@ -5,20 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.benefits import BenefitFilters
 from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
-from catalogue.schemas import ProcessRead
-from catalogue.services import ProcessFilters, ProcessService
+from catalogue.schemas import BenefitFilters, ProcessRead
+from catalogue.services import BenefitService, ProcessFilters, ProcessService
 from catalogue.vocab import Domain
 from core.actors import Actor
-from service.controllers.benefits import benefits
 from service.controllers.processes import PROCESS_FILTERS
-from service.indexing import search_process_ids
+from service.indexing import Indexer, search_process_ids
 
 ALL = 1_000_000
 Text = Annotated[str | None, QueryParameter(max_length=10_000)]
@@ -31,13 +27,13 @@ def download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
 
 
 async def matching_processes(
-    state: State, db: AsyncSession, actor: Actor, filters: ProcessFilters, q: str | None
+    indexer: Indexer, processes: ProcessService, actor: Actor, filters: ProcessFilters, q: str | None
 ) -> list[ProcessRead]:
     """Every process the list filters (and `q`, through the search) select, as GET /api/processes would."""
     if q and q.strip():
-        _, ids = await search_process_ids(state.indexer, actor, filters, q, 10_000, 0)
-        return await ProcessService(db).get_many(actor, ids)
-    _, items = await ProcessService(db).find(actor, filters, limit=ALL)
+        _, ids = await search_process_ids(indexer, actor, filters, q, 10_000, 0)
+        return await processes.get_many(actor, ids)
+    _, items = await processes.find(actor, filters, limit=ALL)
     return items
 
 
@@ -49,35 +45,36 @@ class ExportController(Controller):
     @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
     async def processes_csv(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        export_service: NamedDependency[ExportService],
+        indexer: NamedDependency[Indexer],
+        process_service: NamedDependency[ProcessService],
         actor: NamedDependency[Actor],
         filters: NamedDependency[ProcessFilters],
         q: Text = None,
     ) -> Response[bytes]:
-        items = await matching_processes(state, db, actor, filters, q)
-        names = await ExportService(db).names()
+        items = await matching_processes(indexer, process_service, actor, filters, q)
+        names = await export_service.names()
         return download(processes_csv(items, names), "processer.csv", "text/csv; charset=utf-8")
 
     @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
     async def processes_xlsx(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        export_service: NamedDependency[ExportService],
+        indexer: NamedDependency[Indexer],
+        process_service: NamedDependency[ProcessService],
         actor: NamedDependency[Actor],
         filters: NamedDependency[ProcessFilters],
         q: Text = None,
     ) -> Response[bytes]:
-        items = await matching_processes(state, db, actor, filters, q)
-        exports = ExportService(db)
+        items = await matching_processes(indexer, process_service, actor, filters, q)
+        exports = export_service
         adoptions = await exports.adoptions_of(actor, [p.id for p in items])
         return download(processes_xlsx(items, adoptions, await exports.names()), "processer.xlsx", XLSX)
 
     @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
     async def benefits_xlsx(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        benefit_service: NamedDependency[BenefitService],
         actor: NamedDependency[Actor],
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
@@ -86,5 +83,5 @@ class ExportController(Controller):
         to: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Response[bytes]:
         filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
-        summaries, records = await benefits(state, db).report(actor, filters)
+        summaries, records = await benefit_service.report(actor, filters)
         return download(benefits_xlsx(summaries, records), "gevinster.xlsx", XLSX)

@@ -4,9 +4,11 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from service import __version__
+from service.indexing import Indexer
 
 
 class HealthController(Controller):
@@ -14,7 +16,11 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get("/", summary="Is the service up; do the database and the search index answer?")
-    async def health(self, state: State) -> Response[dict[str, Any]]:
+    async def health(
+        self,
+        indexer: NamedDependency[Indexer],
+        state: State,
+    ) -> Response[dict[str, Any]]:
         engine = state.engine
         database: dict[str, Any] = {"backend": engine.dialect.name}
         try:
@@ -25,7 +31,7 @@ class HealthController(Controller):
             database["ok"] = False
             database["error"] = type(exc).__name__
         try:
-            search = await state.indexer.health() if database["ok"] else await state.indexer.backend_health()
+            search = await indexer.health() if database["ok"] else await indexer.backend_health()
         except Exception as exc:  # the health check reports, it does not fail
             search = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         healthy = database["ok"] and search.get("ok", False) and not search.get("failing")

@@ -5,7 +5,6 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.schemas import AdoptionRead, MunicipalityCreate, MunicipalityRead, MunicipalityUpdate
 from catalogue.services import AdoptionService, MunicipalityService
@@ -20,31 +19,44 @@ class MunicipalityController(Controller):
     tags = ["municipalities"]
 
     @get("/", summary="All municipalities of the network, former members included")
-    async def list_municipalities(self, db: NamedDependency[AsyncSession]) -> list[MunicipalityRead]:
-        return await MunicipalityService(db).all()
+    async def list_municipalities(
+        self,
+        municipality_service: NamedDependency[MunicipalityService],
+    ) -> list[MunicipalityRead]:
+        return await municipality_service.all()
 
     @get("/{code:str}", summary="One municipality")
-    async def get_municipality(self, db: NamedDependency[AsyncSession], code: FromPath[Code]) -> MunicipalityRead:
-        return await MunicipalityService(db).get(code)
+    async def get_municipality(
+        self,
+        municipality_service: NamedDependency[MunicipalityService],
+        code: FromPath[Code],
+    ) -> MunicipalityRead:
+        return await municipality_service.get(code)
 
     @post("/", guards=[requires_token], summary="Add a municipality (admin)")
     async def create_municipality(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], data: JSONBody[MunicipalityCreate]
+        self,
+        municipality_service: NamedDependency[MunicipalityService],
+        actor: NamedDependency[Actor],
+        data: JSONBody[MunicipalityCreate],
     ) -> MunicipalityRead:
-        return await MunicipalityService(db).create(actor, data)
+        return await municipality_service.create(actor, data)
 
     @patch("/{code:str}", guards=[requires_token], summary="Change a municipality (admin)")
     async def update_municipality(
         self,
-        db: NamedDependency[AsyncSession],
+        municipality_service: NamedDependency[MunicipalityService],
         actor: NamedDependency[Actor],
         code: FromPath[Code],
         data: JSONBody[MunicipalityUpdate],
     ) -> MunicipalityRead:
-        return await MunicipalityService(db).update(actor, code, data)
+        return await municipality_service.update(actor, code, data)
 
     @get("/{code:str}/adoptions", summary="The processes a municipality has adopted")
     async def municipality_adoptions(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], code: FromPath[Code]
+        self,
+        adoption_service: NamedDependency[AdoptionService],
+        actor: NamedDependency[Actor],
+        code: FromPath[Code],
     ) -> list[AdoptionRead]:
-        return await AdoptionService(db).for_municipality(actor, code)
+        return await adoption_service.for_municipality(actor, code)

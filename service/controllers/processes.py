@@ -4,7 +4,6 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,9 +22,10 @@ from catalogue.schemas import (
 from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
 from codebank.flows import register_adoption
+from codebank.services import CodebankConfig
 from core.actors import Actor
 from service.deps import requires_token
-from service.indexing import search_process_ids
+from service.indexing import Indexer, search_process_ids
 from service.reuse import similar_processes
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
@@ -64,8 +64,8 @@ class ProcessController(Controller):
     @get("/", summary="List and filter processes")
     async def list_processes(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        process_service: NamedDependency[ProcessService],
+        indexer: NamedDependency[Indexer],
         actor: NamedDependency[Actor],
         filters: NamedDependency[ProcessFilters],
         q: Annotated[str | None, QueryParameter(max_length=10_000)] = None,
@@ -73,11 +73,11 @@ class ProcessController(Controller):
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> ProcessPage:
         if q and q.strip():  # ranked by the search, same analysis as /api/search
-            total, ids = await search_process_ids(state.indexer, actor, filters, q, limit, offset)
+            total, ids = await search_process_ids(indexer, actor, filters, q, limit, offset)
             return ProcessPage(
-                total=total, limit=limit, offset=offset, items=await ProcessService(db).get_many(actor, ids)
+                total=total, limit=limit, offset=offset, items=await process_service.get_many(actor, ids)
             )
-        total, items = await ProcessService(db).find(actor, filters, limit=limit, offset=offset)
+        total, items = await process_service.find(actor, filters, limit=limit, offset=offset)
         return ProcessPage(total=total, limit=limit, offset=offset, items=items)
 
     @post(
@@ -88,62 +88,73 @@ class ProcessController(Controller):
     )
     async def create_process(
         self,
-        state: State,
+        process_service: NamedDependency[ProcessService],
+        indexer: NamedDependency[Indexer],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         data: JSONBody[ProcessCreate],
     ) -> Response[ProcessCreated]:
-        process = await ProcessService(db).create(actor, data)
-        duplicates = await similar_processes(
-            state.indexer, db, actor, process.title, process.summary, exclude=[process.id]
-        )
+        process = await process_service.create(actor, data)
+        duplicates = await similar_processes(indexer, db, actor, process.title, process.summary, exclude=[process.id])
         created = ProcessCreated(**msgspec.structs.asdict(process), possible_duplicates=duplicates)
         return Response(created, status_code=201, headers={"ETag": etag(process)})
 
     @get("/{process_id:str}", summary="One process (with an ETag)")
     async def get_process(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+        self,
+        process_service: NamedDependency[ProcessService],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
     ) -> Response[ProcessRead]:
-        return with_etag(await ProcessService(db).get(actor, process_id))
+        return with_etag(await process_service.get(actor, process_id))
 
     @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (send If-Match)")
     async def update_process(
         self,
-        db: NamedDependency[AsyncSession],
+        process_service: NamedDependency[ProcessService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         data: JSONBody[ProcessUpdate],
         if_match: IfMatch = None,
     ) -> Response[ProcessRead]:
-        return with_etag(await ProcessService(db).update(actor, process_id, data, if_match))
+        return with_etag(await process_service.update(actor, process_id, data, if_match))
 
     @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
     async def delete_process(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+        self,
+        process_service: NamedDependency[ProcessService],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
     ) -> None:
-        await ProcessService(db).delete(actor, process_id)
+        await process_service.delete(actor, process_id)
 
     @get("/{process_id:str}/history", summary="Who changed what, when")
     async def process_history(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+        self,
+        process_service: NamedDependency[ProcessService],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
     ) -> ProcessHistory:
-        return await ProcessService(db).history(actor, process_id)
+        return await process_service.history(actor, process_id)
 
     @get("/{process_id:str}/adoptions", summary="The municipalities that run a process")
     async def process_adoptions(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], process_id: FromPath[ProcessIdParam]
+        self,
+        adoption_service: NamedDependency[AdoptionService],
+        actor: NamedDependency[Actor],
+        process_id: FromPath[ProcessIdParam],
     ) -> list[AdoptionRead]:
-        return await AdoptionService(db).for_process(actor, process_id)
+        return await adoption_service.for_process(actor, process_id)
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
     async def get_adoption(
         self,
-        db: NamedDependency[AsyncSession],
+        adoption_service: NamedDependency[AdoptionService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
     ) -> AdoptionRead:
-        return await AdoptionService(db).get(actor, process_id, code)
+        return await adoption_service.get(actor, process_id, code)
 
     @put(
         "/{process_id:str}/adoptions/{code:str}",
@@ -152,25 +163,25 @@ class ProcessController(Controller):
     )
     async def put_adoption(
         self,
+        codebank: NamedDependency[CodebankConfig],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         data: JSONBody[AdoptionWrite],
-        state: State,
     ) -> Response[AdoptionRead]:
-        adoption, created = await register_adoption(db, state.settings.codebank(), actor, process_id, code, data)
+        adoption, created = await register_adoption(db, codebank, actor, process_id, code, data)
         return Response(adoption, status_code=201 if created else 200)
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
     async def delete_adoption(
         self,
-        db: NamedDependency[AsyncSession],
+        adoption_service: NamedDependency[AdoptionService],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
     ) -> None:
-        await AdoptionService(db).delete(actor, process_id, code)
+        await adoption_service.delete(actor, process_id, code)
 
 
 class VocabularyController(Controller):
@@ -179,6 +190,9 @@ class VocabularyController(Controller):
 
     @get("/{kind:str}", summary="Systems, technologies or tags in use, with counts")
     async def vocabulary(
-        self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], kind: FromPath[TermKind]
+        self,
+        process_service: NamedDependency[ProcessService],
+        actor: NamedDependency[Actor],
+        kind: FromPath[TermKind],
     ) -> list[TermCount]:
-        return await ProcessService(db).term_counts(actor, kind)
+        return await process_service.term_counts(actor, kind)

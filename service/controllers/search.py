@@ -5,14 +5,13 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from catalogue.vocab import Domain, Phase, Status
 from core.actors import Actor
 from search.documents import SearchQuery
-from service.indexing import viewer_for
+from service.indexing import Indexer, viewer_for
 
 DocType = Literal["process", "municipality", "bot", "code", "principle"]
 Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]
@@ -44,7 +43,7 @@ class SearchController(Controller):
     @get("/", summary="Search processes, municipalities, bots, code and principles (Danish analysis, with facets)")
     async def search(
         self,
-        state: State,
+        indexer: NamedDependency[Indexer],
         actor: NamedDependency[Actor],
         q: Text = "",
         type: Annotated[DocType | None, QueryParameter(description="only this kind of result")] = None,
@@ -71,7 +70,7 @@ class SearchController(Controller):
             }.items()
             if v
         }
-        result = await state.indexer.search(
+        result = await indexer.search(
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=limit, offset=offset)
         )
         return SearchResponse(

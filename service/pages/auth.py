@@ -6,16 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.tokens import TokenService
 from core.actors import Actor
 from service.pages.common import SESSION_KEY, page_context, safe_next
+from service.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -32,9 +31,9 @@ class AuthPages(Controller):
     @post("/login", status_code=303)
     async def login(
         self,
+        token_service: NamedDependency[TokenService],
+        settings: NamedDependency[Settings],
         request: Request[Any, Any, Any],
-        state: State,
-        db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         data: Form,
     ) -> Redirect | Template:
@@ -43,7 +42,7 @@ class AuthPages(Controller):
         error = "Skriv din nøgle." if not token else None
         if token:
             try:
-                signed_in = await TokenService(db).resolve(token, state.settings.admin_token)
+                signed_in = await token_service.resolve(token, settings.admin_token)
             except LookupError:
                 error = "Nøglen er ukendt eller tilbagekaldt."
         if error:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from catalogue.benefits import DEFAULT_SETTINGS, BenefitFilters, BenefitRead, BenefitService, BenefitSettings
+from catalogue.schemas import BenefitFilters, BenefitRead
+from catalogue.services import BenefitService
 from core.actors import Actor
 from service.pages.common import form_number
 
@@ -27,22 +24,7 @@ class BenefitView:
     records: list[BenefitRead] = field(default_factory=list)
 
 
-def service(state: State, db: AsyncSession) -> BenefitService:
-    settings = state.settings
-
-    def setting(name: str) -> Decimal:
-        value = getattr(settings, name, None)
-        return Decimal(str(value)) if value is not None else getattr(DEFAULT_SETTINGS, name)
-
-    return BenefitService(
-        db, BenefitSettings(hourly_cost_dkk=setting("hourly_cost_dkk"), annual_hours=setting("annual_hours"))
-    )
-
-
-async def _view(
-    state: State, db: AsyncSession, actor: Actor, filters: BenefitFilters, *, top: bool = False
-) -> BenefitView:
-    benefits = service(state, db)
+async def _view(benefits: BenefitService, actor: Actor, filters: BenefitFilters, *, top: bool = False) -> BenefitView:
     summaries, records = await benefits.report(actor, filters)
     by_year = sorted((r for r in summaries["year"].rows if r.year is not None), key=lambda r: r.year or 0)
     view = BenefitView(
@@ -61,16 +43,16 @@ async def _view(
     return view
 
 
-async def benefits_for_process(state: State, db: AsyncSession, actor: Actor, process_id: str) -> BenefitView:
-    return await _view(state, db, actor, BenefitFilters(process=process_id))
+async def benefits_for_process(benefits: BenefitService, actor: Actor, process_id: str) -> BenefitView:
+    return await _view(benefits, actor, BenefitFilters(process=process_id))
 
 
-async def benefits_for_municipality(state: State, db: AsyncSession, actor: Actor, code: str) -> BenefitView:
-    return await _view(state, db, actor, BenefitFilters(municipality=code))
+async def benefits_for_municipality(benefits: BenefitService, actor: Actor, code: str) -> BenefitView:
+    return await _view(benefits, actor, BenefitFilters(municipality=code))
 
 
-async def network_benefits(state: State, db: AsyncSession, actor: Actor) -> BenefitView:
-    return await _view(state, db, actor, BenefitFilters(), top=True)
+async def network_benefits(benefits: BenefitService, actor: Actor) -> BenefitView:
+    return await _view(benefits, actor, BenefitFilters(), top=True)
 
 
 def benefit_body(form: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
@@ -124,11 +123,17 @@ class BotPages(Controller):
     include_in_schema = False
 
     @get("/bots", name="bots")
-    async def bots(self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]) -> Template:
-        bots = await BotService(db, state.settings.codebank()).find()
-        names = {m.code: m.name for m in await MunicipalityService(db).all()}
+    async def bots(
+        self,
+        process_service: NamedDependency[ProcessService],
+        municipality_service: NamedDependency[MunicipalityService],
+        bot_service: NamedDependency[BotService],
+        actor: NamedDependency[Actor],
+    ) -> Template:
+        bots = await bot_service.find()
+        names = {m.code: m.name for m in await municipality_service.all()}
         ids = sorted({p for b in bots for p in b.processes})
-        processes = {p.id: p for p in await ProcessService(db).get_many(actor, ids)}
+        processes = {p.id: p for p in await process_service.get_many(actor, ids)}
         return Template(
             template_name="bots.html",
             context=page_context(actor, nav="bots", bots=bots, names=names, processes=processes),
@@ -136,9 +141,15 @@ class BotPages(Controller):
 
     @get("/bots/{slug:str}", name="bot")
     async def bot(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor], slug: FromPath[SlugParam]
+        self,
+        process_service: NamedDependency[ProcessService],
+        municipality_service: NamedDependency[MunicipalityService],
+        bot_service: NamedDependency[BotService],
+        principle_service: NamedDependency[PrincipleService],
+        actor: NamedDependency[Actor],
+        slug: FromPath[SlugParam],
     ) -> Template:
-        service = BotService(db, state.settings.codebank())
+        service = bot_service
         bot = await service.get(slug)
         refs: list[RefRead] = []
         readme = None
@@ -150,10 +161,10 @@ class BotPages(Controller):
             entries = (await service.tree(slug, None, "")).entries
         except NotFound:  # no mirror (never synced) or an empty repository: the facts still show
             browsable = False
-        names = {m.code: m.name for m in await MunicipalityService(db).all()}
+        names = {m.code: m.name for m in await municipality_service.all()}
         ids = sorted(set(bot.processes) | {r.process for r in bot.runs})
-        processes = {p.id: p for p in await ProcessService(db).get_many(actor, ids)}
-        principles = {p.id: p for p in await PrincipleService(db, state.settings.codebank()).all()}
+        processes = {p.id: p for p in await process_service.get_many(actor, ids)}
+        principles = {p.id: p for p in await principle_service.all()}
         runs_by_ref: dict[str, list[str]] = defaultdict(list)
         for run in bot.runs:
             if run.ref and run.status != "stopped" and run.municipality_name not in runs_by_ref[run.ref]:
@@ -183,14 +194,13 @@ class BotPages(Controller):
     @get("/bots/{slug:str}/tree", name="bot_tree")
     async def tree(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        bot_service: NamedDependency[BotService],
         actor: NamedDependency[Actor],
         slug: FromPath[SlugParam],
         ref: FromQuery[RefQuery] = None,
         path: FromQuery[PathQuery] = None,
     ) -> Template | Redirect:
-        service = BotService(db, state.settings.codebank())
+        service = bot_service
         bot = await service.get(slug)
         ref, path = ref or None, (path or "").strip("/")
         try:
@@ -228,14 +238,13 @@ class BotPages(Controller):
     @get("/bots/{slug:str}/blob", name="bot_blob")
     async def blob(
         self,
-        state: State,
-        db: NamedDependency[AsyncSession],
+        bot_service: NamedDependency[BotService],
         actor: NamedDependency[Actor],
         slug: FromPath[SlugParam],
         ref: FromQuery[RefQuery] = None,
         path: FromQuery[PathQuery] = None,
     ) -> Template | Redirect:
-        service = BotService(db, state.settings.codebank())
+        service = bot_service
         bot = await service.get(slug)
         ref, path = ref or None, (path or "").strip("/")
         if not path:
@@ -278,9 +287,12 @@ class PrinciplePages(Controller):
 
     @get("/principles", name="principles")
     async def principles(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]
+        self,
+        principle_service: NamedDependency[PrincipleService],
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
     ) -> Template:
-        principles = await PrincipleService(db, state.settings.codebank()).all()
+        principles = await principle_service.all()
         groups: dict[str, list[Any]] = defaultdict(list)
         for p in principles:
             groups[p.category or NO_CATEGORY].append(p)
@@ -295,12 +307,12 @@ class PrinciplePages(Controller):
     @get("/principles/{principle_id:str}", name="principle")
     async def principle(
         self,
-        state: State,
+        principle_service: NamedDependency[PrincipleService],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         principle_id: FromPath[Annotated[str, PathParameter(max_length=200)]],
     ) -> Template:
-        principle = await PrincipleService(db, state.settings.codebank()).get(principle_id)
+        principle = await principle_service.get(principle_id)
         return Template(
             template_name="principle.html",
             context=page_context(

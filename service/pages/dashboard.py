@@ -4,17 +4,16 @@ the top processes. Charts are SVG drawn on the server."""
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.schemas import AdoptionRead
-from catalogue.services import AdoptionService, MunicipalityService
+from catalogue.services import AdoptionService, BenefitService, MunicipalityService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES
 from core.actors import Actor
 from search.documents import SearchQuery
-from service.indexing import viewer_for
+from service.indexing import Indexer, viewer_for
 from service.pages.benefits import network_benefits
 from service.pages.common import page_context
 
@@ -26,14 +25,20 @@ class DashboardPages(Controller):
 
     @get("/dashboard", name="dashboard")
     async def dashboard(
-        self, state: State, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]
+        self,
+        adoption_service: NamedDependency[AdoptionService],
+        municipality_service: NamedDependency[MunicipalityService],
+        indexer: NamedDependency[Indexer],
+        benefit_service: NamedDependency[BenefitService],
+        db: NamedDependency[AsyncSession],
+        actor: NamedDependency[Actor],
     ) -> Template:
         # Counts by phase and domain come from the search's facets: the same numbers /api/search shows.
-        browse = await state.indexer.search(SearchQuery(filters={"type": "process"}, viewer=viewer_for(actor), limit=1))
+        browse = await indexer.search(SearchQuery(filters={"type": "process"}, viewer=viewer_for(actor), limit=1))
         phases = browse.facets.get("phase", {})
         domains = browse.facets.get("domain", {})
-        municipalities = await MunicipalityService(db).all()
-        service = AdoptionService(db)
+        municipalities = await municipality_service.all()
+        service = adoption_service
         adoptions: list[AdoptionRead] = []
         for m in municipalities:
             adoptions.extend(await service.for_municipality(actor, m.code))
@@ -69,6 +74,6 @@ class DashboardPages(Controller):
                 columns=columns,
                 matrix_total=len(per_process),
                 top_expected=top_expected,
-                benefits=await network_benefits(state, db, actor),
+                benefits=await network_benefits(benefit_service, actor),
             ),
         )

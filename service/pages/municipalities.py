@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, PathParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.services import AdoptionService, MunicipalityService, ProcessFilters, ProcessService
+from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessFilters, ProcessService
 from core.actors import Actor
 from core.errors import NotFound
 from service.pages.benefits import benefits_for_municipality
@@ -24,8 +23,12 @@ class MunicipalityPages(Controller):
     include_in_schema = False
 
     @get("/municipalities", name="municipalities")
-    async def municipalities(self, db: NamedDependency[AsyncSession], actor: NamedDependency[Actor]) -> Template:
-        municipalities = await MunicipalityService(db).all()
+    async def municipalities(
+        self,
+        municipality_service: NamedDependency[MunicipalityService],
+        actor: NamedDependency[Actor],
+    ) -> Template:
+        municipalities = await municipality_service.all()
         return Template(
             template_name="municipalities.html",
             context=page_context(actor, nav="municipalities", municipalities=municipalities),
@@ -34,19 +37,22 @@ class MunicipalityPages(Controller):
     @get("/municipalities/{code:str}", name="municipality")
     async def municipality(
         self,
-        state: State,
+        process_service: NamedDependency[ProcessService],
+        adoption_service: NamedDependency[AdoptionService],
+        municipality_service: NamedDependency[MunicipalityService],
+        benefit_service: NamedDependency[BenefitService],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         code: FromPath[Code],
     ) -> Template:
         if not (len(code) == 3 and code.isdigit()):
             raise NotFound(f"No municipality with code {code!r}.")
-        municipality = await MunicipalityService(db).get(code)
-        adoptions = await AdoptionService(db).for_municipality(actor, code)
-        _, related = await ProcessService(db).find(actor, ProcessFilters(municipality=code), limit=500)
+        municipality = await municipality_service.get(code)
+        adoptions = await adoption_service.for_municipality(actor, code)
+        _, related = await process_service.find(actor, ProcessFilters(municipality=code), limit=500)
         own = [p for p in related if p.owner_municipality == code]
         running = [a for a in adoptions if a.status == "operation"]
-        benefits = await benefits_for_municipality(state, db, actor, code)
+        benefits = await benefits_for_municipality(benefit_service, actor, code)
         return Template(
             template_name="municipality.html",
             context=page_context(

@@ -3,21 +3,21 @@ for a signed-in editor a form to register or change the municipality's adoption.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.benefits import BenefitWrite
-from catalogue.schemas import AdoptionRead, AdoptionWrite
-from catalogue.services import AdoptionService, MunicipalityService, ProcessService
+from catalogue.errors import AdoptionMissing
+from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
+from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from codebank.flows import register_adoption
-from codebank.services import BotService
+from codebank.services import BotService, CodebankConfig
 from core.actors import Actor
 from core.errors import DomainError, NotFound
 from service.pages import benefits
@@ -109,19 +109,30 @@ def adoption_body(form: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-async def process_context(state: State, db: AsyncSession, actor: Actor, process_id: str) -> dict[str, Any]:
-    processes = ProcessService(db)
+@dataclass(frozen=True)
+class ProcessPageServices:
+    """What the process page reads from (each a typed dependency of the handlers)."""
+
+    processes: ProcessService
+    adoptions: AdoptionService
+    municipalities: MunicipalityService
+    benefits: BenefitService
+    bots: BotService
+
+
+async def process_context(services: ProcessPageServices, actor: Actor, process_id: str) -> dict[str, Any]:
+    processes = services.processes
     process = await processes.get(actor, process_id)
-    adoptions = await AdoptionService(db).for_process(actor, process_id)
+    adoptions = await services.adoptions.for_process(actor, process_id)
     history = await processes.history(actor, process_id)
-    municipalities = await MunicipalityService(db).all()
+    municipalities = await services.municipalities.all()
     names = {m.code: m.name for m in municipalities}
     linked = [i for i in (process.derived_from, process.duplicate_of) if i]
     related = {p.id: p for p in await processes.get_many(actor, linked)}
     running = [a for a in adoptions if a.status == "operation"]
-    realised = await benefits.benefits_for_process(state, db, actor, process_id)
+    realised = await benefits.benefits_for_process(services.benefits, actor, process_id)
     copies = await processes.get_many(actor, getattr(process, "derived", []))
-    bots = await BotService(db, state.settings.codebank()).find(process=process_id)
+    bots = await services.bots.find(process=process_id)
     return {
         "bots": bots,
         "realised": realised.years,
@@ -150,19 +161,30 @@ def editor_code(actor: Actor, requested: str | None) -> str | None:
     return requested if actor.is_admin else None
 
 
+def provide_process_page_services(
+    process_service: NamedDependency[ProcessService],
+    adoption_service: NamedDependency[AdoptionService],
+    municipality_service: NamedDependency[MunicipalityService],
+    benefit_service: NamedDependency[BenefitService],
+    bot_service: NamedDependency[BotService],
+) -> ProcessPageServices:
+    return ProcessPageServices(process_service, adoption_service, municipality_service, benefit_service, bot_service)
+
+
 class ProcessPages(Controller):
     include_in_schema = False
+    dependencies = {"page_services": Provide(provide_process_page_services, sync_to_thread=False)}
 
     @get("/processes/{process_id:str}", name="process")
     async def process_page(
         self,
-        state: State,
+        page_services: NamedDependency[ProcessPageServices],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
         gemt: FromQuery[str | None] = None,
     ) -> Template:
-        context = await process_context(state, db, actor, process_id)
+        context = await process_context(page_services, actor, process_id)
         context["benefit_saved"] = gemt == "gevinst"
         own = editor_code(actor, None)
         current = next((a for a in context["adoptions"] if a.municipality == own), None)
@@ -182,8 +204,9 @@ class ProcessPages(Controller):
     @post("/processes/{process_id:str}/adoption", status_code=303)
     async def save_adoption(
         self,
+        codebank: NamedDependency[CodebankConfig],
         request: Request[Any, Any, Any],
-        state: State,
+        page_services: NamedDependency[ProcessPageServices],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
@@ -198,7 +221,7 @@ class ProcessPages(Controller):
             if not code:
                 raise FormErrors({"municipality": "municipality: Vælg kommunen."})
             body = form_to_struct(adoption_body(data), AdoptionWrite)
-            await register_adoption(db, state.settings.codebank(), actor, process_id, code, body)
+            await register_adoption(db, codebank, actor, process_id, code, body)
         except FormErrors as exc:
             errors = exc.errors
         except NotFound:
@@ -209,7 +232,7 @@ class ProcessPages(Controller):
             return Redirect(path=f"/processes/{process_id}?gemt=anvendelse#anvendelse", status_code=303)
         if errors:
             await db.rollback()
-        context = await process_context(state, db, actor, process_id)
+        context = await process_context(page_services, actor, process_id)
         page = page_context(
             actor,
             nav="search",
@@ -228,7 +251,7 @@ class ProcessPages(Controller):
     async def save_benefit(
         self,
         request: Request[Any, Any, Any],
-        state: State,
+        page_services: NamedDependency[ProcessPageServices],
         db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         process_id: FromPath[ProcessIdParam],
@@ -246,20 +269,17 @@ class ProcessPages(Controller):
             if not period:
                 raise FormErrors({"period": "period: Angiv perioden, fx 2024, 2024-Q2 eller 2024-05."})
             body = form_to_struct(benefits.benefit_body(data), BenefitWrite)
-            await benefits.service(state, db).put(actor, process_id, code, period, body)
+            await page_services.benefits.put(actor, process_id, code, period, body)
         except FormErrors as exc:
             errors = exc.errors
-        except NotFound as exc:
-            if exc.field is None and "adoption" in exc.message:  # no adoption to report on: the form says so
-                errors = {"municipality": exc.message}
-            else:
-                raise
+        except AdoptionMissing as exc:  # no adoption to report on: the form says so
+            errors = {"municipality": exc.message}
         except DomainError as exc:
             errors = domain_form_errors(exc).errors
         if not errors:
             return Redirect(path=f"/processes/{process_id}?gemt=gevinst#gevinst", status_code=303)
         await db.rollback()
-        context = await process_context(state, db, actor, process_id)
+        context = await process_context(page_services, actor, process_id)
         own = editor_code(actor, None)
         current = next((a for a in context["adoptions"] if a.municipality == own), None)
         context.update(benefit_form=data, benefit_errors=errors)

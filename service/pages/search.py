@@ -8,17 +8,15 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.services import MunicipalityService
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
 from core.actors import Actor
 from search.documents import TYPES, SearchQuery
-from service.indexing import viewer_for
+from service.indexing import Indexer, viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context
 
 PAGE_SIZE = 20
@@ -51,9 +49,9 @@ class SearchPages(Controller):
     @get(["/", "/search"], name="search")
     async def search(
         self,
+        municipality_service: NamedDependency[MunicipalityService],
+        indexer: NamedDependency[Indexer],
         request: Request[Any, Any, Any],
-        state: State,
-        db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
         q: Annotated[str, QueryParameter(max_length=10_000)] = "",
         type: FromQuery[Filter] = None,
@@ -77,10 +75,10 @@ class SearchPages(Controller):
             }
         )
         offset = (page - 1) * PAGE_SIZE
-        result = await state.indexer.search(
+        result = await indexer.search(
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=PAGE_SIZE, offset=offset)
         )
-        names = {m.code: m.name for m in await MunicipalityService(db).all()}
+        names = {m.code: m.name for m in await municipality_service.all()}
 
         def facet_label(name: str, value: str) -> str:
             labels: dict[str, dict[str, str]] = {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalogue.benefits import (
+from catalogue.formulas import (
     AdoptionFacts,
     RecordFacts,
     avoided_build_hours,

@@ -1,0 +1,9 @@
+"""The catalogue's own refusals, on top of the shared hierarchy in `core.errors`."""
+
+from __future__ import annotations
+
+from core.errors import NotFound
+
+
+class AdoptionMissing(NotFound):
+    """A municipality has no adoption of the process (a benefit needs one): a 404 the pages show on the form."""
