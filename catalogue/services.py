@@ -345,7 +345,7 @@ class ProcessService:
 
     # -------------------------------------------------------- reads
 
-    async def get_model(self, actor: Actor, process_id: str, *, for_update: bool = False) -> Process:
+    async def get_model(self, actor: Actor, process_id: str) -> Process:
         stmt = select(Process).where(Process.id == process_id, visible_processes(actor)).options(*process_options())
         process = await self.session.scalar(stmt)
         if process is None:
@@ -671,6 +671,10 @@ class AdoptionService:
     async def for_process(self, actor: Actor, process_id: str) -> list[AdoptionRead]:
         await ProcessService(self.session).get_model(actor, process_id)
         return await self._rows(self._base(actor).where(Adoption.process_id == process_id).order_by(Municipality.name))
+
+    async def visible(self, actor: Actor) -> list[AdoptionRead]:
+        """Every adoption of the processes this actor may see, in one query (the network's adoption matrix)."""
+        return await self._rows(self._base(actor).order_by(Municipality.name, Process.title))
 
     async def for_municipality(self, actor: Actor, code: str) -> list[AdoptionRead]:
         await MunicipalityService(self.session).get_model(code)

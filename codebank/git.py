@@ -23,7 +23,6 @@ from codebank.errors import GitError
 from core.errors import Invalid, NotFound
 
 MODE_SYMLINK = "120000"
-MODE_GITLINK = "160000"
 MAX_BLOB = 1024 * 1024  # larger blobs are listed, not returned or indexed
 CLONE_TIMEOUT = 300
 MAX_REPO_BYTES = 500 * 1024 * 1024
@@ -169,6 +168,26 @@ def clone_mirror(url: str, dest: Path, *, timeout: float = CLONE_TIMEOUT, max_by
         tmp.rename(dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def move_into_place(staging: Path, mirror: Path) -> None:
+    """Put a complete clone where the mirror belongs, atomically (a rename on one file system). A mirror already
+    there (left by an earlier registration of the same slug) is moved aside first and removed."""
+    mirror.parent.mkdir(parents=True, exist_ok=True)
+    old = mirror.with_name(f".old-{mirror.name}-{os.getpid()}-{id(staging)}")
+    if mirror.exists():
+        os.rename(mirror, old)
+    os.rename(staging, mirror)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_mirror(mirror: Path, trash: Path) -> None:
+    """Remove a mirror: first renamed out of the way (atomic), then deleted."""
+    try:
+        os.rename(mirror, trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def fetch_mirror(repo: Path, *, timeout: float = CLONE_TIMEOUT, max_bytes: int = MAX_REPO_BYTES) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from codebank.schemas import (
     TreeRead,
 )
 from core.actors import Actor
-from core.db import utcnow
+from core.db import after_commit, on_rollback, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.indexing import EntityKind, mark_for_index
 from core.slugs import slugify
@@ -64,6 +65,10 @@ class CodebankConfig:
     @property
     def principles_mirror(self) -> Path:
         return self.data_dir / "principles.git"
+
+    def staging_dir(self) -> Path:
+        """A new, unique folder name beside the mirrors, for a clone that is moved into place when complete."""
+        return self.mirrors / f".staging-{uuid.uuid4().hex}"
 
 
 def normalise_url(url: str) -> str:
@@ -183,13 +188,17 @@ class BotService:
         slug = await self._free_slug(
             slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git"), fallback="bot")
         )
-        mirror = self.config.mirror(slug)
+        # Cloned into a folder of its own and moved into place only when the registration commits.
+        staging = self.config.staging_dir()
         try:
             await asyncio.to_thread(
-                git.clone_mirror, url, mirror, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
+                git.clone_mirror, url, staging, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
             )
         except GitError as exc:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
             raise Invalid(f"The repository could not be mirrored: {exc}", field="url") from None
+        on_rollback(self.session, lambda: shutil.rmtree(staging, ignore_errors=True))
+        after_commit(self.session, lambda: git.move_into_place(staging, self.config.mirror(slug)))
         bot = Bot(
             slug=slug,
             url=url,
@@ -204,7 +213,7 @@ class BotService:
         await self.session.flush()
         for pid in dict.fromkeys(data.processes):
             self.session.add(BotProcess(bot_slug=slug, process_id=pid, source="api"))
-        await self._refresh(bot)
+        await self._refresh(bot, staging)
         return await self.read(bot)
 
     async def update(self, actor: Actor, slug: str, data: BotUpdate) -> BotRead:
@@ -267,10 +276,11 @@ class BotService:
         await self.session.flush()
         await self.session.delete(bot)
         await self.session.flush()
-        await asyncio.to_thread(shutil.rmtree, mirror, True)
+        after_commit(self.session, lambda: git.remove_mirror(mirror, self.config.staging_dir()))
 
-    async def _refresh(self, bot: Bot) -> None:
-        mirror = self.config.mirror(bot.slug)
+    async def _refresh(self, bot: Bot, mirror: Path | None = None) -> None:
+        """Re-read a bot from its mirror (`mirror`: a freshly cloned one that is not in place yet)."""
+        mirror = mirror or self.config.mirror(bot.slug)
         facts, head, branch, changed = await asyncio.to_thread(self._read_repo, mirror, bot.indexed_commit)
         manifest_errors: list[str] = []
         if facts.pop("has_manifest"):

@@ -6,12 +6,13 @@ SQLite (the embedded default) and PostgreSQL (production) run the same models an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -111,3 +112,41 @@ def session_factories(engine: AsyncEngine) -> tuple[async_sessionmaker[Any], asy
     reads = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
     writes = async_sessionmaker(write_engine(engine), expire_on_commit=False, autoflush=False)
     return reads, writes
+
+
+# ---------------------------------------------------------------- side effects tied to a transaction
+
+_AFTER_COMMIT = "rpabank_after_commit"
+_ON_ROLLBACK = "rpabank_on_rollback"
+
+
+def after_commit(session: Any, action: Callable[[], None]) -> None:
+    """Run `action` once the transaction of `session` (an ORM or async session) has committed; never if it rolls
+    back. For file and git side effects that the database change justifies (move a mirror into place, delete
+    one): a rolled-back write leaves the files as they were."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def on_rollback(session: Any, action: Callable[[], None]) -> None:
+    """Run `action` if the transaction of `session` rolls back (clean up what was prepared for it)."""
+    session.info.setdefault(_ON_ROLLBACK, []).append(action)
+
+
+def _run(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        action()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_ON_ROLLBACK, None)
+    _run(session.info.pop(_AFTER_COMMIT, []))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is not None or transaction.nested:
+        return
+    # the outermost transaction ended without a commit (rollback, or a close without commit)
+    session.info.pop(_AFTER_COMMIT, None)
+    _run(session.info.pop(_ON_ROLLBACK, []))

@@ -17,7 +17,7 @@ words the index does not know, the known words one or two letters away (typos).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -170,10 +170,6 @@ def analyze(text: str) -> str:
     for word in words(text):
         out.extend(word_forms(word))
     return " ".join(out)
-
-
-def analyze_words(items: Iterable[str]) -> str:
-    return " ".join(analyze(item) for item in items)
 
 
 # ---------------------------------------------------------------- queries

@@ -46,11 +46,6 @@ class Viewer:
     municipality: str | None = None
     is_admin: bool = False
 
-    def allows(self, visibility: str) -> bool:
-        if self.is_admin or visibility == NETWORK:
-            return True
-        return self.municipality is not None and visibility == municipality_visibility(self.municipality)
-
 
 @dataclass(frozen=True)
 class SearchQuery:

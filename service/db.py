@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import catalogue.models  # noqa: F401  (registers the tables)
 import codebank.models  # noqa: F401
 import core.indexing  # noqa: F401
-from core.db import Base, create_engine
+from core.db import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -46,16 +45,3 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-
-
-def upgrade_url(url: str) -> None:
-    """Synchronous entry point for the CLI."""
-
-    async def go() -> None:
-        engine = create_engine(url)
-        try:
-            await upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(go())

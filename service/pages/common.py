@@ -16,12 +16,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.tokens import TokenService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
+from codebank.markdown import render
 from core.actors import ANONYMOUS, Actor
 from core.errors import DomainError
 from service.pages.charts import bar_chart, hbar_chart
@@ -71,18 +71,12 @@ def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-# One configured Markdown renderer: raw HTML is escaped, unsafe links refused.
-_MARKDOWN = MarkdownIt("js-default")
-
-
 def render_markdown(text: str | None) -> Markup:
+    """Markdown as safe HTML, through the one renderer (`codebank.markdown`: raw HTML escaped, unsafe links
+    refused), so every page renders Markdown alike."""
     if not text:
         return Markup("")
-    try:  # the code bank's renderer, when there is one, so every page renders Markdown alike
-        from codebank.markdown import render as codebank_render  # type: ignore[import-not-found]
-    except ImportError:
-        return Markup(_MARKDOWN.render(text))  # noqa: S704 - js-default escapes raw HTML
-    return Markup(codebank_render(text))  # noqa: S704
+    return Markup(render(text))  # noqa: S704 - js-default escapes raw HTML
 
 
 def environment() -> Environment:
@@ -186,7 +180,3 @@ def domain_form_errors(exc: DomainError, fields: dict[str, str] | None = None) -
     """The domain's refusal next to the form field it names (`fields` maps API field names to form names)."""
     field = exc.field or ""
     return FormErrors({(fields or {}).get(field, field): exc.message})
-
-
-def blank_to_none(form: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: (str(form.get(name) or "").strip() or None) for name in names}

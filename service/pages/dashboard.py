@@ -6,7 +6,6 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.schemas import AdoptionRead
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService
@@ -30,7 +29,6 @@ class DashboardPages(Controller):
         municipality_service: NamedDependency[MunicipalityService],
         indexer: NamedDependency[Indexer],
         benefit_service: NamedDependency[BenefitService],
-        db: NamedDependency[AsyncSession],
         actor: NamedDependency[Actor],
     ) -> Template:
         # Counts by phase and domain come from the search's facets: the same numbers /api/search shows.
@@ -38,10 +36,7 @@ class DashboardPages(Controller):
         phases = browse.facets.get("phase", {})
         domains = browse.facets.get("domain", {})
         municipalities = await municipality_service.all()
-        service = adoption_service
-        adoptions: list[AdoptionRead] = []
-        for m in municipalities:
-            adoptions.extend(await service.for_municipality(actor, m.code))
+        adoptions = await adoption_service.visible(actor)
 
         by_status = {key: sum(1 for a in adoptions if a.status == key) for key in ADOPTION_STATUSES}
         per_process: dict[str, list[AdoptionRead]] = {}
