@@ -128,7 +128,7 @@ async def bank(repos: int, files: int, measure_full: bool) -> None:
         took = time.perf_counter() - started
         print(f"  full rebuild: {count} documents in {took:.1f} s = {count / took:,.0f} documents/s")
 
-    timings = []
+    timings: list[tuple[float, float, int]] = []
     for round_ in range(5):
         commit_one(root / "src" / f"robot-{round_ % repos}", round_)
         started = time.perf_counter()
@@ -140,10 +140,10 @@ async def bank(repos: int, files: int, measure_full: bool) -> None:
         done = await indexer.drain()
         timings.append((synced + (time.perf_counter() - started), synced, done))
     timings.sort()
-    total, synced, done = timings[len(timings) // 2]
+    median_total, synced, drained = timings[len(timings) // 2]
     print(
-        f"  one-file commit (median of {len(timings)}): total {total * 1000:.0f} ms, of which fetch+read "
-        f"{synced * 1000:.0f} ms; {done} index entries re-done"
+        f"  one-file commit (median of {len(timings)}): total {median_total * 1000:.0f} ms, of which fetch+read "
+        f"{synced * 1000:.0f} ms; {drained} index entries re-done"
     )
     backend.close()
     await engine.dispose()

@@ -19,7 +19,8 @@ DEMO_ACTOR = Actor(role="admin", name="demo data")
 
 
 def demo_data() -> dict[str, Any]:
-    return json.loads((Path(__file__).resolve().parent / "demo_data.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads((Path(__file__).resolve().parent / "demo_data.json").read_text("utf-8"))
+    return data
 
 
 async def catalogue_is_empty(session: AsyncSession) -> bool:

@@ -92,7 +92,7 @@ async def _names(session: AsyncSession) -> dict[str, str]:
 class CatalogueCollator:
     """Documents of the catalogue's kinds: processes and municipalities."""
 
-    kinds = (EntityKind.PROCESS, EntityKind.MUNICIPALITY)
+    kinds: tuple[EntityKind, ...] = (EntityKind.PROCESS, EntityKind.MUNICIPALITY)
 
     async def documents(
         self, session: AsyncSession, kind: EntityKind, ids: Sequence[str]

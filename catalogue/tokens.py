@@ -26,8 +26,8 @@ def token_read(t: ApiToken) -> TokenRead:
     return TokenRead(
         id=t.id,
         name=t.name,
-        role=t.role,
-        municipality=t.municipality_code,  # type: ignore[arg-type]
+        role="admin" if t.role == "admin" else "editor",
+        municipality=t.municipality_code,
         created_at=t.created_at,
         revoked_at=t.revoked_at,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.formulas import parse_period
+from catalogue.formulas import parse_period, to_decimal, to_float
 from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm
 from catalogue.schemas import (
     Alias,
@@ -38,7 +38,7 @@ from catalogue.schemas import (
     TermList,
     Title,
 )
-from catalogue.services import process_options, process_snapshot, terms_for, to_decimal, to_float
+from catalogue.services import process_options, process_snapshot, terms_for
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, Visibility, term_key, term_label
 from core.errors import Conflict, Invalid
 

@@ -54,7 +54,7 @@ def render(text: str, cache_key: str | None = None) -> str:
     if cache_key is not None and cache_key in _cache:
         _cache.move_to_end(cache_key)
         return _cache[cache_key]
-    out = _MD.render(text)
+    out: str = _MD.render(text)
     if cache_key is not None:
         _cache[cache_key] = out
         if len(_cache) > CACHE_SIZE:

@@ -108,7 +108,7 @@ def read_texts(mirror: Path, commit: str, paths: Sequence[str] | None, max_blob:
 class CodebankCollator:
     """Documents of the code bank's kinds. Without a mirror on this host, a bot's code is left as it is."""
 
-    kinds = (EntityKind.BOT, EntityKind.CODE, EntityKind.PRINCIPLE)
+    kinds: tuple[EntityKind, ...] = (EntityKind.BOT, EntityKind.CODE, EntityKind.PRINCIPLE)
 
     def __init__(self, config: CodebankConfig | None) -> None:
         self.config = config

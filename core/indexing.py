@@ -64,7 +64,10 @@ def mark_for_index(session: Any, kind: EntityKind, *ids: str) -> None:
 class Collator(Protocol):
     """A domain's search documents: each domain package has one (its `search_documents` module)."""
 
-    kinds: tuple[EntityKind, ...]
+    @property
+    def kinds(self) -> tuple[EntityKind, ...]:
+        """The kinds of entity this collator makes documents of."""
+        ...
 
     async def documents(self, session: Any, kind: EntityKind, ids: Sequence[str]) -> tuple[list[Document], list[str]]:
         """(documents of these entities, ids that must leave the index)."""

@@ -40,7 +40,8 @@ def english_words() -> frozenset[str]:
 
 @cache
 def stem_overrides() -> dict[str, str]:
-    return dict(line.split()[:2] for line in data_lines("stem_overrides.txt"))  # type: ignore[misc]
+    pairs = (line.split() for line in data_lines("stem_overrides.txt"))
+    return {words[0]: words[1] for words in pairs if len(words) >= 2}
 
 
 @cache

@@ -117,7 +117,7 @@ class Indexer:
     @contextlib.asynccontextmanager
     async def _drain_lock(self, session: AsyncSession) -> AsyncIterator[None]:
         """One drainer at a time across instances: an advisory lock on PostgreSQL, a file lock on SQLite."""
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DRAIN_LOCK_KEY})
             yield
             return
@@ -139,7 +139,7 @@ class Indexer:
             while True:
                 async with self.write_sessions() as session, self._drain_lock(session):
                     claim = select(IndexQueue.id, IndexQueue.entity, IndexQueue.entity_id).order_by(IndexQueue.id)
-                    if session.bind.dialect.name == "postgresql":
+                    if session.get_bind().dialect.name == "postgresql":
                         claim = claim.with_for_update(skip_locked=True)
                     rows = (await session.execute(claim.limit(DRAIN_BATCH))).all()
                     if not rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from litestar import Controller, Response, get
@@ -54,7 +55,8 @@ class ExportController(Controller):
     ) -> Response[bytes]:
         items = await matching_processes(indexer, process_service, actor, filters, q)
         names = await export_service.names()
-        return download(processes_csv(items, names), "processer.csv", "text/csv; charset=utf-8")
+        content = await asyncio.to_thread(processes_csv, items, names)
+        return download(content, "processer.csv", "text/csv; charset=utf-8")
 
     @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
     async def processes_xlsx(
@@ -69,7 +71,10 @@ class ExportController(Controller):
         items = await matching_processes(indexer, process_service, actor, filters, q)
         exports = export_service
         adoptions = await exports.adoptions_of(actor, [p.id for p in items])
-        return download(processes_xlsx(items, adoptions, await exports.names()), "processer.xlsx", XLSX)
+        names = await exports.names()
+        # building a workbook of many rows is CPU work: off the event loop, so other requests go on meanwhile
+        content = await asyncio.to_thread(processes_xlsx, items, adoptions, names)
+        return download(content, "processer.xlsx", XLSX)
 
     @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
     async def benefits_xlsx(
@@ -84,4 +89,4 @@ class ExportController(Controller):
     ) -> Response[bytes]:
         filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
         summaries, records = await benefit_service.report(actor, filters)
-        return download(benefits_xlsx(summaries, records), "gevinster.xlsx", XLSX)
+        return download(await asyncio.to_thread(benefits_xlsx, summaries, records), "gevinster.xlsx", XLSX)

@@ -62,10 +62,10 @@ def for_pages(handler: Any) -> Any:
     """Wrap an API exception handler: JSON under /api, an error page everywhere else."""
 
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        response = handler(request, exc)
+        response: Response[Any] = handler(request, exc)
         if is_api_path(request.url.path):
             return response
-        return error_page(request, response.status_code, dict(response.headers))
+        return error_page(request, response.status_code or 500, dict(response.headers))
 
     handle.__name__ = getattr(handler, "__name__", "handle")
     return handle
