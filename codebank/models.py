@@ -61,3 +61,13 @@ class Principle(Base):
 Adoption.__table__.append_constraint(  # type: ignore[attr-defined]
     ForeignKeyConstraint(["bot_slug"], ["bots.slug"], name="fk_adoptions_bot_slug_bots")
 )
+
+
+class WebhookDelivery(Base):
+    """A webhook delivery already received (by the Git host's delivery id): a replay, or the same delivery sent
+    to two instances, is recognised and ignored. Kept for `DELIVERY_DAYS`."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

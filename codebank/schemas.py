@@ -120,6 +120,13 @@ class PrincipleSummary(Struct, kw_only=True):
     error: str | None
 
 
+class HookAccepted(Struct, kw_only=True):
+    """A push event taken in: the bots whose sync was queued; `repeated` when this delivery was seen before."""
+
+    queued: list[str]
+    repeated: bool
+
+
 class SyncResult(Struct, kw_only=True):
     synced: list[str]
     errors: dict[str, str]

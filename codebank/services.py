@@ -7,6 +7,7 @@ caller commits). Search documents are queued with the same mechanism as the cata
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from msgspec import UNSET
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Adoption, Municipality, Process
@@ -25,7 +27,7 @@ from codebank import git
 from codebank.errors import GitError
 from codebank.markdown import highlight_code, render, split_front_matter
 from codebank.metadata import MANIFEST, extract, parse_manifest
-from codebank.models import Bot, BotProcess, Principle
+from codebank.models import Bot, BotProcess, Principle, WebhookDelivery
 from codebank.schemas import (
     BlobRead,
     BotCreate,
@@ -44,6 +46,8 @@ from core.db import after_commit, on_rollback, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.indexing import EntityKind, mark_for_index
 from core.slugs import slugify
+
+DELIVERY_DAYS = 7  # how long a webhook delivery id is remembered
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,24 @@ class BotService:
             bots.append(await self.read(bot))
         return bots
 
+    async def slugs_for_urls(self, urls: set[str]) -> list[str]:
+        """The registered bots whose repository is one of these (normalised) URLs."""
+        rows = (await self.session.execute(select(Bot.slug, Bot.url).order_by(Bot.slug))).all()
+        return [slug for slug, url in rows if normalise_url(url) in urls]
+
+    async def first_delivery(self, delivery: str) -> bool:
+        """Record a webhook delivery id; False when it was received before (a replay, or another instance)."""
+        if await self.session.get(WebhookDelivery, delivery) is not None:
+            return False
+        try:
+            async with self.session.begin_nested():
+                self.session.add(WebhookDelivery(id=delivery))
+        except IntegrityError:
+            return False
+        cutoff = utcnow() - dt.timedelta(days=DELIVERY_DAYS)
+        await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.received_at < cutoff))
+        return True
+
     # -------------------------------------------------------- writes
 
     async def register(self, actor: Actor, data: BotCreate) -> BotRead:
@@ -237,6 +259,7 @@ class BotService:
         """Fetch the origin and re-read the bot; only files changed since the indexed commit are re-indexed."""
         if actor is not None:
             actor.require_authenticated()
+        await self._lock(slug)
         bot = await self.get_model(slug)
         mirror = self.config.mirror(slug)
         try:
@@ -244,14 +267,19 @@ class BotService:
                 await asyncio.to_thread(
                     git.fetch_mirror, mirror, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
                 )
-            else:
-                await asyncio.to_thread(
-                    git.clone_mirror,
-                    bot.url,
-                    mirror,
-                    timeout=self.config.clone_timeout,
-                    max_bytes=self.config.max_repo_bytes,
-                )
+            else:  # cloned aside and renamed into place: no instance ever sees a half-made mirror
+                staging = self.config.staging_dir()
+                try:
+                    await asyncio.to_thread(
+                        git.clone_mirror,
+                        bot.url,
+                        staging,
+                        timeout=self.config.clone_timeout,
+                        max_bytes=self.config.max_repo_bytes,
+                    )
+                    await asyncio.to_thread(git.move_into_place, staging, mirror)
+                finally:
+                    await asyncio.to_thread(shutil.rmtree, staging, True)
         except GitError as exc:
             bot.sync_error = str(exc)
             bot.synced_at = utcnow()
@@ -262,6 +290,7 @@ class BotService:
 
     async def delete(self, actor: Actor, slug: str) -> None:
         actor.require_admin("delete bots")
+        await self._lock(slug)
         bot = await self.get_model(slug)
         mirror = self.config.mirror(slug)
         paths: list[str] = []
@@ -277,6 +306,14 @@ class BotService:
         await self.session.delete(bot)
         await self.session.flush()
         after_commit(self.session, lambda: git.remove_mirror(mirror, self.config.staging_dir()))
+
+    async def _lock(self, slug: str) -> None:
+        """Hold the bot's lock for the rest of the transaction: one git operation on a mirror at a time, across
+        instances (a PostgreSQL advisory lock; on SQLite the write transaction itself serialises writers)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"rpabank:bot:{slug}"}
+            )
 
     async def _refresh(self, bot: Bot, mirror: Path | None = None) -> None:
         """Re-read a bot from its mirror (`mirror`: a freshly cloned one that is not in place yet)."""
@@ -568,8 +605,8 @@ class PrincipleService:
 
         found = await asyncio.to_thread(read)
         seen: list[str] = []
-        for entry, text in found:
-            meta, body, error = split_front_matter(text)
+        for entry, source in found:
+            meta, body, error = split_front_matter(source)
             fallback_id = slugify(entry.path.rsplit("/", 1)[-1].removesuffix(".md"))
             pid = str(meta.get("id") or fallback_id)[:100] if not error else fallback_id
             existing = await self.session.get(Principle, pid)
@@ -587,7 +624,7 @@ class PrincipleService:
                 "tags": tags,
                 "path": entry.path,
                 "blob_sha": entry.sha,
-                "source": text,
+                "source": source,
                 "error": f"{entry.path}: {error}" if error else None,
                 "updated_at": utcnow(),
             }

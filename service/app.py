@@ -30,9 +30,9 @@ from service.db import upgrade
 from service.deps import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
 from service.indexing import Indexer, start_indexing
+from service.jobs import JobRunner
 from service.pages.common import template_config
 from service.pages.routes import pages_router
-from service.scheduler import run_scheduled_sync
 from service.settings import Settings
 
 CONTROLLERS = [
@@ -71,20 +71,18 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         )
         app.state.indexer = indexer
         await start_indexing(indexer)
-        retries = asyncio.create_task(indexer.run_retries(settings.index_retry_seconds))
-        scheduled = (
-            asyncio.create_task(
-                run_scheduled_sync(
-                    settings.codebank(), app.state.write_sessions, indexer, settings.sync_interval_minutes
-                )
-            )
-            if settings.sync_interval_minutes > 0
-            else None
-        )
+        jobs = JobRunner(app.state.write_sessions, settings.codebank(), indexer)
+        app.state.jobs = jobs
+        tasks = [
+            asyncio.create_task(indexer.run_retries(settings.index_retry_seconds)),
+            asyncio.create_task(jobs.run_forever()),
+        ]
+        if settings.sync_interval_minutes > 0:
+            tasks.append(asyncio.create_task(jobs.schedule_syncs(settings.sync_interval_minutes)))
         try:
             yield
         finally:
-            for task in (retries, scheduled):
+            for task in tasks:
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -133,3 +131,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
 
 
 logging.getLogger("rpabank").addHandler(logging.NullHandler())
+
+
+def app_from_env() -> Litestar:
+    """The app of one worker process (`rpabank serve --workers N`): settings from the environment; the database
+    was migrated before the workers started."""
+    return create_app(Settings.from_env(), migrate=False)

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import select
@@ -63,7 +63,12 @@ def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]],
     return in_engine(settings, go)
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve with uvicorn. The database is already migrated: the app does not migrate again at start.
+
+    With several workers each is a process of its own, made by `service.app:app_from_env` from the
+    environment (the settings are passed on through it).
+    """
     import uvicorn
 
     from service.app import create_app
@@ -72,19 +77,24 @@ def serve(settings: Settings, host: str, port: int) -> None:
         settings.ensure_data_dir()
     print(f"RPA-banken on http://{host}:{port}  (API docs: http://{host}:{port}/api/schema)", flush=True)
     # h11's default 16 KiB would refuse a long search URL before the app could answer it
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=True,
-        h11_max_incomplete_event_size=256 * 1024,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "proxy_headers": True,
+        "h11_max_incomplete_event_size": 256 * 1024,
+    }
+    if workers > 1:
+        os.environ.update(settings.to_env())
+        uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings, migrate=False), **options)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    in_engine(settings, lambda engine: asyncio.sleep(0))  # migrate before the first request
-    serve(settings, args.host, args.port)
+    if not args.no_migrate:
+        in_engine(settings, lambda engine: asyncio.sleep(0))  # migrate once, before the first request
+    serve(settings, args.host, args.port, args.workers)
     return 0
 
 
@@ -106,7 +116,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Loaded the demo into {where}: " + ", ".join(f"{n} {k}" for k, n in counts.items()), flush=True)
     if args.no_serve:
         return 0
-    serve(settings, args.host, args.port)
+    serve(settings, args.host, args.port, args.workers)
     return 0
 
 
@@ -215,9 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     def add_server_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", default=os.environ.get("RPABANK_HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("RPABANK_PORT", "8000")))
+        p.add_argument(
+            "--workers", type=int, default=int(os.environ.get("RPABANK_WORKERS", "1")), help="worker processes"
+        )
 
     p = sub.add_parser("serve", help="upgrade the database, then serve the API and pages")
     add_server_options(p)
+    p.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not upgrade the database first (a deployment runs `rpabank db upgrade` as a one-shot job)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="load the demo into an empty catalogue, then serve")

@@ -42,6 +42,8 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
         else:
             await state.indexer.index_before_commit(session)  # a backend in the database: same transaction
             await session.commit()
+            if session.info.pop("jobs_enqueued", False):
+                state.jobs.poke()  # the job runs after this answer, in whichever instance claims it
             if session.info.get("index_dirty"):
                 await state.indexer.drain()  # failures stay queued and show on /api/health
 

@@ -1,9 +1,8 @@
-"""Scheduled code bank sync (RPABANK_SYNC_INTERVAL minutes): fetch every bot and the principles, then index
-what changed. Webhooks make it mostly unnecessary; it catches hosts that cannot send them."""
+"""Sync the whole code bank at once (`rpabank codebank sync`): every bot and the principles, each in its own
+transaction. The scheduled sync of a running service goes through the job runner instead (service.jobs)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy import select
@@ -11,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from codebank.models import Bot
 from codebank.services import BotService, CodebankConfig, PrincipleService
-from service.indexing import Indexer
 
 log = logging.getLogger("rpabank.sync")
 
@@ -37,15 +35,3 @@ async def sync_all(config: CodebankConfig, sessions: async_sessionmaker[AsyncSes
             except Exception as exc:
                 log.warning("principles sync failed: %s", exc)
     return done
-
-
-async def run_scheduled_sync(
-    config: CodebankConfig, sessions: async_sessionmaker[AsyncSession], indexer: Indexer, minutes: float
-) -> None:
-    while True:
-        await asyncio.sleep(minutes * 60)
-        try:
-            await sync_all(config, sessions)
-            await indexer.drain()
-        except Exception as exc:
-            log.warning("scheduled sync: %s", exc)

@@ -39,6 +39,8 @@ class Settings:
     principles_url: str | None = None
     webhook_secret: str | None = None
     sync_interval_minutes: float = 0.0
+    # The search engine: "fts5", "postgres" or "meilisearch"; unset, it follows the database (see open_search).
+    search_engine: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -90,7 +92,33 @@ class Settings:
             principles_url=env.get("RPABANK_PRINCIPLES_URL") or None,
             webhook_secret=env.get("RPABANK_WEBHOOK_SECRET") or None,
             sync_interval_minutes=float(env.get("RPABANK_SYNC_INTERVAL") or 0),
+            search_engine=(env.get("RPABANK_SEARCH") or "").strip().lower() or None,
         )
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads: for worker processes started from this one.
+        The session secret is passed on too, so that the workers share sign-ins."""
+        env = {
+            "RPABANK_DATA_DIR": str(self.data_dir),
+            "RPABANK_HOURLY_COST_DKK": str(self.hourly_cost_dkk),
+            "RPABANK_ANNUAL_HOURS": str(self.annual_hours),
+            "RPABANK_SESSION_SECRET": self.effective_session_secret,
+            "RPABANK_SECURE_COOKIES": "1" if self.secure_cookies else "0",
+            "RPABANK_ALLOW_LOCAL_REPOS": "1" if self.allow_local_repos else "0",
+            "RPABANK_SYNC_INTERVAL": str(self.sync_interval_minutes),
+            "RPABANK_MEILI_INDEX": self.meili_index,
+        }
+        optional = {
+            "RPABANK_DATABASE_URL": self.database_url,
+            "RPABANK_ADMIN_TOKEN": self.admin_token,
+            "RPABANK_MEILI_URL": self.meili_url,
+            "RPABANK_MEILI_KEY": self.meili_key,
+            "RPABANK_PRINCIPLES_URL": self.principles_url,
+            "RPABANK_WEBHOOK_SECRET": self.webhook_secret,
+            "RPABANK_SEARCH": self.search_engine,
+        }
+        env.update({name: value for name, value in optional.items() if value})
+        return env
 
 
 def _positive_decimal(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:

@@ -11,25 +11,23 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from codebank.models import Bot
 from codebank.schemas import (
     BlobRead,
     BotCreate,
     BotRead,
     BotUpdate,
+    HookAccepted,
     PrincipleRead,
     PrincipleSummary,
     ReadmeRead,
     RefRead,
-    SyncResult,
     TreeRead,
 )
 from codebank.services import BotService, PrincipleService, normalise_url
 from core.actors import Actor
 from service.deps import requires_token
+from service.jobs import enqueue_bot_sync
 from service.settings import Settings
 
 Slug = Annotated[str, PathParameter(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -193,30 +191,50 @@ def repository_urls(payload: Any) -> set[str]:
     return urls
 
 
+DELIVERY_HEADERS = ("x-github-delivery", "x-gitea-delivery", "x-gogs-delivery", "x-gitlab-event-uuid")
+
+
+def delivery_id(host: str, headers: Any) -> str | None:
+    """The Git host's id of this delivery (the same when it is sent again), if it sends one."""
+    for name in DELIVERY_HEADERS:
+        value = headers.get(name)
+        if value and value.strip():
+            return f"{host}:{value.strip()[:150]}"
+    return None
+
+
 class HookController(Controller):
     path = "/api/hooks"
     tags = ["code bank"]
 
-    @post("/git", status_code=200, summary="Push events from a Git host (HMAC-signed): sync the bots pushed to")
+    @post(
+        "/git",
+        status_code=202,
+        summary="Push events from a Git host (HMAC-signed): queue a sync of the bots pushed to",
+        description=(
+            "Answers 202 at once; each bot is synced by a background job that survives the request (the Git host "
+            "does not wait for the fetch). A delivery the host sends again (same X-GitHub-Delivery, "
+            "X-Gitea-Delivery or X-Gitlab-Event-UUID), or the same delivery sent to two instances, is recognised "
+            "and queues nothing."
+        ),
+    )
     async def git_push(
         self,
         bot_service: NamedDependency[BotService],
         settings: NamedDependency[Settings],
         request: Request[Any, Any, Any],
-        db: NamedDependency[AsyncSession],
-    ) -> SyncResult:
+    ) -> HookAccepted:
         body = await request.body()
-        verify_signature(settings.webhook_secret, body, request.headers)
+        host = verify_signature(settings.webhook_secret, body, request.headers)
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = {}
-        urls = repository_urls(payload)
-        service = bot_service
-        synced: list[str] = []
-        errors: dict[str, str] = {}
-        for slug, url in (await db.execute(select(Bot.slug, Bot.url))).all():
-            if normalise_url(url) in urls:
-                bot = await service.sync(None, slug)
-                (errors.__setitem__(slug, bot.sync_error) if bot.sync_error else synced.append(slug))
-        return SyncResult(synced=synced, errors=errors)
+        delivery = delivery_id(host, request.headers)
+        if delivery is not None and not await bot_service.first_delivery(delivery):
+            return HookAccepted(queued=[], repeated=True)
+        queued = []
+        for slug in await bot_service.slugs_for_urls(repository_urls(payload)):
+            await enqueue_bot_sync(bot_service.session, slug)
+            queued.append(slug)
+        return HookAccepted(queued=queued, repeated=False)

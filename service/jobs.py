@@ -1,0 +1,132 @@
+"""The job runner of one instance: claims jobs from the shared `jobs` table and runs them (see core.jobs).
+
+Every instance runs one; a job enqueued in a request is run after the request answered (the runner is woken
+when the request commits), by whichever instance claims it first, and survives the request and the instance.
+The scheduled code bank sync enqueues one sync job per bot, in the one instance that holds the interval's
+lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from codebank.models import Bot
+from codebank.services import BotService, CodebankConfig, PrincipleService
+from core.jobs import acquire_lease, claim, enqueue, finish
+from service.indexing import Indexer
+
+log = logging.getLogger("rpabank.jobs")
+SYNC_BOT = "sync_bot"
+SYNC_PRINCIPLES = "sync_principles"
+SCHEDULE_LEASE = "scheduled-sync"
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+def worker_name() -> str:
+    """Who claims: host, process and a random part (two instances on one host differ)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+async def enqueue_bot_sync(session: AsyncSession, slug: str) -> bool:
+    """Queue a sync of one bot (a no-op while one is queued already). True when queued."""
+    return await enqueue(session, SYNC_BOT, f"{SYNC_BOT}:{slug}", {"slug": slug}) is not None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        codebank: CodebankConfig,
+        indexer: Indexer,
+        *,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.sessions = sessions
+        self.codebank = codebank
+        self.indexer = indexer
+        self.poll_seconds = poll_seconds
+        self.worker = worker_name()
+        self._wake = asyncio.Event()
+        self.handlers: dict[str, Handler] = {SYNC_BOT: self._sync_bot, SYNC_PRINCIPLES: self._sync_principles}
+
+    def poke(self) -> None:
+        """Look for work now (a request has just queued some)."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Claim and run one job. False when there was none."""
+        async with self.sessions() as session:
+            job = await claim(session, self.worker)
+            if job is None:
+                return False
+            job_id, kind, payload = job.id, job.kind, dict(job.payload)
+            await session.commit()
+        error: str | None = None
+        result: Any = None
+        handler = self.handlers.get(kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for jobs of kind {kind!r}")
+            result = await handler(payload)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("job %s (%s) failed: %s", job_id, kind, error)
+        async with self.sessions() as session:
+            await finish(session, job_id, error=error, result=result)
+            await session.commit()
+        return True
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                while await self.run_once():
+                    pass
+            except Exception as exc:  # the database may be away for a moment; keep the loop alive
+                log.warning("job runner: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+
+    async def schedule_syncs(self, minutes: float) -> None:
+        """Every interval, in the one instance that takes the interval's lease: queue a sync of every bot."""
+        seconds = minutes * 60
+        while True:
+            try:
+                async with self.sessions() as session:
+                    if await acquire_lease(session, SCHEDULE_LEASE, self.worker, seconds):
+                        slugs = (await session.scalars(select(Bot.slug).order_by(Bot.slug))).all()
+                        for slug in slugs:
+                            await enqueue_bot_sync(session, slug)
+                        if self.codebank.principles_url:
+                            await enqueue(session, SYNC_PRINCIPLES, SYNC_PRINCIPLES, {})
+                        self.poke()
+                    await session.commit()
+            except Exception as exc:
+                log.warning("scheduled sync: %s", exc)
+            await asyncio.sleep(max(0.5, seconds / 4))
+
+    async def _sync_bot(self, payload: dict[str, Any]) -> dict[str, Any]:
+        slug = str(payload["slug"])
+        async with self.sessions() as session:
+            bot = await BotService(session, self.codebank).sync(None, slug)
+            await session.commit()
+        await self.indexer.drain()
+        return {"slug": slug, "head": bot.head, "sync_error": bot.sync_error}
+
+    async def _sync_principles(self, payload: dict[str, Any]) -> dict[str, Any]:
+        async with self.sessions() as session:
+            principles = await PrincipleService(session, self.codebank).sync()
+            await session.commit()
+        await self.indexer.drain()
+        return {"principles": len(principles)}
