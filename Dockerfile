@@ -13,6 +13,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY service ./service
 COPY catalogue ./catalogue
 COPY codebank ./codebank

@@ -50,7 +50,7 @@ def test_compose_describes_postgres_meilisearch_and_the_app() -> None:
             assert volume.split(":")[0] in declared
     assert any(v.endswith(":/data") for v in app["volumes"])
     dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
-    for package in ("service", "catalogue", "codebank", "search"):
+    for package in ("core", "service", "catalogue", "codebank", "search"):
         assert f"COPY {package} " in dockerfile
     assert 'CMD ["rpabank", "serve"' in dockerfile
 
