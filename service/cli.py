@@ -25,6 +25,7 @@ from codebank.models import Bot
 from codebank.services import BotService, PrincipleService
 from core.db import create_engine, session_factories
 from core.errors import DomainError
+from service.backup import backup, restore
 from service.db import upgrade
 from service.demo import demo_settings, load_everything
 from service.indexing import Indexer
@@ -168,6 +169,20 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    manifest = backup(settings, Path(args.dir))
+    counts = ", ".join(f"{n} {table}" for table, n in manifest["counts"].items())
+    print(f"Backed up {settings.data_dir} to {args.dir}: {counts}.")
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    manifest = restore(settings, Path(args.dir))
+    in_engine(settings, lambda engine: _reindex(settings, engine))  # the search index is rebuilt, not copied
+    print(f"Restored the backup of {manifest['created_at']} into {settings.data_dir}; the search index is rebuilt.")
+    return 0
+
+
 def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     secret, _ = in_session(settings, lambda s: TokenService(s).create(args.role, args.municipality, args.name))
     print(secret)
@@ -266,6 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reindex", help="rebuild the search index from the database (the old one answers meanwhile)")
     p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("backup", help="copy the data folder (database, mirrors, principles) into an empty DIR")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="bring a backup DIR back into an empty data folder; rebuild the search")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("export", help="write the whole catalogue as JSON (FILE or - for stdout)")
     p.add_argument("file")
