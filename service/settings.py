@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
 from catalogue.formulas import DEFAULT_SETTINGS, BenefitSettings
 from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
@@ -79,7 +81,7 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             data_dir=Path(env.get("RPABANK_DATA_DIR") or "rpabank-data"),
-            database_url=env.get("RPABANK_DATABASE_URL") or None,
+            database_url=env.get("RPABANK_DATABASE_URL") or database_url_from_parts(env),
             admin_token=env.get("RPABANK_ADMIN_TOKEN") or None,
             meili_url=env.get("RPABANK_MEILI_URL") or None,
             meili_key=env.get("RPABANK_MEILI_KEY") or None,
@@ -130,3 +132,20 @@ def _positive_decimal(env: Mapping[str, str], name: str, default: Decimal) -> De
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{name} must be a number above 0, not {raw!r}.")
     return value
+
+
+def database_url_from_parts(env: Mapping[str, str]) -> str | None:
+    """`RPABANK_DB_HOST`, `_PORT`, `_NAME`, `_USER`, `_PASSWORD` as a PostgreSQL URL, every part escaped (so a
+    password may hold `@`, `:`, `/` or `%`). None when `RPABANK_DB_HOST` is unset."""
+    host = env.get("RPABANK_DB_HOST")
+    if not host:
+        return None
+    url = URL.create(
+        "postgresql+asyncpg",
+        username=env.get("RPABANK_DB_USER") or None,
+        password=env.get("RPABANK_DB_PASSWORD") or None,
+        host=host,
+        port=int(env.get("RPABANK_DB_PORT") or 5432),
+        database=env.get("RPABANK_DB_NAME") or "rpabank",
+    )
+    return url.render_as_string(hide_password=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,27 +32,81 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert tests in ci.splitlines()
 
 
-def test_compose_describes_postgres_meilisearch_and_the_app() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text("utf-8"))
-    services = compose["services"]
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text("utf-8"))
+    return data
+
+
+def _app_env(service: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in service["environment"].items()}
+
+
+def test_compose_scales_behind_a_proxy_and_migrates_once() -> None:
+    services = _compose()["services"]
     assert services["db"]["image"].startswith("postgres:")
-    assert services["search"]["image"].startswith("getmeili/meilisearch:")
-    app = services["app"]
+    app, migrate, proxy = services["app"], services["migrate"], services["proxy"]
     assert app["build"] == "." and (ROOT / "Dockerfile").exists()
-    env = app["environment"]
-    assert env["RPABANK_DATABASE_URL"].startswith("postgresql")
-    assert "@db:" in env["RPABANK_DATABASE_URL"]
-    assert env["RPABANK_MEILI_URL"] == "http://search:7700"
-    assert "RPABANK_MEILI_KEY" in env and "RPABANK_ADMIN_TOKEN" in env
-    assert set(app["depends_on"]) == {"db", "search"}
-    declared = set(compose["volumes"])
+    # the app replicas publish no port (three could not share one); the proxy does, from an official image
+    assert "ports" not in app and app["expose"] == ["8000"]
+    assert proxy["image"].startswith("nginx:") and proxy["ports"] == ["8000:80"]
+    conf = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    assert "server app:8000" in conf and any(v.startswith("./deploy/nginx.conf:") for v in proxy["volumes"])
+    # one-shot migration that the replicas wait for; the replicas do not migrate
+    assert migrate["command"] == ["rpabank", "db", "upgrade"] and migrate["restart"] == "no"
+    assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "--no-migrate" in app["command"]
+    # health by readiness, with a start period for a first index rebuild
+    assert "/api/health/ready" in " ".join(app["healthcheck"]["test"])
+    assert int(app["healthcheck"]["start_period"].rstrip("s")) >= 120
+    assert proxy["depends_on"]["app"]["condition"] == "service_healthy"
+    declared = set(_compose()["volumes"])
     for service in services.values():
         for volume in service.get("volumes", []):
-            assert volume.split(":")[0] in declared
-    assert any(v.endswith(":/data") for v in app["volumes"])
+            name = volume.split(":")[0]
+            assert name in declared or name.startswith("./")
+
+
+def test_compose_has_no_default_secrets_and_keeps_the_master_key_from_the_app() -> None:
+    text = (ROOT / "docker-compose.yml").read_text("utf-8")
+    services = _compose()["services"]
+    env = _app_env(services["app"])
+    for name in ("RPABANK_DB_PASSWORD", "RPABANK_SESSION_SECRET", "RPABANK_ADMIN_TOKEN"):
+        assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", env[name]), name  # required, with a message
+    # no variable anywhere falls back to a value (":-" only to an empty value)
+    assert re.findall(r"\$\{[A-Z_]+:-[^}]+\}", text) == []
+    # the database URL is built from parts by the app, so any password works
+    assert "RPABANK_DATABASE_URL" not in env and env["RPABANK_DB_HOST"] == "db"
+    # only the search service sees the Meilisearch master key
+    assert "MEILI_MASTER_KEY" not in " ".join(env.values())
+    assert "MEILI_MASTER_KEY" in services["search"]["environment"]
+    assert services["search"]["image"].startswith("getmeili/meilisearch:v1.")
+
+
+def test_the_database_url_from_parts_escapes_any_password() -> None:
+    from sqlalchemy.engine import make_url
+
+    from service.settings import Settings
+
+    password = "p@ss:w/o%rd#1 ?"
+    settings = Settings.from_env(
+        {"RPABANK_DB_HOST": "db", "RPABANK_DB_USER": "rpabank", "RPABANK_DB_PASSWORD": password}
+    )
+    assert settings.database_url is not None
+    url = make_url(settings.database_url)
+    assert (url.host, url.username, url.password, url.database) == ("db", "rpabank", password, "rpabank")
+
+
+def test_the_image_installs_pinned_dependencies_from_the_lock_file() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
     for package in ("core", "service", "catalogue", "codebank", "search"):
         assert f"COPY {package} " in dockerfile
+    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
+    assert "pip install --no-cache-dir --no-deps ." in dockerfile
+    lock = (ROOT / "requirements.lock").read_text("utf-8")
+    pins = [line for line in lock.splitlines() if line and not line.startswith("#")]
+    assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^\s]+", line) for line in pins)
+    for needed in ("litestar", "sqlalchemy", "asyncpg", "uvicorn"):
+        assert any(line.lower().startswith(needed + "==") for line in pins), needed
     assert 'CMD ["rpabank", "serve"' in dockerfile
 
 
