@@ -160,7 +160,8 @@ def page_window(offset: int, limit: int) -> tuple[int, int, int]:
     """(page, hitsPerPage, how many hits of that page to skip) for the hits offset … offset+limit-1.
 
     Meilisearch answers exact totals only with `page`/`hitsPerPage`; the smallest page size of at least
-    `limit` whose page holds the whole window is chosen (offset+limit always works, as page 1).
+    `limit` whose page holds the whole window is chosen (offset+limit always works, as page 1). Meilisearch
+    returns no hit past `maxTotalHits`, so a larger offset is cut to it (`search` then answers no hits).
     """
     limit = min(max(1, limit), MAX_LIMIT)
     offset = min(max(0, offset), MAX_TOTAL_HITS)
@@ -406,7 +407,7 @@ class MeiliBackend(SearchBackend):
         params, skip = planned
         q = "" if analyzed.empty else query_text(analyzed)
         raw = self._call("search", self.client.index(self.uid).search, q, params)
-        want = min(max(0, query.limit), MAX_LIMIT)
+        want = min(max(0, query.limit), MAX_LIMIT) if query.offset < MAX_TOTAL_HITS else 0
         try:
             hits = [
                 make_hit(

@@ -80,5 +80,7 @@ def test_filters_are_built_from_escaped_values() -> None:
 
 def test_queries_are_sent_as_stems() -> None:
     # the anchor first (see the module docstring of search.backends.meili), then each term's stem
-    assert query_text(parse_query("straffeattesterne til frivillige")).startswith("rpabankdokument straffeattest frivil")
+    assert query_text(parse_query("straffeattesterne til frivillige")).startswith(
+        "rpabankdokument straffeattest frivil"
+    )
     assert query_text(parse_query("")) == "rpabankdokument"
