@@ -145,7 +145,7 @@ def test_ensure_schema_from_several_threads_at_once(make_postgres: MakePostgres)
 @example("o'brien")
 @example("back\\slash")
 @example("x'|'y")
-@example("a:b & !c")
+@example("a:b&!c")
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=40))
 def test_any_lexeme_survives_quoting(make_postgres: MakePostgres, word: str) -> None:
     """Whatever a lexeme holds (quotes, backslashes, tsquery operators), it stays one lexeme."""
