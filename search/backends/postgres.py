@@ -1,9 +1,12 @@
 """The PostgreSQL search backend: the index lives in `search_*` tables of the application's own database.
 
 Documents are indexed as their analysed forms (see `search.analysis`, exactly as the FTS5 backend does), written
-as explicit lexemes into a weighted `tsvector` (title A, summary B, meta C, body D; PostgreSQL's own stemmers are
-never used) with a GIN index. `search_terms` holds the vocabulary with document frequencies and a `pg_trgm` GIN
-index: typo candidates and prefix lookups come from SQL, so a search never loads the vocabulary into Python.
+as explicit lexemes (PostgreSQL's own stemmers are never used) into two `tsvector`s: `tsv`, every lexeme of the
+document without positions, behind a GIN index, which decides what matches (so matching, counting and the
+"every word" test never read a vector); and `rank`, small enough to stay in the row, weighted title A,
+summary B, meta C and the body's first words D, which `ts_rank` scores the matches by.
+`search_terms` holds the vocabulary with document frequencies and a `pg_trgm` GIN index: typo candidates and
+prefix lookups come from SQL, so a search never loads the vocabulary into Python.
 Facets (`facet:value` arrays, GIN indexed for filters) and visibility are applied in SQL before ranking.
 
 Every write is a short list of SQLAlchemy `text()` statements with bound parameters, made by one function
@@ -37,9 +40,11 @@ WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"
 BATCH = 500
 MAX_POSITION = 16383  # the largest position a tsvector holds
 MAX_POSITIONS = 255  # positions kept per lexeme (PostgreSQL keeps at most 256)
+RANK_BODY_LEXEMES = 32  # the body's first words that the ranking vector also holds (weight D)
 TYPO_CANDIDATES = 200  # trigram neighbours fetched per misspelt form, then checked by edit distance
 TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
+NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -69,6 +74,11 @@ def tsvector_literal(fields: Sequence[tuple[str, str]]) -> tuple[str, list[str]]
     return literal, sorted(positions)
 
 
+def lexemes_literal(lexemes: Iterable[str]) -> str:
+    """A `tsvector` literal of lexemes without positions (for matching only)."""
+    return " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+
+
 def lexeme_quote(form: str) -> str:
     """One lexeme as a quoted `tsvector`/`tsquery` literal: the only way text reaches a tsquery."""
     return "'" + form.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -81,7 +91,11 @@ def _facet_key(value: str) -> str:
 def document_row(doc: Document) -> Params:
     """The `search_documents` row of one document (its analysis done here, in Python)."""
     body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
-    tsv, terms = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (a_body, "D")])
+    head = " ".join((a_title, a_summary, a_meta))
+    known = set(head.split())
+    first_body = list(islice((t for t in dict.fromkeys(a_body.split()) if t not in known), RANK_BODY_LEXEMES))
+    rank, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (" ".join(first_body), "D")])
+    terms = sorted(known.union(a_body.split()))
     facets = doc.facet_values()
     return {
         "key": doc.key,
@@ -93,7 +107,8 @@ def document_row(doc: Document) -> Params:
         "body": body,
         "visibility": doc.visibility,
         "boost": float(doc.boost),
-        "tsv": tsv,
+        "tsv": lexemes_literal(terms),
+        "rank": rank,
         "terms": terms,
         "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
         "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
@@ -185,10 +200,12 @@ class _Sql:
                 visibility text NOT NULL,
                 boost real NOT NULL DEFAULT 1.0,
                 tsv tsvector NOT NULL,
+                rank tsvector NOT NULL,
                 terms text[] NOT NULL,
                 facets text[] NOT NULL,
                 facet_keys text[] NOT NULL
             )""",
+            f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
             f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv)",
             f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys)",
             f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({_browse_order()})",
@@ -212,9 +229,10 @@ class _Sql:
     def insert_documents(self, rows: list[Params]) -> Statement:
         return (
             text(
-                f"INSERT INTO {self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, terms, "
-                "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:terms AS text[]), CAST(:facets AS text[]), "
+                f"INSERT INTO {self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, rank, "
+                "terms, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:terms AS text[]), "
+                "CAST(:facets AS text[]), "
                 "CAST(:facet_keys AS text[]))"
             ),
             rows,
@@ -372,23 +390,25 @@ class PostgresBackend(SearchBackend):
             raise SearchError(f"PostgreSQL search failed: {exc.orig}") from exc
 
     def _search(self, conn: Connection, query: SearchQuery, analyzed: AnalyzedQuery) -> SearchResult:
+        # Parallel workers cost more to start than these queries take.
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         where, params = self._where(query)
+        want = query.offset + query.limit
         if analyzed.empty:
             total, facets = self._facets(conn, where, params)
-            rows = conn.execute(
-                text(
-                    f"SELECT type, id, title, url, summary, body, 0.0 FROM {self.sql.docs} WHERE {where} "
-                    f"ORDER BY {_browse_order()} LIMIT :limit OFFSET :offset"
-                ),
-                {**params, "limit": query.limit, "offset": query.offset},
+            ranked = conn.execute(
+                text(f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {_browse_order()} LIMIT :want"),
+                {**params, "want": want},
             ).all()
-            return SearchResult(total=total, hits=self._hits(rows, analyzed), facets=facets)
+            return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
         groups, documents = self._groups(conn, analyzed)
         if not groups:
             return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
         params = {**params, "any": " | ".join(g.query for g in groups), "all": " & ".join(g.query for g in groups)}
-        where += " AND tsv @@ CAST(:any AS tsquery)"
-        total, facets = self._facets(conn, where, params)
+        # The planner cannot estimate how many documents a tsquery matches and may scan the whole table; the
+        # GIN index is always the better way in.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        total, facets = self._facets(conn, where + " AND tsv @@ CAST(:any AS tsquery)", params)
         if not total:
             return SearchResult(total=0, hits=[], facets=facets)
         ranks = []
@@ -397,20 +417,22 @@ class PostgresBackend(SearchBackend):
             idf = math.log(1 + (documents - g.df + 0.5) / (g.df + 0.5))
             params[f"q{i}"] = g.query
             params[f"w{i}"] = max(idf, 0.01) * g.lexemes * SCORE_SCALE
-            ranks.append(f"ts_rank(CAST(:weights AS real[]), tsv, CAST(:q{i} AS tsquery), 1) * :w{i}")
-        complete = "tsv @@ CAST(:all AS tsquery)" if len(groups) > 1 else "true"
-        rows = conn.execute(
-            text(
-                f"""WITH top AS (
-                    SELECT key, {complete} AS complete, ({" + ".join(ranks)}) * boost AS score
-                    FROM {self.sql.docs} WHERE {where}
-                    ORDER BY complete DESC, score DESC, key LIMIT :limit OFFSET :offset)
-                SELECT d.type, d.id, d.title, d.url, d.summary, d.body, top.score
-                FROM top JOIN {self.sql.docs} AS d USING (key) ORDER BY top.complete DESC, top.score DESC, top.key"""
-            ),
-            {**params, "weights": WEIGHTS, "limit": query.limit, "offset": query.offset},
-        ).all()
-        return SearchResult(total=total, hits=self._hits(rows, analyzed), facets=facets)
+            ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
+        params["weights"] = WEIGHTS
+        scored = text(
+            f"""SELECT key, ({" + ".join(ranks)} + 0.01) * boost AS score FROM {self.sql.docs}
+            WHERE {where} AND tsv @@ CAST(:match AS tsquery) AND key <> ALL(CAST(:done AS text[]))
+            ORDER BY score DESC, key LIMIT :want"""
+        )
+        # Documents with every word come first (the GIN index tells which, no vector is read); only when they
+        # are too few to fill the page are the others scored too.
+        ranked = list(conn.execute(scored, {**params, "match": params["all"], "done": [], "want": want}).all())
+        if len(ranked) < want and len(groups) > 1:
+            done = [key for key, _ in ranked]
+            ranked += conn.execute(
+                scored, {**params, "match": params["any"], "done": done, "want": want - len(ranked)}
+            ).all()
+        return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
 
     @staticmethod
     def _where(query: SearchQuery) -> tuple[str, Params]:
@@ -432,7 +454,10 @@ class PostgresBackend(SearchBackend):
     def _facets(self, conn: Connection, where: str, params: Params) -> tuple[int, dict[str, dict[str, int]]]:
         """(total, facet counts) of the matches: every document has exactly one `type:` value."""
         rows = conn.execute(
-            text(f"SELECT f, count(*) FROM {self.sql.docs} AS d, unnest(d.facets) AS f WHERE {where} GROUP BY f"),
+            text(
+                f"SELECT f, count(*) FROM (SELECT unnest(facets) AS f FROM {self.sql.docs} WHERE {where}) AS m "
+                "GROUP BY f"
+            ),
             params,
         ).all()
         out: dict[str, dict[str, int]] = {name: {} for name in FACETS}
@@ -540,12 +565,25 @@ class PostgresBackend(SearchBackend):
         found.sort()
         return [(term, df) for _, _, term, df in found[:TYPO_LIMIT]]
 
-    @staticmethod
-    def _hits(rows: Sequence[Any], analyzed: AnalyzedQuery) -> list[Hit]:
-        return [
-            make_hit(type_, id_, title, url, summary, body, round(float(score), 4), analyzed)
-            for type_, id_, title, url, summary, body, score in rows
-        ]
+    def _hits(self, conn: Connection, ranked: Sequence[Any], analyzed: AnalyzedQuery) -> list[Hit]:
+        """The page's hits, with snippets made from the stored original text."""
+        if not ranked:
+            return []
+        rows = {
+            row[0]: row
+            for row in conn.execute(
+                text(
+                    f"SELECT key, type, id, title, url, summary, body FROM {self.sql.docs} "
+                    "WHERE key = ANY(CAST(:keys AS text[]))"
+                ),
+                {"keys": [key for key, _ in ranked]},
+            ).all()
+        }
+        hits = []
+        for key, score in ranked:
+            _, type_, id_, title, url, summary, body = rows[key]
+            hits.append(make_hit(type_, id_, title, url, summary, body, round(float(score), 4), analyzed))
+        return hits
 
 
 @lru_cache(maxsize=64)
