@@ -408,9 +408,6 @@ class PostgresBackend(SearchBackend):
         # The planner cannot estimate how many documents a tsquery matches and may scan the whole table; the
         # GIN index is always the better way in.
         conn.execute(text("SET LOCAL enable_seqscan = off"))
-        total, facets = self._facets(conn, where + " AND tsv @@ CAST(:any AS tsquery)", params)
-        if not total:
-            return SearchResult(total=0, hits=[], facets=facets)
         ranks = []
         for i, g in enumerate(groups):
             # ts_rank divides by the number of lexemes; each term weighs by its rarity (as BM25's IDF)
@@ -419,15 +416,35 @@ class PostgresBackend(SearchBackend):
             params[f"w{i}"] = max(idf, 0.01) * g.lexemes * SCORE_SCALE
             ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
         params["weights"] = WEIGHTS
+        score = f"({' + '.join(ranks)} + 0.01) * boost"
+        if len(groups) == 1:
+            # One word: one pass over the matches gives the facets, the total and the ranking.
+            rows = conn.execute(
+                text(
+                    f"""WITH m AS MATERIALIZED (
+                        SELECT key, facets, {score} AS score FROM {self.sql.docs}
+                        WHERE {where} AND tsv @@ CAST(:any AS tsquery))
+                    SELECT true, f, count(*)::float8 FROM m, unnest(m.facets) AS f GROUP BY f
+                    UNION ALL
+                    (SELECT false, key, score FROM m ORDER BY score DESC, key LIMIT :want)"""
+                ),
+                {**params, "want": want},
+            ).all()
+            total, facets = _count_facets((f, int(n)) for is_facet, f, n in rows if is_facet)
+            top = sorted(((key, s) for is_facet, key, s in rows if not is_facet), key=lambda r: (-r[1], r[0]))
+            return SearchResult(total=total, hits=self._hits(conn, top[query.offset :], analyzed), facets=facets)
+        total, facets = self._facets(conn, where + " AND tsv @@ CAST(:any AS tsquery)", params)
+        if not total:
+            return SearchResult(total=0, hits=[], facets=facets)
         scored = text(
-            f"""SELECT key, ({" + ".join(ranks)} + 0.01) * boost AS score FROM {self.sql.docs}
+            f"""SELECT key, {score} AS score FROM {self.sql.docs}
             WHERE {where} AND tsv @@ CAST(:match AS tsquery) AND key <> ALL(CAST(:done AS text[]))
             ORDER BY score DESC, key LIMIT :want"""
         )
         # Documents with every word come first (the GIN index tells which, no vector is read); only when they
         # are too few to fill the page are the others scored too.
         ranked = list(conn.execute(scored, {**params, "match": params["all"], "done": [], "want": want}).all())
-        if len(ranked) < want and len(groups) > 1:
+        if len(ranked) < want:
             done = [key for key, _ in ranked]
             ranked += conn.execute(
                 scored, {**params, "match": params["any"], "done": done, "want": want - len(ranked)}
@@ -452,7 +469,7 @@ class PostgresBackend(SearchBackend):
         return " AND ".join(conditions), params
 
     def _facets(self, conn: Connection, where: str, params: Params) -> tuple[int, dict[str, dict[str, int]]]:
-        """(total, facet counts) of the matches: every document has exactly one `type:` value."""
+        """(total, facet counts) of the documents that meet `where`."""
         rows = conn.execute(
             text(
                 f"SELECT f, count(*) FROM (SELECT unnest(facets) AS f FROM {self.sql.docs} WHERE {where}) AS m "
@@ -460,17 +477,7 @@ class PostgresBackend(SearchBackend):
             ),
             params,
         ).all()
-        out: dict[str, dict[str, int]] = {name: {} for name in FACETS}
-        counted = []
-        for f, n in rows:
-            name, _, value = str(f).partition(":")
-            counted.append((name, value, int(n)))
-        total = 0
-        for name, value, n in sorted(counted, key=lambda item: (-item[2], item[1])):
-            out.setdefault(name, {})[value] = n
-            if name == "type":
-                total += n
-        return total, out
+        return _count_facets((f, int(n)) for f, n in rows)
 
     def _groups(self, conn: Connection, analyzed: AnalyzedQuery) -> tuple[list[_Group], int]:
         """The query's terms with their document frequencies, and the number of documents; words the index
@@ -584,6 +591,21 @@ class PostgresBackend(SearchBackend):
             _, type_, id_, title, url, summary, body = rows[key]
             hits.append(make_hit(type_, id_, title, url, summary, body, round(float(score), 4), analyzed))
         return hits
+
+
+def _count_facets(rows: Iterable[tuple[str, int]]) -> tuple[int, dict[str, dict[str, int]]]:
+    """(total, facet → value → count) from (`facet:value`, count) rows: every document has one `type:` value."""
+    out: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    counted = []
+    for key, n in rows:
+        name, _, value = str(key).partition(":")
+        counted.append((name, value, n))
+    total = 0
+    for name, value, n in sorted(counted, key=lambda item: (-item[2], item[1])):
+        out.setdefault(name, {})[value] = n
+        if name == "type":
+            total += n
+    return total, out
 
 
 @lru_cache(maxsize=64)
