@@ -219,12 +219,21 @@ class _Sql:
 
     # ---------------------------------------------------------------- writing
 
-    def lock_keys(self, keys: Iterable[str]) -> Statement:
-        """Writers of the same document wait for each other (in key order, so they cannot deadlock)."""
-        return (
-            text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k"),
-            {"keys": sorted({f"{self.lock_key}:{k}" for k in keys})},
-        )
+    @property
+    def rebuild_lock(self) -> str:
+        return f"{self.lock_key}:rebuild"
+
+    def lock_keys(self, keys: Iterable[str]) -> list[Statement]:
+        """Writers wait for a running rebuild (shared against its exclusive lock), and writers of the same
+        document for each other (in key order, so they cannot deadlock). Each statement after these sees the
+        rows that the writers it waited for committed."""
+        return [
+            (text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))"), {"k": self.rebuild_lock}),
+            (
+                text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k"),
+                {"keys": sorted({f"{self.lock_key}:{k}" for k in keys})},
+            ),
+        ]
 
     def insert_documents(self, rows: list[Params]) -> Statement:
         return (
@@ -251,7 +260,7 @@ class _Sql:
         added = Counter(term for r in rows for term in r["terms"])
         add_terms = sorted(added)
         statements = [
-            self.lock_keys(keys),
+            *self.lock_keys(keys),
             (
                 text(
                     f"""WITH gone AS (DELETE FROM {self.docs} WHERE key = ANY(CAST(:keys AS text[])) RETURNING terms),
@@ -360,9 +369,7 @@ class PostgresBackend(SearchBackend):
         """
         count = 0
         with self.engine.begin() as conn:
-            conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.lock_key + ":rebuild"}
-            )
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
             conn.execute(text(f"DELETE FROM {self.sql.docs}"))
             for chunk in _chunks(documents, BATCH):
                 rows = [document_row(doc) for doc in chunk]

@@ -89,6 +89,16 @@ def test_rebuild_streams_and_is_atomic_for_readers(make_postgres: MakePostgres) 
 
     event.listen(backend.engine, "before_cursor_execute", count_inserts)
     n = BATCH * 2 + 7
+    other = make_postgres(backend.sql.schema)
+    errors: list[BaseException] = []
+
+    def write_meanwhile() -> None:  # waits for the rebuild, then replaces one of its documents
+        try:
+            other.upsert([proc("p3", "Ændret proces om kvistvinduer")])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    writer = threading.Thread(target=write_meanwhile)
 
     def documents() -> Iterator[Document]:
         for i in range(n):
@@ -96,12 +106,16 @@ def test_rebuild_streams_and_is_atomic_for_readers(make_postgres: MakePostgres) 
                 assert inserts >= 1  # the first chunk is written before the rest is read
                 assert ids(backend, "tolkeregninger") == ["tolk"]  # readers still see the old index
                 assert backend.count() == len(DOCS)
+                writer.start()
             yield proc(f"p{i}", f"Registrering af sag nummer {i}")
 
     assert backend.rebuild(documents()) == n
+    writer.join()
+    assert errors == []
+    assert ids(backend, "kvistvinduer") == ["p3"]
     assert backend.count() == n
     assert ids(backend, "tolkeregninger") == []
-    assert backend.search(SearchQuery(text="registrering", viewer=ADMIN)).total == n
+    assert backend.search(SearchQuery(text="registrering", viewer=ADMIN)).total == n - 1  # p3 was replaced
 
 
 def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
