@@ -89,11 +89,10 @@ def measure(engine: str, n: int, rounds: int, pg_url: str) -> dict[str, Any]:
         out["rss_mb_end"] = rss_mb()
         return out
     finally:
-        if engine == "postgres":
-            from sqlalchemy import text
-
-            with backend.engine.begin() as conn:  # type: ignore[attr-defined]
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine_of = getattr(backend, "engine", None)
+        if engine_of is not None:  # PostgreSQL: drop the bench's schema
+            with engine_of.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         backend.close()
 
 
