@@ -20,7 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from typing import Any
@@ -45,6 +45,7 @@ TYPO_CANDIDATES = 200  # trigram neighbours fetched per misspelt form, then chec
 TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
 NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
+BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -149,24 +150,20 @@ def term_query(term: QueryTerm) -> tuple[str, int] | None:
 
 
 def _upper(prefix: str) -> str:
-    """The smallest string (in C collation) after every string starting with `prefix`."""
+    """A bound (in C collation) above every word starting with `prefix` (index forms are ASCII)."""
     return prefix + "\uffff"
 
 
 @dataclass
 class _Group:
-    """One query term as searched: its tsquery, lexeme count and the forms whose frequency sets its weight."""
+    """One query term as searched: its tsquery, how many lexemes it has, how many documents have its most
+    frequent form, and whether the index knows it (else its typos are looked up)."""
 
     term: QueryTerm
     query: str
     lexemes: int
     df: int = 0
     known: bool = False
-    forms: list[tuple[str, bool]] = field(default_factory=list)  # (form, is a prefix)
-
-
-def _browse_order() -> str:
-    return "(type <> 'process'), title, id"
 
 
 # ---------------------------------------------------------------- SQL
@@ -208,7 +205,7 @@ class _Sql:
             f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
             f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv)",
             f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys)",
-            f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({_browse_order()})",
+            f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({BROWSE_ORDER})",
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
                 df integer NOT NULL
@@ -404,7 +401,7 @@ class PostgresBackend(SearchBackend):
         if analyzed.empty:
             total, facets = self._facets(conn, where, params)
             ranked = conn.execute(
-                text(f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {_browse_order()} LIMIT :want"),
+                text(f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"),
                 {**params, "want": want},
             ).all()
             return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
