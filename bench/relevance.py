@@ -3,6 +3,7 @@ tests/search/relevance_queries.tsv.
 
     .venv/bin/python bench/relevance.py            # the embedded FTS5 backend
     RPABANK_MEILI_URL=http://127.0.0.1:7700 .venv/bin/python bench/relevance.py   # also Meilisearch
+    RPABANK_PG_URL=postgresql://postgres@127.0.0.1:5432/test .venv/bin/python bench/relevance.py  # also PostgreSQL
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def main() -> None:
                 os.environ["RPABANK_MEILI_URL"], os.environ.get("RPABANK_MEILI_KEY"), index="rpabank_relevance"
             )
         )
+    schemas = []  # PostgreSQL: a schema of its own, dropped afterwards
+    if os.environ.get("RPABANK_PG_URL"):
+        from search.backends.postgres import PostgresBackend
+
+        pg = PostgresBackend(os.environ["RPABANK_PG_URL"], schema=f"rpabank_relevance_{os.getpid()}")
+        backends.append(pg)
+        schemas.append(pg)
     print(f"{len(relevance_set())} queries over {len(docs)} demo documents")
     for backend in backends:
         backend.rebuild(docs)
@@ -41,6 +49,10 @@ def main() -> None:
         print(f"{backend.name:12} hit@3 {hit3:.3f}  MRR {mrr:.3f}")
         for miss in misses:
             print("   miss:", miss)
+    for pg in schemas:
+        with pg.engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{pg.sql.schema}" CASCADE')
+        pg.close()
 
 
 if __name__ == "__main__":

@@ -6,30 +6,77 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from search.backends.base import SearchBackend
 from search.backends.fts5 import Fts5Backend
+from search.backends.postgres import PostgresBackend
 from search.documents import Document
 from service.demo import demo_documents as demo_documents_of
 from service.settings import Settings
 
+PG_URL = os.environ.get("RPABANK_TEST_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 MEILI_SKIP = (
     "no Meilisearch server here: set RPABANK_TEST_MEILI_URL (and RPABANK_TEST_MEILI_KEY) to run the "
     "contract tests against a real one; no fake server stands in for it"
 )
 
 
-@pytest.fixture(params=["fts5", "meilisearch"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
+def postgres_unreachable() -> str | None:
+    """None when PostgreSQL answers at PG_URL, else why not (the reason its tests are skipped)."""
+    try:
+        with psycopg.connect(make_url(PG_URL).set(drivername="postgresql").render_as_string(False), connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"no PostgreSQL at {PG_URL} (set RPABANK_TEST_PG_URL): {type(exc).__name__}: {exc}"
+
+
+@pytest.fixture
+def make_postgres() -> Iterator[Callable[..., PostgresBackend]]:
+    """Makes PostgresBackends, by default each in a new schema `rpabank_test_<hex>`; every schema used is
+    dropped afterwards. Skips the test when PostgreSQL is unreachable."""
+    made: list[PostgresBackend] = []
+
+    def make(schema: str | None = None) -> PostgresBackend:
+        reason = postgres_unreachable()
+        if reason:
+            pytest.skip(reason)
+        b = PostgresBackend(PG_URL, schema=schema or new_schema())
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()
+    if made:
+        engine = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"))
+        with engine.begin() as conn:
+            for schema in sorted({b.sql.schema for b in made}):
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def new_schema() -> str:
+    return f"rpabank_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["fts5", "postgres", "meilisearch"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, make_postgres: Callable[..., PostgresBackend]
+) -> Iterator[SearchBackend]:
     """An empty index on each backend."""
     if request.param == "fts5":
         b: SearchBackend = Fts5Backend(tmp_path / "search")
         yield b
         b.close()
+        return
+    if request.param == "postgres":
+        yield make_postgres()
         return
     url = os.environ.get("RPABANK_TEST_MEILI_URL")
     if not url:

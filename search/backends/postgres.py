@@ -1,0 +1,624 @@
+"""The PostgreSQL search backend: the index lives in `search_*` tables of the application's own database.
+
+Documents are indexed as their analysed forms (see `search.analysis`, exactly as the FTS5 backend does), written
+as explicit lexemes (PostgreSQL's own stemmers are never used) into two `tsvector`s: `tsv`, every lexeme of the
+document without positions, behind a GIN index, which decides what matches (so matching, counting and the
+"every word" test never read a vector); and `rank`, small enough to stay in the row, weighted title A,
+summary B, meta C and the body's first words D, which `ts_rank` scores the matches by.
+`search_terms` holds the vocabulary with document frequencies and a `pg_trgm` GIN index: typo candidates and
+prefix lookups come from SQL, so a search never loads the vocabulary into Python.
+Facets (`facet:value` arrays, GIN indexed for filters) and visibility are applied in SQL before ranking.
+
+Every write is a short list of SQLAlchemy `text()` statements with bound parameters, made by one function
+(`_Sql.write`) and run either on the backend's own (sync, psycopg) engine or, through `apply`, on the caller's
+async connection inside the caller's transaction, so catalogue changes and their index rows commit together.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+from rapidfuzz.distance import OSA
+from sqlalchemy import Connection, TextClause, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
+from search.backends.base import SearchBackend, SearchError
+from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
+from search.fields import indexed_fields, make_hit
+
+# ts_rank weights in PostgreSQL's order {D, C, B, A}: body, meta, summary, title (as FTS5: 1, 2.5, 5, 10)
+WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"
+BATCH = 500
+MAX_POSITION = 16383  # the largest position a tsvector holds
+MAX_POSITIONS = 255  # positions kept per lexeme (PostgreSQL keeps at most 256)
+RANK_BODY_LEXEMES = 32  # the body's first words that the ranking vector also holds (weight D)
+TYPO_CANDIDATES = 200  # trigram neighbours fetched per misspelt form, then checked by edit distance
+TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
+SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
+NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
+BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+Params = dict[str, Any]
+Statement = tuple[TextClause, Params | list[Params]]
+
+
+# ---------------------------------------------------------------- documents → rows
+
+
+def tsvector_literal(fields: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
+    """(a `tsvector` literal, its distinct lexemes) for (analysed text, weight letter) pairs, in order.
+
+    Positions run on across the fields, as in one FTS5 row; past PostgreSQL's limits the lexeme is still
+    indexed, with fewer positions.
+    """
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for analysed, weight in fields:
+        for token in analysed.split():
+            pos += 1
+            kept = positions.setdefault(token, [])
+            if pos <= MAX_POSITION and len(kept) < MAX_POSITIONS:
+                kept.append(f"{pos}{weight}")
+            elif not kept:
+                kept.append(f"{MAX_POSITION}{weight}")
+    literal = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+    return literal, sorted(positions)
+
+
+def lexemes_literal(lexemes: Iterable[str]) -> str:
+    """A `tsvector` literal of lexemes without positions (for matching only)."""
+    return " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+
+
+def lexeme_quote(form: str) -> str:
+    """One lexeme as a quoted `tsvector`/`tsquery` literal: the only way text reaches a tsquery."""
+    return "'" + form.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _facet_key(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def document_row(doc: Document) -> Params:
+    """The `search_documents` row of one document (its analysis done here, in Python)."""
+    body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
+    head = " ".join((a_title, a_summary, a_meta))
+    known = set(head.split())
+    first_body = list(islice((t for t in dict.fromkeys(a_body.split()) if t not in known), RANK_BODY_LEXEMES))
+    rank, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (" ".join(first_body), "D")])
+    terms = sorted(known.union(a_body.split()))
+    facets = doc.facet_values()
+    return {
+        "key": doc.key,
+        "type": doc.type,
+        "id": doc.id,
+        "title": doc.title,
+        "url": doc.url,
+        "summary": doc.summary,
+        "body": body,
+        "visibility": doc.visibility,
+        "boost": float(doc.boost),
+        "tsv": lexemes_literal(terms),
+        "rank": rank,
+        "terms": terms,
+        "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
+        "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
+    }
+
+
+# ---------------------------------------------------------------- queries → tsquery
+
+
+def term_query(term: QueryTerm) -> tuple[str, int] | None:
+    """(a tsquery matching any form of one query term, how many lexemes it has), or None when it has none.
+
+    Mirrors FTS5's `match_group`: a prefix makes longer forms starting with it redundant; a multi-word
+    alternative (synonym, compound parts) must have all its words (PostgreSQL has no NEAR).
+    """
+    prefixes = sorted({p for p in term.prefixes if p}, key=len)
+    kept: list[str] = []
+    for p in prefixes:
+        if not any(p.startswith(k) for k in kept):
+            kept.append(p)
+    alternatives = [
+        lexeme_quote(form)
+        for form in dict.fromkeys(term.all_exact())
+        if form and not any(form.startswith(k) for k in kept)
+    ]
+    alternatives += [lexeme_quote(form) + ":*" for form in kept]
+    lexemes = len(alternatives)
+    for phrase in term.phrases:
+        tokens = [lexeme_quote(w) for w in dict.fromkeys(phrase) if w]
+        if len(tokens) == 1:
+            alternatives.append(tokens[0])
+        elif tokens:
+            alternatives.append("(" + " & ".join(tokens) + ")")
+        lexemes += len(tokens)
+    if not alternatives:
+        return None
+    return "(" + " | ".join(alternatives) + ")", lexemes
+
+
+def _upper(prefix: str) -> str:
+    """A bound (in C collation) above every word starting with `prefix` (index forms are ASCII)."""
+    return prefix + "\uffff"
+
+
+@dataclass
+class _Group:
+    """One query term as searched: its tsquery, how many lexemes it has, how many documents have its most
+    frequent form, and whether the index knows it (else its typos are looked up)."""
+
+    term: QueryTerm
+    query: str
+    lexemes: int
+    df: int = 0
+    known: bool = False
+
+
+# ---------------------------------------------------------------- SQL
+
+
+class _Sql:
+    """Every statement of one schema. Identifiers are validated and quoted; values are always bound."""
+
+    def __init__(self, schema: str) -> None:
+        if not _IDENTIFIER.fullmatch(schema):
+            raise ValueError(f"not a plain schema name: {schema!r}")
+        self.schema = schema
+        s = f'"{schema}"'
+        self.docs = f"{s}.search_documents"
+        self.terms = f"{s}.search_terms"
+        self.lock_key = f"rpabank-search:{schema}"
+
+    def ensure(self, ext: str) -> list[str]:
+        """The idempotent DDL (the caller holds the schema's advisory lock); `ext` is pg_trgm's schema."""
+        s = f'"{self.schema}"'
+        return [
+            f"CREATE SCHEMA IF NOT EXISTS {s}",
+            f"""CREATE TABLE IF NOT EXISTS {self.docs} (
+                key text PRIMARY KEY,
+                type text NOT NULL,
+                id text NOT NULL,
+                title text NOT NULL,
+                url text NOT NULL,
+                summary text NOT NULL,
+                body text NOT NULL,
+                visibility text NOT NULL,
+                boost real NOT NULL DEFAULT 1.0,
+                tsv tsvector NOT NULL,
+                rank tsvector NOT NULL,
+                terms text[] NOT NULL,
+                facets text[] NOT NULL,
+                facet_keys text[] NOT NULL
+            )""",
+            f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
+            f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv)",
+            f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys)",
+            f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({BROWSE_ORDER})",
+            f"""CREATE TABLE IF NOT EXISTS {self.terms} (
+                term text COLLATE "C" PRIMARY KEY,
+                df integer NOT NULL
+            )""",
+            f'CREATE INDEX IF NOT EXISTS search_terms_trgm ON {self.terms} USING gin (term "{ext}".gin_trgm_ops)',
+            f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
+        ]
+
+    # ---------------------------------------------------------------- writing
+
+    @property
+    def rebuild_lock(self) -> str:
+        return f"{self.lock_key}:rebuild"
+
+    def lock_keys(self, keys: Iterable[str]) -> list[Statement]:
+        """Writers wait for a running rebuild (shared against its exclusive lock), and writers of the same
+        document for each other (in key order, so they cannot deadlock). Each statement after these sees the
+        rows that the writers it waited for committed."""
+        return [
+            (text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))"), {"k": self.rebuild_lock}),
+            (
+                text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k"),
+                {"keys": sorted({f"{self.lock_key}:{k}" for k in keys})},
+            ),
+        ]
+
+    def insert_documents(self, rows: list[Params]) -> Statement:
+        return (
+            text(
+                f"INSERT INTO {self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, rank, "
+                "terms, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:terms AS text[]), "
+                "CAST(:facets AS text[]), "
+                "CAST(:facet_keys AS text[]))"
+            ),
+            rows,
+        )
+
+    def write(self, upserts: Sequence[Document], deletes: Sequence[tuple[str, str]]) -> list[Statement]:
+        """The statements that replace `upserts` and remove `deletes`, keeping document frequencies exact.
+
+        The old rows are deleted and their terms counted down in the same statement that counts the new
+        terms up (one upsert over the sorted terms, so concurrent writers lock term rows in one order).
+        """
+        rows = [document_row(doc) for doc in upserts]
+        keys = list(dict.fromkeys([r["key"] for r in rows] + [f"{t}:{i}" for t, i in deletes]))
+        if not keys:
+            return []
+        added = Counter(term for r in rows for term in r["terms"])
+        add_terms = sorted(added)
+        statements = [
+            *self.lock_keys(keys),
+            (
+                text(
+                    f"""WITH gone AS (DELETE FROM {self.docs} WHERE key = ANY(CAST(:keys AS text[])) RETURNING terms),
+                    delta AS (
+                        SELECT term, sum(n)::integer AS n FROM (
+                            SELECT unnest(terms) AS term, -1 AS n FROM gone
+                            UNION ALL
+                            SELECT * FROM unnest(CAST(:add_terms AS text[]), CAST(:add_counts AS integer[]))
+                        ) AS d GROUP BY term
+                    )
+                    INSERT INTO {self.terms} AS t (term, df)
+                    SELECT term, n FROM delta WHERE n <> 0 ORDER BY term COLLATE "C"
+                    ON CONFLICT (term) DO UPDATE SET df = t.df + EXCLUDED.df"""
+                ),
+                {"keys": keys, "add_terms": add_terms, "add_counts": [added[t] for t in add_terms]},
+            ),
+        ]
+        if rows:
+            statements.append(self.insert_documents(rows))
+        statements.append((text(f"DELETE FROM {self.terms} WHERE df <= 0"), {}))
+        return statements
+
+    def recount_terms(self) -> list[Statement]:
+        """The whole vocabulary counted again from the documents (at the end of a rebuild)."""
+        return [
+            (text(f"DELETE FROM {self.terms}"), {}),
+            (
+                text(
+                    f"INSERT INTO {self.terms} (term, df) SELECT term, count(*) FROM {self.docs}, "
+                    "unnest(terms) AS term GROUP BY term"
+                ),
+                {},
+            ),
+        ]
+
+
+def _run(conn: Connection, statements: Iterable[Statement]) -> None:
+    for statement, params in statements:
+        if isinstance(params, list) and not params:
+            continue
+        conn.execute(statement, params)
+
+
+def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    it = iter(documents)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# ---------------------------------------------------------------- the backend
+
+
+class PostgresBackend(SearchBackend):
+    name = "postgres"
+
+    def __init__(self, url: str, schema: str = "public") -> None:
+        self.sql = _Sql(schema)
+        self.url = make_url(url).set(drivername="postgresql+psycopg")
+        self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        self.ext_schema = "public"
+        self.ensure_schema()
+
+    def ensure_schema(self) -> None:
+        """Create the extension, tables and indexes if missing; safe when several instances start at once."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('rpabank-search-schema', 0))"))
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+                ext = conn.execute(
+                    text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+                ).scalar_one()
+                self.ext_schema = str(ext).strip('"')
+                for ddl in self.sql.ensure(self.ext_schema):
+                    conn.execute(text(ddl))
+        except DBAPIError as exc:
+            raise SearchError(f"PostgreSQL search schema {self.sql.schema!r}: {exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -------------------------------------------------------- writing
+
+    def upsert(self, documents: Iterable[Document]) -> None:
+        for chunk in _chunks(documents, BATCH):
+            with self.engine.begin() as conn:
+                _run(conn, self.sql.write(chunk, []))
+
+    def delete(self, keys: Iterable[tuple[str, str]]) -> None:
+        wanted = list(keys)
+        for i in range(0, len(wanted), BATCH):
+            with self.engine.begin() as conn:
+                _run(conn, self.sql.write([], wanted[i : i + BATCH]))
+
+    async def apply(
+        self, conn: AsyncConnection, upserts: Sequence[Document], deletes: Sequence[tuple[str, str]]
+    ) -> None:
+        """Index `upserts` and remove `deletes` on the caller's connection, inside the caller's transaction:
+        nothing is searchable before it commits, and a rollback leaves the index as it was."""
+        for statement, params in self.sql.write(upserts, deletes):
+            await conn.execute(statement, params)
+
+    def rebuild(self, documents: Iterable[Document]) -> int:
+        """Replace every document in one transaction: searches see the old index until it commits.
+
+        The documents are read and written in chunks of BATCH; the vocabulary is counted in SQL at the end.
+        """
+        count = 0
+        with self.engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
+            conn.execute(text(f"DELETE FROM {self.sql.docs}"))
+            for chunk in _chunks(documents, BATCH):
+                rows = [document_row(doc) for doc in chunk]
+                rows = list({r["key"]: r for r in rows}.values())  # a repeated document: the last one counts
+                _run(conn, [self.sql.insert_documents(rows)])
+                count += len(rows)
+            _run(conn, self.sql.recount_terms())
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"ANALYZE {self.sql.docs}"))
+            conn.execute(text(f"ANALYZE {self.sql.terms}"))
+        return count
+
+    # -------------------------------------------------------- reading
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {self.sql.docs}")).scalar_one())
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        analyzed = parse_query(query.text)
+        try:
+            with self.engine.connect() as conn:
+                return self._search(conn, query, analyzed)
+        except DBAPIError as exc:
+            raise SearchError(f"PostgreSQL search failed: {exc.orig}") from exc
+
+    def _search(self, conn: Connection, query: SearchQuery, analyzed: AnalyzedQuery) -> SearchResult:
+        # Parallel workers cost more to start than these queries take.
+        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        where, params = self._where(query)
+        want = query.offset + query.limit
+        if analyzed.empty:
+            total, facets = self._facets(conn, where, params)
+            ranked = conn.execute(
+                text(f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"),
+                {**params, "want": want},
+            ).all()
+            return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
+        groups, documents = self._groups(conn, analyzed)
+        if not groups:
+            return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
+        params = {**params, "any": " | ".join(g.query for g in groups), "all": " & ".join(g.query for g in groups)}
+        # The planner cannot estimate how many documents a tsquery matches and may scan the whole table; the
+        # GIN index is always the better way in.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        ranks = []
+        for i, g in enumerate(groups):
+            # ts_rank divides by the number of lexemes; each term weighs by its rarity (as BM25's IDF)
+            idf = math.log(1 + (documents - g.df + 0.5) / (g.df + 0.5))
+            params[f"q{i}"] = g.query
+            params[f"w{i}"] = max(idf, 0.01) * g.lexemes * SCORE_SCALE
+            ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
+        params["weights"] = WEIGHTS
+        score = f"({' + '.join(ranks)} + 0.01) * boost"
+        if len(groups) == 1:
+            # One word: one pass over the matches gives the facets, the total and the ranking.
+            rows = conn.execute(
+                text(
+                    f"""WITH m AS MATERIALIZED (
+                        SELECT key, facets, {score} AS score FROM {self.sql.docs}
+                        WHERE {where} AND tsv @@ CAST(:any AS tsquery))
+                    SELECT true, f, count(*)::float8 FROM m, unnest(m.facets) AS f GROUP BY f
+                    UNION ALL
+                    (SELECT false, key, score FROM m ORDER BY score DESC, key LIMIT :want)"""
+                ),
+                {**params, "want": want},
+            ).all()
+            total, facets = _count_facets((f, int(n)) for is_facet, f, n in rows if is_facet)
+            top = sorted(((key, s) for is_facet, key, s in rows if not is_facet), key=lambda r: (-r[1], r[0]))
+            return SearchResult(total=total, hits=self._hits(conn, top[query.offset :], analyzed), facets=facets)
+        total, facets = self._facets(conn, where + " AND tsv @@ CAST(:any AS tsquery)", params)
+        if not total:
+            return SearchResult(total=0, hits=[], facets=facets)
+        scored = text(
+            f"""SELECT key, {score} AS score FROM {self.sql.docs}
+            WHERE {where} AND tsv @@ CAST(:match AS tsquery) AND key <> ALL(CAST(:done AS text[]))
+            ORDER BY score DESC, key LIMIT :want"""
+        )
+        # Documents with every word come first (the GIN index tells which, no vector is read); only when they
+        # are too few to fill the page are the others scored too.
+        ranked = list(conn.execute(scored, {**params, "match": params["all"], "done": [], "want": want}).all())
+        if len(ranked) < want:
+            done = [key for key, _ in ranked]
+            ranked += conn.execute(
+                scored, {**params, "match": params["any"], "done": done, "want": want - len(ranked)}
+            ).all()
+        return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
+
+    @staticmethod
+    def _where(query: SearchQuery) -> tuple[str, Params]:
+        """Visibility and facet filters, as SQL applied before any ranking."""
+        conditions: list[str] = ["true"]
+        params: Params = {}
+        viewer: Viewer = query.viewer
+        if not viewer.is_admin:
+            conditions.append("(visibility = 'network' OR visibility = :mine)")
+            params["mine"] = municipality_visibility(viewer.municipality) if viewer.municipality else "network"
+        wanted = sorted(
+            {f"{name}:{_facet_key(value)}" for name, value in query.filters.items() if name in FACETS and value}
+        )
+        if wanted:
+            conditions.append("facet_keys @> CAST(:filters AS text[])")
+            params["filters"] = wanted
+        return " AND ".join(conditions), params
+
+    def _facets(self, conn: Connection, where: str, params: Params) -> tuple[int, dict[str, dict[str, int]]]:
+        """(total, facet counts) of the documents that meet `where`."""
+        rows = conn.execute(
+            text(
+                f"SELECT f, count(*) FROM (SELECT unnest(facets) AS f FROM {self.sql.docs} WHERE {where}) AS m "
+                "GROUP BY f"
+            ),
+            params,
+        ).all()
+        return _count_facets((f, int(n)) for f, n in rows)
+
+    def _groups(self, conn: Connection, analyzed: AnalyzedQuery) -> tuple[list[_Group], int]:
+        """The query's terms with their document frequencies, and the number of documents; words the index
+        does not know get the known words one or two letters away (from the trigram index)."""
+        groups: list[_Group] = []
+        lookups: list[tuple[int, bool, str]] = []
+        for term in analyzed.terms:
+            g = _Group(term=term, query="", lexemes=0)
+            for form in dict.fromkeys(term.exact):
+                lookups.append((len(groups), False, form))
+            for form in dict.fromkeys(term.prefixes):
+                lookups.append((len(groups), True, form))
+            for phrase in term.phrases:
+                for form in dict.fromkeys(phrase):
+                    lookups.append((len(groups), False, form))
+            groups.append(g)
+        frequencies, documents = self._frequencies(conn, lookups)
+        for (i, prefix, form), df in zip(lookups, frequencies, strict=True):
+            g = groups[i]
+            g.df = max(g.df, df)
+            if df and (prefix or form in g.term.exact):
+                g.known = True
+        for g in groups:
+            term = g.term
+            if g.known or (term.phrases and not term.exact):
+                continue
+            for form in term.exact[:2]:
+                distance = allowed_typos(form)
+                if distance:
+                    for near, df in self._near(conn, form, distance):
+                        if near not in term.fuzzy:
+                            term.fuzzy.append(near)
+                            g.df = max(g.df, df)
+        kept = []
+        for g in groups:
+            built = term_query(g.term)
+            if built is not None:
+                g.query, g.lexemes = built
+                g.df = min(g.df, documents)
+                kept.append(g)
+        return kept, documents
+
+    def _frequencies(self, conn: Connection, lookups: list[tuple[int, bool, str]]) -> tuple[list[int], int]:
+        """Documents per form (per prefix: summed over the words it starts), and the number of documents."""
+        row = conn.execute(
+            text(
+                f"""SELECT ARRAY(
+                    SELECT CASE WHEN u.prefix
+                        THEN (SELECT coalesce(sum(t.df), 0) FROM {self.sql.terms} AS t
+                              WHERE t.term >= u.lo COLLATE "C" AND t.term < u.hi COLLATE "C" AND t.df > 0)
+                        ELSE coalesce((SELECT t.df FROM {self.sql.terms} AS t
+                                       WHERE t.term = u.lo COLLATE "C" AND t.df > 0), 0) END
+                    FROM unnest(CAST(:prefix AS boolean[]), CAST(:lo AS text[]), CAST(:hi AS text[]))
+                         WITH ORDINALITY AS u(prefix, lo, hi, n) ORDER BY u.n),
+                (SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::bigint
+                             ELSE (SELECT count(*) FROM {self.sql.docs}) END
+                 FROM pg_class AS c WHERE c.oid = CAST(:table AS regclass))"""
+            ),
+            {
+                "prefix": [p for _, p, _ in lookups],
+                "lo": [f for _, _, f in lookups],
+                "hi": [_upper(f) if p else f for _, p, f in lookups],
+                "table": self.sql.docs,
+            },
+        ).one()
+        return [int(x) for x in row[0]], max(int(row[1]), 1)
+
+    def _near(self, conn: Connection, form: str, distance: int) -> list[tuple[str, int]]:
+        """(word, documents) of the known words at most `distance` edits from `form`, nearest first.
+
+        pg_trgm proposes candidates (a loose similarity threshold, within the possible lengths); the same
+        edit distance as FTS5's (optimal string alignment) decides.
+        """
+        conn.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
+            {"t": str(_trigram_threshold(len(form), distance))},
+        )
+        ext = f'"{self.ext_schema}"'
+        rows = conn.execute(
+            text(
+                f"""SELECT term, df FROM {self.sql.terms}
+                WHERE term OPERATOR({ext}.%) :form AND length(term) BETWEEN :shortest AND :longest AND df > 0
+                ORDER BY {ext}.similarity(term, :form) DESC, term LIMIT :limit"""
+            ),
+            {"form": form, "shortest": len(form) - distance, "longest": len(form) + distance, "limit": TYPO_CANDIDATES},
+        ).all()
+        found = []
+        for term, df in rows:
+            d = OSA.distance(form, term, score_cutoff=distance)
+            if d <= distance:
+                found.append((d, len(term), str(term), int(df)))
+        found.sort()
+        return [(term, df) for _, _, term, df in found[:TYPO_LIMIT]]
+
+    def _hits(self, conn: Connection, ranked: Sequence[Any], analyzed: AnalyzedQuery) -> list[Hit]:
+        """The page's hits, with snippets made from the stored original text."""
+        if not ranked:
+            return []
+        rows = {
+            row[0]: row
+            for row in conn.execute(
+                text(
+                    f"SELECT key, type, id, title, url, summary, body FROM {self.sql.docs} "
+                    "WHERE key = ANY(CAST(:keys AS text[]))"
+                ),
+                {"keys": [key for key, _ in ranked]},
+            ).all()
+        }
+        hits = []
+        for key, score in ranked:
+            _, type_, id_, title, url, summary, body = rows[key]
+            hits.append(make_hit(type_, id_, title, url, summary, body, round(float(score), 4), analyzed))
+        return hits
+
+
+def _count_facets(rows: Iterable[tuple[str, int]]) -> tuple[int, dict[str, dict[str, int]]]:
+    """(total, facet → value → count) from (`facet:value`, count) rows: every document has one `type:` value."""
+    out: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    counted = []
+    for key, n in rows:
+        name, _, value = str(key).partition(":")
+        counted.append((name, value, n))
+    total = 0
+    for name, value, n in sorted(counted, key=lambda item: (-item[2], item[1])):
+        out.setdefault(name, {})[value] = n
+        if name == "type":
+            total += n
+    return total, out
+
+
+@lru_cache(maxsize=64)
+def _trigram_threshold(length: int, distance: int) -> float:
+    """A pg_trgm similarity low enough that a word `distance` edits away is still proposed.
+
+    A word of n letters has about n + 1 trigrams; one edit changes at most 4 of them (a transposition).
+    """
+    own = length + 1
+    shared = max(own - 4 * distance, 1)
+    longest = length + distance + 1
+    return round(max(min(shared / (own + longest - shared), 0.3) * 0.9, 0.05), 3)

@@ -1,0 +1,201 @@
+"""What only the PostgreSQL backend promises: indexing inside the caller's transaction, several instances on
+one schema, typo candidates from SQL, a streaming and atomic rebuild, exact document frequencies."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from search.analysis import QueryTerm
+from search.backends import open_backend, postgres
+from search.backends.fts5 import Fts5Backend
+from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
+from search.documents import Document, SearchQuery, Viewer
+from tests.search.conftest import PG_URL, new_schema
+from tests.search.test_contract import DOCS, proc
+
+ADMIN = Viewer(is_admin=True)
+MakePostgres = Callable[..., PostgresBackend]
+QUOTING_SCHEMA = new_schema()
+
+
+def ids(backend: PostgresBackend, text_: str) -> list[str]:
+    return [h.id for h in backend.search(SearchQuery(text=text_, viewer=ADMIN, limit=50)).hits]
+
+
+def async_url() -> str:
+    return make_url(PG_URL).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+async def test_apply_indexes_inside_the_callers_transaction(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    engine = create_async_engine(async_url())
+    try:
+        async with engine.connect() as conn:
+            tx = await conn.begin()
+            await backend.apply(conn, [proc("ny", "Udbetaling af kørselsgodtgørelse")], [("process", "tolk")])
+            assert ids(backend, "kørselsgodtgørelse") == []  # not before the commit
+            await tx.rollback()
+        assert ids(backend, "kørselsgodtgørelse") == []
+        assert ids(backend, "tolkeregninger") == ["tolk"]
+
+        async with engine.begin() as conn:
+            await backend.apply(conn, [proc("ny", "Udbetaling af kørselsgodtgørelse")], [("process", "tolk")])
+        assert ids(backend, "kørselsgodtgørelse") == ["ny"]
+        assert ids(backend, "godtgørelse") == ["ny"]
+        assert ids(backend, "tolkeregninger") == []
+        assert backend.count() == len(DOCS)
+    finally:
+        await engine.dispose()
+
+
+def test_two_backends_on_one_schema_see_each_others_writes(make_postgres: MakePostgres) -> None:
+    first = make_postgres()
+    second = make_postgres(first.sql.schema)
+    first.rebuild(DOCS)
+    assert ids(second, "tolk") == ["tolk"]
+    second.upsert([proc("vikar", "Adgang for vikarer")])
+    assert ids(first, "vikar") == ["vikar"]
+    first.delete([("process", "vikar")])
+    assert ids(second, "vikar") == []
+
+
+def test_typos_are_found_from_the_trigram_index(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    assert ids(backend, "tolkeregnnger")[0] == "tolk"  # one letter missing
+    assert ids(backend, "udrejsergistrering")[0] == "udrejse"
+    assert ids(backend, "spøgelsesbogrere")[0] == "udrejse"  # two letters swapped
+    with backend.engine.connect() as conn:  # the candidates come from SQL, a handful at a time
+        assert len(backend._near(conn, "tolkeregnnger", 2)) <= 6
+
+
+def test_rebuild_streams_and_is_atomic_for_readers(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    inserts = 0
+
+    def count_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal inserts
+        inserts += "INSERT INTO" in statement and "search_documents" in statement
+
+    event.listen(backend.engine, "before_cursor_execute", count_inserts)
+    n = BATCH * 2 + 7
+    other = make_postgres(backend.sql.schema)
+    errors: list[BaseException] = []
+
+    def write_meanwhile() -> None:  # waits for the rebuild, then replaces one of its documents
+        try:
+            other.upsert([proc("p3", "Ændret proces om kvistvinduer")])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    writer = threading.Thread(target=write_meanwhile)
+
+    def documents() -> Iterator[Document]:
+        for i in range(n):
+            if i == BATCH + 1:
+                assert inserts >= 1  # the first chunk is written before the rest is read
+                assert ids(backend, "tolkeregninger") == ["tolk"]  # readers still see the old index
+                assert backend.count() == len(DOCS)
+                writer.start()
+            yield proc(f"p{i}", f"Registrering af sag nummer {i}")
+
+    assert backend.rebuild(documents()) == n
+    writer.join()
+    assert errors == []
+    assert ids(backend, "kvistvinduer") == ["p3"]
+    assert backend.count() == n
+    assert ids(backend, "tolkeregninger") == []
+    assert backend.search(SearchQuery(text="registrering", viewer=ADMIN)).total == n - 1  # p3 was replaced
+
+
+def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    backend.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    backend.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    backend.delete([("process", "udrejse"), ("process", "findes-ikke")])
+    with backend.engine.connect() as conn:
+        kept = dict(conn.execute(text(f"SELECT term, df FROM {backend.sql.terms}")).all())
+        counted = dict(
+            conn.execute(text(f"SELECT t, count(*) FROM {backend.sql.docs}, unnest(terms) AS t GROUP BY t")).all()
+        )
+    assert kept == counted
+    assert "videotolkning" in kept and "udrejseregistrering" not in kept
+
+
+def test_ensure_schema_from_several_threads_at_once(make_postgres: MakePostgres) -> None:
+    schema = make_postgres().sql.schema + "_x"
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+    made: list[PostgresBackend] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            made.append(make_postgres(schema))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(made) == 6 and all(b.count() == 0 for b in made)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example("o'brien")
+@example("back\\slash")
+@example("x'|'y")
+@example("a:b&!c")
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Cc")), min_size=1, max_size=40))
+def test_any_lexeme_survives_quoting(make_postgres: MakePostgres, word: str) -> None:
+    """Whatever a lexeme holds (quotes, backslashes, tsquery operators), it stays one lexeme."""
+    backend = make_postgres(QUOTING_SCHEMA)
+    with backend.engine.connect() as conn:
+        vector, query = conn.execute(
+            text(
+                "SELECT tsvector_to_array(CAST(:v AS tsvector)), "
+                "tsquery_phrase(CAST(:q AS tsquery), CAST(:q AS tsquery))"
+            ),
+            {"v": tsvector_literal([(word, "A")])[0], "q": lexeme_quote(word)},
+        ).one()
+    assert vector == [word]
+    assert str(query) == f"{lexeme_quote(word)} <-> {lexeme_quote(word)}"
+
+
+def test_term_query_mirrors_fts5_groups() -> None:
+    term = QueryTerm(text="attest", exact=["attest", "attester"], prefixes=["attest"], phrases=[["straf", "attest"]])
+    query, lexemes = term_query(term) or ("", 0)
+    assert query == "('attest':* | ('straf' & 'attest'))"
+    assert lexemes == 3
+    assert term_query(QueryTerm(text="")) is None
+
+
+def test_open_backend_chooses_by_configuration(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    # the real one would create its tables in `public`; the choice is what is tested here
+    monkeypatch.setattr(postgres, "PostgresBackend", lambda url: opened.append(url) or "postgres")
+    sqlite = "sqlite+aiosqlite:///x.sqlite3"
+    assert isinstance(open_backend(tmp_path), Fts5Backend)
+    assert isinstance(open_backend(tmp_path, database_url=sqlite), Fts5Backend)
+    assert isinstance(open_backend(tmp_path, database_url=PG_URL, engine="fts5"), Fts5Backend)
+    assert open_backend(tmp_path, database_url=async_url()) == "postgres"  # type: ignore[comparison-overlap]
+    assert open_backend(tmp_path, None, None, "rpabank", "postgres://db/x", "postgres") == "postgres"  # type: ignore[comparison-overlap]
+    assert opened == [async_url(), "postgres://db/x"]
+    with pytest.raises(ValueError):
+        open_backend(tmp_path, database_url=sqlite, engine="postgres")
+    with pytest.raises(ValueError):
+        open_backend(tmp_path, engine="elastic")
