@@ -27,6 +27,12 @@ def metadata() -> MetaData:
     return Base.metadata
 
 
+def owned_by_migrations(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's `include_name`: the `search_*` tables belong to the PostgreSQL search backend, which creates
+    them itself (they are derived data, like the FTS5 files); every other table is the migrations'."""
+    return not (type_ == "table" and name is not None and name.startswith("search_"))
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -38,8 +38,9 @@ log = logging.getLogger("rpabank.indexing")
 DRAIN_BATCH = 500
 DRAIN_LOCK_KEY = 0x5270_4162  # PostgreSQL advisory lock key of the index drainer ("RpAb")
 # Kinds whose documents come from the database alone; a backend in the database indexes them in the writing
-# transaction. Code files are read from git mirrors and always go through the queue.
-TRANSACTIONAL_KINDS = frozenset({EntityKind.PROCESS, EntityKind.MUNICIPALITY, EntityKind.BOT, EntityKind.PRINCIPLE})
+# transaction. Bots (their README) and code files are read from git mirrors, which are moved into place only
+# after the commit: they always go through the queue.
+TRANSACTIONAL_KINDS = frozenset({EntityKind.PROCESS, EntityKind.MUNICIPALITY, EntityKind.PRINCIPLE})
 
 
 def collators(codebank: CodebankConfig | None) -> list[Collator]:

@@ -61,7 +61,16 @@ class Settings:
         return self.session_secret or _PROCESS_SESSION_SECRET
 
     def open_search(self) -> SearchBackend:
-        return open_backend(self.data_dir, self.meili_url, self.meili_key, self.meili_index)
+        """The search engine: `RPABANK_SEARCH` when set; else Meilisearch when configured, PostgreSQL on a
+        PostgreSQL database (shared by every instance), FTS5 in the data folder on SQLite."""
+        return open_backend(
+            self.data_dir,
+            self.meili_url,
+            self.meili_key,
+            self.meili_index,
+            database_url=self.effective_database_url,
+            engine=self.search_engine,
+        )
 
     @property
     def benefits(self) -> BenefitSettings:

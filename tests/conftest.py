@@ -98,7 +98,9 @@ def _truncate_postgres(url: str) -> None:
     async def go() -> None:
         engine = create_engine(url)
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            search = (await conn.execute(text("SELECT to_regclass('search_documents') IS NOT NULL"))).scalar()
+            extra = ", search_documents, search_terms" if search else ""  # the PostgreSQL search's tables
+            await conn.execute(text(f"TRUNCATE {tables}{extra} RESTART IDENTITY CASCADE"))
         await engine.dispose()
 
     _run(go())

@@ -8,7 +8,7 @@ from typing import Any
 from alembic import context
 
 from core.db import create_engine
-from service.db import metadata
+from service.db import metadata, owned_by_migrations
 
 config = context.config
 target_metadata = metadata()
@@ -20,6 +20,7 @@ def _configure(connection: Any) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=owned_by_migrations,
     )
 
 

@@ -67,8 +67,12 @@ def test_a_backup_taken_while_writers_run_restores_to_the_catalogue_it_copied(
             n = 0
             with httpx.Client(timeout=30) as client:
                 while not stop.is_set():
-                    body = {"title": f"Backup-skribent proces {n}", "summary": "Skrives under backup.",
-                            "domain": "it", "owner_municipality": "253"}
+                    body = {
+                        "title": f"Backup-skribent proces {n}",
+                        "summary": "Skrives under backup.",
+                        "domain": "it",
+                        "owner_municipality": "253",
+                    }
                     r = client.post(f"{base}/api/processes", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
                     if r.status_code == 201:
                         n += 1

@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from core.db import create_engine
-from service.db import alembic_config, current_revision, metadata, upgrade
+from service.db import alembic_config, current_revision, metadata, owned_by_migrations, upgrade
 
 
 async def test_upgrade_from_empty_and_no_drift(database_url: str) -> None:
@@ -21,7 +21,10 @@ async def test_upgrade_from_empty_and_no_drift(database_url: str) -> None:
         assert await current_revision(engine) == head
 
         def diff(sync_conn: Any) -> list[Any]:
-            return compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}), metadata())
+            return compare_metadata(
+                MigrationContext.configure(sync_conn, opts={"compare_type": True, "include_name": owned_by_migrations}),
+                metadata(),
+            )
 
         async with engine.connect() as conn:
             differences = await conn.run_sync(diff)
