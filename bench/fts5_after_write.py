@@ -98,11 +98,10 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(args.src.resolve()))
 
+    import search
     from bench.catalogue_gen import QUERIES, processes
     from search.backends.fts5 import Fts5Backend
     from search.documents import Document, SearchQuery, Viewer
-
-    import search
 
     print(f"code under test: {Path(search.__file__).parent.parent}")
     backend = Fts5Backend(Path(tempfile.mkdtemp(prefix="rpabank-fts5-bench-")) / "search")
