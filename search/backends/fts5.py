@@ -544,21 +544,42 @@ class Fts5Backend(SearchBackend):
         with self._write_lock:
             for _ in range(10):
                 conn = self._conn()
-                conn.execute("BEGIN IMMEDIATE")
+                path: Path = self._local.conn[0]
                 try:
-                    if self._current_path() != self._local.conn[0]:
+                    conn.execute("BEGIN IMMEDIATE")
+                    if self._current_path() != path:
                         conn.execute("ROLLBACK")  # swapped out while we waited for the lock: write the new one
                         continue
                     self._apply(conn, keys, docs)
                     if conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0]:
-                        conn.executemany("INSERT INTO journal (key, doc) VALUES (?, ?)", journal)
+                        if self._rebuild_running():
+                            conn.executemany("INSERT INTO journal (key, doc) VALUES (?, ?)", journal)
+                        else:  # left by a rebuild that died: nobody will replay it
+                            conn.execute("UPDATE meta SET value = '' WHERE key = 'rebuilding'")
+                            conn.execute("DELETE FROM journal")
                     conn.execute("COMMIT")
                     return
+                except sqlite3.Error:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    if self._current_path() != path:
+                        continue  # the file was replaced (and perhaps removed) under us
+                    raise
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
             raise SearchError("the search index is being replaced over and over; try again")
+
+    def _rebuild_running(self) -> bool:
+        """Whether some process (this one included) holds the rebuild lock."""
+        with open(self.directory / "rebuild.lock", "a+b") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            return False
 
     def rebuild(self, documents: Iterable[Document]) -> int:
         with self._rebuild_lock():

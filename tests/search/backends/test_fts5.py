@@ -308,3 +308,14 @@ def test_rebuild_writes_the_documents_as_they_come(tmp_path: Path) -> None:
 def test_term_counts_use_the_index_tokenizer() -> None:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     assert fts5._term_counts(conn, ["Æble æble-grød x_y", "æble 2x"]) == {"æble": 2, "grød": 1, "x": 1, "y": 1, "2x": 1}
+
+
+def test_a_rebuild_that_died_leaves_no_journaling_behind(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc("a", "Attester")])
+    conn = sqlite3.connect(tmp_path / (tmp_path / "current").read_text().strip())
+    with conn:  # what a rebuild killed in the middle leaves
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'rebuilding'")
+    backend.upsert([doc("b", "Tolk")])
+    assert conn.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
+    assert conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0] == ""
