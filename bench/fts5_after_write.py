@@ -121,6 +121,8 @@ def main() -> None:
     warm = [timed(q) for _ in range(args.rounds) for q in QUERIES]
     print(f"warm search ms ({len(warm)} queries): p50 {percentile(warm, 50):.2f}  p95 {percentile(warm, 95):.2f}")
 
+    same = statistics.median(timed("tolkeregnig") for _ in range(5))
+    print(f"the same query warm (no write before it) ms: median {same:.1f}")
     after: list[float] = []
     writes: list[float] = []
     for i in range(5):
