@@ -4,33 +4,54 @@ Layout: `<dir>/current` names the live index file (`index-<stamp>.sqlite3`). A r
 then replaces `current` atomically, so searches never see a half-built index and an interrupted rebuild
 leaves the old one live. Documents are stored as their analysed forms (see `search.analysis`); the
 original text is kept beside them for snippets.
+
+Several processes (app instances, workers, `rpabank reindex`) may share the folder:
+
+- A rebuild holds an exclusive `flock` on `<dir>/rebuild.lock`, so rebuilds run one at a time. Index files
+  are only made under that lock, so the rebuild that holds it may remove every file but the current one.
+- A process follows `current` on every call: a connection to a replaced file is closed and the new one
+  opened (a file removed meanwhile stays readable through the open connection until then).
+- While a rebuild runs, the old file is marked `rebuilding` and every upsert/delete made to it is also
+  written to its `journal` table. Before the swap the rebuild replays the journal into the new file, the
+  last part while holding the old file's write lock; a writer that was waiting for that lock sees that
+  `current` has moved on and writes the new file instead. No write made during a rebuild is lost.
+- `terms` counts the documents of each indexed term (kept by every write), and `changed_docs` /
+  `changed_terms` log which rows and terms each generation touched. A process's in-memory snapshot (facets,
+  browse order, typo vocabulary) is loaded once per file and then moved forward by those logs, so the first
+  search after a one-document write costs a few small queries, not a reload of the whole vocabulary.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import copy
+import dataclasses
+import fcntl
 import heapq
+import json
 import os
 import sqlite3
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, repeat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, islice, repeat
 from pathlib import Path
+from typing import TypeVar
 
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
-from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
+from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
 WEIGHTS = (10.0, 5.0, 1.0, 2.5)
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+TOKENIZE = "unicode61 remove_diacritics 0"
 SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,13 +68,23 @@ CREATE TABLE IF NOT EXISTS docs (
     boost REAL NOT NULL DEFAULT 1.0
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, summary, body, meta, tokenize = 'unicode61 remove_diacritics 0'
+    title, summary, body, meta, tokenize = '"""
+    + TOKENIZE
+    + """'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS facet_values (id INTEGER PRIMARY KEY, facet TEXT NOT NULL, value TEXT NOT NULL,
                                          vkey TEXT NOT NULL, UNIQUE (facet, value));
 CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS doc_facets_by_row ON doc_facets (rowid);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changed_docs (gen INTEGER NOT NULL, doc INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS changed_docs_by_gen ON changed_docs (gen);
+CREATE TABLE IF NOT EXISTS changed_terms (gen INTEGER NOT NULL, term TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS changed_terms_by_gen ON changed_terms (gen);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, doc TEXT);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('log_floor', '0');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('rebuilding', '');
 INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0');
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
     + SCHEMA_VERSION
@@ -61,6 +92,9 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
 """
 )
 BATCH = 500
+KEEP_GENERATIONS = 1000  # how far back the change log reaches (older snapshots are loaded anew)
+PRUNE_EVERY = 100
+T = TypeVar("T")
 
 
 def fts5_quote(token: str) -> str:
@@ -111,14 +145,23 @@ def _facet_key(value: str) -> str:
 
 
 class _Vocabulary:
-    """The index's terms, for typo tolerance: bucketed by length, refreshed when the index changes."""
+    """The index's terms, for typo tolerance: sorted and bucketed by length.
 
-    def __init__(self, terms: Sequence[str]) -> None:
-        self.sorted = sorted(terms)
-        self.exact = set(self.sorted)
-        self.by_length: dict[int, list[str]] = defaultdict(list)
-        for term in self.sorted:
-            self.by_length[len(term)].append(term)
+    Loaded once per index file from the `terms` table; after that a write changes it by the terms it added or
+    removed (`changed`), so a one-document write does not mean reading every term again.
+    """
+
+    def __init__(self, terms: list[str], by_length: dict[int, list[str]] | None = None) -> None:
+        self.sorted = terms
+        if by_length is None:
+            by_length = defaultdict(list)
+            for term in terms:
+                by_length[len(term)].append(term)
+        self.by_length = by_length
+
+    def __contains__(self, form: str) -> bool:
+        i = bisect.bisect_left(self.sorted, form)
+        return i < len(self.sorted) and self.sorted[i] == form
 
     def has_prefix(self, prefix: str) -> bool:
         i = bisect.bisect_left(self.sorted, prefix)
@@ -131,39 +174,151 @@ class _Vocabulary:
         found = extract(form, candidates, scorer=OSA.distance, score_cutoff=distance, limit=limit)
         return [term for term, _score, _ in found]
 
+    def changed(self, present: Iterable[str], absent: Iterable[str]) -> _Vocabulary:
+        """A copy with `present` in it and `absent` out of it (this one is unchanged: searches may be using it)."""
+        add = sorted({t for t in present if t not in self})
+        gone = {t for t in absent if t in self}
+        if not add and not gone:
+            return self
+        if len(add) + len(gone) > 64:  # one merge instead of many insertions
+            terms = sorted([t for t in self.sorted if t not in gone] + add)
+        else:
+            terms = list(self.sorted)
+            for t in gone:
+                del terms[bisect.bisect_left(terms, t)]
+            for t in add:
+                bisect.insort(terms, t)
+        by_length = dict(self.by_length)
+        for n in {len(t) for t in add} | {len(t) for t in gone}:
+            bucket = [t for t in by_length.get(n, ()) if t not in gone]
+            by_length[n] = sorted(bucket + [t for t in add if len(t) == n])
+        return _Vocabulary(terms, by_length)
+
 
 def _always(_: int) -> bool:
     return True
 
 
+def _marks(items: Sequence[object]) -> str:
+    return ",".join("?" * len(items))
+
+
+def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
 class _Snapshot:
     """What one generation of the index keeps in memory: facets, visibility, boosts, browse order, vocabulary.
 
-    Facet counting and filtering over thousands of matches is much faster here than in SQL.
+    Facet counting and filtering over thousands of matches is much faster here than in SQL. A snapshot is
+    never changed once made: `advance` makes the next generation's from the rows the writes since then touched
+    (the `changed_docs` and `changed_terms` logs), sharing what they did not touch.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, generation: int) -> None:
+        self.path = path
+        self.generation = generation
         self.values: dict[int, tuple[str, str]] = {}
         self.by_key: dict[tuple[str, str], int] = {}
-        for vid, facet, value, vkey in conn.execute("SELECT id, facet, value, vkey FROM facet_values"):
-            self.values[vid] = (facet, value)
-            self.by_key[(facet, vkey)] = vid
+        self.max_value_id = 0
+        self.facets: dict[int, tuple[int, ...]] = {}
+        self.visibility: dict[int, str] = {}
+        self.boost: dict[int, float] = {}
+        self.order: list[tuple[int, str, str, int]] = []  # browse order: processes first, then by title, id
+        self.browse: list[int] = []  # the rowids in that order
+        self.sort_key: dict[int, tuple[int, str, str, int]] = {}
+        self.vocabulary: _Vocabulary | None = None  # loaded on the first search that needs it
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection, path: Path, generation: int) -> _Snapshot:
+        snap = cls(path, generation)
+        snap._add_values(conn)
         facets: dict[int, list[int]] = defaultdict(list)
         for rowid, vid in conn.execute("SELECT rowid, value_id FROM doc_facets"):
             facets[rowid].append(vid)
-        self.facets: dict[int, tuple[int, ...]] = {r: tuple(v) for r, v in facets.items()}
-        self.visibility: dict[int, str] = dict(
-            conn.execute("SELECT rowid, visibility FROM docs WHERE visibility != 'network'").fetchall()
+        snap.facets = {r: tuple(v) for r, v in facets.items()}
+        rows = conn.execute(
+            "SELECT rowid, type != 'process', title, id, visibility, boost FROM docs "
+            "ORDER BY type != 'process', title, id, rowid"
         )
-        self.boost: dict[int, float] = dict(conn.execute("SELECT rowid, boost FROM docs WHERE boost != 1.0").fetchall())
-        self.browse = [r[0] for r in conn.execute("SELECT rowid FROM docs ORDER BY type != 'process', title, id")]
-        self._vocabulary: _Vocabulary | None = None
-        self._conn = conn
+        for rowid, not_process, title, id_, visibility, boost in rows:
+            key = (not_process, title, id_, rowid)
+            snap.order.append(key)
+            snap.browse.append(rowid)
+            snap.sort_key[rowid] = key
+            if visibility != NETWORK:
+                snap.visibility[rowid] = visibility
+            if boost != 1.0:
+                snap.boost[rowid] = boost
+        return snap
 
-    def vocabulary(self) -> _Vocabulary:
-        if self._vocabulary is None:
-            self._vocabulary = _Vocabulary([row[0] for row in self._conn.execute("SELECT term FROM vocab")])
-        return self._vocabulary
+    def _add_values(self, conn: sqlite3.Connection) -> None:
+        for vid, facet, value, vkey in conn.execute(
+            "SELECT id, facet, value, vkey FROM facet_values WHERE id > ? ORDER BY id", (self.max_value_id,)
+        ):
+            self.values[vid] = (facet, value)
+            self.by_key[(facet, vkey)] = vid
+            self.max_value_id = vid
+
+    def advance(self, conn: sqlite3.Connection, generation: int) -> _Snapshot | None:
+        """This snapshot brought up to `generation`, or None when reading everything again is the better way."""
+        floor = int(conn.execute("SELECT value FROM meta WHERE key = 'log_floor'").fetchone()[0])
+        if floor > self.generation:  # the log no longer reaches back to this snapshot
+            return None
+        rowids = [r for (r,) in conn.execute("SELECT DISTINCT doc FROM changed_docs WHERE gen > ?", (self.generation,))]
+        if len(rowids) > max(2000, len(self.sort_key) // 20):
+            return None
+        new = copy.copy(self)
+        new.generation = generation
+        if conn.execute("SELECT 1 FROM facet_values WHERE id > ? LIMIT 1", (self.max_value_id,)).fetchone():
+            new.values, new.by_key = dict(self.values), dict(self.by_key)
+            new._add_values(conn)
+        if rowids:
+            new._replace_rows(conn, rowids)
+        if self.vocabulary is not None:
+            terms = [
+                t for (t,) in conn.execute("SELECT DISTINCT term FROM changed_terms WHERE gen > ?", (self.generation,))
+            ]
+            present: set[str] = set()
+            for chunk in _chunks(terms):
+                present.update(
+                    t for (t,) in conn.execute(f"SELECT term FROM terms WHERE term IN ({_marks(chunk)})", chunk)
+                )
+            new.vocabulary = self.vocabulary.changed(present, [t for t in terms if t not in present])
+        return new
+
+    def _replace_rows(self, conn: sqlite3.Connection, rowids: list[int]) -> None:
+        self.facets, self.visibility, self.boost = dict(self.facets), dict(self.visibility), dict(self.boost)
+        self.order, self.browse, self.sort_key = list(self.order), list(self.browse), dict(self.sort_key)
+        for rowid in rowids:
+            self.facets.pop(rowid, None)
+            self.visibility.pop(rowid, None)
+            self.boost.pop(rowid, None)
+            key = self.sort_key.pop(rowid, None)
+            if key is not None:
+                i = bisect.bisect_left(self.order, key)
+                del self.order[i]
+                del self.browse[i]
+        for chunk in _chunks(rowids):
+            marks = _marks(chunk)
+            facets: dict[int, list[int]] = defaultdict(list)
+            for rowid, vid in conn.execute(f"SELECT rowid, value_id FROM doc_facets WHERE rowid IN ({marks})", chunk):
+                facets[rowid].append(vid)
+            self.facets.update((r, tuple(v)) for r, v in facets.items())
+            for rowid, not_process, title, id_, visibility, boost in conn.execute(
+                f"SELECT rowid, type != 'process', title, id, visibility, boost FROM docs WHERE rowid IN ({marks})",
+                chunk,
+            ):
+                key = (not_process, title, id_, rowid)
+                i = bisect.bisect_left(self.order, key)
+                self.order.insert(i, key)
+                self.browse.insert(i, rowid)
+                self.sort_key[rowid] = key
+                if visibility != NETWORK:
+                    self.visibility[rowid] = visibility
+                if boost != 1.0:
+                    self.boost[rowid] = boost
 
     def keep(self, viewer: Viewer, filters: list[int]) -> Callable[[int], bool]:
         """A test for one rowid: visible to this viewer and carrying every filter value."""
@@ -196,7 +351,69 @@ class _Snapshot:
         return out
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection to an existing index file (never creates one: a missing file is an error)."""
+    conn = sqlite3.connect(
+        path.resolve().as_uri() + "?mode=rw", uri=True, timeout=30, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def _dump(doc: Document) -> str:
+    return json.dumps(dataclasses.asdict(doc), ensure_ascii=False)
+
+
+def _load(text: str) -> Document:
+    return Document(**json.loads(text))
+
+
+def _unlink_index(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            Path(str(path) + suffix).unlink()
+
+
+def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
+    """How many of these indexed texts hold each term, as FTS5 tokenizes them (the same tokenizer in a
+    temporary table of this connection, so the term counts match the index exactly)."""
+    if not texts:
+        return {}
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokens USING fts5(t, tokenize = '{TOKENIZE}')")
+    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.token_counts USING fts5vocab(temp, tokens, 'row')")
+    conn.executemany("INSERT INTO temp.tokens (t) VALUES (?)", [(t,) for t in texts])
+    counts = {term: int(n) for term, n in conn.execute("SELECT term, doc FROM temp.token_counts")}
+    conn.execute("DELETE FROM temp.tokens")
+    return counts
+
+
+def _apply_term_delta(conn: sqlite3.Connection, delta: Counter[str]) -> list[str]:
+    """Add the per-term document count changes to `terms`; returns the terms that appeared or disappeared."""
+    changed: list[str] = []
+    items = [(t, d) for t, d in delta.items() if d]
+    for chunk in _chunks(items):
+        have = dict(conn.execute(f"SELECT term, n FROM terms WHERE term IN ({_marks(chunk)})", [t for t, _ in chunk]))
+        update, insert, remove = [], [], []
+        for term, d in chunk:
+            n = have.get(term, 0) + d
+            if term in have:
+                if n > 0:
+                    update.append((n, term))
+                else:
+                    remove.append((term,))
+                    changed.append(term)
+            elif n > 0:
+                insert.append((term, n))
+                changed.append(term)
+        conn.executemany("UPDATE terms SET n = ? WHERE term = ?", update)
+        conn.executemany("INSERT INTO terms (term, n) VALUES (?, ?)", insert)
+        conn.executemany("DELETE FROM terms WHERE term = ?", remove)
+    return changed
+
+
 class Fts5Backend(SearchBackend):
+    """The embedded backend. Several processes may share one folder; see the module's notes on concurrency."""
+
     name = "sqlite-fts5"
 
     def __init__(self, directory: Path) -> None:
@@ -205,14 +422,28 @@ class Fts5Backend(SearchBackend):
         self.pointer = self.directory / "current"
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._snapshot: tuple[tuple[str, str], _Snapshot] | None = None
-        if not self.pointer.exists() or not self._current_is_usable():
-            self._swap_in(self._new_index_file())  # empty: the app rebuilds it from the database
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        if not self._current_is_usable():
+            with self._rebuild_lock():  # one process makes the empty index; the others then find it
+                if not self._current_is_usable():
+                    self._point_to(self._new_index_file())  # empty: the app rebuilds it from the database
+                    self._remove_stale()
 
     # -------------------------------------------------------- files and connections
 
+    @contextlib.contextmanager
+    def _rebuild_lock(self) -> Iterator[None]:
+        """The exclusive lock on `<dir>/rebuild.lock`: one rebuild (or file swap) at a time, across processes."""
+        with open(self.directory / "rebuild.lock", "a+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
     def _new_index_file(self) -> Path:
-        path = self.directory / f"index-{time.time_ns()}.sqlite3"
+        path = self.directory / f"index-{time.time_ns()}-{os.getpid()}.sqlite3"
         conn = sqlite3.connect(path)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -222,23 +453,30 @@ class Fts5Backend(SearchBackend):
             conn.close()
         return path
 
-    def _swap_in(self, path: Path) -> None:
-        tmp = self.pointer.with_suffix(".tmp")
+    def _point_to(self, path: Path) -> None:
+        tmp = self.directory / f"current.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_text(path.name, "utf-8")
         os.replace(tmp, self.pointer)
-        self._remove_stale(keep=path.name)
 
-    def _remove_stale(self, keep: str) -> None:
+    def _remove_stale(self) -> None:
+        """Remove every index file but the current one. Only called with the rebuild lock held: index files are
+        made only under that lock, so no other file is being built; a process still reading an old file keeps
+        it open (POSIX) and moves to the current one on its next call, since `_conn` follows the pointer."""
+        keep = self._pointer_name()
         for old in self.directory.glob("index-*.sqlite3*"):
-            if not old.name.startswith(keep):
+            if old.name.split(".sqlite3")[0] + ".sqlite3" != keep:
                 with contextlib.suppress(OSError):
                     old.unlink()
+        for tmp in self.directory.glob("current.*.tmp"):
+            with contextlib.suppress(OSError):
+                if time.time() - tmp.stat().st_mtime > 60:
+                    tmp.unlink()
 
     def _current_is_usable(self) -> bool:
-        path = self._current_path()
-        if not path.exists():
+        try:
+            conn = _open(self._current_path())
+        except (SearchError, sqlite3.Error):
             return False
-        conn = sqlite3.connect(path)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             return row is not None and row[0] == SCHEMA_VERSION
@@ -247,25 +485,40 @@ class Fts5Backend(SearchBackend):
         finally:
             conn.close()
 
-    def _current_path(self) -> Path:
+    def _pointer_name(self) -> str:
         try:
-            return self.directory / self.pointer.read_text("utf-8").strip()
+            return self.pointer.read_text("utf-8").strip()
         except FileNotFoundError as exc:
             raise SearchError(f"the search index in {self.directory} is missing; run `rpabank reindex`") from exc
 
+    def _current_path(self) -> Path:
+        return self.directory / self._pointer_name()
+
     def _conn(self) -> sqlite3.Connection:
-        path = self._current_path()
-        cached: tuple[Path, sqlite3.Connection] | None = getattr(self._local, "conn", None)
-        if cached is not None and cached[0] == path:
-            return cached[1]
-        if cached is not None:
-            cached[1].close()
-        if not path.exists():
-            raise SearchError(f"the search index file {path.name} is missing; run `rpabank reindex`")
-        conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 10000")
-        self._local.conn = (path, conn)
-        return conn
+        """This thread's connection to the current index file, opened again when `current` has moved on."""
+        for _ in range(10):
+            path = self._current_path()
+            cached: tuple[Path, sqlite3.Connection] | None = getattr(self._local, "conn", None)
+            if cached is not None and cached[0] == path:
+                return cached[1]
+            if cached is not None:
+                cached[1].close()
+                self._local.conn = None
+            try:
+                conn = _open(path)
+                conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.Error as exc:
+                if self._current_path() != path:
+                    continue  # replaced (and removed) while we opened it: open the new one
+                raise SearchError(
+                    f"the search index file {path.name} is unusable ({exc}); run `rpabank reindex`"
+                ) from exc
+            if self._current_path() != path:
+                conn.close()
+                continue
+            self._local.conn = (path, conn)
+            return conn
+        raise SearchError("the search index is being replaced over and over; try again")
 
     def close(self) -> None:
         cached = getattr(self._local, "conn", None)
@@ -277,70 +530,205 @@ class Fts5Backend(SearchBackend):
 
     def upsert(self, documents: Iterable[Document]) -> None:
         docs = list(documents)
-        if not docs:
-            return
-        with self._write_lock:
-            conn = self._conn()
-            with conn:
-                self._delete_keys(conn, [d.key for d in docs])
-                self._insert(conn, docs)
-                self._bump(conn)
+        if docs:
+            self._write([d.key for d in docs], docs, [(d.key, _dump(d)) for d in docs])
 
     def delete(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted = [f"{t}:{i}" for t, i in keys]
-        if not wanted:
-            return
+        if wanted:
+            self._write(wanted, [], [(k, None) for k in wanted])
+
+    def _write(self, keys: list[str], docs: list[Document], journal: list[tuple[str, str | None]]) -> None:
+        """Delete `keys`, insert `docs`, in the current file. While a rebuild runs, the change is also written to
+        the file's journal, which the rebuild replays into the new file before it swaps it in."""
         with self._write_lock:
-            conn = self._conn()
-            with conn:
-                self._delete_keys(conn, wanted)
-                self._bump(conn)
+            for _ in range(10):
+                conn = self._conn()
+                path: Path = self._local.conn[0]
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    if self._current_path() != path:
+                        conn.execute("ROLLBACK")  # swapped out while we waited for the lock: write the new one
+                        continue
+                    self._apply(conn, keys, docs)
+                    if conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0]:
+                        if self._rebuild_running():
+                            conn.executemany("INSERT INTO journal (key, doc) VALUES (?, ?)", journal)
+                        else:  # left by a rebuild that died: nobody will replay it
+                            conn.execute("UPDATE meta SET value = '' WHERE key = 'rebuilding'")
+                            conn.execute("DELETE FROM journal")
+                    conn.execute("COMMIT")
+                    return
+                except sqlite3.Error:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    if self._current_path() != path:
+                        continue  # the file was replaced (and perhaps removed) under us
+                    raise
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            raise SearchError("the search index is being replaced over and over; try again")
+
+    def _rebuild_running(self) -> bool:
+        """Whether some process (this one included) holds the rebuild lock."""
+        with open(self.directory / "rebuild.lock", "a+b") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            return False
 
     def rebuild(self, documents: Iterable[Document]) -> int:
-        path = self._new_index_file()
-        count = 0
-        try:
-            conn = sqlite3.connect(path)
+        with self._rebuild_lock():
+            old = self._start_journal()
             try:
-                batch: list[Document] = []
-                for doc in documents:
-                    batch.append(doc)
-                    if len(batch) >= BATCH:
-                        with conn:
-                            self._insert(conn, batch)
-                        count += len(batch)
-                        batch = []
-                with conn:
-                    self._insert(conn, batch)
-                    count += len(batch)
-                    self._bump(conn)
-                conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
-                conn.commit()
+                path = self._new_index_file()
+                swapped = False
+                try:
+                    count = self._fill(path, documents)
+                    conn = _open(path)
+                    try:
+                        swapped = self._catch_up_and_swap(old, conn, path)
+                    finally:
+                        conn.close()
+                except BaseException:
+                    if not swapped:
+                        _unlink_index(path)
+                        if old is not None:
+                            with contextlib.suppress(sqlite3.Error):
+                                old.execute("UPDATE meta SET value = '' WHERE key = 'rebuilding'")
+                                old.execute("DELETE FROM journal")
+                    raise
             finally:
-                conn.close()
-        except BaseException:
-            with contextlib.suppress(OSError):
-                path.unlink()
-            raise
-        with self._write_lock:
-            self._swap_in(path)
+                if old is not None:
+                    old.close()
+            self._remove_stale()
         return count
 
+    def _start_journal(self) -> sqlite3.Connection | None:
+        """Mark the current file as being rebuilt, so writes to it from now on are journaled as well."""
+        try:
+            old = _open(self._current_path())
+        except (SearchError, sqlite3.Error):
+            return None  # nothing (usable) to carry over
+        try:
+            old.execute("BEGIN IMMEDIATE")
+            old.execute("DELETE FROM journal")
+            old.execute("UPDATE meta SET value = '1' WHERE key = 'rebuilding'")
+            old.execute("COMMIT")
+        except sqlite3.Error:
+            old.close()
+            return None
+        return old
+
+    def _fill(self, path: Path, documents: Iterable[Document]) -> int:
+        """Index the documents into the new file, a chunk at a time (they may be a generator of any length)."""
+        conn = _open(path)
+        try:
+            count = 0
+            it = iter(documents)
+            while batch := list(islice(it, BATCH)):
+                conn.execute("BEGIN")
+                self._insert(conn, batch)
+                conn.execute("COMMIT")
+                count += len(batch)
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO terms (term, n) SELECT term, doc FROM vocab")
+            self._bump(conn)
+            conn.execute("COMMIT")
+            conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+        finally:
+            conn.close()
+        return count
+
+    def _catch_up_and_swap(self, old: sqlite3.Connection | None, conn: sqlite3.Connection, path: Path) -> bool:
+        """Replay the writes made to the old file meanwhile, then point `current` at the new file. The last
+        replay runs holding the old file's write lock, so no write can land in between and be lost; writers that
+        were waiting then find `current` moved on and write the new file."""
+        if old is None:
+            self._point_to(path)
+            return True
+        seq = self._replay(old, conn, 0)  # most of it, while writers go on
+        old.execute("BEGIN IMMEDIATE")
+        try:
+            self._replay(old, conn, seq)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._point_to(path)
+        except BaseException:
+            old.execute("ROLLBACK")
+            raise
+        with contextlib.suppress(sqlite3.Error):  # the swap is done; this only tidies the retired file
+            old.execute("UPDATE meta SET value = '' WHERE key = 'rebuilding'")
+            old.execute("DELETE FROM journal")
+        with contextlib.suppress(sqlite3.Error):
+            old.execute("COMMIT")
+        return True
+
+    def _replay(self, old: sqlite3.Connection, conn: sqlite3.Connection, after: int) -> int:
+        rows = old.execute("SELECT seq, key, doc FROM journal WHERE seq > ? ORDER BY seq", (after,)).fetchall()
+        if not rows:
+            return after
+        conn.execute("BEGIN")
+        try:
+            for _seq, key, doc in rows:
+                self._apply(conn, [key], [_load(doc)] if doc is not None else [])
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return int(rows[-1][0])
+
+    def _apply(self, conn: sqlite3.Connection, keys: list[str], docs: list[Document]) -> None:
+        """Delete by key and insert, in the caller's transaction: rows, facets, term counts and the change log."""
+        generation = self._bump(conn)
+        removed, removed_text = self._delete_keys(conn, keys)
+        added, added_text = self._insert(conn, docs)
+        delta = Counter(_term_counts(conn, added_text))
+        delta.subtract(_term_counts(conn, removed_text))
+        changed_terms = _apply_term_delta(conn, delta)
+        conn.executemany(
+            "INSERT INTO changed_docs (gen, doc) VALUES (?, ?)",
+            [(generation, r) for r in dict.fromkeys(removed + added)],
+        )
+        conn.executemany(
+            "INSERT INTO changed_terms (gen, term) VALUES (?, ?)", [(generation, t) for t in changed_terms]
+        )
+        if generation % PRUNE_EVERY == 0 and generation > KEEP_GENERATIONS:
+            floor = generation - KEEP_GENERATIONS
+            conn.execute("DELETE FROM changed_docs WHERE gen <= ?", (floor,))
+            conn.execute("DELETE FROM changed_terms WHERE gen <= ?", (floor,))
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'log_floor'", (str(floor),))
+
     @staticmethod
-    def _delete_keys(conn: sqlite3.Connection, keys: list[str]) -> None:
-        for i in range(0, len(keys), BATCH):
-            chunk = keys[i : i + BATCH]
-            marks = ",".join("?" * len(chunk))
-            rows = [r[0] for r in conn.execute(f"SELECT rowid FROM docs WHERE key IN ({marks})", chunk)]
+    def _delete_keys(conn: sqlite3.Connection, keys: list[str]) -> tuple[list[int], list[str]]:
+        """Delete by key; returns the rowids and their indexed text (for the term counts)."""
+        removed: list[int] = []
+        texts: list[str] = []
+        for chunk in _chunks(keys):
+            rows = [r[0] for r in conn.execute(f"SELECT rowid FROM docs WHERE key IN ({_marks(chunk)})", chunk)]
             if not rows:
                 continue
-            row_marks = ",".join("?" * len(rows))
+            row_marks = _marks(rows)
+            texts += [
+                " ".join(fields)
+                for fields in conn.execute(
+                    f"SELECT title, summary, body, meta FROM fts WHERE rowid IN ({row_marks})", rows
+                )
+            ]
             conn.execute(f"DELETE FROM fts WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM doc_facets WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM docs WHERE rowid IN ({row_marks})", rows)
+            removed += rows
+        return removed, texts
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, docs: list[Document]) -> None:
+    def _insert(conn: sqlite3.Connection, docs: list[Document]) -> tuple[list[int], list[str]]:
+        """Insert; returns the new rowids and their indexed text (for the term counts)."""
+        rowids: list[int] = []
+        texts: list[str] = []
         for doc in docs:
             body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
             cur = conn.execute(
@@ -349,10 +737,13 @@ class Fts5Backend(SearchBackend):
                 (doc.key, doc.type, doc.id, doc.title, doc.url, doc.summary, body, doc.visibility, doc.boost),
             )
             rowid = cur.lastrowid
+            assert rowid is not None
             conn.execute(
                 "INSERT INTO fts (rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
                 (rowid, a_title, a_summary, a_body, a_meta),
             )
+            rowids.append(rowid)
+            texts.append(" ".join((a_title, a_summary, a_body, a_meta)))
             value_ids = []
             for name, values in doc.facet_values().items():
                 for value in values:
@@ -368,10 +759,12 @@ class Fts5Backend(SearchBackend):
                         )
                     value_ids.append((rowid, found[0]))
             conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
+        return rowids, texts
 
     @staticmethod
-    def _bump(conn: sqlite3.Connection) -> None:
+    def _bump(conn: sqlite3.Connection) -> int:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
     # -------------------------------------------------------- reading
 
@@ -379,23 +772,41 @@ class Fts5Backend(SearchBackend):
         return int(self._conn().execute("SELECT count(*) FROM docs").fetchone()[0])
 
     def snapshot(self, conn: sqlite3.Connection) -> _Snapshot:
-        generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-        stamp = (str(self._current_path()), str(generation))
-        cached = self._snapshot
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        snap = _Snapshot(conn)
-        self._snapshot = (stamp, snap)
-        return snap
+        """The in-memory snapshot of the connection's file at its latest generation: made once per file, then
+        brought forward by the rows and terms each write touched."""
+        path: Path = self._local.conn[0]
+        with self._snapshot_lock:
+            conn.execute("BEGIN")  # one consistent view for the generation and what it reads
+            try:
+                generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+                cached = self._snapshot
+                if cached is not None and cached.path == path and cached.generation >= generation:
+                    return cached
+                snap = None
+                if cached is not None and cached.path == path:
+                    snap = cached.advance(conn, generation)
+                if snap is None:
+                    snap = _Snapshot.load(conn, path, generation)
+                self._snapshot = snap
+                return snap
+            finally:
+                conn.execute("COMMIT")
+
+    def vocabulary(self, conn: sqlite3.Connection, snap: _Snapshot) -> _Vocabulary:
+        if snap.vocabulary is None:
+            with self._snapshot_lock:
+                if snap.vocabulary is None:
+                    snap.vocabulary = _Vocabulary(sorted(t for (t,) in conn.execute("SELECT term FROM terms")))
+        return snap.vocabulary
 
     def expand_typos(self, query: AnalyzedQuery, conn: sqlite3.Connection) -> None:
         """Give each word the index does not know the known words one or two letters away."""
-        vocab = self.snapshot(conn).vocabulary()
+        vocab = self.vocabulary(conn, self.snapshot(conn))
         for term in query.terms:
             if term.phrases and not term.exact:
                 continue
             forms = term.exact[:2]
-            if any(f in vocab.exact for f in term.exact) or any(vocab.has_prefix(p) for p in term.prefixes):
+            if any(f in vocab for f in term.exact) or any(vocab.has_prefix(p) for p in term.prefixes):
                 continue
             for form in forms:
                 distance = allowed_typos(form)

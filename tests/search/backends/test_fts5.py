@@ -1,0 +1,321 @@
+"""The embedded backend with several processes on one folder: rebuilds, writes during a rebuild, and the
+cost of the first search after a write."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import sqlite3
+import threading
+from collections.abc import Iterator
+from multiprocessing.synchronize import Barrier, Event
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.backends import fts5
+from search.backends.fts5 import BATCH, Fts5Backend
+from search.documents import Document, SearchQuery, Viewer
+
+ADMIN = Viewer(is_admin=True)
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def doc(id_: str, title: str, summary: str = "", **kw: Any) -> Document:
+    facets = {"domain": [kw.pop("domain", "social")], "municipality": [kw.pop("municipality", "253")]}
+    return Document(type="process", id=id_, title=title, url=f"/p/{id_}", summary=summary, facets=facets, **kw)
+
+
+def ids(backend: Fts5Backend, text: str = "", **filters: str) -> list[str]:
+    return [h.id for h in backend.search(SearchQuery(text=text, filters=filters, viewer=ADMIN, limit=100)).hits]
+
+
+def generation_docs(tag: int, i: int) -> list[Document]:
+    return [
+        doc(f"d-{tag}-{i}-{k}", f"Indhentning af straffeattester {k}", "Robotten henter attester") for k in range(5)
+    ]
+
+
+# -------------------------------------------------------------- child processes (spawned: module level)
+
+
+def _rebuild_waiting_for(directory: str, inside: Event, other_inside: Event, saw_other: Any) -> None:
+    """Rebuild; in the middle, note whether the other process got into its rebuild meanwhile."""
+
+    def docs() -> Iterator[Document]:
+        yield doc("a", "Attester")
+        inside.set()
+        saw_other.value = other_inside.wait(1.0)  # never, while the lock serialises the rebuilds
+        yield doc("b", "Tolkeregninger")
+
+    Fts5Backend(Path(directory)).rebuild(docs())
+
+
+def _rebuild_loop(directory: str, tag: int, rounds: int, start: Barrier) -> None:
+    backend = Fts5Backend(Path(directory))
+    start.wait()
+    for i in range(rounds):
+        backend.rebuild(generation_docs(tag, i))
+    backend.close()
+
+
+def _search_loop(directory: str, start: Barrier, stop: Event, out: Any) -> None:
+    backend = Fts5Backend(Path(directory))
+    start.wait()
+    errors: list[str] = []
+    searches = 0
+    while not stop.is_set() or searches < 10:
+        try:
+            backend.search(SearchQuery(text="straffeattest", viewer=ADMIN))
+            backend.count()
+        except Exception as exc:  # what the test counts
+            errors.append(f"{type(exc).__name__}: {exc}")
+        searches += 1
+    out.put((searches, errors[:5], len(errors)))
+
+
+def _write_during_rebuild(directory: str) -> None:
+    writer = Fts5Backend(Path(directory))
+    writer.upsert([doc("ny", "Betaling af helbredstillæg", "Helt ny proces")])
+    writer.upsert([doc("a", "Attester", "Nu også videotolkning")])
+    writer.delete([("process", "c")])
+    writer.close()
+
+
+# -------------------------------------------------------------- 1. one rebuild at a time
+
+
+def test_a_rebuild_holds_the_rebuild_lock(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    held: list[bool] = []
+
+    def docs() -> Iterator[Document]:
+        yield doc("a", "Attester")
+        with open(tmp_path / "rebuild.lock", "a+b") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(False)
+            except BlockingIOError:
+                held.append(True)
+
+    backend.rebuild(docs())
+    assert held == [True]
+
+
+def test_two_processes_rebuilding_at_once_take_turns(tmp_path: Path) -> None:
+    Fts5Backend(tmp_path).rebuild([doc("x", "Gammel")])
+    first_in, second_in = SPAWN.Event(), SPAWN.Event()
+    first_saw, second_saw = SPAWN.Value("b", False), SPAWN.Value("b", False)
+    first = SPAWN.Process(target=_rebuild_waiting_for, args=(str(tmp_path), first_in, second_in, first_saw))
+    second = SPAWN.Process(target=_rebuild_waiting_for, args=(str(tmp_path), second_in, first_in, second_saw))
+    first.start()
+    assert first_in.wait(30)
+    second.start()  # blocks on the lock until the first is done
+    first.join(30)
+    second.join(30)
+    assert first.exitcode == second.exitcode == 0
+    assert not first_saw.value, "the second rebuild ran while the first was still going"
+    assert second_saw.value  # the first had been in, before
+    assert sorted(ids(Fts5Backend(tmp_path))) == ["a", "b"]
+
+
+# -------------------------------------------------------------- 2. no rebuild deletes another's file
+
+
+def test_concurrent_rebuilds_never_leave_current_pointing_at_a_deleted_file(tmp_path: Path) -> None:
+    Fts5Backend(tmp_path).rebuild(generation_docs(0, 0))
+    rebuilders, rounds = 3, 8
+    start = SPAWN.Barrier(rebuilders + 1)
+    stop = SPAWN.Event()
+    out = SPAWN.Queue()
+    searcher = SPAWN.Process(target=_search_loop, args=(str(tmp_path), start, stop, out))
+    workers = [
+        SPAWN.Process(target=_rebuild_loop, args=(str(tmp_path), tag, rounds, start)) for tag in range(rebuilders)
+    ]
+    for p in [searcher, *workers]:
+        p.start()
+    for p in workers:
+        p.join(60)
+    stop.set()
+    searches, errors, n_errors = out.get(timeout=60)
+    searcher.join(30)
+    assert [p.exitcode for p in workers] == [0] * rebuilders
+    assert n_errors == 0, errors
+    assert searches >= 10
+    current = (tmp_path / "current").read_text().strip()
+    assert (tmp_path / current).exists()
+    backend = Fts5Backend(tmp_path)
+    assert backend.count() == 5
+    assert len(ids(backend, "straffeattest")) == 5
+    leftovers = {p.name.split(".sqlite3")[0] + ".sqlite3" for p in tmp_path.glob("index-*")}
+    assert leftovers == {current}
+
+
+def test_a_reader_of_a_replaced_file_moves_to_the_new_one(tmp_path: Path) -> None:
+    reader, rebuilder = Fts5Backend(tmp_path), Fts5Backend(tmp_path)
+    rebuilder.rebuild([doc("gammel", "Straffeattester")])
+    assert ids(reader, "straffeattest") == ["gammel"]
+    rebuilder.rebuild([doc("ny", "Straffeattester")])
+    assert ids(reader, "straffeattest") == ["ny"]
+    reader.upsert([doc("ekstra", "Straffeattester igen")])
+    assert sorted(ids(rebuilder, "straffeattest")) == ["ekstra", "ny"]
+
+
+# -------------------------------------------------------------- 3. writes during a rebuild are kept
+
+
+def _rebuild_with_writes_in_the_middle(tmp_path: Path, write: Any) -> Fts5Backend:
+    backend = Fts5Backend(tmp_path)
+    old = [doc("a", "Attester"), doc("b", "Tolkeregninger"), doc("c", "Udrejseregistrering")]
+    backend.rebuild(old)
+    midway, written = threading.Event(), threading.Event()
+
+    def slow() -> Iterator[Document]:  # the database as read before the writes
+        yield from old[:2]
+        midway.set()
+        assert written.wait(30)
+        yield from old[2:]
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            backend.rebuild(slow())
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert midway.wait(30)
+    write()
+    written.set()
+    thread.join(30)
+    assert not failures
+    return backend
+
+
+def _assert_writes_kept(backend: Fts5Backend) -> None:
+    for b in (backend, Fts5Backend(backend.directory)):
+        assert ids(b, "helbredstillæg") == ["ny"]
+        assert ids(b, "videotolkning") == ["a"]
+        assert ids(b, "udrejseregistrering") == []
+        assert b.count() == 3
+
+
+def test_writes_from_another_process_during_a_rebuild_are_in_the_new_index(tmp_path: Path) -> None:
+    def write() -> None:
+        p = SPAWN.Process(target=_write_during_rebuild, args=(str(tmp_path),))
+        p.start()
+        p.join(30)
+        assert p.exitcode == 0
+
+    _assert_writes_kept(_rebuild_with_writes_in_the_middle(tmp_path, write))
+
+
+def test_writes_from_another_thread_during_a_rebuild_are_in_the_new_index(tmp_path: Path) -> None:
+    backend = _rebuild_with_writes_in_the_middle(tmp_path, lambda: _write_during_rebuild(str(tmp_path)))
+    _assert_writes_kept(backend)
+    journal = sqlite3.connect(tmp_path / (tmp_path / "current").read_text().strip())
+    assert journal.execute("SELECT count(*) FROM journal").fetchone()[0] == 0  # not journaling any more
+    assert journal.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0] == ""
+
+
+def test_a_failed_rebuild_stops_journaling(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc("a", "Attester")])
+
+    def broken() -> Iterator[Document]:
+        yield doc("b", "Tolk")
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        backend.rebuild(broken())
+    backend.upsert([doc("c", "Udrejse")])
+    conn = sqlite3.connect(tmp_path / (tmp_path / "current").read_text().strip())
+    assert conn.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
+    assert sorted(ids(backend)) == ["a", "c"]
+    assert len(list(tmp_path.glob("index-*.sqlite3"))) == 1
+
+
+# -------------------------------------------------------------- 4. the first search after a write
+
+
+def test_the_first_search_after_a_write_reads_no_whole_table(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc(f"p{i}", f"Betaling af tolkeregninger {i}", "Robotten betaler") for i in range(50)])
+    assert ids(backend, "tolkeregnig")  # a typo: the vocabulary is loaded now
+    statements: list[str] = []
+    backend._conn().set_trace_callback(statements.append)
+    backend.upsert([doc("ny", "Skrivefejlsordbog", "helt nyt ord")])
+    statements.clear()
+    assert ids(backend, "skrivefejlsordbg") == ["ny"]  # the new word is in the typo vocabulary at once
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert reads, "the trace saw nothing"
+    whole = [s for s in reads if " WHERE " not in s.upper() and "FTS MATCH" not in s.upper()]
+    assert not whole, whole
+
+
+def test_the_moved_forward_snapshot_answers_like_a_fresh_one(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild(
+        [doc(f"p{i}", f"Betaling af tolkeregninger {i}", "Robotten betaler", domain="oekonomi") for i in range(30)]
+    )
+    queries = ["", "tolkeregninger", "tolkeregnig", "kladde", "helbredstilæg", "videotolk", "betaling"]
+    for q in queries:
+        ids(backend, q)  # snapshot and vocabulary loaded before the writes
+    backend.upsert([doc("p1", "Betaling af helbredstillæg", "Nyt", domain="sundhed", municipality="999")])
+    backend.upsert([doc("k", "Hemmelig kladde", "videotolkning", visibility="municipality:253", boost=2.0)])
+    backend.delete([("process", "p2"), ("process", "p3")])
+    backend.upsert([doc(f"p{i}", f"Betaling af tolkeregninger {i}", "Robotten betaler") for i in range(20, 25)])
+    fresh = Fts5Backend(tmp_path)
+    for viewer in (ADMIN, Viewer(), Viewer(municipality="253")):
+        for q in queries:
+            for filters in ({}, {"domain": "sundhed"}, {"municipality": "999"}):
+                query = SearchQuery(text=q, viewer=viewer, filters=filters, limit=100)
+                a, b = backend.search(query), fresh.search(query)
+                assert (a.total, [(h.id, h.score) for h in a.hits], a.facets) == (
+                    b.total,
+                    [(h.id, h.score) for h in b.hits],
+                    b.facets,
+                ), (q, viewer, filters)
+    conn = backend._conn()
+    assert set(conn.execute("SELECT term, n FROM terms")) == set(
+        conn.execute("SELECT term, doc FROM vocab WHERE doc > 0")
+    )
+
+
+# -------------------------------------------------------------- 5. rebuild streams
+
+
+def test_rebuild_writes_the_documents_as_they_come(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    in_file: list[int] = []
+
+    def docs() -> Iterator[Document]:
+        for i in range(3 * BATCH):
+            if i == 2 * BATCH + 1:
+                current = (tmp_path / "current").read_text().strip()
+                (new,) = [p for p in tmp_path.glob("index-*.sqlite3") if p.name != current]
+                with sqlite3.connect(new) as conn:
+                    in_file.append(conn.execute("SELECT count(*) FROM docs").fetchone()[0])
+            yield doc(f"p{i}", f"Proces {i}")
+
+    assert backend.rebuild(docs()) == 3 * BATCH
+    assert in_file and in_file[0] >= BATCH  # already written before the generator was done
+
+
+def test_term_counts_use_the_index_tokenizer() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    assert fts5._term_counts(conn, ["Æble æble-grød x_y", "æble 2x"]) == {"æble": 2, "grød": 1, "x": 1, "y": 1, "2x": 1}
+
+
+def test_a_rebuild_that_died_leaves_no_journaling_behind(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc("a", "Attester")])
+    conn = sqlite3.connect(tmp_path / (tmp_path / "current").read_text().strip())
+    with conn:  # what a rebuild killed in the middle leaves
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'rebuilding'")
+    backend.upsert([doc("b", "Tolk")])
+    assert conn.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
+    assert conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0] == ""
