@@ -12,7 +12,7 @@ from service.app import create_app
 from service.cli import main
 from service.demo import demo_settings
 from service.settings import Settings
-from tests.codebank.conftest import SourceRepo
+from tests.conftest import SourceRepo
 
 
 def env(settings: Settings, **extra: str) -> dict[str, str]:

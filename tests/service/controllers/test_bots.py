@@ -11,10 +11,16 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.codebank.conftest import WEBHOOK_SECRET, SourceRepo
-from tests.conftest import Api, process_body
+from service.settings import Settings
+from tests.conftest import WEBHOOK_SECRET, Api, SourceRepo, code_bank_settings, process_body
 
 PID = "indhentning-af-boerne-og-straffeattester"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:  # type: ignore[override]
+    """The usual test settings, with local repositories allowed and a webhook secret."""
+    return code_bank_settings(settings)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from service.app import create_app
 from service.cli import main
 from service.settings import Settings
 from tests.conftest import Api, process_body
-from tests.service.test_benefits_api import PID, setup_scenario
+from tests.service.controllers.test_benefits import PID, setup_scenario
 
 
 def workbook(content: bytes) -> Any:

@@ -20,8 +20,7 @@ from service.app import create_app
 from service.cli import main
 from service.demo import demo_settings
 from service.settings import Settings
-from tests.codebank.conftest import SourceRepo
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, SourceRepo
 
 BOT = "straffeattest-robot"
 PID = "indhentning-af-boerne-og-straffeattester"
