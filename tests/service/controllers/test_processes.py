@@ -95,7 +95,7 @@ async def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(
     api: Api, change: dict[str, Any], field: str
 ) -> None:
     r = await api.post(URL, process_body(**change), who="editor_253")
-    assert r.status_code in (400, 422), r.text
+    assert r.status_code == 422, r.text
     body = r.json()
     assert body["field"] == field, body
     assert body["message"]
@@ -107,7 +107,7 @@ async def test_malformed_json_is_a_400(api: Api) -> None:
     assert r.status_code == 400
     assert "JSON" in r.json()["message"]
     r = await api.post(URL, who="editor_253", content=b"[1, 2]", headers={"content-type": "application/json"})
-    assert r.status_code in (400, 422)
+    assert r.status_code == 422  # well-formed JSON, but not an object
 
 
 async def test_get_has_etag_and_patch_honours_if_match(api: Api) -> None:
@@ -200,8 +200,8 @@ async def test_list_filters(api: Api) -> None:
     assert await ids("q=tolke") == ["betaling-af-tolkeregninger"]
     page = (await api.get(f"{URL}?limit=1&offset=1")).json()
     assert page["total"] == 2 and len(page["items"]) == 1
-    assert (await api.get(f"{URL}?domain=rumfart")).status_code in (400, 422)
-    assert (await api.get(f"{URL}?limit=100000")).status_code in (400, 422)
+    assert (await api.get(f"{URL}?domain=rumfart")).status_code == 422
+    assert (await api.get(f"{URL}?limit=100000")).status_code == 422
 
 
 async def test_vocabulary_counts(api: Api) -> None:
@@ -210,7 +210,7 @@ async def test_vocabulary_counts(api: Api) -> None:
     r = await api.get("/api/vocabularies/system")
     counts = {t["label"]: t["count"] for t in r.json()}
     assert counts["eDoc"] == 2  # "EDOC" is the same term, shown with its first spelling
-    assert (await api.get("/api/vocabularies/colour")).status_code in (400, 404, 422)
+    assert (await api.get("/api/vocabularies/colour")).status_code == 422
 
 
 async def test_drafts_are_invisible_to_other_municipalities(api: Api) -> None:
@@ -325,7 +325,7 @@ async def test_bad_adoptions(api: Api, process: str) -> None:
     r = await api.put("/api/processes/findes-ikke/adoptions/376", {"status": "planned"}, who="editor_376")
     assert r.status_code == 404
     r = await api.put(f"/api/processes/{PID}/adoptions/12", {"status": "planned"})
-    assert r.status_code in (400, 404, 422)
+    assert r.status_code == 422  # not a 3-digit municipality code
     assert (await api.get(ADOPTIONS)).json() == []
 
 

@@ -81,8 +81,8 @@ async def test_filters_and_type(api: Api) -> None:
     assert hit_ids(await search(api, "", system="kmd opus")) == ["betaling-af-tolkeregninger"]
     assert hit_ids(await search(api, "", technology="Power Automate")) == [PID]
     assert set(hit_ids(await search(api, "", type="process", municipality="376"))) == {"betaling-af-tolkeregninger"}
-    assert (await api.get("/api/search?q=x&type=film")).status_code in (400, 422)
-    assert (await api.get("/api/search?q=x&limit=0")).status_code in (400, 422)
+    assert (await api.get("/api/search?q=x&type=film")).status_code == 422
+    assert (await api.get("/api/search?q=x&limit=0")).status_code == 422
 
 
 async def test_drafts_are_found_only_by_their_municipality(api: Api) -> None:
