@@ -3,23 +3,39 @@
 PostgreSQL: `RPABANK_TEST_DATABASE_URL` (default: the local server, database `test`). Each test run
 creates its own database there and drops it at the end. In CI (`CI` set) an unreachable PostgreSQL
 fails the run instead of skipping, so both databases are always tested there.
+
+Set-up is cheap per test: the schema is migrated once per session (a SQLite template file copied for each
+test; one PostgreSQL database emptied before each test), and the app starts with `migrate=False`. A test
+that asks for `api` gets the three municipalities and the two editor tokens seeded before the app starts
+(SQLite: a second, seeded template; PostgreSQL: in the same transaction as the emptying), with fixed token
+secrets. Tests of migrations and of start-up build their own app or database and take the migrating path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
+import subprocess
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from catalogue.tokens import TokenService
+from catalogue.models import ApiToken
+from catalogue.schemas import MunicipalityCreate
+from catalogue.services import MunicipalityService
+from catalogue.tokens import TokenService, hash_token
+from core.actors import Actor
 from core.db import create_engine, session_factories
 from service.app import create_app
 from service.db import metadata, upgrade
@@ -45,6 +61,38 @@ async def _pg_reachable(url: str) -> str | None:
         await engine.dispose()
 
 
+MUNICIPALITIES = [
+    {"code": "253", "name": "Greve", "cvr": "44023911"},
+    {"code": "259", "name": "Køge", "cvr": "29189374", "aliases": ["Koege", "Koge"]},
+    {"code": "376", "name": "Guldborgsund", "cvr": "29188599", "aliases": ["Guldborgssund"]},
+]
+# The editor tokens `api` starts with: name -> (municipality, secret). The secrets are fixed (only their
+# hashes are stored, as `TokenService.create` stores them), so seeding needs no round trip to learn them.
+SEED_TOKENS = {
+    "editor_253": ("253", "rpab_test-editor-253-secret-0000000000000000000"),
+    "editor_376": ("376", "rpab_test-editor-376-secret-0000000000000000000"),
+}
+
+
+async def _seed(conn: AsyncConnection) -> None:
+    """The three municipalities (through the service, as `POST /api/municipalities` makes them) and the two
+    editor tokens, in the caller's transaction. The index queue is left empty: the app builds the search index
+    from the database when it starts on an empty index, as it would have drained the queue after the POSTs."""
+    session = AsyncSession(bind=conn, expire_on_commit=False)
+    try:
+        admin = Actor(role="admin", name="admin (RPABANK_ADMIN_TOKEN)")
+        for m in MUNICIPALITIES:
+            await MunicipalityService(session).create(admin, msgspec.convert(m, MunicipalityCreate))
+        await session.flush()
+        for name, (code, secret) in SEED_TOKENS.items():
+            session.add(ApiToken(name=name, role="editor", municipality_code=code, token_hash=hash_token(secret)))
+            await session.flush()
+        session.info.pop("index_rows", None)
+        await session.execute(text("DELETE FROM index_queue"))
+    finally:
+        await session.close()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite database, copied for each test."""
@@ -53,6 +101,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def go() -> None:
         engine = create_engine(f"sqlite+aiosqlite:///{path}")
         await upgrade(engine)
+        await engine.dispose()
+
+    _run(go())
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """The migrated template with the municipalities and tokens of `api`, copied for each test that uses it."""
+    path = tmp_path_factory.mktemp("seeded") / "rpabank.sqlite3"
+    shutil.copy(sqlite_template, path)
+
+    async def go() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        async with engine.begin() as conn:
+            await _seed(conn)
         await engine.dispose()
 
     _run(go())
@@ -92,36 +156,98 @@ def postgres_url() -> Iterator[str]:
         _run(on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def _truncate_postgres(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in metadata().sorted_tables)
+class _LoopThread:
+    """An event loop in a thread of its own, so one engine (and its connection) serves every test's reset."""
 
-    async def go() -> None:
-        engine = create_engine(url)
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="pg-reset", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+@pytest.fixture(scope="session")
+def reset_postgres(postgres_url: str) -> Iterator[Callable[[bool], None]]:
+    """Empty every table and restart the sequences (what `TRUNCATE … RESTART IDENTITY` does, but DELETE is
+    many times faster on tables this small), and seed for `api` when asked: one transaction per test."""
+    tables = [t.name for t in reversed(metadata().sorted_tables)]
+    restart_sequences = (
+        "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = current_schema()"
+    )
+    runner = _LoopThread()
+    engine = runner.run(_make_engine(postgres_url))
+
+    async def go(seed: bool) -> None:
         async with engine.begin() as conn:
-            search = (await conn.execute(text("SELECT to_regclass('search_documents') IS NOT NULL"))).scalar()
-            extra = ", search_documents, search_terms" if search else ""  # the PostgreSQL search's tables
-            await conn.execute(text(f"TRUNCATE {tables}{extra} RESTART IDENTITY CASCADE"))
-        await engine.dispose()
+            for table in tables:
+                await conn.execute(text(f'DELETE FROM "{table}"'))
+            if (await conn.execute(text("SELECT to_regclass('search_documents') IS NOT NULL"))).scalar():
+                # the PostgreSQL search's own tables (made by the backend, not the migrations)
+                await conn.execute(text("DELETE FROM search_documents"))
+                await conn.execute(text("DELETE FROM search_terms"))
+            await conn.execute(text(restart_sequences))
+            if seed:
+                await _seed(conn)
 
-    _run(go())
+    try:
+        yield lambda seed: runner.run(go(seed))
+    finally:
+        runner.run(engine.dispose())
+        runner.close()
+
+
+async def _make_engine(url: str) -> AsyncEngine:
+    return create_engine(url)
+
+
+@pytest.fixture(scope="session")
+def data_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the app's data folder lives, one per database kind, emptied before each test. The same folder
+    for every test keeps `settings` equal between tests, so `client` can reuse the app built for them."""
+    return tmp_path_factory.mktemp("app")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """The URL of an empty, migrated database: SQLite always, PostgreSQL when reachable."""
-    if request.param == "sqlite":
-        path = tmp_path / "data" / "rpabank.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(sqlite_template, path)
-        return f"sqlite+aiosqlite:///{path}"
-    url = request.getfixturevalue("postgres_url")
-    _truncate_postgres(url)
-    return url
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Which database a test runs on: SQLite always, PostgreSQL when reachable."""
+    return str(request.param)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, admin_token=ADMIN_TOKEN)
+def data_dir(data_dirs: Path, database_kind: str) -> Path:
+    """The app's data folder, emptied. The same folder for every test on a database kind keeps `settings`
+    equal between tests, so `client` can reuse the app it built for them."""
+    path = data_dirs / database_kind / "data"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, database_kind: str, data_dir: Path, sqlite_template: Path) -> str:
+    """The URL of a migrated database. Empty, unless the test uses `api`: then it holds that fixture's
+    municipalities and tokens already."""
+    seed = "api" in request.fixturenames
+    if database_kind == "sqlite":
+        template = request.getfixturevalue("seeded_sqlite_template") if seed else sqlite_template
+        path = data_dir / "rpabank.sqlite3"
+        shutil.copy(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    request.getfixturevalue("reset_postgres")(seed)
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(data_dir=data_dir, database_url=database_url, admin_token=ADMIN_TOKEN)
 
 
 class Api:
@@ -162,13 +288,6 @@ class Api:
         return await self.client.delete(url, headers={**self.auth(who), **kw.pop("headers", {})}, **kw)
 
 
-MUNICIPALITIES = [
-    {"code": "253", "name": "Greve", "cvr": "44023911"},
-    {"code": "259", "name": "Køge", "cvr": "29189374", "aliases": ["Koege", "Koge"]},
-    {"code": "376", "name": "Guldborgsund", "cvr": "29188599", "aliases": ["Guldborgssund"]},
-]
-
-
 def process_body(title: str = "Indhentning af børne- og straffeattester", **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "title": title,
@@ -188,19 +307,95 @@ def process_body(title: str = "Indhentning af børne- og straffeattester", **ext
     return body
 
 
+@pytest.fixture(scope="session")
+def apps() -> dict[Settings, Litestar]:
+    """The apps built in this session, by their settings. Building one costs far more than starting it, and
+    an app starts afresh each time (its engine, search index and indexer are made by its lifespan)."""
+    return {}
+
+
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app=create_app(settings)) as c:
+async def client(settings: Settings, apps: dict[Settings, Litestar]) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The app on the test's database, which `database_url` has migrated already: no migration at start-up."""
+    app = apps.get(settings)
+    if app is None:
+        app = apps[settings] = create_app(settings, migrate=False)
+    app.state.settings = settings  # a test may have swapped them on an earlier start
+    async with AsyncTestClient(app=app) as c:
         yield c
 
 
 @pytest.fixture
 async def api(client: AsyncTestClient[Any]) -> Api:
-    """An API with three municipalities and tokens: admin, editor_253, editor_376."""
+    """An API with three municipalities and tokens: admin, editor_253, editor_376 (seeded by `database_url`)."""
     api = Api(client)
-    for m in MUNICIPALITIES:
-        r = await api.post("/api/municipalities", m)
-        assert r.status_code == 201, r.text
-    await api.token("editor_253", "editor", "253")
-    await api.token("editor_376", "editor", "376")
+    api.tokens.update({name: secret for name, (_, secret) in SEED_TOKENS.items()})
     return api
+
+
+# Code bank tests: real git repositories made in the test, some of them hostile, and settings that allow
+# local repository paths and know the webhook secret.
+WEBHOOK_SECRET = "webhook-test-secret"
+
+
+def code_bank_settings(settings: Settings) -> Settings:
+    """The usual test settings, with local repositories allowed and a webhook secret."""
+    return dataclasses.replace(settings, allow_local_repos=True, webhook_secret=WEBHOOK_SECRET)
+
+
+class SourceRepo:
+    """A working repository the tests commit to, standing in for a Git host."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+
+    def git(self, *args: str, input: bytes | None = None) -> str:
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "Test",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "Test",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+        }
+        out = subprocess.run(
+            ["git", "-C", str(self.path), *args], env=env, input=input, capture_output=True, check=True
+        )
+        return out.stdout.decode("utf-8", "replace").strip()
+
+    def write(self, files: dict[str | bytes, str | bytes]) -> None:
+        for name, content in files.items():
+            target = self.path / (os.fsdecode(name) if isinstance(name, bytes) else name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+    def commit(self, files: dict[str | bytes, str | bytes], message: str = "change", tag: str | None = None) -> str:
+        self.write(files)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        if tag:
+            self.git("tag", tag)
+        return self.git("rev-parse", "HEAD")
+
+    @property
+    def url(self) -> str:
+        return str(self.path.resolve())
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> SourceRepo:
+    repo = SourceRepo(tmp_path / "origin" / "hent-attester")
+    repo.commit(
+        {
+            "README.md": "# Attest-robotten\n\nHenter straffeattester fra politiet.\n",
+            "rpabank.yaml": "name: Attest-robotten\nsummary: Henter attester.\nprocesses: "
+            "[indhentning-af-boerne-og-straffeattester]\nprinciples: [koe-haandtering]\n",
+            "src/robot.py": "def hent_straffeattest_fra_politiet(sag_id):\n    return sag_id\n",
+            "src/edoc.py": "class EDocClient:\n    def opret_sag(self):\n        pass\n",
+            "requirements.txt": "httpx\n",
+        },
+        "first",
+        tag="v1.0.0",
+    )
+    return repo

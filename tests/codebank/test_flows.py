@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.codebank.conftest import SourceRepo
-from tests.conftest import Api, process_body
+from tests.conftest import Api, SourceRepo, process_body
 
 PID = "indhentning-af-boerne-og-straffeattester"
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')

@@ -25,8 +25,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from core.db import create_engine
-from tests.codebank.conftest import SourceRepo
-from tests.conftest import MUNICIPALITIES, PG_DEFAULT, _pg_reachable, process_body
+from tests.conftest import MUNICIPALITIES, PG_DEFAULT, SourceRepo, _pg_reachable, process_body
 
 ADMIN = "multi-instance-admin"
 SECRET = "multi-instance-webhook"

@@ -7,8 +7,6 @@ from urllib.parse import quote
 
 import pytest
 
-from service.cli import main
-from service.settings import Settings
 from tests.conftest import Api, process_body
 
 PID = "indhentning-af-boerne-og-straffeattester"
@@ -83,8 +81,8 @@ async def test_filters_and_type(api: Api) -> None:
     assert hit_ids(await search(api, "", system="kmd opus")) == ["betaling-af-tolkeregninger"]
     assert hit_ids(await search(api, "", technology="Power Automate")) == [PID]
     assert set(hit_ids(await search(api, "", type="process", municipality="376"))) == {"betaling-af-tolkeregninger"}
-    assert (await api.get("/api/search?q=x&type=film")).status_code in (400, 422)
-    assert (await api.get("/api/search?q=x&limit=0")).status_code in (400, 422)
+    assert (await api.get("/api/search?q=x&type=film")).status_code == 422
+    assert (await api.get("/api/search?q=x&limit=0")).status_code == 422
 
 
 async def test_drafts_are_found_only_by_their_municipality(api: Api) -> None:
@@ -120,48 +118,3 @@ async def test_process_list_q_is_ranked_by_the_search(api: Api) -> None:
     assert page["items"][0]["adopted_by"] == []  # full process objects
     page = (await api.get("/api/processes?q=tolk&domain=hr_og_loen")).json()
     assert [p["id"] for p in page["items"]] == ["betaling-af-tolkeregninger"]
-
-
-async def test_an_index_failure_keeps_the_write_and_shows_on_health(api: Api) -> None:
-    backend = api.client.app.state.indexer.backend
-    real_upsert = backend.upsert
-
-    def broken(_: Any) -> None:
-        raise RuntimeError("index disk full")
-
-    backend.upsert = broken
-    try:
-        r = await api.post("/api/processes", process_body(), who="editor_253")
-        assert r.status_code == 201  # the database write stands
-        assert (await api.get(f"/api/processes/{PID}")).status_code == 200
-        health = (await api.get("/api/health")).json()
-        assert health["status"] == "degraded"
-        assert health["search"]["pending"] >= 1 and health["search"]["failing"] >= 1
-        assert "index disk full" in health["search"]["last_error"]
-    finally:
-        backend.upsert = real_upsert
-    # the next write drains the queue, the failed entry included
-    await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "operation"}, who="editor_253")
-    assert hit_ids(await search(api, "straffeattester")) == [PID]
-    health = (await api.get("/api/health")).json()
-    assert health["status"] == "ok" and health["search"]["pending"] == 0
-
-
-def test_reindex_command_rebuilds_from_the_database(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"RPABANK_DATA_DIR": str(settings.data_dir), "RPABANK_DATABASE_URL": settings.effective_database_url}
-    assert main(["demo", "--no-serve"], env) == 0
-    index_dir = settings.data_dir / "search"
-    first = (index_dir / "current").read_text()
-    assert main(["reindex"], env) == 0
-    assert "Rebuilt the search index" in capsys.readouterr().out
-    second = (index_dir / "current").read_text()
-    assert first != second and (index_dir / second).exists() and not (index_dir / first).exists()
-    backend = settings.open_search()
-    try:
-        from search.documents import SearchQuery, Viewer
-
-        result = backend.search(SearchQuery(text="straffeattester", viewer=Viewer()))
-        assert result.hits[0].id == PID
-        assert backend.count() >= 12 + 15
-    finally:
-        backend.close()

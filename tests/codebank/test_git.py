@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codebank.git import validate_path, validate_ref, validate_url
-from codebank.services import normalise_url
 from core.errors import Invalid
 
 
@@ -96,13 +95,3 @@ def test_refused_paths(path: str) -> None:
 def test_paths_are_normalised() -> None:
     assert validate_path("") == "" and validate_path("/") == ""
     assert validate_path("src//robot.py") == "src/robot.py"
-
-
-def test_webhook_urls_normalise_to_one_spelling() -> None:
-    spellings = [
-        "https://Git.Example.dk/kommune/robot.git",
-        "https://git.example.dk/kommune/robot/",
-        "git@git.example.dk:kommune/robot.git",
-        "ssh://git@git.example.dk/kommune/robot",
-    ]
-    assert len({normalise_url(u) for u in spellings}) == 1

@@ -1,78 +1,25 @@
-"""The code bank's pages through Litestar's test client, on the demo bank: bots, the file browser, highlighted
-code with line anchors, principles, the process page's bots and a code search hit that lands on its line."""
+"""service.pages.bots: the code bank's pages on the demo bank — bots, the file browser, highlighted code with
+line anchors, and the principles."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import html
-import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.cli import main
-from service.demo import demo_settings
 from service.settings import Settings
-from tests.codebank.conftest import SourceRepo
-from tests.conftest import ADMIN_TOKEN
-
-BOT = "straffeattest-robot"
-PID = "indhentning-af-boerne-og-straffeattester"
-POLITI = "src/straffeattest_robot/politi.py"
+from tests.conftest import ADMIN_TOKEN, SourceRepo
+from tests.service.pages.conftest import BOT, PID, POLITI, text_of
 
 
-def env(settings: Settings) -> dict[str, str]:
-    return {
-        "RPABANK_DATA_DIR": str(settings.data_dir),
-        "RPABANK_DATABASE_URL": settings.effective_database_url,
-        "RPABANK_ALLOW_LOCAL_REPOS": "1",
-    }
-
-
-def hostile_repo(root: Path) -> SourceRepo:
-    """A bot with a symlink pointing out of the repository, a submodule and a binary file."""
-    repo = SourceRepo(root / "genveje")
-    secret = root / "hemmelig.txt"
-    secret.write_text("TOPHEMMELIGT-INDHOLD")
-    repo.commit(
-        {"README.md": "# Genvejs-robotten\n\nTester genveje.\n", "src/main.py": "print('hej')\n"}, "first", tag="v0.1.0"
-    )
-    (repo.path / "link").symlink_to(secret)
-    first = repo.git("rev-parse", "HEAD")
-    repo.commit({"logo.png": b"\x89PNG\r\n\x1a\n\0\0\0"}, "link and logo")
-    repo.git("update-index", "--add", "--cacheinfo", f"160000,{first},vendor/lib")
-    repo.git("commit", "-q", "-m", "submodule")
-    return repo
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[Any]]:
-    """The demo bank (SQLite) plus one hostile bot, behind one test client for the whole module."""
-    root = tmp_path_factory.mktemp("codebank-pages")
-    settings = Settings(data_dir=root / "data", admin_token=ADMIN_TOKEN)
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["demo", "--no-serve"], env(settings)) == 0
-    repo = hostile_repo(root / "origin")
-    with TestClient(create_app(demo_settings(settings))) as client:
-        r = client.post("/api/bots", json={"url": repo.url}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-        assert r.status_code == 201, r.text
-        yield client
-
-
-def text_of(page: str) -> str:
-    """The page as a person reads it: tags out, entities decoded, whitespace collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
-
-
-def test_bot_list(demo: TestClient[Any]) -> None:
-    r = demo.get("/bots")
+def test_bot_list(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get("/bots")
     assert r.status_code == 200
     for slug in (BOT, "tolkeregninger-flow", "edoc-api-klient"):
         assert f'href="/bots/{slug}"' in r.text
@@ -81,8 +28,8 @@ def test_bot_list(demo: TestClient[Any]) -> None:
     assert 'href="/bots" aria-current="page"' in r.text  # the menu item
 
 
-def test_bot_page_shows_readme_facts_versions_and_runs(demo: TestClient[Any]) -> None:
-    r = demo.get(f"/bots/{BOT}")
+def test_bot_page_shows_readme_facts_versions_and_runs(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get(f"/bots/{BOT}")
     assert r.status_code == 200
     page = r.text
     assert '<h1 id="straffeattest-robotten">Straffeattest-robotten</h1>' in page  # the README, rendered
@@ -101,42 +48,42 @@ def test_bot_page_shows_readme_facts_versions_and_runs(demo: TestClient[Any]) ->
     assert "Fejl i" not in text and "mislykkedes" not in text  # no errors to show
 
 
-def test_tree_lists_src_with_breadcrumbs_and_versions(demo: TestClient[Any]) -> None:
-    root = demo.get(f"/bots/{BOT}/tree")
+def test_tree_lists_src_with_breadcrumbs_and_versions(demo_bank: TestClient[Any]) -> None:
+    root = demo_bank.get(f"/bots/{BOT}/tree")
     assert root.status_code == 200 and "src/" in root.text
-    r = demo.get(f"/bots/{BOT}/tree", params={"path": "src/straffeattest_robot", "ref": "v1.0.0"})
+    r = demo_bank.get(f"/bots/{BOT}/tree", params={"path": "src/straffeattest_robot", "ref": "v1.0.0"})
     assert r.status_code == 200
     assert f'href="/bots/{BOT}/blob?ref=v1.0.0&amp;path=src%2Fstraffeattest_robot%2Fpoliti.py"' in r.text
     assert f'href="/bots/{BOT}/tree?ref=v1.0.0&amp;path=src"' in r.text  # breadcrumb
     assert '<option value="v1.0.0" selected>' in r.text and 'value="main"' in r.text  # the ref selector
 
 
-def test_blob_is_highlighted_with_line_anchors(demo: TestClient[Any]) -> None:
-    r = demo.get(f"/bots/{BOT}/blob", params={"path": POLITI})
+def test_blob_is_highlighted_with_line_anchors(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get(f"/bots/{BOT}/blob", params={"path": POLITI})
     assert r.status_code == 200
     assert 'id="L1"' in r.text and 'href="#L1"' in r.text and 'id="L12"' in r.text
     assert '<span class="k">def</span>' in r.text and "hent_straffeattest_fra_politiet" in r.text
     assert "Python" in r.text
     assert len(re.findall(r'<tr id="L\d+"', r.text)) >= 12
-    older = demo.get(f"/bots/{BOT}/blob", params={"path": POLITI, "ref": "v1.0.0"})
+    older = demo_bank.get(f"/bots/{BOT}/blob", params={"path": POLITI, "ref": "v1.0.0"})
     assert older.status_code == 200 and "forsoeg" not in older.text and "forsoeg" in r.text  # per version
 
 
-def test_symlinks_are_never_followed_submodules_show_their_commit(demo: TestClient[Any]) -> None:
-    tree = demo.get("/bots/genveje/tree")
+def test_symlinks_are_never_followed_submodules_show_their_commit(demo_bank: TestClient[Any]) -> None:
+    tree = demo_bank.get("/bots/genveje/tree")
     assert tree.status_code == 200
     text = text_of(tree.text)
     assert re.search(r"link → \S*hemmelig\.txt", text)
     assert "/bots/genveje/blob?path=link" not in tree.text  # no link to follow
     assert "TOPHEMMELIGT" not in tree.text
-    vendor = demo.get("/bots/genveje/tree", params={"path": "vendor"})
+    vendor = demo_bank.get("/bots/genveje/tree", params={"path": "vendor"})
     assert "Submodul" in vendor.text and re.search(r'<code title="[0-9a-f]{40}">[0-9a-f]{10}</code>', vendor.text)
-    link = demo.get("/bots/genveje/blob", params={"path": "link"})
+    link = demo_bank.get("/bots/genveje/blob", params={"path": "link"})
     assert link.status_code == 200 and "symbolsk henvisning" in link.text and "TOPHEMMELIGT" not in link.text
     assert "hemmelig.txt" in link.text
-    sub = demo.get("/bots/genveje/blob", params={"path": "vendor/lib"})
+    sub = demo_bank.get("/bots/genveje/blob", params={"path": "vendor/lib"})
     assert sub.status_code == 200 and "submodul" in sub.text
-    assert "binær" in demo.get("/bots/genveje/blob", params={"path": "logo.png"}).text
+    assert "binær" in demo_bank.get("/bots/genveje/blob", params={"path": "logo.png"}).text
 
 
 @pytest.mark.parametrize(
@@ -154,22 +101,24 @@ def test_symlinks_are_never_followed_submodules_show_their_commit(demo: TestClie
         ("/principles/findes-ikke", 404, "Siden findes ikke"),
     ],
 )
-def test_unknown_or_bad_addresses_are_friendly_pages(demo: TestClient[Any], url: str, status: int, says: str) -> None:
-    r = demo.get(url)
+def test_unknown_or_bad_addresses_are_friendly_pages(
+    demo_bank: TestClient[Any], url: str, status: int, says: str
+) -> None:
+    r = demo_bank.get(url)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("text/html")
     assert says in html.unescape(r.text) and "Traceback" not in r.text and 'lang="da"' in r.text
 
 
-def test_folders_and_files_swap_to_the_right_view(demo: TestClient[Any]) -> None:
-    r = demo.get(f"/bots/{BOT}/blob", params={"path": "src"}, follow_redirects=False)
+def test_folders_and_files_swap_to_the_right_view(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get(f"/bots/{BOT}/blob", params={"path": "src"}, follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"] == f"/bots/{BOT}/tree?path=src"
-    r = demo.get(f"/bots/{BOT}/tree", params={"path": "README.md"}, follow_redirects=False)
+    r = demo_bank.get(f"/bots/{BOT}/tree", params={"path": "README.md"}, follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"] == f"/bots/{BOT}/blob?path=README.md"
 
 
-def test_principles_grouped_with_tags_and_bots(demo: TestClient[Any]) -> None:
-    r = demo.get("/principles")
+def test_principles_grouped_with_tags_and_bots(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get("/principles")
     assert r.status_code == 200
     assert 'href="/principles/koe-haandtering"' in r.text
     assert re.search(r"<h2[^>]*>Drift</h2>", r.text)  # a category heading
@@ -180,31 +129,12 @@ def test_principles_grouped_with_tags_and_bots(demo: TestClient[Any]) -> None:
     assert 'href="/principles" aria-current="page"' in r.text  # the menu shows principles now
 
 
-def test_principle_page(demo: TestClient[Any]) -> None:
-    r = demo.get("/principles/koe-haandtering")
+def test_principle_page(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get("/principles/koe-haandtering")
     assert r.status_code == 200
     assert "<h1" in r.text and "arbejdskø" in r.text  # the rendered Markdown
     assert f'href="/bots/{BOT}"' in r.text and "Drift" in r.text
     assert "notice-error" not in r.text
-
-
-def test_process_page_lists_its_bots(demo: TestClient[Any]) -> None:
-    r = demo.get(f"/processes/{PID}")
-    assert r.status_code == 200
-    section = r.text[r.text.index('id="robotter"') :]
-    assert f'href="/bots/{BOT}">Straffeattest-robotten</a>' in section
-
-
-def test_a_code_search_hit_lands_on_its_line(demo: TestClient[Any]) -> None:
-    r = demo.get("/search", params={"q": "hent_straffeattest"})
-    assert r.status_code == 200
-    urls = [html.unescape(u) for u in re.findall(r'href="(/bots/[^"]+/blob\?[^"]+)"', r.text)]
-    assert urls, "a code hit links to the file"
-    url, _, anchor = urls[0].partition("#")
-    assert re.fullmatch(r"L\d+", anchor)
-    page = demo.get(url)
-    assert page.status_code == 200 and f'id="{anchor}"' in page.text
-    assert quote(POLITI, safe="/") in url
 
 
 def test_escaping_in_the_file_view(tmp_path: Path, settings: Settings) -> None:
@@ -228,8 +158,3 @@ def test_escaping_in_the_file_view(tmp_path: Path, settings: Settings) -> None:
         blob = client.get("/bots/skummel/blob", params={"path": "side<b>.html"})
         assert blob.status_code == 200
         assert "<script>alert" not in blob.text and "&lt;" in blob.text and 'id="L2"' in blob.text
-
-
-def test_a_pinned_bot_version_links_to_the_bot(demo: TestClient[Any]) -> None:
-    html = demo.get("/processes/indhentning-af-boerne-og-straffeattester").text
-    assert 'href="/bots/straffeattest-robot/tree?ref=v1.0.0"' in html

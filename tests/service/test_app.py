@@ -1,4 +1,6 @@
-"""The authorisation matrix: admin / editor of the owner / editor of another municipality / no token × each write."""
+"""The app as create_app assembles it, across every controller: the authorisation matrix (admin / editor of the
+owner / editor of another municipality / no token × each write; the guard is service.deps, the rules are the
+domains') and the OpenAPI document with its interactive docs."""
 
 from __future__ import annotations
 
@@ -87,3 +89,22 @@ async def test_reads_need_no_token(api: Api) -> None:
         "/api/health",
     ):
         assert (await api.get(url)).status_code == 200, url
+
+
+async def test_openapi_31_document_and_interactive_docs_are_served(api: Api) -> None:
+    r = await api.get("/api/schema/openapi.json")
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["openapi"].startswith("3.1")
+    for path in (
+        "/api/processes",
+        "/api/processes/{process_id}",
+        "/api/processes/{process_id}/adoptions/{code}",
+        "/api/municipalities/{code}",
+        "/api/health",
+    ):
+        assert path in doc["paths"], path
+    html = (await api.get("/api/schema/")).text
+    assert "/static/swagger/swagger-ui-bundle.js" in html  # served by us, works offline
+    js = await api.get("/static/swagger/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000

@@ -1,0 +1,139 @@
+"""service.pages.processes: the process page, its adoption and benefit forms, and the bots it lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.conftest import Api
+from tests.service.pages.conftest import BOT, PID, csrf_of, sign_in
+
+
+async def test_process_page(site: Api) -> None:
+    r = await site.client.get(f"/processes/{PID}")
+    assert r.status_code == 200
+    html = r.text
+    assert re.search(r"<h2[^>]*>Baggrund</h2>", html) and "<strong>ansættelse</strong>" in html  # Markdown
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html  # raw HTML escaped
+    assert "Greve" in html and "Køge" in html  # the adopting municipalities
+    assert "I drift" in html and "Planlagt" in html and "v1.2.0" in html and "01.02.2022" in html
+    assert "Politiets attestløsning" in html and "Power Automate" in html
+    assert "Historik" in html
+    assert "Log ind" in html and "Gem anvendelse" not in html  # no form for readers
+
+
+async def test_editor_registers_an_adoption_through_the_form(site: Api) -> None:
+    await site.client.post("/logout")  # no-op without CSRF: refused, harmless
+    site.client.cookies.clear()
+    await sign_in(site, "editor_376")
+    token = await csrf_of(site, f"/processes/{PID}")
+    r = await site.client.post(
+        f"/processes/{PID}/adoption",
+        data={
+            "_csrf_token": token,
+            "status": "implementing",
+            "started_on": "2024-01-15",
+            "bot_repo": "https://git.example/a",
+            "bot_ref": "v1.2.0",
+            "minutes_per_case": "4,5",
+            "contact_name": "Sofie Lund",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    api = (await site.get(f"/api/processes/{PID}/adoptions/376")).json()
+    assert api["status"] == "implementing" and api["minutes_per_case"] == 4.5 and api["bot"]["ref"] == "v1.2.0"
+    page = (await site.client.get(f"/processes/{PID}")).text
+    assert "Guldborgsund" in page and "Under implementering" in page
+
+
+async def test_form_shows_the_apis_validation_messages_next_to_the_fields(site: Api) -> None:
+    await sign_in(site, "editor_376")
+    token = await csrf_of(site, f"/processes/{PID}")
+    r = await site.client.post(
+        f"/processes/{PID}/adoption", data={"_csrf_token": token, "status": "operation", "cases_per_year": "-5"}
+    )
+    assert r.status_code == 422
+    assert re.search(r'id="f-cases"[^>]*aria-invalid="true"', r.text)
+    assert 'class="field-error" id="err-cases_per_year">cases_per_year: Expected `int` &gt;= 0' in r.text
+    r = await site.client.post(
+        f"/processes/{PID}/adoption",
+        data={"_csrf_token": token, "status": "operation", "started_on": "2024-05-01", "live_on": "2024-01-01"},
+    )
+    assert r.status_code == 422
+    assert 'id="err-live_on">live_on must not be before started_on.' in r.text
+    assert (await site.get(f"/api/processes/{PID}/adoptions/376")).status_code == 404  # nothing was written
+
+
+async def test_htmx_form_post_answers_the_adoption_partial(site: Api) -> None:
+    await sign_in(site, "editor_376")
+    token = await csrf_of(site, f"/processes/{PID}")
+    r = await site.client.post(
+        f"/processes/{PID}/adoption", headers={"HX-Request": "true"}, data={"_csrf_token": token, "status": "planned"}
+    )
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<section id="anvendelse"') and "Anvendelsen er gemt" in r.text
+
+
+async def test_reader_cannot_post_the_form(site: Api) -> None:
+    token = await csrf_of(site)
+    r = await site.client.post(f"/processes/{PID}/adoption", data={"_csrf_token": token, "status": "planned"})
+    assert r.status_code == 422 and "Log ind som redaktør" in r.text
+
+
+async def test_editor_reports_a_benefit_and_sees_it(site: Api) -> None:
+    await sign_in(site, "editor_253")
+    token = await csrf_of(site, f"/processes/{PID}")
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={
+            "_csrf_token": token,
+            "municipality": "253",
+            "period": "2024",
+            "cases_handled": "1100",
+            "minutes_saved_per_case": "3,2",
+            "budget_realised": "on",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    api = (await site.get(f"/api/processes/{PID}/adoptions/253/benefits/2024")).json()
+    assert api["cases_handled"] == 1100 and api["minutes_saved_per_case"] == 3.2
+    page = (await site.client.get(f"/processes/{PID}?gemt=gevinst")).text
+    assert "Gevinsten er indberettet" in page
+    assert "Realiserede timer pr. år" in page and "<svg" in page  # the chart
+    assert "58,7" in page  # 1100 × 3.2 / 60 hours
+    dashboard = (await site.client.get("/dashboard")).text
+    assert "Processer med størst realiseret gevinst" in dashboard
+    assert "Realiserede timer pr. år i Greve" in (await site.client.get("/municipalities/253")).text
+
+
+async def test_benefit_form_shows_the_apis_messages(site: Api) -> None:
+    await sign_in(site, "editor_253")
+    token = await csrf_of(site, f"/processes/{PID}")
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={"_csrf_token": token, "municipality": "253", "period": "2024-13", "cases_handled": "10"},
+    )
+    assert r.status_code == 422
+    assert 'id="berr-period">' in r.text
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={"_csrf_token": token, "municipality": "253", "period": "2024", "cases_handled": "mange"},
+    )
+    assert r.status_code == 422
+    assert 'id="berr-cases_handled">cases_handled: Expected `int`' in r.text
+
+
+def test_process_page_lists_its_bots(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get(f"/processes/{PID}")
+    assert r.status_code == 200
+    section = r.text[r.text.index('id="robotter"') :]
+    assert f'href="/bots/{BOT}">Straffeattest-robotten</a>' in section
+
+
+def test_a_pinned_bot_version_links_to_the_bot(demo_bank: TestClient[Any]) -> None:
+    html = demo_bank.get("/processes/indhentning-af-boerne-og-straffeattester").text
+    assert 'href="/bots/straffeattest-robot/tree?ref=v1.0.0"' in html

@@ -1,0 +1,73 @@
+"""service.pages.search: the front page, search results, facets, paging and the htmx partial."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import quote
+
+from litestar.testing import TestClient
+
+from tests.conftest import Api
+from tests.service.pages.conftest import PID, POLITI
+
+
+async def test_front_page_has_the_search_field(site: Api) -> None:
+    r = await site.client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert 'name="q"' in r.text and 'lang="da"' in r.text
+    assert 'href="#indhold"' in r.text  # skip link
+    assert "/static/js/htmx.min.js" in r.text and "/static/css/site.css" in r.text
+
+
+async def test_search_shows_hits_with_marked_snippet_and_facets(site: Api) -> None:
+    r = await site.client.get("/search", params={"q": "straffeattest"})
+    assert r.status_code == 200
+    assert f'href="/processes/{PID}"' in r.text
+    assert "<mark>" in r.text
+    assert "Proces" in r.text  # the type of the hit
+    assert "/search?q=straffeattest&amp;domain=hr_og_loen" in r.text  # a facet link
+    assert "HR og løn" in r.text
+
+
+async def test_a_facet_filters(site: Api) -> None:
+    r = await site.client.get("/search", params={"domain": "oekonomi"})
+    assert "Betaling af tolkeregninger" in r.text
+    assert "Indhentning af børne- og straffeattester" not in r.text
+    assert "(fjern filter)" in r.text
+
+
+async def test_search_escapes_the_query_and_survives_odd_input(site: Api) -> None:
+    r = await site.client.get("/search", params={"q": '<script>alert("x")</script> "NEAR( -*', "domain": "nonsense"})
+    assert r.status_code == 200
+    assert "<script>alert" not in r.text
+    assert "&lt;script&gt;" in r.text
+
+
+async def test_htmx_gets_only_the_results_partial(site: Api) -> None:
+    r = await site.client.get("/search", params={"q": "tolk"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    assert r.text.lstrip().startswith('<div id="results"')
+    assert "<html" not in r.text
+    assert "Betaling af tolkeregninger" in r.text
+
+
+async def test_paging(site: Api) -> None:
+    r = await site.client.get("/search", params={"page": 2})
+    assert r.status_code == 200
+    bad = await site.client.get("/search", params={"page": 0})
+    assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+
+
+def test_a_code_search_hit_lands_on_its_line(demo_bank: TestClient[Any]) -> None:
+    r = demo_bank.get("/search", params={"q": "hent_straffeattest"})
+    assert r.status_code == 200
+    urls = [html.unescape(u) for u in re.findall(r'href="(/bots/[^"]+/blob\?[^"]+)"', r.text)]
+    assert urls, "a code hit links to the file"
+    url, _, anchor = urls[0].partition("#")
+    assert re.fullmatch(r"L\d+", anchor)
+    page = demo_bank.get(url)
+    assert page.status_code == 200 and f'id="{anchor}"' in page.text
+    assert quote(POLITI, safe="/") in url
