@@ -67,8 +67,8 @@ def test_logging_is_configured_once_however_many_apps(tmp_path: Path) -> None:
     ours = [h for h in logging.getLogger().handlers if isinstance(h, StderrHandler)]
     assert len(ours) == 1
     assert isinstance(ours[0].formatter, JsonFormatter)
-    assert logging.getLogger("rpabank").getEffectiveLevel() == logging.INFO
-    assert logging.getLogger("uvicorn.access").getEffectiveLevel() == logging.INFO
+    for name in ("rpabank", "uvicorn", "litestar"):  # (uvicorn sets its children's levels itself when it runs)
+        assert logging.getLogger(name).level == logging.INFO
 
 
 def test_log_settings_come_from_the_environment() -> None:
