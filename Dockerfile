@@ -23,5 +23,6 @@ RUN pip install --no-cache-dir .
 USER rpabank
 VOLUME ["/data"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/api/health').status == 200 else 1)"
+# Readiness: the database, the search and the schema. The start period covers a first index rebuild.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health/ready', timeout=8)" || exit 1
 CMD ["rpabank", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -23,14 +23,17 @@ from service.controllers.benefits import AdoptionBenefitController, BenefitContr
 from service.controllers.bots import BotController, HookController, PrincipleController
 from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
+from service.controllers.metrics import MetricsController
 from service.controllers.municipalities import MunicipalityController
 from service.controllers.processes import ProcessController, VocabularyController
 from service.controllers.search import SearchController
 from service.db import upgrade
 from service.deps import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
-from service.indexing import Indexer, start_indexing
+from service.indexing import start_indexing
 from service.jobs import JobRunner
+from service.metrics import TimedIndexer
+from service.observability import configure_logging, instrument
 from service.pages.common import template_config
 from service.pages.routes import pages_router
 from service.settings import Settings
@@ -48,6 +51,7 @@ CONTROLLERS = [
     BotController,
     PrincipleController,
     HookController,
+    MetricsController,
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -55,6 +59,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
     """Build the app. With `migrate`, the database is brought to the newest schema at start-up."""
+    configure_logging(settings.log_level, settings.log_format)  # idempotent
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -66,7 +71,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         app.state.engine = engine
         app.state.read_sessions, app.state.write_sessions = session_factories(engine)
         backend = await asyncio.to_thread(settings.open_search)
-        indexer = Indexer(
+        indexer = TimedIndexer(
             backend, app.state.read_sessions, app.state.write_sessions, settings.codebank(), lock_dir=settings.data_dir
         )
         app.state.indexer = indexer
@@ -112,7 +117,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         ],
     )
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *CONTROLLERS,
             pages_router(settings),  # the web pages, with their session cookie and CSRF protection
@@ -128,6 +133,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    return instrument(app)  # request ids, request metrics
 
 
 logging.getLogger("rpabank").addHandler(logging.NullHandler())

@@ -73,21 +73,26 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from service.app import create_app
+    from service.metrics import multiprocess_dir
+    from service.observability import configure_logging
 
     if settings.is_sqlite:
         settings.ensure_data_dir()
+    configure_logging(settings.log_level, settings.log_format)  # uvicorn's lines too: it gets no config of its own
     print(f"RPA-banken on http://{host}:{port}  (API docs: http://{host}:{port}/api/schema)", flush=True)
     # h11's default 16 KiB would refuse a long search URL before the app could answer it
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "log_level": "info",
+        "log_level": settings.log_level.lower(),
+        "log_config": None,
         "proxy_headers": True,
         "h11_max_incomplete_event_size": 256 * 1024,
     }
     if workers > 1:
         os.environ.update(settings.to_env())
-        uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
+        with multiprocess_dir():  # the workers' metrics are summed through it (see service.metrics)
+            uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
     else:
         uvicorn.run(create_app(settings, migrate=False), **options)
 

@@ -174,8 +174,8 @@ def git_error(_: Request[Any, Any, Any], exc: GitError) -> Response[dict[str, An
     return error_response(502, "git_failed", f"The repository could not be read: {exc}")
 
 
-def server_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled error", exc_info=exc)
+def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)  # with the traceback
     return error_response(
         HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side; it has been logged."
     )

@@ -24,11 +24,13 @@ from codebank.models import Bot
 from codebank.services import BotService, CodebankConfig, PrincipleService
 from core.jobs import acquire_lease, claim, enqueue, finish
 from service.indexing import Indexer
+from service.metrics import count_sync
 
 log = logging.getLogger("rpabank.jobs")
 SYNC_BOT = "sync_bot"
 SYNC_PRINCIPLES = "sync_principles"
 SCHEDULE_LEASE = "scheduled-sync"
+SYNC_TARGETS = {SYNC_BOT: "bot", SYNC_PRINCIPLES: "principles"}  # the sync jobs counted in the metrics
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -82,6 +84,8 @@ class JobRunner:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("job %s (%s) failed: %s", job_id, kind, error)
+        if kind in SYNC_TARGETS:
+            count_sync(SYNC_TARGETS[kind], error or (result or {}).get("sync_error"))
         async with self.sessions() as session:
             await finish(session, job_id, error=error, result=result)
             await session.commit()
@@ -121,6 +125,8 @@ class JobRunner:
         async with self.sessions() as session:
             bot = await BotService(session, self.codebank).sync(None, slug)
             await session.commit()
+        if bot.sync_error:
+            log.warning("code bank sync of %s failed: %s", slug, bot.sync_error)
         await self.indexer.drain()
         return {"slug": slug, "head": bot.head, "sync_error": bot.sync_error}
 

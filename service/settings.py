@@ -15,6 +15,9 @@ from catalogue.formulas import DEFAULT_SETTINGS, BenefitSettings
 from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+
 # Used when RPABANK_SESSION_SECRET is unset: sign-ins then last as long as this process, and several
 # workers do not share them.
 _PROCESS_SESSION_SECRET = secrets.token_urlsafe(32)
@@ -43,6 +46,9 @@ class Settings:
     sync_interval_minutes: float = 0.0
     # The search engine: "fts5", "postgres" or "meilisearch"; unset, it follows the database (see open_search).
     search_engine: str | None = None
+    # Logs on stderr: "text" or "json" (one JSON object a line), at this level (see service.observability).
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def effective_database_url(self) -> str:
@@ -104,6 +110,8 @@ class Settings:
             webhook_secret=env.get("RPABANK_WEBHOOK_SECRET") or None,
             sync_interval_minutes=float(env.get("RPABANK_SYNC_INTERVAL") or 0),
             search_engine=(env.get("RPABANK_SEARCH") or "").strip().lower() or None,
+            log_level=_choice(env, "RPABANK_LOG_LEVEL", LOG_LEVELS, "INFO").upper(),
+            log_format=_choice(env, "RPABANK_LOG_FORMAT", LOG_FORMATS, "text").lower(),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -118,6 +126,8 @@ class Settings:
             "RPABANK_ALLOW_LOCAL_REPOS": "1" if self.allow_local_repos else "0",
             "RPABANK_SYNC_INTERVAL": str(self.sync_interval_minutes),
             "RPABANK_MEILI_INDEX": self.meili_index,
+            "RPABANK_LOG_LEVEL": self.log_level,
+            "RPABANK_LOG_FORMAT": self.log_format,
         }
         optional = {
             "RPABANK_DATABASE_URL": self.database_url,
@@ -130,6 +140,13 @@ class Settings:
         }
         env.update({name: value for name, value in optional.items() if value})
         return env
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or default).strip()
+    if raw.upper() not in (c.upper() for c in choices):
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return raw
 
 
 def _positive_decimal(env: Mapping[str, str], name: str, default: Decimal) -> Decimal:
