@@ -27,6 +27,7 @@ from core.errors import (
     NotFound,
     PreconditionFailed,
 )
+from search.backends.base import SearchError
 from service.pages.errors import for_pages
 
 log = logging.getLogger("rpabank")
@@ -174,6 +175,14 @@ def git_error(_: Request[Any, Any, Any], exc: GitError) -> Response[dict[str, An
     return error_response(502, "git_failed", f"The repository could not be read: {exc}")
 
 
+def search_error(_: Request[Any, Any, Any], exc: SearchError) -> Response[dict[str, Any]]:
+    """The search engine failed (unreachable, overloaded): the client may retry; never a 500."""
+    log.warning("search failed: %s", exc)
+    return error_response(
+        503, "search_unavailable", "The search does not answer right now; please retry.", headers={"Retry-After": "5"}
+    )
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)  # with the traceback
     return error_response(
@@ -190,6 +199,7 @@ _API_HANDLERS: dict[Any, Any] = {
     DBAPIError: database_error,
     PoolTimeout: database_error,
     GitError: git_error,
+    SearchError: search_error,
     Exception: server_error,
 }
 # JSON under /api; the same status as an error page in the site's design everywhere else.

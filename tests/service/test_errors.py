@@ -12,3 +12,25 @@ async def test_unknown_address_is_a_json_404(api: Api) -> None:
     r = await api.client.request("PUT", "/api/health")
     assert r.status_code == 405
     assert r.json()["error"] == "method_not_allowed"
+
+
+async def test_a_failing_search_engine_answers_503_with_retry_after_not_500(api: Api) -> None:
+    from search.backends.base import SearchError
+
+    backend = api.client.app.state.indexer.backend
+
+    def broken(*_: object) -> None:
+        raise SearchError("the engine does not answer")
+
+    original = backend.search
+    backend.search = broken
+    try:
+        r = await api.get("/api/search?q=attest")
+        assert r.status_code == 503
+        assert r.headers["Retry-After"] == "5"
+        assert r.json()["error"] == "search_unavailable"
+        page = await api.client.get("/search?q=attest")
+        assert page.status_code == 503
+        assert "text/html" in page.headers["content-type"]
+    finally:
+        backend.search = original
