@@ -1,5 +1,5 @@
 # RPA-banken application image (stateless: data lives in PostgreSQL, Meilisearch and the /data volume).
-FROM python:3.12-slim
+FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -12,13 +12,16 @@ RUN apt-get update \
     && mkdir -p /data && chown rpabank /data
 
 WORKDIR /app
+# the pinned dependencies first (a layer that changes only with the lock file), then the project without them
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY service ./service
 COPY catalogue ./catalogue
 COPY codebank ./codebank
 COPY search ./search
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 USER rpabank
 VOLUME ["/data"]

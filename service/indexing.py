@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogue.models import Municipality
@@ -31,7 +32,7 @@ from codebank.services import CodebankConfig
 from core.actors import Actor
 from core.db import utcnow
 from core.indexing import Collator, EntityKind, IndexQueue
-from search.backends.base import SearchBackend
+from search.backends.base import SearchBackend, SearchError
 from search.documents import Document, SearchQuery, SearchResult, Viewer
 
 log = logging.getLogger("rpabank.indexing")
@@ -110,7 +111,12 @@ class Indexer:
             return
         await session.flush()
         upserts, deletes = await self.documents(session, [(r.entity, r.entity_id) for r in mine])
-        await self.backend.apply(await session.connection(), upserts, deletes)  # type: ignore[attr-defined]
+        try:
+            await self.backend.apply(await session.connection(), upserts, deletes)  # type: ignore[attr-defined]
+        except (SearchError, DBAPIError):  # the database itself is mapped by the service (busy → 503, clash → 409)
+            raise
+        except Exception as exc:  # the write does not commit without its index entries: retry later
+            raise SearchError(f"indexing failed: {type(exc).__name__}: {exc}") from exc
         await session.execute(delete(IndexQueue).where(IndexQueue.id.in_([r.id for r in mine])))
         if len(mine) == len(rows):
             session.info.pop("index_dirty", None)

@@ -16,6 +16,8 @@ async connection inside the caller's transaction, so catalogue changes and their
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import re
 from collections import Counter
@@ -318,7 +320,13 @@ class PostgresBackend(SearchBackend):
         self.url = make_url(url).set(drivername="postgresql+psycopg")
         self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
         self.ext_schema = "public"
-        self.ensure_schema()
+        self.schema_ready = False
+        with contextlib.suppress(SearchError):  # a database that is away now: tried again on first use
+            self.ensure_schema()
+
+    def _ready(self) -> None:
+        if not self.schema_ready:
+            self.ensure_schema()
 
     def ensure_schema(self) -> None:
         """Create the extension, tables and indexes if missing; safe when several instances start at once."""
@@ -332,6 +340,7 @@ class PostgresBackend(SearchBackend):
                 self.ext_schema = str(ext).strip('"')
                 for ddl in self.sql.ensure(self.ext_schema):
                     conn.execute(text(ddl))
+            self.schema_ready = True
         except DBAPIError as exc:
             raise SearchError(f"PostgreSQL search schema {self.sql.schema!r}: {exc.orig}") from exc
 
@@ -341,11 +350,13 @@ class PostgresBackend(SearchBackend):
     # -------------------------------------------------------- writing
 
     def upsert(self, documents: Iterable[Document]) -> None:
+        self._ready()
         for chunk in _chunks(documents, BATCH):
             with self.engine.begin() as conn:
                 _run(conn, self.sql.write(chunk, []))
 
     def delete(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._ready()
         wanted = list(keys)
         for i in range(0, len(wanted), BATCH):
             with self.engine.begin() as conn:
@@ -356,6 +367,8 @@ class PostgresBackend(SearchBackend):
     ) -> None:
         """Index `upserts` and remove `deletes` on the caller's connection, inside the caller's transaction:
         nothing is searchable before it commits, and a rollback leaves the index as it was."""
+        if not self.schema_ready:
+            await asyncio.to_thread(self.ensure_schema)
         for statement, params in self.sql.write(upserts, deletes):
             await conn.execute(statement, params)
 
@@ -364,6 +377,7 @@ class PostgresBackend(SearchBackend):
 
         The documents are read and written in chunks of BATCH; the vocabulary is counted in SQL at the end.
         """
+        self._ready()
         count = 0
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
@@ -382,10 +396,12 @@ class PostgresBackend(SearchBackend):
     # -------------------------------------------------------- reading
 
     def count(self) -> int:
+        self._ready()
         with self.engine.connect() as conn:
             return int(conn.execute(text(f"SELECT count(*) FROM {self.sql.docs}")).scalar_one())
 
     def search(self, query: SearchQuery) -> SearchResult:
+        self._ready()
         analyzed = parse_query(query.text)
         try:
             with self.engine.connect() as conn:

@@ -144,11 +144,14 @@ def test_reindex_command_rebuilds_from_the_database(settings: Settings, capsys: 
     env = {"RPABANK_DATA_DIR": str(settings.data_dir), "RPABANK_DATABASE_URL": settings.effective_database_url}
     assert main(["demo", "--no-serve"], env) == 0
     index_dir = settings.data_dir / "search"
-    first = (index_dir / "current").read_text()
+    first = (index_dir / "current").read_text() if settings.is_sqlite else None
     assert main(["reindex"], env) == 0
     assert "Rebuilt the search index" in capsys.readouterr().out
-    second = (index_dir / "current").read_text()
-    assert first != second and (index_dir / second).exists() and not (index_dir / first).exists()
+    if settings.is_sqlite:  # FTS5: a new file swapped in, the old one gone
+        second = (index_dir / "current").read_text()
+        assert first != second and (index_dir / second).exists() and not (index_dir / first).exists()
+    else:  # PostgreSQL: the search lives in the database, no file in the data folder
+        assert not index_dir.exists()
     backend = settings.open_search()
     try:
         from search.documents import SearchQuery, Viewer
@@ -158,3 +161,45 @@ def test_reindex_command_rebuilds_from_the_database(settings: Settings, capsys: 
         assert backend.count() >= 12 + 15
     finally:
         backend.close()
+
+
+def test_serve_no_migrate_leaves_the_schema_to_db_upgrade(tmp_path: Path) -> None:
+    """`serve --no-migrate` does not touch the schema (readiness says so); `db upgrade` as a one-shot job does."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.service.test_observability import _free_port, stop
+
+    data = tmp_path / "data"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("RPABANK_", "PROMETHEUS_"))}
+    environ["RPABANK_DATA_DIR"] = str(data)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--no-migrate", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health/live", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.2)
+        ready = httpx.get(f"{base}/api/health/ready", timeout=10)
+        assert ready.status_code == 503
+        assert "migrations" in {f["check"] for f in ready.json()["failing"]}
+        assert main(["db", "upgrade"], {"RPABANK_DATA_DIR": str(data)}) == 0
+        assert httpx.get(f"{base}/api/health/ready", timeout=10).status_code == 200
+    finally:
+        stop(process)

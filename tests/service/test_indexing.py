@@ -1,4 +1,7 @@
-"""service.indexing: a failing search index keeps the database write, shows on health and is drained later."""
+"""service.indexing: a failing search index never loses a write nor leaves a stale document. With an index
+outside the database (FTS5, Meilisearch) the write stands, the change stays queued, shows on health and is drained
+later; with the index in the database (PostgreSQL) the write and its index entries commit together or not at
+all (503, retry)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from tests.service.controllers.test_search import PID, hit_ids, search
 
 
 async def test_an_index_failure_keeps_the_write_and_shows_on_health(api: Api) -> None:
+    if api.client.app.state.indexer.transactional:
+        return await _transactional_index_failure(api)
     backend = api.client.app.state.indexer.backend
     real_upsert = backend.upsert
 
@@ -28,6 +33,28 @@ async def test_an_index_failure_keeps_the_write_and_shows_on_health(api: Api) ->
         backend.upsert = real_upsert
     # the next write drains the queue, the failed entry included
     await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "operation"}, who="editor_253")
+    assert hit_ids(await search(api, "straffeattester")) == [PID]
+    health = (await api.get("/api/health")).json()
+    assert health["status"] == "ok" and health["search"]["pending"] == 0
+
+
+async def _transactional_index_failure(api: Api) -> None:
+    backend = api.client.app.state.indexer.backend
+    real_apply = backend.apply
+
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("index table locked")
+
+    backend.apply = broken
+    try:
+        r = await api.post("/api/processes", process_body(), who="editor_253")
+        assert r.status_code == 503  # nothing half-written: no process without its index entry
+        assert r.headers["Retry-After"]
+        assert (await api.get(f"/api/processes/{PID}")).status_code == 404
+    finally:
+        backend.apply = real_apply
+    r = await api.post("/api/processes", process_body(), who="editor_253")  # the retry
+    assert r.status_code == 201
     assert hit_ids(await search(api, "straffeattester")) == [PID]
     health = (await api.get("/api/health")).json()
     assert health["status"] == "ok" and health["search"]["pending"] == 0

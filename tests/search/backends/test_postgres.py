@@ -18,8 +18,8 @@ from search.backends import open_backend, postgres
 from search.backends.fts5 import Fts5Backend
 from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
 from search.documents import Document, SearchQuery, Viewer
+from tests.search.backends.test_base import DOCS, proc
 from tests.search.conftest import PG_URL, new_schema
-from tests.search.test_contract import DOCS, proc
 
 ADMIN = Viewer(is_admin=True)
 MakePostgres = Callable[..., PostgresBackend]

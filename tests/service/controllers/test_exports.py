@@ -166,3 +166,29 @@ def test_every_benefit_figure_of_the_demo_is_non_zero(settings: Settings) -> Non
         assert municipalities["253"]["hourly_cost_dkk"] == 465
         r = client.get("/api/export/benefits.xlsx")
         assert r.status_code == 200 and len(workbook(r.content)["Registreringer"]["A"]) > 30
+
+
+async def test_workbooks_and_csv_are_built_off_the_event_loop(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building a large workbook is CPU work: it runs in a worker thread, so the server answers others meanwhile."""
+    import asyncio
+
+    import service.controllers.exports as exports
+
+    threads: dict[str, bool] = {}  # name → whether it ran on a thread with a running event loop
+
+    def recorded(name: str, build: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                threads[name] = True
+            except RuntimeError:  # a worker thread: no event loop runs here
+                threads[name] = False
+            return build(*args)
+
+        return wrapper
+
+    for name in ("processes_xlsx", "processes_csv", "benefits_xlsx"):
+        monkeypatch.setattr(exports, name, recorded(name, getattr(exports, name)))
+    for url in ("/api/export/processes.xlsx", "/api/export/processes.csv", "/api/export/benefits.xlsx"):
+        assert (await api.get(url)).status_code == 200
+    assert threads == {"processes_xlsx": False, "processes_csv": False, "benefits_xlsx": False}
