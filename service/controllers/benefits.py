@@ -5,18 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.formulas import GroupBy
-from catalogue.reuse import ProcessCopy, ReuseService, SimilarProcesses
+from catalogue.reuse import ProcessCopy, SimilarProcesses
 from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, ProcessRead
-from catalogue.services import BenefitService, etag
+from catalogue.services import etag
 from catalogue.vocab import Domain
-from core.actors import Actor
-from service.deps import requires_token
-from service.indexing import Indexer
+from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, requires_token
 from service.reuse import similar_processes
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
@@ -32,8 +28,8 @@ class AdoptionBenefitController(Controller):
     @get("/", summary="The benefits a municipality has reported for a process, period by period")
     async def list_benefits(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
     ) -> list[BenefitRead]:
@@ -42,8 +38,8 @@ class AdoptionBenefitController(Controller):
     @get("/{period:str}", summary="The benefits of one period")
     async def get_benefit(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         period: FromPath[PeriodParam],
@@ -57,8 +53,8 @@ class AdoptionBenefitController(Controller):
     )
     async def put_benefit(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         period: FromPath[PeriodParam],
@@ -70,8 +66,8 @@ class AdoptionBenefitController(Controller):
     @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
     async def delete_benefit(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         code: FromPath[Code],
         period: FromPath[PeriodParam],
@@ -86,8 +82,8 @@ class BenefitController(Controller):
     @get("/", summary="Expected against realised benefits of the network, grouped")
     async def benefit_summary(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         group_by: Annotated[
             GroupBy, QueryParameter(description="one row per process, municipality, year or domain")
         ] = "process",
@@ -110,9 +106,9 @@ class ReuseController(Controller):
     @get("/similar", summary="Likely duplicates of a process about to be described")
     async def similar(
         self,
-        indexer: NamedDependency[Indexer],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        indexer: IndexerDep,
+        db: DbDep,
+        actor: ActorDep,
         title: Annotated[str, QueryParameter(max_length=120, description="the new process's title")] = "",
         summary: Annotated[str, QueryParameter(max_length=280)] = "",
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
@@ -128,8 +124,8 @@ class ReuseController(Controller):
     )
     async def copy_process(
         self,
-        reuse_service: NamedDependency[ReuseService],
-        actor: NamedDependency[Actor],
+        reuse_service: ReuseServiceDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         data: JSONBody[ProcessCopy | None] = None,
     ) -> Response[ProcessRead]:

@@ -9,12 +9,13 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
+from catalogue.exports import XLSX, benefits_xlsx, processes_csv, processes_xlsx
 from catalogue.schemas import BenefitFilters, ProcessRead
-from catalogue.services import BenefitService, ProcessFilters, ProcessService
+from catalogue.services import ProcessFilters, ProcessService
 from catalogue.vocab import Domain
 from core.actors import Actor
 from service.controllers.processes import PROCESS_FILTERS
+from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerDep, ProcessServiceDep
 from service.indexing import Indexer, search_process_ids
 
 ALL = 1_000_000
@@ -46,10 +47,10 @@ class ExportController(Controller):
     @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
     async def processes_csv(
         self,
-        export_service: NamedDependency[ExportService],
-        indexer: NamedDependency[Indexer],
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
+        export_service: ExportServiceDep,
+        indexer: IndexerDep,
+        process_service: ProcessServiceDep,
+        actor: ActorDep,
         filters: NamedDependency[ProcessFilters],
         q: Text = None,
     ) -> Response[bytes]:
@@ -61,10 +62,10 @@ class ExportController(Controller):
     @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
     async def processes_xlsx(
         self,
-        export_service: NamedDependency[ExportService],
-        indexer: NamedDependency[Indexer],
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
+        export_service: ExportServiceDep,
+        indexer: IndexerDep,
+        process_service: ProcessServiceDep,
+        actor: ActorDep,
         filters: NamedDependency[ProcessFilters],
         q: Text = None,
     ) -> Response[bytes]:
@@ -79,8 +80,8 @@ class ExportController(Controller):
     @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
     async def benefits_xlsx(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
         domain: FromQuery[Domain | None] = None,

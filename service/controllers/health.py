@@ -4,11 +4,10 @@ from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from sqlalchemy import text
 
 from service import __version__
-from service.indexing import Indexer
+from service.deps import IndexerDep
 
 
 class HealthController(Controller):
@@ -16,11 +15,7 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get("/", summary="Is the service up; do the database and the search index answer?")
-    async def health(
-        self,
-        indexer: NamedDependency[Indexer],
-        state: State,
-    ) -> Response[dict[str, Any]]:
+    async def health(self, indexer: IndexerDep, state: State) -> Response[dict[str, Any]]:
         engine = state.engine
         database: dict[str, Any] = {"backend": engine.dialect.name}
         try:

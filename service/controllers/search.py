@@ -5,13 +5,12 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from catalogue.vocab import Domain, Phase, Status
-from core.actors import Actor
 from search.documents import SearchQuery
-from service.indexing import Indexer, viewer_for
+from service.deps import ActorDep, IndexerDep
+from service.indexing import viewer_for
 
 DocType = Literal["process", "municipality", "bot", "code", "principle"]
 Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]
@@ -43,8 +42,8 @@ class SearchController(Controller):
     @get("/", summary="Search processes, municipalities, bots, code and principles (Danish analysis, with facets)")
     async def search(
         self,
-        indexer: NamedDependency[Indexer],
-        actor: NamedDependency[Actor],
+        indexer: IndexerDep,
+        actor: ActorDep,
         q: Text = "",
         type: Annotated[DocType | None, QueryParameter(description="only this kind of result")] = None,
         domain: Annotated[Domain | None, QueryParameter()] = None,

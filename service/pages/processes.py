@@ -11,15 +11,24 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import AdoptionMissing
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from codebank.flows import register_adoption
-from codebank.services import BotService, CodebankConfig
+from codebank.services import BotService
 from core.actors import Actor
 from core.errors import DomainError, NotFound
+from service.deps import (
+    ActorDep,
+    AdoptionServiceDep,
+    BenefitServiceDep,
+    BotServiceDep,
+    CodebankDep,
+    DbDep,
+    MunicipalityServiceDep,
+    ProcessServiceDep,
+)
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
 
@@ -162,11 +171,11 @@ def editor_code(actor: Actor, requested: str | None) -> str | None:
 
 
 def provide_process_page_services(
-    process_service: NamedDependency[ProcessService],
-    adoption_service: NamedDependency[AdoptionService],
-    municipality_service: NamedDependency[MunicipalityService],
-    benefit_service: NamedDependency[BenefitService],
-    bot_service: NamedDependency[BotService],
+    process_service: ProcessServiceDep,
+    adoption_service: AdoptionServiceDep,
+    municipality_service: MunicipalityServiceDep,
+    benefit_service: BenefitServiceDep,
+    bot_service: BotServiceDep,
 ) -> ProcessPageServices:
     return ProcessPageServices(process_service, adoption_service, municipality_service, benefit_service, bot_service)
 
@@ -179,8 +188,8 @@ class ProcessPages(Controller):
     async def process_page(
         self,
         page_services: NamedDependency[ProcessPageServices],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        db: DbDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         gemt: FromQuery[str | None] = None,
     ) -> Template:
@@ -204,11 +213,11 @@ class ProcessPages(Controller):
     @post("/processes/{process_id:str}/adoption", status_code=303)
     async def save_adoption(
         self,
-        codebank: NamedDependency[CodebankConfig],
+        codebank: CodebankDep,
         request: Request[Any, Any, Any],
         page_services: NamedDependency[ProcessPageServices],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        db: DbDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         data: Form,
     ) -> Template | Redirect:
@@ -252,8 +261,8 @@ class ProcessPages(Controller):
         self,
         request: Request[Any, Any, Any],
         page_services: NamedDependency[ProcessPageServices],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        db: DbDep,
+        actor: ActorDep,
         process_id: FromPath[ProcessIdParam],
         data: Form,
     ) -> Template | Redirect:
