@@ -12,12 +12,12 @@ from catalogue.reuse import ProcessCopy, SimilarProcesses
 from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, ProcessRead
 from catalogue.services import etag
 from catalogue.vocab import Domain
+from service.controllers.params import CodePath, ProcessIdPath
 from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, requires_token
 from service.reuse import similar_processes
 
-ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
-Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
 PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
+PeriodPath = FromPath[PeriodParam]
 PeriodQuery = Annotated[str | None, QueryParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
 
 
@@ -27,11 +27,7 @@ class AdoptionBenefitController(Controller):
 
     @get("/", summary="The benefits a municipality has reported for a process, period by period")
     async def list_benefits(
-        self,
-        benefit_service: BenefitServiceDep,
-        actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        self, benefit_service: BenefitServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
     ) -> list[BenefitRead]:
         return await benefit_service.list_for_adoption(actor, process_id, code)
 
@@ -40,9 +36,9 @@ class AdoptionBenefitController(Controller):
         self,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
-        period: FromPath[PeriodParam],
+        process_id: ProcessIdPath,
+        code: CodePath,
+        period: PeriodPath,
     ) -> BenefitRead:
         return await benefit_service.get(actor, process_id, code, period)
 
@@ -55,9 +51,9 @@ class AdoptionBenefitController(Controller):
         self,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
-        period: FromPath[PeriodParam],
+        process_id: ProcessIdPath,
+        code: CodePath,
+        period: PeriodPath,
         data: JSONBody[BenefitWrite],
     ) -> Response[BenefitRead]:
         record, created = await benefit_service.put(actor, process_id, code, period, data)
@@ -68,9 +64,9 @@ class AdoptionBenefitController(Controller):
         self,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
-        period: FromPath[PeriodParam],
+        process_id: ProcessIdPath,
+        code: CodePath,
+        period: PeriodPath,
     ) -> None:
         await benefit_service.delete(actor, process_id, code, period)
 
@@ -126,7 +122,7 @@ class ReuseController(Controller):
         self,
         reuse_service: ReuseServiceDep,
         actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
+        process_id: ProcessIdPath,
         data: JSONBody[ProcessCopy | None] = None,
     ) -> Response[ProcessRead]:
         copy = await reuse_service.copy(actor, process_id, data)

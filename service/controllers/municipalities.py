@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, patch, post
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from catalogue.schemas import AdoptionRead, MunicipalityCreate, MunicipalityRead, MunicipalityUpdate
+from service.controllers.params import CodePath
 from service.deps import ActorDep, AdoptionServiceDep, MunicipalityServiceDep, requires_token
-
-Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
 
 
 class MunicipalityController(Controller):
@@ -20,9 +17,7 @@ class MunicipalityController(Controller):
         return await municipality_service.all()
 
     @get("/{code:str}", summary="One municipality")
-    async def get_municipality(
-        self, municipality_service: MunicipalityServiceDep, code: FromPath[Code]
-    ) -> MunicipalityRead:
+    async def get_municipality(self, municipality_service: MunicipalityServiceDep, code: CodePath) -> MunicipalityRead:
         return await municipality_service.get(code)
 
     @post("/", guards=[requires_token], summary="Add a municipality (admin)")
@@ -36,13 +31,13 @@ class MunicipalityController(Controller):
         self,
         municipality_service: MunicipalityServiceDep,
         actor: ActorDep,
-        code: FromPath[Code],
+        code: CodePath,
         data: JSONBody[MunicipalityUpdate],
     ) -> MunicipalityRead:
         return await municipality_service.update(actor, code, data)
 
     @get("/{code:str}/adoptions", summary="The processes a municipality has adopted")
     async def municipality_adoptions(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, code: FromPath[Code]
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, code: CodePath
     ) -> list[AdoptionRead]:
         return await adoption_service.for_municipality(actor, code)

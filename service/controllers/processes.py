@@ -5,7 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from catalogue.reuse import ProcessCreated
 from catalogue.schemas import (
@@ -21,12 +21,11 @@ from catalogue.schemas import (
 from catalogue.services import ProcessFilters, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
 from codebank.flows import register_adoption
+from service.controllers.params import CodePath, ProcessIdPath
 from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep, requires_token
 from service.indexing import search_process_ids
 from service.reuse import similar_processes
 
-ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
-Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 _ = AdoptionStatus  # re-exported for the OpenAPI of adoption bodies
@@ -98,7 +97,7 @@ class ProcessController(Controller):
 
     @get("/{process_id:str}", summary="One process (with an ETag)")
     async def get_process(
-        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: FromPath[ProcessIdParam]
+        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.get(actor, process_id))
 
@@ -107,7 +106,7 @@ class ProcessController(Controller):
         self,
         process_service: ProcessServiceDep,
         actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
+        process_id: ProcessIdPath,
         data: JSONBody[ProcessUpdate],
         if_match: IfMatch = None,
     ) -> Response[ProcessRead]:
@@ -115,29 +114,25 @@ class ProcessController(Controller):
 
     @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
     async def delete_process(
-        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: FromPath[ProcessIdParam]
+        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> None:
         await process_service.delete(actor, process_id)
 
     @get("/{process_id:str}/history", summary="Who changed what, when")
     async def process_history(
-        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: FromPath[ProcessIdParam]
+        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> ProcessHistory:
         return await process_service.history(actor, process_id)
 
     @get("/{process_id:str}/adoptions", summary="The municipalities that run a process")
     async def process_adoptions(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: FromPath[ProcessIdParam]
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> list[AdoptionRead]:
         return await adoption_service.for_process(actor, process_id)
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
     async def get_adoption(
-        self,
-        adoption_service: AdoptionServiceDep,
-        actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
     ) -> AdoptionRead:
         return await adoption_service.get(actor, process_id, code)
 
@@ -151,8 +146,8 @@ class ProcessController(Controller):
         codebank: CodebankDep,
         db: DbDep,
         actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        process_id: ProcessIdPath,
+        code: CodePath,
         data: JSONBody[AdoptionWrite],
     ) -> Response[AdoptionRead]:
         adoption, created = await register_adoption(db, codebank, actor, process_id, code, data)
@@ -160,11 +155,7 @@ class ProcessController(Controller):
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
     async def delete_adoption(
-        self,
-        adoption_service: AdoptionServiceDep,
-        actor: ActorDep,
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
     ) -> None:
         await adoption_service.delete(actor, process_id, code)
 
