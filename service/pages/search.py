@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
 from search.documents import TYPES, SearchQuery
+from service.controllers.search import named_filters
 from service.deps import ActorDep, IndexerDep, MunicipalityServiceDep
 from service.indexing import viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context
@@ -61,17 +62,7 @@ class SearchPages(Controller):
         municipality: FromQuery[Filter] = None,
         page: Annotated[int, QueryParameter(ge=1, le=500)] = 1,
     ) -> Template:
-        filters = clean_filters(
-            {
-                "type": type,
-                "domain": domain,
-                "phase": phase,
-                "status": status,
-                "system": system,
-                "technology": technology,
-                "municipality": municipality,
-            }
-        )
+        filters = clean_filters(named_filters(type, domain, phase, status, system, technology, municipality))
         offset = (page - 1) * PAGE_SIZE
         result = await indexer.search(
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=PAGE_SIZE, offset=offset)
