@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import get_args
 
+from catalogue.vocab import Domain, Phase
 from search.documents import Document
 
 ACTIONS = [
@@ -102,25 +104,8 @@ SYSTEMS = [
     "SharePoint",
 ]
 TECH = ["Power Automate", "Python", "C#", "UiPath", "Generativ AI", "Blue Prism"]
-DOMAINS = [
-    "administration",
-    "beskaeftigelse",
-    "borgerservice",
-    "boern_og_unge",
-    "erhverv",
-    "familie",
-    "hr_og_loen",
-    "it",
-    "kultur",
-    "miljoe",
-    "pension",
-    "social",
-    "sundhed_og_omsorg",
-    "teknik",
-    "uddannelse",
-    "oekonomi",
-]
-PHASES = ["idea", "analysis", "development", "test", "operation", "retired"]
+DOMAINS = list(get_args(Domain))  # the catalogue's own vocabulary, in its order
+PHASES = list(get_args(Phase))
 SENTENCES = [
     "Robotten henter hver morgen nye sager fra {system} og lægger dem i arbejdskøen.",
     "Sagsbehandleren slipper for at taste de samme oplysninger to gange.",

@@ -66,6 +66,19 @@ def source_file(rng: random.Random, n: int) -> str:
     return "\n".join(lines)
 
 
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@b",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@b",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def git(path: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(path), *args], check=True, env=GIT_ENV)
+
+
 def make_repo(path: Path, files: int, seed: int) -> None:
     rng = random.Random(seed)
     path.mkdir(parents=True)
@@ -74,27 +87,13 @@ def make_repo(path: Path, files: int, seed: int) -> None:
         target.parent.mkdir(exist_ok=True)
         target.write_text(source_file(rng, i))
     (path / "README.md").write_text(f"# Robot {seed}\n\nGenereret robot til benchmark.\n")
-    env = {
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@b",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@b",
-        "PATH": "/usr/bin:/bin",
-    }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
-        subprocess.run(["git", "-C", str(path), *args], check=True, env=env)
+        git(path, *args)
 
 
 def commit_one(path: Path, n: int) -> None:
     (path / "pakke0" / "modul_0.py").write_text(f"def helt_ny_funktion_{n}():\n    return 'ændret'\n")
-    env = {
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@b",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@b",
-        "PATH": "/usr/bin:/bin",
-    }
-    subprocess.run(["git", "-C", str(path), "commit", "-q", "-am", "one file"], check=True, env=env)
+    git(path, "commit", "-q", "-am", "one file")
 
 
 async def bank(repos: int, files: int, measure_full: bool) -> None:

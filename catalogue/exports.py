@@ -82,11 +82,22 @@ def process_columns(names: dict[str, str]) -> list[Column]:
     ]
 
 
+# Columns several sheets share: who (an adoption, a benefit record or a group of them) and the money.
+PROCESS_NAMED = [
+    Column("Proces-ID", lambda x: x.process, width=40),
+    Column("Proces", lambda x: x.process_title, width=50),
+]
+MUNICIPALITY_NAMED = [Column("Kommunekode", lambda x: x.municipality), Column("Kommune", lambda x: x.municipality_name)]
+REALISED_HOURS = Column("Realiserede timer", lambda x: x.realised_hours, NUMBER)
+SAVED = Column("Sparet (kr.)", lambda x: x.dkk_saved, NUMBER)
+FTE = Column("Årsværk", lambda x: x.fte, "0.0000")
+RUNNING_COST = Column("Driftsomkostninger (kr.)", lambda x: x.running_cost_dkk, NUMBER)
+NET = Column("Netto (kr.)", lambda x: x.net_dkk, NUMBER)
+
+
 ADOPTION_COLUMNS = [
-    Column("Proces-ID", lambda a: a.process, width=40),
-    Column("Proces", lambda a: a.process_title, width=50),
-    Column("Kommunekode", lambda a: a.municipality),
-    Column("Kommune", lambda a: a.municipality_name),
+    *PROCESS_NAMED,
+    *MUNICIPALITY_NAMED,
     Column("Status", lambda a: a.status_label, width=20),
     Column("Startet", lambda a: a.started_on, DATE, 12),
     Column("I drift fra", lambda a: a.live_on, DATE, 12),
@@ -103,10 +114,8 @@ MINUTES_FROM = {"record": "Registreringen", "adoption": "Kommunens anvendelse", 
 PERIOD_KINDS = {"year": "År", "quarter": "Kvartal", "month": "Måned"}
 
 RECORD_COLUMNS = [
-    Column("Proces-ID", lambda r: r.process, width=40),
-    Column("Proces", lambda r: r.process_title, width=50),
-    Column("Kommunekode", lambda r: r.municipality),
-    Column("Kommune", lambda r: r.municipality_name),
+    *PROCESS_NAMED,
+    *MUNICIPALITY_NAMED,
     Column("Periode", lambda r: r.period, width=10),
     Column("Periodetype", lambda r: PERIOD_KINDS.get(r.period_kind, r.period_kind), width=10),
     Column("Fra", lambda r: r.period_start, DATE, 12),
@@ -115,40 +124,34 @@ RECORD_COLUMNS = [
     Column("Sparede minutter pr. sag", lambda r: r.minutes_saved_per_case, NUMBER),
     Column("Minutter fra", lambda r: MINUTES_FROM.get(r.minutes_saved_per_case_from or ""), width=20),
     Column("Baseline (minutter pr. sag)", lambda r: r.baseline_minutes, NUMBER),
-    Column("Realiserede timer", lambda r: r.realised_hours, NUMBER),
+    REALISED_HOURS,
     Column("Timepris (kr.)", lambda r: r.hourly_cost_dkk, NUMBER),
-    Column("Sparet (kr.)", lambda r: r.dkk_saved, NUMBER),
-    Column("Årsværk", lambda r: r.fte, "0.0000"),
-    Column("Driftsomkostninger (kr.)", lambda r: r.running_cost_dkk, NUMBER),
-    Column("Netto (kr.)", lambda r: r.net_dkk, NUMBER),
+    SAVED,
+    FTE,
+    RUNNING_COST,
+    NET,
     Column("Hjemtaget i budget", lambda r: _yes(r.budget_realised)),
     Column("Note", lambda r: r.note, width=40),
 ]
 
 FIGURE_COLUMNS = [
     Column("Forventede timer", lambda f: f.expected_hours, NUMBER),
-    Column("Realiserede timer", lambda f: f.realised_hours, NUMBER),
+    REALISED_HOURS,
     Column("Realiseringsgrad (%)", lambda f: f.realisation_pct, NUMBER),
     Column("Forventet (kr.)", lambda f: f.expected_dkk, NUMBER),
-    Column("Sparet (kr.)", lambda f: f.dkk_saved, NUMBER),
-    Column("Driftsomkostninger (kr.)", lambda f: f.running_cost_dkk, NUMBER),
-    Column("Netto (kr.)", lambda f: f.net_dkk, NUMBER),
+    SAVED,
+    RUNNING_COST,
+    NET,
     Column("Hjemtaget i budget (kr.)", lambda f: f.budget_realised_dkk, NUMBER),
-    Column("Årsværk", lambda f: f.fte, "0.0000"),
+    FTE,
     Column("Anvendelser", lambda f: f.adopters, INTEGER),
     Column("Undgåede udviklingstimer", lambda f: f.avoided_build_hours, NUMBER),
     Column("Registreringer", lambda f: f.records, INTEGER),
 ]
 
 GROUP_SHEETS: dict[str, tuple[str, list[Column]]] = {
-    "process": (
-        "Pr. proces",
-        [Column("Proces-ID", lambda r: r.process, width=40), Column("Proces", lambda r: r.process_title, width=50)],
-    ),
-    "municipality": (
-        "Pr. kommune",
-        [Column("Kommunekode", lambda r: r.municipality), Column("Kommune", lambda r: r.municipality_name)],
-    ),
+    "process": ("Pr. proces", PROCESS_NAMED),
+    "municipality": ("Pr. kommune", MUNICIPALITY_NAMED),
     "year": ("Pr. år", [Column("År", lambda r: r.year, "0", 8)]),
     "domain": ("Pr. område", [Column("Område", lambda r: r.domain_label, width=20)]),
 }

@@ -7,7 +7,9 @@ timestamps, versions, vocabulary order and history all travel.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import func, select
@@ -144,41 +146,54 @@ def _contact(name: str | None, email: str | None) -> Contact | None:
     return Contact(name=name, email=email) if name else None
 
 
+# A record's field is the column of the same name, except these.
+_COLUMNS = {"process": "process_id", "municipality": "municipality_code"}
+
+_R = TypeVar("_R", bound=msgspec.Struct)
+_M = TypeVar("_M")
+
+
+def _record(record_type: type[_R], row: Any, **given: Any) -> _R:
+    """A row as its record: each field from its column (numbers as floats) unless `given`."""
+    values = dict(given)
+    for name in record_type.__struct_fields__:
+        if name in values:
+            continue
+        if name == "contact":
+            values[name] = _contact(row.contact_name, row.contact_email)
+            continue
+        value = getattr(row, _COLUMNS.get(name, name))
+        values[name] = to_float(value) if isinstance(value, Decimal) else value
+    return record_type(**values)
+
+
+def _row(model: type[_M], record: msgspec.Struct, *, skip: tuple[str, ...] = (), **given: Any) -> _M:
+    """A record as its row, the reverse of `_record`: numbers as the decimals they were written as."""
+    values = dict(given)
+    for name in record.__struct_fields__:
+        if name in values or name in skip:
+            continue
+        value = getattr(record, name)
+        if name == "contact":
+            values["contact_name"] = value.name if value else None
+            values["contact_email"] = value.email if value else None
+            continue
+        values[_COLUMNS.get(name, name)] = to_decimal(value) if isinstance(value, float) else value
+    return model(**values)
+
+
+async def _all(session: AsyncSession, model: type[_M], *order: Any) -> Sequence[_M]:
+    return (await session.scalars(select(model).order_by(*order))).all()
+
+
 async def export_catalogue(session: AsyncSession) -> bytes:
-    municipalities = (await session.scalars(select(Municipality).order_by(Municipality.code))).all()
     processes = (await session.scalars(select(Process).order_by(Process.id).options(*process_options()))).all()
-    adoptions = (
-        await session.scalars(select(Adoption).order_by(Adoption.process_id, Adoption.municipality_code))
-    ).all()
-    revisions = (
-        await session.scalars(
-            select(ProcessRevision).order_by(ProcessRevision.process_id, ProcessRevision.version, ProcessRevision.id)
-        )
-    ).all()
-    benefits = (
-        await session.scalars(
-            select(BenefitRecord).order_by(
-                BenefitRecord.process_id, BenefitRecord.municipality_code, BenefitRecord.period
-            )
-        )
-    ).all()
     doc = CatalogueFile(
         format=FORMAT,
         format_version=FORMAT_VERSION,
         municipalities=[
-            MunicipalityRecord(
-                code=m.code,
-                name=m.name,
-                cvr=m.cvr,
-                population=m.population,
-                member_since=m.member_since,
-                member_until=m.member_until,
-                aliases=list(m.aliases or []),
-                created_at=m.created_at,
-                updated_at=m.updated_at,
-                hourly_cost_dkk=to_float(m.hourly_cost_dkk),
-            )
-            for m in municipalities
+            _record(MunicipalityRecord, m, aliases=list(m.aliases or []))
+            for m in await _all(session, Municipality, Municipality.code)
         ],
         processes=[
             msgspec.convert(
@@ -196,50 +211,20 @@ async def export_catalogue(session: AsyncSession) -> bytes:
             for p in processes
         ],
         adoptions=[
-            AdoptionRecord(
-                process=a.process_id,
-                municipality=a.municipality_code,
-                status=a.status,  # type: ignore[arg-type]
-                started_on=a.started_on,
-                live_on=a.live_on,
-                bot_repo=a.bot_repo,
-                bot_ref=a.bot_ref,
-                cases_per_year=a.cases_per_year,
-                minutes_per_case=to_float(a.minutes_per_case),
-                automation_rate=to_float(a.automation_rate),
-                notes=a.notes,
-                contact=_contact(a.contact_name, a.contact_email),
-                created_at=a.created_at,
-                updated_at=a.updated_at,
-            )
-            for a in adoptions
+            _record(AdoptionRecord, a)
+            for a in await _all(session, Adoption, Adoption.process_id, Adoption.municipality_code)
         ],
         history=[
-            RevisionRecord(
-                process=r.process_id,
-                version=r.version,
-                changed_at=r.changed_at,
-                actor=r.actor,
-                action=r.action,
-                changes=list(r.changes),
+            _record(RevisionRecord, r, changes=list(r.changes))
+            for r in await _all(
+                session, ProcessRevision, ProcessRevision.process_id, ProcessRevision.version, ProcessRevision.id
             )
-            for r in revisions
         ],
         benefits=[
-            BenefitRecordRecord(
-                process=b.process_id,
-                municipality=b.municipality_code,
-                period=b.period,
-                cases_handled=b.cases_handled,
-                minutes_saved_per_case=to_float(b.minutes_saved_per_case),
-                baseline_minutes=to_float(b.baseline_minutes),
-                running_cost_dkk=to_float(b.running_cost_dkk),
-                budget_realised=b.budget_realised,
-                note=b.note,
-                created_at=b.created_at,
-                updated_at=b.updated_at,
+            _record(BenefitRecordRecord, b)
+            for b in await _all(
+                session, BenefitRecord, BenefitRecord.process_id, BenefitRecord.municipality_code, BenefitRecord.period
             )
-            for b in benefits
         ],
     )
     return msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n"
@@ -278,20 +263,7 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     _check_references(doc, codes, ids)
 
     for m in doc.municipalities:
-        session.add(
-            Municipality(
-                code=m.code,
-                name=m.name,
-                cvr=m.cvr,
-                population=m.population,
-                member_since=m.member_since,
-                member_until=m.member_until,
-                aliases=list(m.aliases),
-                created_at=m.created_at,
-                updated_at=m.updated_at,
-                hourly_cost_dkk=to_decimal(m.hourly_cost_dkk),
-            )
-        )
+        session.add(_row(Municipality, m, aliases=list(m.aliases)))
     await session.flush()
 
     # Terms first (each kind once), then processes without their links to each other.
@@ -306,30 +278,7 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
 
     created = []
     for p in doc.processes:
-        process = Process(
-            id=p.id,
-            title=p.title,
-            summary=p.summary,
-            description=p.description,
-            domain=p.domain,
-            kle=p.kle,
-            phase=p.phase,
-            status=p.status,
-            owner_municipality=p.owner_municipality,
-            contact_name=p.contact.name if p.contact else None,
-            contact_email=p.contact.email if p.contact else None,
-            legal_basis=p.legal_basis,
-            personal_data=p.personal_data,
-            dpia_done=p.dpia_done,
-            cases_per_year=p.cases_per_year,
-            minutes_per_case=to_decimal(p.minutes_per_case),
-            automation_rate=to_decimal(p.automation_rate),
-            build_hours=to_decimal(p.build_hours),
-            visibility=p.visibility,
-            created_at=p.created_at,
-            updated_at=p.updated_at,
-            version=p.version,
-        )
+        process = _row(Process, p, skip=("systems", "technologies", "tags", "duplicate_of", "derived_from"))
         links: list[ProcessTerm] = []
         for kind, field in (("system", "systems"), ("technology", "technologies"), ("tag", "tags")):
             for label in getattr(p, field):
@@ -345,53 +294,12 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     await session.flush()
 
     for a in doc.adoptions:
-        session.add(
-            Adoption(
-                process_id=a.process,
-                municipality_code=a.municipality,
-                status=a.status,
-                started_on=a.started_on,
-                live_on=a.live_on,
-                bot_repo=a.bot_repo,
-                bot_ref=a.bot_ref,
-                cases_per_year=a.cases_per_year,
-                minutes_per_case=to_decimal(a.minutes_per_case),
-                automation_rate=to_decimal(a.automation_rate),
-                notes=a.notes,
-                contact_name=a.contact.name if a.contact else None,
-                contact_email=a.contact.email if a.contact else None,
-                created_at=a.created_at,
-                updated_at=a.updated_at,
-            )
-        )
+        session.add(_row(Adoption, a))
     for r in doc.history:
-        session.add(
-            ProcessRevision(
-                process_id=r.process,
-                version=r.version,
-                changed_at=r.changed_at,
-                actor=r.actor,
-                action=r.action,
-                changes=r.changes,
-            )
-        )
+        session.add(_row(ProcessRevision, r))
     await session.flush()
     for b in doc.benefits:
-        session.add(
-            BenefitRecord(
-                process_id=b.process,
-                municipality_code=b.municipality,
-                period=b.period,
-                cases_handled=b.cases_handled,
-                minutes_saved_per_case=to_decimal(b.minutes_saved_per_case),
-                baseline_minutes=to_decimal(b.baseline_minutes),
-                running_cost_dkk=to_decimal(b.running_cost_dkk),
-                budget_realised=b.budget_realised,
-                note=b.note,
-                created_at=b.created_at,
-                updated_at=b.updated_at,
-            )
-        )
+        session.add(_row(BenefitRecord, b))
     await session.flush()
     return {
         "municipalities": len(doc.municipalities),

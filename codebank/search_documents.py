@@ -44,17 +44,22 @@ def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) 
         summary=bot.summary,
         body=readme,
         meta=" · ".join(meta),
-        facets={
-            "technology": facts.get("technologies", []),
-            "system": facts.get("systems", []),
-            "municipality": [m for m in [bot.owner_municipality, *users] if m],
-        },
+        facets=_bot_facets(bot, [bot.owner_municipality, *users]),
         boost=BOT_BOOST,
     )
 
 
-def code_document(bot: Bot, path: str, text: str) -> Document:
+def _bot_facets(bot: Bot, municipalities: list[str | None]) -> dict[str, list[str]]:
+    """A bot's and its code's facets: the technologies and systems it uses, the municipalities named."""
     facts = bot.facts or {}
+    return {
+        "technology": facts.get("technologies", []),
+        "system": facts.get("systems", []),
+        "municipality": [m for m in municipalities if m],
+    }
+
+
+def code_document(bot: Bot, path: str, text: str) -> Document:
     return Document(
         type=EntityKind.CODE.value,
         id=f"{bot.slug}:{path}",
@@ -63,11 +68,7 @@ def code_document(bot: Bot, path: str, text: str) -> Document:
         summary=bot.name,
         body=text,
         meta=bot.name,
-        facets={
-            "technology": facts.get("technologies", []),
-            "system": facts.get("systems", []),
-            "municipality": [bot.owner_municipality] if bot.owner_municipality else [],
-        },
+        facets=_bot_facets(bot, [bot.owner_municipality]),
         boost=CODE_BOOST,
     )
 

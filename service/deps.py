@@ -7,7 +7,7 @@ table that says how each is made.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from litestar import Request
@@ -88,42 +88,26 @@ def provide_codebank(settings: NamedDependency[Settings]) -> CodebankConfig:
     return settings.codebank()
 
 
-def provide_process_service(db: NamedDependency[AsyncSession]) -> ProcessService:
-    return ProcessService(db)
+def _with_session(service: Callable[[AsyncSession], object]) -> Provide:
+    """A service made from the request's session alone."""
+
+    def provide(db: NamedDependency[AsyncSession]) -> object:
+        return service(db)
+
+    return Provide(provide, sync_to_thread=False)
 
 
-def provide_adoption_service(db: NamedDependency[AsyncSession]) -> AdoptionService:
-    return AdoptionService(db)
+def _with_codebank(service: Callable[[AsyncSession, CodebankConfig], object]) -> Provide:
+    """A code bank service: the request's session and the code bank's configuration."""
 
+    def provide(db: NamedDependency[AsyncSession], codebank: NamedDependency[CodebankConfig]) -> object:
+        return service(db, codebank)
 
-def provide_municipality_service(db: NamedDependency[AsyncSession]) -> MunicipalityService:
-    return MunicipalityService(db)
-
-
-def provide_token_service(db: NamedDependency[AsyncSession]) -> TokenService:
-    return TokenService(db)
-
-
-def provide_export_service(db: NamedDependency[AsyncSession]) -> ExportService:
-    return ExportService(db)
-
-
-def provide_reuse_service(db: NamedDependency[AsyncSession]) -> ReuseService:
-    return ReuseService(db)
+    return Provide(provide, sync_to_thread=False)
 
 
 def provide_benefit_service(db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> BenefitService:
     return BenefitService(db, settings.benefits)
-
-
-def provide_bot_service(db: NamedDependency[AsyncSession], codebank: NamedDependency[CodebankConfig]) -> BotService:
-    return BotService(db, codebank)
-
-
-def provide_principle_service(
-    db: NamedDependency[AsyncSession], codebank: NamedDependency[CodebankConfig]
-) -> PrincipleService:
-    return PrincipleService(db, codebank)
 
 
 DEPENDENCIES = {
@@ -132,13 +116,29 @@ DEPENDENCIES = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "indexer": Provide(provide_indexer, sync_to_thread=False),
     "codebank": Provide(provide_codebank, sync_to_thread=False),
-    "process_service": Provide(provide_process_service, sync_to_thread=False),
-    "adoption_service": Provide(provide_adoption_service, sync_to_thread=False),
-    "municipality_service": Provide(provide_municipality_service, sync_to_thread=False),
-    "token_service": Provide(provide_token_service, sync_to_thread=False),
-    "export_service": Provide(provide_export_service, sync_to_thread=False),
-    "reuse_service": Provide(provide_reuse_service, sync_to_thread=False),
+    "process_service": _with_session(ProcessService),
+    "adoption_service": _with_session(AdoptionService),
+    "municipality_service": _with_session(MunicipalityService),
+    "token_service": _with_session(TokenService),
+    "export_service": _with_session(ExportService),
+    "reuse_service": _with_session(ReuseService),
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
-    "bot_service": Provide(provide_bot_service, sync_to_thread=False),
-    "principle_service": Provide(provide_principle_service, sync_to_thread=False),
+    "bot_service": _with_codebank(BotService),
+    "principle_service": _with_codebank(PrincipleService),
 }
+
+# The types handlers name their dependencies by (`process_service: ProcessServiceDep`).
+DbDep = NamedDependency[AsyncSession]
+ActorDep = NamedDependency[Actor]
+SettingsDep = NamedDependency[Settings]
+IndexerDep = NamedDependency[Indexer]
+CodebankDep = NamedDependency[CodebankConfig]
+ProcessServiceDep = NamedDependency[ProcessService]
+AdoptionServiceDep = NamedDependency[AdoptionService]
+MunicipalityServiceDep = NamedDependency[MunicipalityService]
+TokenServiceDep = NamedDependency[TokenService]
+ExportServiceDep = NamedDependency[ExportService]
+ReuseServiceDep = NamedDependency[ReuseService]
+BenefitServiceDep = NamedDependency[BenefitService]
+BotServiceDep = NamedDependency[BotService]
+PrincipleServiceDep = NamedDependency[PrincipleService]

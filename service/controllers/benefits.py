@@ -5,23 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.formulas import GroupBy
-from catalogue.reuse import ProcessCopy, ReuseService, SimilarProcesses
+from catalogue.reuse import ProcessCopy, SimilarProcesses
 from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, ProcessRead
-from catalogue.services import BenefitService, etag
+from catalogue.services import etag
 from catalogue.vocab import Domain
-from core.actors import Actor
-from service.deps import requires_token
-from service.indexing import Indexer
+from service.controllers.params import CodePath, ProcessIdPath
+from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, requires_token
 from service.reuse import similar_processes
 
-ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
-Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
 PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
+PeriodPath = FromPath[PeriodParam]
 PeriodQuery = Annotated[str | None, QueryParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
 
 
@@ -31,22 +27,18 @@ class AdoptionBenefitController(Controller):
 
     @get("/", summary="The benefits a municipality has reported for a process, period by period")
     async def list_benefits(
-        self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        self, benefit_service: BenefitServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
     ) -> list[BenefitRead]:
         return await benefit_service.list_for_adoption(actor, process_id, code)
 
     @get("/{period:str}", summary="The benefits of one period")
     async def get_benefit(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
-        period: FromPath[PeriodParam],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
+        period: PeriodPath,
     ) -> BenefitRead:
         return await benefit_service.get(actor, process_id, code, period)
 
@@ -57,11 +49,11 @@ class AdoptionBenefitController(Controller):
     )
     async def put_benefit(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
-        period: FromPath[PeriodParam],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
+        period: PeriodPath,
         data: JSONBody[BenefitWrite],
     ) -> Response[BenefitRead]:
         record, created = await benefit_service.put(actor, process_id, code, period, data)
@@ -70,11 +62,11 @@ class AdoptionBenefitController(Controller):
     @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
     async def delete_benefit(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
-        period: FromPath[PeriodParam],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
+        period: PeriodPath,
     ) -> None:
         await benefit_service.delete(actor, process_id, code, period)
 
@@ -86,8 +78,8 @@ class BenefitController(Controller):
     @get("/", summary="Expected against realised benefits of the network, grouped")
     async def benefit_summary(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         group_by: Annotated[
             GroupBy, QueryParameter(description="one row per process, municipality, year or domain")
         ] = "process",
@@ -110,9 +102,9 @@ class ReuseController(Controller):
     @get("/similar", summary="Likely duplicates of a process about to be described")
     async def similar(
         self,
-        indexer: NamedDependency[Indexer],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        indexer: IndexerDep,
+        db: DbDep,
+        actor: ActorDep,
         title: Annotated[str, QueryParameter(max_length=120, description="the new process's title")] = "",
         summary: Annotated[str, QueryParameter(max_length=280)] = "",
         limit: Annotated[int, QueryParameter(ge=1, le=50)] = 10,
@@ -128,9 +120,9 @@ class ReuseController(Controller):
     )
     async def copy_process(
         self,
-        reuse_service: NamedDependency[ReuseService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        reuse_service: ReuseServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
         data: JSONBody[ProcessCopy | None] = None,
     ) -> Response[ProcessRead]:
         copy = await reuse_service.copy(actor, process_id, data)

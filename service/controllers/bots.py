@@ -8,7 +8,6 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
@@ -24,11 +23,9 @@ from codebank.schemas import (
     RefRead,
     TreeRead,
 )
-from codebank.services import BotService, PrincipleService, normalise_url
-from core.actors import Actor
-from service.deps import requires_token
+from codebank.services import normalise_url
+from service.deps import ActorDep, BotServiceDep, PrincipleServiceDep, SettingsDep, requires_token
 from service.jobs import enqueue_bot_sync
-from service.settings import Settings
 
 Slug = Annotated[str, PathParameter(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Ref = Annotated[str | None, QueryParameter(max_length=200, description="branch, tag or commit (default: HEAD)")]
@@ -42,7 +39,7 @@ class BotController(Controller):
     @get("/", summary="Registered bots (filter by process, technology, system, municipality)")
     async def list_bots(
         self,
-        bot_service: NamedDependency[BotService],
+        bot_service: BotServiceDep,
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
         system: Annotated[str | None, QueryParameter(max_length=100)] = None,
@@ -51,39 +48,21 @@ class BotController(Controller):
         return await bot_service.find(process=process, technology=technology, system=system, municipality=municipality)
 
     @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
-    async def register_bot(
-        self,
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
-        data: JSONBody[BotCreate],
-    ) -> BotRead:
+    async def register_bot(self, bot_service: BotServiceDep, actor: ActorDep, data: JSONBody[BotCreate]) -> BotRead:
         return await bot_service.register(actor, data)
 
     @get("/{slug:str}", summary="One bot with its metadata, versions and who runs which")
-    async def get_bot(
-        self,
-        bot_service: NamedDependency[BotService],
-        slug: FromPath[Slug],
-    ) -> BotRead:
+    async def get_bot(self, bot_service: BotServiceDep, slug: FromPath[Slug]) -> BotRead:
         return await bot_service.get(slug)
 
     @patch("/{slug:str}", guards=[requires_token], summary="Change the processes a bot is linked to")
     async def update_bot(
-        self,
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
-        slug: FromPath[Slug],
-        data: JSONBody[BotUpdate],
+        self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug], data: JSONBody[BotUpdate]
     ) -> BotRead:
         return await bot_service.update(actor, slug, data)
 
     @delete("/{slug:str}", guards=[requires_token], summary="Remove a bot and its mirror (admin)")
-    async def delete_bot(
-        self,
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
-        slug: FromPath[Slug],
-    ) -> None:
+    async def delete_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> None:
         await bot_service.delete(actor, slug)
 
     @post(
@@ -92,49 +71,27 @@ class BotController(Controller):
         status_code=200,
         summary="Fetch the repository now and re-index what changed",
     )
-    async def sync_bot(
-        self,
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
-        slug: FromPath[Slug],
-    ) -> BotRead:
+    async def sync_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> BotRead:
         return await bot_service.sync(actor, slug)
 
     @get("/{slug:str}/refs", summary="Branches and tags with dates")
-    async def bot_refs(
-        self,
-        bot_service: NamedDependency[BotService],
-        slug: FromPath[Slug],
-    ) -> list[RefRead]:
+    async def bot_refs(self, bot_service: BotServiceDep, slug: FromPath[Slug]) -> list[RefRead]:
         return await bot_service.refs(slug)
 
     @get("/{slug:str}/tree", summary="A folder of the repository at a ref")
     async def bot_tree(
-        self,
-        bot_service: NamedDependency[BotService],
-        slug: FromPath[Slug],
-        ref: Ref = None,
-        path: RepoPath = "",
+        self, bot_service: BotServiceDep, slug: FromPath[Slug], ref: Ref = None, path: RepoPath = ""
     ) -> TreeRead:
         return await bot_service.tree(slug, ref, path)
 
     @get("/{slug:str}/blob", summary="A file: text with language and highlighted HTML, or what it is instead")
     async def bot_blob(
-        self,
-        bot_service: NamedDependency[BotService],
-        slug: FromPath[Slug],
-        path: RepoPath,
-        ref: Ref = None,
+        self, bot_service: BotServiceDep, slug: FromPath[Slug], path: RepoPath, ref: Ref = None
     ) -> BlobRead:
         return await bot_service.blob(slug, ref, path)
 
     @get("/{slug:str}/readme", summary="The README rendered as safe HTML")
-    async def bot_readme(
-        self,
-        bot_service: NamedDependency[BotService],
-        slug: FromPath[Slug],
-        ref: Ref = None,
-    ) -> ReadmeRead:
+    async def bot_readme(self, bot_service: BotServiceDep, slug: FromPath[Slug], ref: Ref = None) -> ReadmeRead:
         return await bot_service.readme(slug, ref)
 
 
@@ -143,17 +100,12 @@ class PrincipleController(Controller):
     tags = ["code bank"]
 
     @get("/", summary="The network's code principles")
-    async def list_principles(
-        self,
-        principle_service: NamedDependency[PrincipleService],
-    ) -> list[PrincipleSummary]:
+    async def list_principles(self, principle_service: PrincipleServiceDep) -> list[PrincipleSummary]:
         return await principle_service.all()
 
     @get("/{principle_id:str}", summary="One code principle: rendered HTML, source, the bots that follow it")
     async def get_principle(
-        self,
-        principle_service: NamedDependency[PrincipleService],
-        principle_id: Annotated[str, PathParameter(max_length=100)],
+        self, principle_service: PrincipleServiceDep, principle_id: Annotated[str, PathParameter(max_length=100)]
     ) -> PrincipleRead:
         return await principle_service.get(principle_id)
 
@@ -219,10 +171,7 @@ class HookController(Controller):
         ),
     )
     async def git_push(
-        self,
-        bot_service: NamedDependency[BotService],
-        settings: NamedDependency[Settings],
-        request: Request[Any, Any, Any],
+        self, bot_service: BotServiceDep, settings: SettingsDep, request: Request[Any, Any, Any]
     ) -> HookAccepted:
         body = await request.body()
         host = verify_signature(settings.webhook_secret, body, request.headers)

@@ -6,19 +6,20 @@ import asyncio
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
-from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
+from catalogue.exports import XLSX, benefits_xlsx, processes_csv, processes_xlsx
 from catalogue.schemas import BenefitFilters, ProcessRead
-from catalogue.services import BenefitService, ProcessFilters, ProcessService
+from catalogue.services import ProcessFilters
 from catalogue.vocab import Domain
-from core.actors import Actor
 from service.controllers.processes import PROCESS_FILTERS
-from service.indexing import Indexer, search_process_ids
+from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerDep, ProcessServiceDep
+from service.indexing import search_process_ids
 
 ALL = 1_000_000
 Text = Annotated[str | None, QueryParameter(max_length=10_000)]
+Matching = NamedDependency[list[ProcessRead]]
 
 
 def download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
@@ -27,60 +28,46 @@ def download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
     )
 
 
-async def matching_processes(
-    indexer: Indexer, processes: ProcessService, actor: Actor, filters: ProcessFilters, q: str | None
+async def provide_matching_processes(
+    indexer: IndexerDep,
+    process_service: ProcessServiceDep,
+    actor: ActorDep,
+    filters: NamedDependency[ProcessFilters],
+    q: Text = None,
 ) -> list[ProcessRead]:
     """Every process the list filters (and `q`, through the search) select, as GET /api/processes would."""
     if q and q.strip():
         _, ids = await search_process_ids(indexer, actor, filters, q, 10_000, 0)
-        return await processes.get_many(actor, ids)
-    _, items = await processes.find(actor, filters, limit=ALL)
+        return await process_service.get_many(actor, ids)
+    _, items = await process_service.find(actor, filters, limit=ALL)
     return items
 
 
 class ExportController(Controller):
     path = "/api/export"
     tags = ["exports"]
-    dependencies = PROCESS_FILTERS
+    dependencies = {**PROCESS_FILTERS, "matching": Provide(provide_matching_processes)}
 
     @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
-    async def processes_csv(
-        self,
-        export_service: NamedDependency[ExportService],
-        indexer: NamedDependency[Indexer],
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        filters: NamedDependency[ProcessFilters],
-        q: Text = None,
-    ) -> Response[bytes]:
-        items = await matching_processes(indexer, process_service, actor, filters, q)
-        names = await export_service.names()
-        content = await asyncio.to_thread(processes_csv, items, names)
+    async def processes_csv(self, export_service: ExportServiceDep, matching: Matching) -> Response[bytes]:
+        content = await asyncio.to_thread(processes_csv, matching, await export_service.names())
         return download(content, "processer.csv", "text/csv; charset=utf-8")
 
     @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
     async def processes_xlsx(
-        self,
-        export_service: NamedDependency[ExportService],
-        indexer: NamedDependency[Indexer],
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        filters: NamedDependency[ProcessFilters],
-        q: Text = None,
+        self, export_service: ExportServiceDep, actor: ActorDep, matching: Matching
     ) -> Response[bytes]:
-        items = await matching_processes(indexer, process_service, actor, filters, q)
-        exports = export_service
-        adoptions = await exports.adoptions_of(actor, [p.id for p in items])
-        names = await exports.names()
+        adoptions = await export_service.adoptions_of(actor, [p.id for p in matching])
+        names = await export_service.names()
         # building a workbook of many rows is CPU work: off the event loop, so other requests go on meanwhile
-        content = await asyncio.to_thread(processes_xlsx, items, adoptions, names)
+        content = await asyncio.to_thread(processes_xlsx, matching, adoptions, names)
         return download(content, "processer.xlsx", XLSX)
 
     @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
     async def benefits_xlsx(
         self,
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
         domain: FromQuery[Domain | None] = None,

@@ -1,17 +1,11 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from catalogue.schemas import AdoptionRead, MunicipalityCreate, MunicipalityRead, MunicipalityUpdate
-from catalogue.services import AdoptionService, MunicipalityService
-from core.actors import Actor
-from service.deps import requires_token
-
-Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
+from service.controllers.params import CodePath
+from service.deps import ActorDep, AdoptionServiceDep, MunicipalityServiceDep, requires_token
 
 
 class MunicipalityController(Controller):
@@ -19,44 +13,31 @@ class MunicipalityController(Controller):
     tags = ["municipalities"]
 
     @get("/", summary="All municipalities of the network, former members included")
-    async def list_municipalities(
-        self,
-        municipality_service: NamedDependency[MunicipalityService],
-    ) -> list[MunicipalityRead]:
+    async def list_municipalities(self, municipality_service: MunicipalityServiceDep) -> list[MunicipalityRead]:
         return await municipality_service.all()
 
     @get("/{code:str}", summary="One municipality")
-    async def get_municipality(
-        self,
-        municipality_service: NamedDependency[MunicipalityService],
-        code: FromPath[Code],
-    ) -> MunicipalityRead:
+    async def get_municipality(self, municipality_service: MunicipalityServiceDep, code: CodePath) -> MunicipalityRead:
         return await municipality_service.get(code)
 
     @post("/", guards=[requires_token], summary="Add a municipality (admin)")
     async def create_municipality(
-        self,
-        municipality_service: NamedDependency[MunicipalityService],
-        actor: NamedDependency[Actor],
-        data: JSONBody[MunicipalityCreate],
+        self, municipality_service: MunicipalityServiceDep, actor: ActorDep, data: JSONBody[MunicipalityCreate]
     ) -> MunicipalityRead:
         return await municipality_service.create(actor, data)
 
     @patch("/{code:str}", guards=[requires_token], summary="Change a municipality (admin)")
     async def update_municipality(
         self,
-        municipality_service: NamedDependency[MunicipalityService],
-        actor: NamedDependency[Actor],
-        code: FromPath[Code],
+        municipality_service: MunicipalityServiceDep,
+        actor: ActorDep,
+        code: CodePath,
         data: JSONBody[MunicipalityUpdate],
     ) -> MunicipalityRead:
         return await municipality_service.update(actor, code, data)
 
     @get("/{code:str}/adoptions", summary="The processes a municipality has adopted")
     async def municipality_adoptions(
-        self,
-        adoption_service: NamedDependency[AdoptionService],
-        actor: NamedDependency[Actor],
-        code: FromPath[Code],
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, code: CodePath
     ) -> list[AdoptionRead]:
         return await adoption_service.for_municipality(actor, code)

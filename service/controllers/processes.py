@@ -5,8 +5,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from catalogue.reuse import ProcessCreated
 from catalogue.schemas import (
@@ -19,17 +18,14 @@ from catalogue.schemas import (
     ProcessUpdate,
     TermCount,
 )
-from catalogue.services import AdoptionService, ProcessFilters, ProcessService, etag
+from catalogue.services import ProcessFilters, etag
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
 from codebank.flows import register_adoption
-from codebank.services import CodebankConfig
-from core.actors import Actor
-from service.deps import requires_token
-from service.indexing import Indexer, search_process_ids
+from service.controllers.params import CodePath, ProcessIdPath
+from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep, requires_token
+from service.indexing import search_process_ids
 from service.reuse import similar_processes
 
-ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
-Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 _ = AdoptionStatus  # re-exported for the OpenAPI of adoption bodies
@@ -64,9 +60,9 @@ class ProcessController(Controller):
     @get("/", summary="List and filter processes")
     async def list_processes(
         self,
-        process_service: NamedDependency[ProcessService],
-        indexer: NamedDependency[Indexer],
-        actor: NamedDependency[Actor],
+        process_service: ProcessServiceDep,
+        indexer: IndexerDep,
+        actor: ActorDep,
         filters: NamedDependency[ProcessFilters],
         q: Annotated[str | None, QueryParameter(max_length=10_000)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
@@ -88,10 +84,10 @@ class ProcessController(Controller):
     )
     async def create_process(
         self,
-        process_service: NamedDependency[ProcessService],
-        indexer: NamedDependency[Indexer],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        process_service: ProcessServiceDep,
+        indexer: IndexerDep,
+        db: DbDep,
+        actor: ActorDep,
         data: JSONBody[ProcessCreate],
     ) -> Response[ProcessCreated]:
         process = await process_service.create(actor, data)
@@ -101,19 +97,16 @@ class ProcessController(Controller):
 
     @get("/{process_id:str}", summary="One process (with an ETag)")
     async def get_process(
-        self,
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.get(actor, process_id))
 
     @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (send If-Match)")
     async def update_process(
         self,
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        process_service: ProcessServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
         data: JSONBody[ProcessUpdate],
         if_match: IfMatch = None,
     ) -> Response[ProcessRead]:
@@ -121,38 +114,25 @@ class ProcessController(Controller):
 
     @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
     async def delete_process(
-        self,
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> None:
         await process_service.delete(actor, process_id)
 
     @get("/{process_id:str}/history", summary="Who changed what, when")
     async def process_history(
-        self,
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> ProcessHistory:
         return await process_service.history(actor, process_id)
 
     @get("/{process_id:str}/adoptions", summary="The municipalities that run a process")
     async def process_adoptions(
-        self,
-        adoption_service: NamedDependency[AdoptionService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> list[AdoptionRead]:
         return await adoption_service.for_process(actor, process_id)
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
     async def get_adoption(
-        self,
-        adoption_service: NamedDependency[AdoptionService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
     ) -> AdoptionRead:
         return await adoption_service.get(actor, process_id, code)
 
@@ -163,11 +143,11 @@ class ProcessController(Controller):
     )
     async def put_adoption(
         self,
-        codebank: NamedDependency[CodebankConfig],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        codebank: CodebankDep,
+        db: DbDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
         data: JSONBody[AdoptionWrite],
     ) -> Response[AdoptionRead]:
         adoption, created = await register_adoption(db, codebank, actor, process_id, code, data)
@@ -175,11 +155,7 @@ class ProcessController(Controller):
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
     async def delete_adoption(
-        self,
-        adoption_service: NamedDependency[AdoptionService],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
-        code: FromPath[Code],
+        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
     ) -> None:
         await adoption_service.delete(actor, process_id, code)
 
@@ -190,9 +166,6 @@ class VocabularyController(Controller):
 
     @get("/{kind:str}", summary="Systems, technologies or tags in use, with counts")
     async def vocabulary(
-        self,
-        process_service: NamedDependency[ProcessService],
-        actor: NamedDependency[Actor],
-        kind: FromPath[TermKind],
+        self, process_service: ProcessServiceDep, actor: ActorDep, kind: FromPath[TermKind]
     ) -> list[TermCount]:
         return await process_service.term_counts(actor, kind)

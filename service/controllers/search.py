@@ -1,20 +1,28 @@
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from catalogue.vocab import Domain, Phase, Status
-from core.actors import Actor
 from search.documents import SearchQuery
-from service.indexing import Indexer, viewer_for
+from service.deps import ActorDep, IndexerDep
+from service.indexing import viewer_for
 
 DocType = Literal["process", "municipality", "bot", "code", "principle"]
 Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]
+
+
+FILTER_NAMES = ("type", "domain", "phase", "status", "system", "technology", "municipality")
+
+
+def named_filters(*values: str | None) -> dict[str, str | None]:
+    """The search's filters by name, the values given in FILTER_NAMES order (the API and the search page)."""
+    return dict(zip(FILTER_NAMES, values, strict=True))
 
 
 class SearchHit(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -43,8 +51,8 @@ class SearchController(Controller):
     @get("/", summary="Search processes, municipalities, bots, code and principles (Danish analysis, with facets)")
     async def search(
         self,
-        indexer: NamedDependency[Indexer],
-        actor: NamedDependency[Actor],
+        indexer: IndexerDep,
+        actor: ActorDep,
         q: Text = "",
         type: Annotated[DocType | None, QueryParameter(description="only this kind of result")] = None,
         domain: Annotated[Domain | None, QueryParameter()] = None,
@@ -57,38 +65,15 @@ class SearchController(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
     ) -> SearchResponse:
         started = time.perf_counter()
-        filters = {
-            k: v
-            for k, v in {
-                "type": type,
-                "domain": domain,
-                "phase": phase,
-                "status": status,
-                "system": system,
-                "technology": technology,
-                "municipality": municipality,
-            }.items()
-            if v
-        }
+        named = named_filters(type, domain, phase, status, system, technology, municipality)
+        filters = {k: v for k, v in named.items() if v}
         result = await indexer.search(
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=limit, offset=offset)
         )
         return SearchResponse(
             query=q,
             total=result.total,
-            hits=[
-                SearchHit(
-                    type=h.type,
-                    id=h.id,
-                    title=h.title,
-                    snippet=h.snippet,
-                    url=h.url,
-                    score=h.score,
-                    path=h.path,
-                    line=h.line,
-                )
-                for h in result.hits
-            ],
+            hits=[SearchHit(**dataclasses.asdict(h)) for h in result.hits],
             facets=result.facets,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )

@@ -6,15 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from catalogue.tokens import TokenService
-from core.actors import Actor
+from service.deps import ActorDep, SettingsDep, TokenServiceDep
 from service.pages.common import SESSION_KEY, page_context, safe_next
-from service.settings import Settings
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -23,7 +20,7 @@ class AuthPages(Controller):
     include_in_schema = False
 
     @get("/login", name="login")
-    async def login_form(self, actor: NamedDependency[Actor], next: FromQuery[str | None] = None) -> Template:
+    async def login_form(self, actor: ActorDep, next: FromQuery[str | None] = None) -> Template:
         return Template(
             template_name="login.html", context=page_context(actor, nav="login", next=safe_next(next), error=None)
         )
@@ -31,10 +28,10 @@ class AuthPages(Controller):
     @post("/login", status_code=303)
     async def login(
         self,
-        token_service: NamedDependency[TokenService],
-        settings: NamedDependency[Settings],
+        token_service: TokenServiceDep,
+        settings: SettingsDep,
         request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
+        actor: ActorDep,
         data: Form,
     ) -> Redirect | Template:
         token = (data.get("token") or "").strip()

@@ -13,23 +13,25 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.services import MunicipalityService, ProcessService
 from codebank.models import Bot
-from codebank.schemas import BotRead, RefRead
-from codebank.services import BotService, PrincipleService
+from codebank.schemas import BlobRead, BotRead, RefRead, TreeRead
+from codebank.services import BotService
 from core.actors import Actor
 from core.errors import Invalid, NotFound
+from service.deps import ActorDep, BotServiceDep, DbDep, MunicipalityServiceDep, PrincipleServiceDep, ProcessServiceDep
 from service.pages.common import page_context
 
 SlugParam = Annotated[str, PathParameter(max_length=200)]
 RefQuery = Annotated[str | None, QueryParameter(required=False, max_length=200)]
 PathQuery = Annotated[str | None, QueryParameter(required=False, max_length=4096)]
+Slug = FromPath[SlugParam]
+Ref = FromQuery[RefQuery]
+RepoPath = FromQuery[PathQuery]
 NO_CATEGORY = "Øvrige"
 LEADING_H1 = re.compile(r"\A\s*<h1[^>]*>.*?</h1>\s*", re.S)  # the page's own heading shows the title
 
@@ -125,10 +127,10 @@ class BotPages(Controller):
     @get("/bots", name="bots")
     async def bots(
         self,
-        process_service: NamedDependency[ProcessService],
-        municipality_service: NamedDependency[MunicipalityService],
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
+        process_service: ProcessServiceDep,
+        municipality_service: MunicipalityServiceDep,
+        bot_service: BotServiceDep,
+        actor: ActorDep,
     ) -> Template:
         bots = await bot_service.find()
         names = {m.code: m.name for m in await municipality_service.all()}
@@ -142,11 +144,11 @@ class BotPages(Controller):
     @get("/bots/{slug:str}", name="bot")
     async def bot(
         self,
-        process_service: NamedDependency[ProcessService],
-        municipality_service: NamedDependency[MunicipalityService],
-        bot_service: NamedDependency[BotService],
-        principle_service: NamedDependency[PrincipleService],
-        actor: NamedDependency[Actor],
+        process_service: ProcessServiceDep,
+        municipality_service: MunicipalityServiceDep,
+        bot_service: BotServiceDep,
+        principle_service: PrincipleServiceDep,
+        actor: ActorDep,
         slug: FromPath[SlugParam],
     ) -> Template:
         service = bot_service
@@ -193,105 +195,76 @@ class BotPages(Controller):
 
     @get("/bots/{slug:str}/tree", name="bot_tree")
     async def tree(
-        self,
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
-        slug: FromPath[SlugParam],
-        ref: FromQuery[RefQuery] = None,
-        path: FromQuery[PathQuery] = None,
+        self, bot_service: BotServiceDep, actor: ActorDep, slug: Slug, ref: Ref = None, path: RepoPath = None
     ) -> Template | Redirect:
-        service = bot_service
-        bot = await service.get(slug)
-        ref, path = ref or None, (path or "").strip("/")
+        bot, ref, path = await bot_service.get(slug), ref or None, (path or "").strip("/")
         try:
-            tree = await service.tree(slug, ref, path)
+            tree = await bot_service.tree(slug, ref, path)
         except NotFound as exc:
             if exc.field == "path" and path:  # a file: show it instead
-                try:
-                    await service.blob(slug, ref, path)
-                except (NotFound, Invalid):
-                    pass
-                else:
-                    return Redirect(path=bot_url(slug, "blob", ref, path), status_code=302)
+                return await _shown_as(bot_service, "blob", slug, ref, path) or ref_problem(actor, bot, exc, ref, path)
             return ref_problem(actor, bot, exc, ref, path)
         except Invalid as exc:
             return ref_problem(actor, bot, exc, ref, path)
         entries = sorted(tree.entries, key=lambda e: (e.kind != "dir", e.name.casefold()))
-        return Template(
-            template_name="bot_tree.html",
-            context=page_context(
-                actor,
-                nav="bots",
-                bot=bot,
-                tree=tree,
-                entries=entries,
-                ref=ref,
-                path=tree.path,
-                crumbs=breadcrumbs(tree.path),
-                refs=await ref_choices(service, slug),
-                commit=tree.commit,
-                view="tree",
-                **HELPERS,
-            ),
-        )
+        return await _browser(bot_service, actor, bot, ref, tree, tree=tree, entries=entries)
 
     @get("/bots/{slug:str}/blob", name="bot_blob")
     async def blob(
-        self,
-        bot_service: NamedDependency[BotService],
-        actor: NamedDependency[Actor],
-        slug: FromPath[SlugParam],
-        ref: FromQuery[RefQuery] = None,
-        path: FromQuery[PathQuery] = None,
+        self, bot_service: BotServiceDep, actor: ActorDep, slug: Slug, ref: Ref = None, path: RepoPath = None
     ) -> Template | Redirect:
-        service = bot_service
-        bot = await service.get(slug)
-        ref, path = ref or None, (path or "").strip("/")
+        bot, ref, path = await bot_service.get(slug), ref or None, (path or "").strip("/")
         if not path:
             return Redirect(path=bot_url(slug, "tree", ref), status_code=302)
         try:
-            blob = await service.blob(slug, ref, path)
+            blob = await bot_service.blob(slug, ref, path)
         except Invalid as exc:
             if exc.field == "path":  # a folder: list it instead
-                try:
-                    await service.tree(slug, ref, path)
-                except (NotFound, Invalid):
-                    pass
-                else:
-                    return Redirect(path=bot_url(slug, "tree", ref, path), status_code=302)
+                return await _shown_as(bot_service, "tree", slug, ref, path) or ref_problem(actor, bot, exc, ref, path)
             return ref_problem(actor, bot, exc, ref, path)
         except NotFound as exc:
             return ref_problem(actor, bot, exc, ref, path)
         lines = blob.html.splitlines() if blob.kind == "text" and blob.html is not None else []
-        return Template(
-            template_name="bot_blob.html",
-            context=page_context(
-                actor,
-                nav="bots",
-                bot=bot,
-                blob=blob,
-                lines=lines,
-                ref=ref,
-                path=blob.path,
-                crumbs=breadcrumbs(blob.path),
-                refs=await ref_choices(service, slug),
-                commit=blob.commit,
-                view="blob",
-                **HELPERS,
-            ),
-        )
+        return await _browser(bot_service, actor, bot, ref, blob, blob=blob, lines=lines)
+
+
+async def _shown_as(service: BotService, view: str, slug: str, ref: str | None, path: str) -> Redirect | None:
+    """A redirect to the other view when the path is that kind (a file asked for as a folder, or the reverse)."""
+    try:
+        await (service.blob if view == "blob" else service.tree)(slug, ref, path)
+    except (NotFound, Invalid):
+        return None
+    return Redirect(path=bot_url(slug, view, ref, path), status_code=302)
+
+
+async def _browser(
+    service: BotService, actor: Actor, bot: BotRead, ref: str | None, shown: TreeRead | BlobRead, **context: Any
+) -> Template:
+    """The file browser around a folder listing or a file: path crumbs, the version picker and the commit."""
+    view = "tree" if isinstance(shown, TreeRead) else "blob"
+    return Template(
+        template_name=f"bot_{view}.html",
+        context=page_context(
+            actor,
+            nav="bots",
+            bot=bot,
+            **context,
+            ref=ref,
+            path=shown.path,
+            crumbs=breadcrumbs(shown.path),
+            refs=await ref_choices(service, bot.slug),
+            commit=shown.commit,
+            view=view,
+            **HELPERS,
+        ),
+    )
 
 
 class PrinciplePages(Controller):
     include_in_schema = False
 
     @get("/principles", name="principles")
-    async def principles(
-        self,
-        principle_service: NamedDependency[PrincipleService],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
-    ) -> Template:
+    async def principles(self, principle_service: PrincipleServiceDep, db: DbDep, actor: ActorDep) -> Template:
         principles = await principle_service.all()
         groups: dict[str, list[Any]] = defaultdict(list)
         for p in principles:
@@ -307,9 +280,9 @@ class PrinciplePages(Controller):
     @get("/principles/{principle_id:str}", name="principle")
     async def principle(
         self,
-        principle_service: NamedDependency[PrincipleService],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        principle_service: PrincipleServiceDep,
+        db: DbDep,
+        actor: ActorDep,
         principle_id: FromPath[Annotated[str, PathParameter(max_length=200)]],
     ) -> Template:
         principle = await principle_service.get(principle_id)

@@ -13,17 +13,16 @@ import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.tokens import TokenService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
 from codebank.markdown import render
 from core.actors import ANONYMOUS, Actor
 from core.errors import DomainError
+from service.deps import DbDep
 from service.pages.charts import bar_chart, hbar_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -107,7 +106,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 # ---------------------------------------------------------------- who is signed in
 
 
-async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Actor:
+async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: DbDep) -> Actor:
     """The editor signed in through /login (the token lives only in the signed session cookie)."""
     token = request.session.get(SESSION_KEY) if "session" in request.scope else None
     if not token:

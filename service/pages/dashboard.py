@@ -4,15 +4,13 @@ the top processes. Charts are SVG drawn on the server."""
 from __future__ import annotations
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.response import Template
 
 from catalogue.schemas import AdoptionRead
-from catalogue.services import AdoptionService, BenefitService, MunicipalityService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES
-from core.actors import Actor
 from search.documents import SearchQuery
-from service.indexing import Indexer, viewer_for
+from service.deps import ActorDep, AdoptionServiceDep, BenefitServiceDep, IndexerDep, MunicipalityServiceDep
+from service.indexing import viewer_for
 from service.pages.benefits import network_benefits
 from service.pages.common import page_context
 
@@ -25,11 +23,11 @@ class DashboardPages(Controller):
     @get("/dashboard", name="dashboard")
     async def dashboard(
         self,
-        adoption_service: NamedDependency[AdoptionService],
-        municipality_service: NamedDependency[MunicipalityService],
-        indexer: NamedDependency[Indexer],
-        benefit_service: NamedDependency[BenefitService],
-        actor: NamedDependency[Actor],
+        adoption_service: AdoptionServiceDep,
+        municipality_service: MunicipalityServiceDep,
+        indexer: IndexerDep,
+        benefit_service: BenefitServiceDep,
+        actor: ActorDep,
     ) -> Template:
         # Counts by phase and domain come from the search's facets: the same numbers /api/search shows.
         browse = await indexer.search(SearchQuery(filters={"type": "process"}, viewer=viewer_for(actor), limit=1))

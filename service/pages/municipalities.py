@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath, PathParameter
 from litestar.response import Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessFilters, ProcessService
-from core.actors import Actor
+from catalogue.services import ProcessFilters
 from core.errors import NotFound
+from service.deps import (
+    ActorDep,
+    AdoptionServiceDep,
+    BenefitServiceDep,
+    DbDep,
+    MunicipalityServiceDep,
+    ProcessServiceDep,
+)
 from service.pages.benefits import benefits_for_municipality
 from service.pages.common import page_context
 
@@ -23,11 +28,7 @@ class MunicipalityPages(Controller):
     include_in_schema = False
 
     @get("/municipalities", name="municipalities")
-    async def municipalities(
-        self,
-        municipality_service: NamedDependency[MunicipalityService],
-        actor: NamedDependency[Actor],
-    ) -> Template:
+    async def municipalities(self, municipality_service: MunicipalityServiceDep, actor: ActorDep) -> Template:
         municipalities = await municipality_service.all()
         return Template(
             template_name="municipalities.html",
@@ -37,12 +38,12 @@ class MunicipalityPages(Controller):
     @get("/municipalities/{code:str}", name="municipality")
     async def municipality(
         self,
-        process_service: NamedDependency[ProcessService],
-        adoption_service: NamedDependency[AdoptionService],
-        municipality_service: NamedDependency[MunicipalityService],
-        benefit_service: NamedDependency[BenefitService],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
+        process_service: ProcessServiceDep,
+        adoption_service: AdoptionServiceDep,
+        municipality_service: MunicipalityServiceDep,
+        benefit_service: BenefitServiceDep,
+        db: DbDep,
+        actor: ActorDep,
         code: FromPath[Code],
     ) -> Template:
         if not (len(code) == 3 and code.isdigit()):

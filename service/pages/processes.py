@@ -11,19 +11,29 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import AdoptionMissing
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from codebank.flows import register_adoption
-from codebank.services import BotService, CodebankConfig
+from codebank.services import BotService
 from core.actors import Actor
 from core.errors import DomainError, NotFound
+from service.deps import (
+    ActorDep,
+    AdoptionServiceDep,
+    BenefitServiceDep,
+    BotServiceDep,
+    CodebankDep,
+    DbDep,
+    MunicipalityServiceDep,
+    ProcessServiceDep,
+)
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
+ProcessIdPath = FromPath[ProcessIdParam]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 FIELD_LABELS = {
@@ -162,13 +172,25 @@ def editor_code(actor: Actor, requested: str | None) -> str | None:
 
 
 def provide_process_page_services(
-    process_service: NamedDependency[ProcessService],
-    adoption_service: NamedDependency[AdoptionService],
-    municipality_service: NamedDependency[MunicipalityService],
-    benefit_service: NamedDependency[BenefitService],
-    bot_service: NamedDependency[BotService],
+    process_service: ProcessServiceDep,
+    adoption_service: AdoptionServiceDep,
+    municipality_service: MunicipalityServiceDep,
+    benefit_service: BenefitServiceDep,
+    bot_service: BotServiceDep,
 ) -> ProcessPageServices:
     return ProcessPageServices(process_service, adoption_service, municipality_service, benefit_service, bot_service)
+
+
+PageServicesDep = NamedDependency[ProcessPageServices]
+
+
+def require_editor(actor: Actor, code: str | None, to_do: str) -> str:
+    """A form's first checks: someone signed in, and the municipality the change is for (returned)."""
+    if not actor.is_authenticated:
+        raise FormErrors({"": f"Log ind som redaktør for at {to_do}."})
+    if not code:
+        raise FormErrors({"municipality": "municipality: Vælg kommunen."})
+    return code
 
 
 class ProcessPages(Controller):
@@ -178,10 +200,10 @@ class ProcessPages(Controller):
     @get("/processes/{process_id:str}", name="process")
     async def process_page(
         self,
-        page_services: NamedDependency[ProcessPageServices],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        page_services: PageServicesDep,
+        db: DbDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
         gemt: FromQuery[str | None] = None,
     ) -> Template:
         context = await process_context(page_services, actor, process_id)
@@ -204,24 +226,21 @@ class ProcessPages(Controller):
     @post("/processes/{process_id:str}/adoption", status_code=303)
     async def save_adoption(
         self,
-        codebank: NamedDependency[CodebankConfig],
+        codebank: CodebankDep,
         request: Request[Any, Any, Any],
-        page_services: NamedDependency[ProcessPageServices],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        page_services: PageServicesDep,
+        db: DbDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
         data: Form,
     ) -> Template | Redirect:
         """Register or change one municipality's adoption, through the same service as PUT /api/.../adoptions."""
         code = editor_code(actor, (data.get("municipality") or "").strip() or None)
         errors: dict[str, str] = {}
         try:
-            if not actor.is_authenticated:
-                raise FormErrors({"": "Log ind som redaktør for at registrere en anvendelse."})
-            if not code:
-                raise FormErrors({"municipality": "municipality: Vælg kommunen."})
+            chosen = require_editor(actor, code, "registrere en anvendelse")
             body = form_to_struct(adoption_body(data), AdoptionWrite)
-            await register_adoption(db, codebank, actor, process_id, code, body)
+            await register_adoption(db, codebank, actor, process_id, chosen, body)
         except FormErrors as exc:
             errors = exc.errors
         except NotFound:
@@ -251,10 +270,10 @@ class ProcessPages(Controller):
     async def save_benefit(
         self,
         request: Request[Any, Any, Any],
-        page_services: NamedDependency[ProcessPageServices],
-        db: NamedDependency[AsyncSession],
-        actor: NamedDependency[Actor],
-        process_id: FromPath[ProcessIdParam],
+        page_services: PageServicesDep,
+        db: DbDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
         data: Form,
     ) -> Template | Redirect:
         """Report one period's realised benefit, through the same service as PUT /api/.../benefits/{period}."""
@@ -262,10 +281,7 @@ class ProcessPages(Controller):
         period = (data.get("period") or "").strip()
         errors: dict[str, str] = {}
         try:
-            if not actor.is_authenticated:
-                raise FormErrors({"": "Log ind som redaktør for at indberette gevinster."})
-            if not code:
-                raise FormErrors({"municipality": "municipality: Vælg kommunen."})
+            require_editor(actor, code, "indberette gevinster")
             if not period:
                 raise FormErrors({"period": "period: Angiv perioden, fx 2024, 2024-Q2 eller 2024-05."})
             body = form_to_struct(benefits.benefit_body(data), BenefitWrite)

@@ -8,15 +8,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
-from catalogue.services import MunicipalityService
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
-from core.actors import Actor
 from search.documents import TYPES, SearchQuery
-from service.indexing import Indexer, viewer_for
+from service.controllers.search import named_filters
+from service.deps import ActorDep, IndexerDep, MunicipalityServiceDep
+from service.indexing import viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context
 
 PAGE_SIZE = 20
@@ -49,10 +48,10 @@ class SearchPages(Controller):
     @get(["/", "/search"], name="search")
     async def search(
         self,
-        municipality_service: NamedDependency[MunicipalityService],
-        indexer: NamedDependency[Indexer],
+        municipality_service: MunicipalityServiceDep,
+        indexer: IndexerDep,
         request: Request[Any, Any, Any],
-        actor: NamedDependency[Actor],
+        actor: ActorDep,
         q: Annotated[str, QueryParameter(max_length=10_000)] = "",
         type: FromQuery[Filter] = None,
         domain: FromQuery[Filter] = None,
@@ -63,17 +62,7 @@ class SearchPages(Controller):
         municipality: FromQuery[Filter] = None,
         page: Annotated[int, QueryParameter(ge=1, le=500)] = 1,
     ) -> Template:
-        filters = clean_filters(
-            {
-                "type": type,
-                "domain": domain,
-                "phase": phase,
-                "status": status,
-                "system": system,
-                "technology": technology,
-                "municipality": municipality,
-            }
-        )
+        filters = clean_filters(named_filters(type, domain, phase, status, system, technology, municipality))
         offset = (page - 1) * PAGE_SIZE
         result = await indexer.search(
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=PAGE_SIZE, offset=offset)

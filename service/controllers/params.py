@@ -1,0 +1,13 @@
+"""Path parameters the API controllers share, declared once with their validation and description."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import FromPath, PathParameter
+
+ProcessIdParam = Annotated[str, PathParameter(max_length=140, description="The process's slug")]
+Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit municipality code")]
+
+ProcessIdPath = FromPath[ProcessIdParam]
+CodePath = FromPath[Code]
