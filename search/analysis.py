@@ -188,6 +188,16 @@ class QueryTerm:
     def all_exact(self) -> list[str]:
         return self.exact + self.fuzzy
 
+    def reduced(self) -> tuple[list[str], list[str]]:
+        """(whole forms, prefixes) to match, without redundancy: a prefix makes every longer form starting with
+        it redundant, and a shorter prefix a longer one (each alternative costs the backends scoring time)."""
+        kept: list[str] = []
+        for p in sorted({p for p in self.prefixes if p}, key=len):
+            if not any(p.startswith(k) for k in kept):
+                kept.append(p)
+        whole = [f for f in dict.fromkeys(self.all_exact()) if f and not any(f.startswith(k) for k in kept)]
+        return whole, kept
+
 
 @dataclass
 class AnalyzedQuery:

@@ -3,6 +3,8 @@ identifier analysis. Shared by every backend, so they index the same words."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from search.analysis import AnalyzedQuery, analyze
 from search.code import MAX_INDEXED, analyze_code, definitions
 from search.documents import Document, Hit
@@ -11,6 +13,19 @@ from search.snippets import code_snippet, plain_text, snippet
 
 def is_code(doc_type: str) -> bool:
     return doc_type == "code"
+
+
+def stored_fields(doc: Document, body: str) -> dict[str, Any]:
+    """What every backend stores of a document to answer with (hits, snippets, visibility), by field name."""
+    return {
+        "type": doc.type,
+        "id": doc.id,
+        "title": doc.title,
+        "url": doc.url,
+        "summary": doc.summary,
+        "body": body,
+        "visibility": doc.visibility,
+    }
 
 
 def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:

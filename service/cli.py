@@ -287,19 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="rebuild the search index from the database (the old one answers meanwhile)")
     p.set_defaults(func=cmd_reindex)
 
-    p = sub.add_parser("backup", help="copy the data folder (database, mirrors, principles) into an empty DIR")
-    p.add_argument("dir")
-    p.set_defaults(func=cmd_backup)
-    p = sub.add_parser("restore", help="bring a backup DIR back into an empty data folder; rebuild the search")
-    p.add_argument("dir")
-    p.set_defaults(func=cmd_restore)
-
-    p = sub.add_parser("export", help="write the whole catalogue as JSON (FILE or - for stdout)")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_export)
-    p = sub.add_parser("import", help="load a JSON export into an empty catalogue (all or nothing)")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_import)
+    for name, argument, func, text in (
+        ("backup", "dir", cmd_backup, "copy the data folder (database, mirrors, principles) into an empty DIR"),
+        ("restore", "dir", cmd_restore, "bring a backup DIR back into an empty data folder; rebuild the search"),
+        ("export", "file", cmd_export, "write the whole catalogue as JSON (FILE or - for stdout)"),
+        ("import", "file", cmd_import, "load a JSON export into an empty catalogue (all or nothing)"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument(argument)
+        p.set_defaults(func=func)
     return parser
 
 

@@ -108,17 +108,8 @@ def match_group(term: QueryTerm) -> str | None:
     A prefix makes every longer form starting with it redundant; those are left out, since each
     alternative costs scoring time on every matching document.
     """
-    prefixes = sorted({p for p in term.prefixes if p}, key=len)
-    kept: list[str] = []
-    for p in prefixes:
-        if not any(p.startswith(k) for k in kept):
-            kept.append(p)
-    alternatives = [
-        fts5_quote(form)
-        for form in dict.fromkeys(term.all_exact())
-        if form and not any(form.startswith(k) for k in kept)
-    ]
-    alternatives += [fts5_quote(form) + " *" for form in kept]
+    whole, prefixes = term.reduced()
+    alternatives = [fts5_quote(form) for form in whole] + [fts5_quote(form) + " *" for form in prefixes]
     for phrase in term.phrases:
         tokens = [fts5_quote(w) for w in dict.fromkeys(phrase) if w]
         if len(tokens) == 1:

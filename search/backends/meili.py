@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 from search.analysis import AnalyzedQuery, QueryTerm, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, Document, SearchQuery, SearchResult, Viewer, municipality_visibility
-from search.fields import indexed_fields, make_hit
+from search.fields import indexed_fields, make_hit, stored_fields
 from search.stemming import stem, stopwords, synonym_groups
 
 T = TypeVar("T")
@@ -93,13 +93,7 @@ def to_meili(doc: Document) -> dict[str, Any]:
     forms = sorted({f for text in (a_title, a_summary, a_body, a_meta) for f in text.split()})
     out: dict[str, Any] = {
         "key": document_key(doc.type, doc.id),
-        "type": doc.type,
-        "id": doc.id,
-        "title": doc.title,
-        "url": doc.url,
-        "summary": doc.summary,
-        "body": body,
-        "visibility": doc.visibility,
+        **stored_fields(doc, body),
         "boost": doc.boost,
         "a_title": a_title,
         "a_summary": a_summary,

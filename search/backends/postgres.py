@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
-from search.fields import indexed_fields, make_hit
+from search.fields import indexed_fields, make_hit, stored_fields
 
 # ts_rank weights in PostgreSQL's order {D, C, B, A}: body, meta, summary, title (as FTS5: 1, 2.5, 5, 10)
 WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"
@@ -102,13 +102,7 @@ def document_row(doc: Document) -> Params:
     facets = doc.facet_values()
     return {
         "key": doc.key,
-        "type": doc.type,
-        "id": doc.id,
-        "title": doc.title,
-        "url": doc.url,
-        "summary": doc.summary,
-        "body": body,
-        "visibility": doc.visibility,
+        **stored_fields(doc, body),
         "boost": float(doc.boost),
         "tsv": lexemes_literal(terms),
         "rank": rank,
@@ -127,17 +121,8 @@ def term_query(term: QueryTerm) -> tuple[str, int] | None:
     Mirrors FTS5's `match_group`: a prefix makes longer forms starting with it redundant; a multi-word
     alternative (synonym, compound parts) must have all its words (PostgreSQL has no NEAR).
     """
-    prefixes = sorted({p for p in term.prefixes if p}, key=len)
-    kept: list[str] = []
-    for p in prefixes:
-        if not any(p.startswith(k) for k in kept):
-            kept.append(p)
-    alternatives = [
-        lexeme_quote(form)
-        for form in dict.fromkeys(term.all_exact())
-        if form and not any(form.startswith(k) for k in kept)
-    ]
-    alternatives += [lexeme_quote(form) + ":*" for form in kept]
+    whole, prefixes = term.reduced()
+    alternatives = [lexeme_quote(form) for form in whole] + [lexeme_quote(form) + ":*" for form in prefixes]
     lexemes = len(alternatives)
     for phrase in term.phrases:
         tokens = [lexeme_quote(w) for w in dict.fromkeys(phrase) if w]
