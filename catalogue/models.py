@@ -134,6 +134,8 @@ class Adoption(Timestamps, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    recorded_by: Mapped[str | None] = mapped_column(String(200))  # the person who last registered it
+    recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)  # users are deactivated, never deleted
 
 
 class ProcessRevision(Base):
@@ -147,13 +149,37 @@ class ProcessRevision(Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    actor: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200))  # the person's name (or the token's, for a bootstrap token)
+    user_id: Mapped[int | None] = mapped_column(Integer)  # users are deactivated, never deleted
     action: Mapped[str] = mapped_column(String(20))
     changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
+class User(Base):
+    """A person: signed in through the municipality's OpenID Connect provider (issuer + subject) or made by an
+    admin. `session_epoch` grows when the person is deactivated or changed, ending every session at once."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_users_issuer_subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    issuer: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    # "groups": the provider's group claims decide the role at each sign-in; "admin": an admin set it by hand
+    role_source: Mapped[str] = mapped_column(String(10), default="groups")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class ApiToken(Base):
-    """An API token. Only the SHA-256 of the secret is kept."""
+    """An API token. Only the SHA-256 of the secret is kept. A personal token belongs to a person (`user_id`)
+    and never grants more than that person has; a bootstrap token from the CLI stands alone."""
 
     __tablename__ = "api_tokens"
 
@@ -162,7 +188,9 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(20))
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)  # users are deactivated, never deleted
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -198,3 +226,5 @@ class BenefitRecord(Timestamps, Base):
     running_cost_dkk: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     budget_realised: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(200))  # the person who last reported it
+    recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)  # users are deactivated, never deleted

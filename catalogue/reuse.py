@@ -134,7 +134,7 @@ class ReuseService:
     async def copy(self, actor: Actor, process_id: str, data: ProcessCopy | None = None) -> ProcessRead:
         """A new process for the caller's municipality, derived from this one, with an `interested` adoption."""
         data = data or ProcessCopy()
-        actor.require_authenticated()
+        actor.require_writer()
         processes = ProcessService(self.session)
         source = await processes.get_model(actor, process_id)
         if actor.is_admin:

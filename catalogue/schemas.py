@@ -246,11 +246,12 @@ class AdoptionRead(Struct, kw_only=True):
     expected_hours_per_year: float | None
     notes: str | None
     contact: Contact | None
+    recorded_by: str | None  # the person who last registered it
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
-# ---------------------------------------------------------------- tokens
+# ---------------------------------------------------------------- people and tokens
 
 
 class TokenRead(Struct, kw_only=True):
@@ -258,8 +259,50 @@ class TokenRead(Struct, kw_only=True):
     name: str
     role: Role
     municipality: str | None
+    user_id: int | None  # the person the token acts for; None for a bootstrap token made by the CLI
     created_at: dt.datetime
+    expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
+
+
+class TokenCreate(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A personal token for a machine (a bot reporting runs, a script): never more than its owner may do."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200, description="what the token is for")]
+    expires_at: dt.datetime | None = None
+    role: Role | None = None  # narrower than one's own role; unset: one's own
+
+
+class TokenCreated(Struct, kw_only=True):
+    token: str  # the secret: shown once, kept only as a hash
+    record: TokenRead
+
+
+class UserRead(Struct, kw_only=True):
+    id: int
+    name: str
+    email: str | None
+    municipality: str | None
+    role: Role
+    active: bool
+    role_source: str  # "groups": the sign-in provider's groups decide; "admin": set by hand
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+
+
+class UserUpdate(Struct, forbid_unknown_fields=True, kw_only=True):
+    role: Role | UnsetType = UNSET
+    municipality: MunicipalityCode | None | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class MeRead(Struct, kw_only=True):
+    name: str
+    email: str | None
+    municipality: str | None
+    role: str
+    auth: str  # "session", "token" or "admin-token"
+    user_id: int | None
 
 
 # ---------------------------------------------------------------- benefits
@@ -296,6 +339,7 @@ class BenefitRead(Struct, kw_only=True):
     running_cost_dkk: float | None
     budget_realised: bool
     note: str | None
+    recorded_by: str | None  # the person who last reported it
     hourly_cost_dkk: float
     realised_hours: float
     hours_saved: float  # the same as realised_hours

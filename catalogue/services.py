@@ -421,7 +421,7 @@ class ProcessService:
     # -------------------------------------------------------- writes
 
     async def create(self, actor: Actor, data: ProcessCreate) -> ProcessRead:
-        actor.require_authenticated()
+        actor.require_writer()
         if actor.is_admin:
             if not data.owner_municipality:
                 raise Invalid("An admin must give owner_municipality.", field="owner_municipality")
@@ -455,6 +455,7 @@ class ProcessService:
                 process_id=process.id,
                 version=process.version,
                 actor=actor.name,
+                user_id=actor.user_id,
                 action="created",
                 changes=[
                     {"field": k, "old": None, "new": v}
@@ -470,7 +471,7 @@ class ProcessService:
     async def update(
         self, actor: Actor, process_id: str, data: ProcessUpdate, if_match: str | None = None
     ) -> ProcessRead:
-        actor.require_authenticated()
+        actor.require_writer()
         process = await self.get_model(actor, process_id)
         actor.require_write_for(process.owner_municipality, f"process {process_id!r}")
         if not matches_etag(if_match, etag(process)):
@@ -498,7 +499,12 @@ class ProcessService:
             await self.session.flush()
             self.session.add(
                 ProcessRevision(
-                    process_id=process.id, version=process.version, actor=actor.name, action="updated", changes=changes
+                    process_id=process.id,
+                    version=process.version,
+                    actor=actor.name,
+                    user_id=actor.user_id,
+                    action="updated",
+                    changes=changes,
                 )
             )
             await self.session.flush()
@@ -647,6 +653,7 @@ def adoption_read(a: Adoption, process: Process, municipality: Municipality) -> 
         expected_hours_per_year=to_float(expected_hours(cases, minutes, rate)),
         notes=a.notes,
         contact=_contact(a.contact_name, a.contact_email),
+        recorded_by=a.recorded_by,
         created_at=a.created_at,
         updated_at=a.updated_at,
     )
@@ -693,7 +700,7 @@ class AdoptionService:
         self, actor: Actor, process_id: str, code: str, data: AdoptionWrite, bot_slug: str | None = None
     ) -> tuple[AdoptionRead, bool]:
         """Register or replace an adoption. `bot_slug`: the registered bot `data.bot` names, if it is one."""
-        actor.require_authenticated()
+        actor.require_writer()
         process = await ProcessService(self.session).get_model(actor, process_id)
         municipality = await MunicipalityService(self.session).get_model(code)
         actor.require_write_for(code, f"the adoption of municipality {code}")
@@ -719,13 +726,14 @@ class AdoptionService:
         adoption.notes = data.notes
         adoption.contact_name = data.contact.name.strip() if data.contact else None
         adoption.contact_email = data.contact.email if data.contact else None
+        adoption.recorded_by, adoption.recorded_by_user_id = actor.name, actor.user_id
         adoption.updated_at = now
         await self.session.flush()
         mark_for_index(self.session, EntityKind.PROCESS, process_id)
         return adoption_read(adoption, process, municipality), created
 
     async def delete(self, actor: Actor, process_id: str, code: str) -> None:
-        actor.require_authenticated()
+        actor.require_writer()
         await ProcessService(self.session).get_model(actor, process_id)
         actor.require_write_for(code, f"the adoption of municipality {code}")
         result = await self.session.execute(
@@ -795,6 +803,7 @@ class BenefitService:
             running_cost_dkk=to_float(r.running_cost_dkk),
             budget_realised=r.budget_realised,
             note=r.note,
+            recorded_by=r.recorded_by,
             hourly_cost_dkk=float(cost),
             realised_hours=float(hours),
             hours_saved=float(hours),
@@ -837,7 +846,7 @@ class BenefitService:
     async def put(
         self, actor: Actor, process_id: str, code: str, period: str, data: BenefitWrite
     ) -> tuple[BenefitRead, bool]:
-        actor.require_authenticated()
+        actor.require_writer()
         await ProcessService(self.session).get_model(actor, process_id)
         await MunicipalityService(self.session).get_model(code)
         actor.require_write_for(code, f"the benefits of municipality {code}")
@@ -871,12 +880,13 @@ class BenefitService:
         record.running_cost_dkk = running
         record.budget_realised = data.budget_realised
         record.note = data.note.strip() or None if data.note is not None else None
+        record.recorded_by, record.recorded_by_user_id = actor.name, actor.user_id
         record.updated_at = now
         await self.session.flush()
         return self.read(record, adoption, process, municipality), created
 
     async def delete(self, actor: Actor, process_id: str, code: str, period: str) -> None:
-        actor.require_authenticated()
+        actor.require_writer()
         await ProcessService(self.session).get_model(actor, process_id)
         actor.require_write_for(code, f"the benefits of municipality {code}")
         parse_period(period)

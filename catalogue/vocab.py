@@ -77,7 +77,7 @@ Phase = Literal["idea", "analysis", "development", "test", "operation", "retired
 Status = Literal["active", "on_hold", "rejected", "duplicate"]
 AdoptionStatus = Literal["interested", "planned", "implementing", "operation", "stopped"]
 Visibility = Literal["network", "municipality"]
-Role = Literal["admin", "editor"]
+Role = Literal["admin", "editor", "reader"]
 TermKind = Literal["system", "technology", "tag"]
 
 

@@ -202,7 +202,7 @@ class BotService:
     # -------------------------------------------------------- writes
 
     async def register(self, actor: Actor, data: BotCreate) -> BotRead:
-        actor.require_authenticated()
+        actor.require_writer()
         url = git.validate_url(data.url, allow_local=self.config.allow_local)
         if await self.session.scalar(select(Bot.slug).where(Bot.url == url)):
             raise Conflict("That repository is registered already.", field="url")
@@ -258,7 +258,7 @@ class BotService:
     async def sync(self, actor: Actor | None, slug: str) -> BotRead:
         """Fetch the origin and re-read the bot; only files changed since the indexed commit are re-indexed."""
         if actor is not None:
-            actor.require_authenticated()
+            actor.require_writer()
         await self._lock(slug)
         bot = await self.get_model(slug)
         mirror = self.config.mirror(slug)
@@ -394,7 +394,7 @@ class BotService:
                 raise Invalid(f"processes: no process with id {pid!r}.", field="processes")
 
     def _require_owner(self, actor: Actor, bot: Bot) -> None:
-        actor.require_authenticated()
+        actor.require_writer()
         if not actor.is_admin and bot.owner_municipality and actor.municipality != bot.owner_municipality:
             actor.require_write_for(bot.owner_municipality, f"bot {bot.slug!r}")
 

@@ -25,6 +25,7 @@ from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
 from service.controllers.metrics import MetricsController
 from service.controllers.municipalities import MunicipalityController
+from service.controllers.people import MeController, TokenController, UserController
 from service.controllers.processes import ProcessController, VocabularyController
 from service.controllers.search import SearchController
 from service.db import upgrade
@@ -34,6 +35,7 @@ from service.indexing import start_indexing
 from service.jobs import JobRunner
 from service.metrics import TimedIndexer
 from service.observability import configure_logging, instrument
+from service.oidc import OidcClient
 from service.pages.common import template_config
 from service.pages.routes import pages_router
 from service.settings import Settings
@@ -52,6 +54,9 @@ CONTROLLERS = [
     PrincipleController,
     HookController,
     MetricsController,
+    MeController,
+    TokenController,
+    UserController,
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -128,7 +133,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         lifespan=[lifespan],
         openapi_config=openapi,
         template_config=template_config(),
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "oidc": OidcClient(settings.oidc) if settings.oidc else None}),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=None,
         debug=False,

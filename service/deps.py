@@ -22,6 +22,7 @@ from catalogue.exports import ExportService
 from catalogue.reuse import ReuseService
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.tokens import TokenService
+from catalogue.users import UserService
 from codebank.services import BotService, CodebankConfig, PrincipleService
 from core.actors import Actor
 from core.errors import NotAuthenticated
@@ -62,7 +63,7 @@ async def provide_actor(state: State, request: Request[Any, Any, Any], db: Named
     try:
         return await TokenService(db).resolve(bearer_token(request), state.settings.admin_token)
     except LookupError:
-        raise NotAuthenticated("The token is unknown or has been revoked.") from None
+        raise NotAuthenticated("The token is unknown, expired or revoked, or its owner is deactivated.") from None
 
 
 def requires_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -120,6 +121,7 @@ DEPENDENCIES = {
     "adoption_service": _with_session(AdoptionService),
     "municipality_service": _with_session(MunicipalityService),
     "token_service": _with_session(TokenService),
+    "user_service": _with_session(UserService),
     "export_service": _with_session(ExportService),
     "reuse_service": _with_session(ReuseService),
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
@@ -137,6 +139,7 @@ ProcessServiceDep = NamedDependency[ProcessService]
 AdoptionServiceDep = NamedDependency[AdoptionService]
 MunicipalityServiceDep = NamedDependency[MunicipalityService]
 TokenServiceDep = NamedDependency[TokenService]
+UserServiceDep = NamedDependency[UserService]
 ExportServiceDep = NamedDependency[ExportService]
 ReuseServiceDep = NamedDependency[ReuseService]
 BenefitServiceDep = NamedDependency[BenefitService]

@@ -19,28 +19,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from codebank.errors import GitError
 from core.errors import (
-    Conflict,
     DomainError,
-    Forbidden,
-    Invalid,
-    NotAuthenticated,
-    NotFound,
-    PreconditionFailed,
 )
 from search.backends.base import SearchError
 from service.pages.errors import for_pages
+from service.statuses import domain_status
 
 log = logging.getLogger("rpabank")
 UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
-
-DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
-    NotFound: (404, "not_found"),
-    Conflict: (409, "conflict"),
-    Forbidden: (403, "forbidden"),
-    NotAuthenticated: (401, "not_authenticated"),
-    Invalid: (422, "invalid"),
-    PreconditionFailed: (412, "precondition_failed"),
-}
 
 HTTP_ERROR_NAMES = {
     400: "bad_request",
@@ -76,7 +62,7 @@ def error_response(
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    status, name = next(v for k, v in DOMAIN_STATUS.items() if isinstance(exc, k))
+    status, name = domain_status(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="rpabank"'} if status == 401 else None
     return error_response(status, name, exc.message, field=exc.field, headers=headers)
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import ClassVar
 
 from sqlalchemy.engine import URL
 
@@ -21,6 +22,63 @@ LOG_FORMATS = ("text", "json")
 # Used when RPABANK_SESSION_SECRET is unset: sign-ins then last as long as this process, and several
 # workers do not share them.
 _PROCESS_SESSION_SECRET = secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Sign-in with the municipality's OpenID Connect provider (Entra ID, AD FS, KOMBIT's context handler behind
+    an OIDC bridge, …). Set when `RPABANK_OIDC_ISSUER` is."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = None
+    # the provider's name on the login page: "Log ind med <name>"
+    name: str = "din kommunes login"
+    scopes: str = "openid email profile"
+    # where the municipality code comes from: a claim holding the code, else the e-mail's domain
+    municipality_claim: str | None = None
+    domains: tuple[tuple[str, str], ...] = ()  # (domain, code), from "greve.dk=253,koege.dk=259"
+    groups_claim: str = "groups"
+    admin_group: str | None = None
+    editor_group: str | None = None
+
+    ENV: ClassVar[dict[str, str]] = {
+        "issuer": "RPABANK_OIDC_ISSUER",
+        "client_id": "RPABANK_OIDC_CLIENT_ID",
+        "client_secret": "RPABANK_OIDC_CLIENT_SECRET",
+        "name": "RPABANK_OIDC_NAME",
+        "scopes": "RPABANK_OIDC_SCOPES",
+        "municipality_claim": "RPABANK_OIDC_MUNICIPALITY_CLAIM",
+        "groups_claim": "RPABANK_OIDC_GROUPS_CLAIM",
+        "admin_group": "RPABANK_OIDC_ADMIN_GROUP",
+        "editor_group": "RPABANK_OIDC_EDITOR_GROUP",
+    }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OidcSettings | None:
+        values = {attr: env[name].strip() for attr, name in cls.ENV.items() if (env.get(name) or "").strip()}
+        if "issuer" not in values:
+            return None
+        if "client_id" not in values:
+            raise ValueError("RPABANK_OIDC_ISSUER is set but RPABANK_OIDC_CLIENT_ID is not.")
+        return cls(**values, domains=parse_domains(env.get("RPABANK_OIDC_DOMAINS") or ""))
+
+    def to_env(self) -> dict[str, str]:
+        env = {name: str(getattr(self, attr)) for attr, name in self.ENV.items() if getattr(self, attr)}
+        if self.domains:
+            env["RPABANK_OIDC_DOMAINS"] = ",".join(f"{domain}={code}" for domain, code in self.domains)
+        return env
+
+
+def parse_domains(text: str) -> tuple[tuple[str, str], ...]:
+    """ "greve.dk=253, koege.dk=259" → (("greve.dk", "253"), ("koege.dk", "259"))."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        domain, _, code = part.partition("=")
+        if not domain.strip() or not code.strip().isdigit() or len(code.strip()) != 3:
+            raise ValueError(f"RPABANK_OIDC_DOMAINS: {part!r} is not 'domain=three-digit municipality code'.")
+        pairs.append((domain.strip().lower().lstrip("@"), code.strip()))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -49,6 +107,13 @@ class Settings:
     # Logs on stderr: "text" or "json" (one JSON object a line), at this level (see service.observability).
     log_level: str = "INFO"
     log_format: str = "text"
+    # Sign-in: the municipality's OpenID Connect provider (None: not offered); the token form on /login
+    # (RPABANK_TOKEN_LOGIN=0 switches it off); whom a person without a municipality should ask.
+    oidc: OidcSettings | None = None
+    token_login: bool = True
+    contact: str = "netværkets sekretariat"
+    # The address people reach the service at (behind a proxy): the OIDC redirect URI is made from it.
+    base_url: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -112,6 +177,10 @@ class Settings:
             search_engine=(env.get("RPABANK_SEARCH") or "").strip().lower() or None,
             log_level=_choice(env, "RPABANK_LOG_LEVEL", LOG_LEVELS, "INFO").upper(),
             log_format=_choice(env, "RPABANK_LOG_FORMAT", LOG_FORMATS, "text").lower(),
+            oidc=OidcSettings.from_env(env),
+            token_login=(env.get("RPABANK_TOKEN_LOGIN") or "1").lower() not in ("0", "false", "no"),
+            contact=env.get("RPABANK_CONTACT") or "netværkets sekretariat",
+            base_url=(env.get("RPABANK_BASE_URL") or "").rstrip("/") or None,
         )
 
     def to_env(self) -> dict[str, str]:
@@ -128,6 +197,9 @@ class Settings:
             "RPABANK_MEILI_INDEX": self.meili_index,
             "RPABANK_LOG_LEVEL": self.log_level,
             "RPABANK_LOG_FORMAT": self.log_format,
+            "RPABANK_TOKEN_LOGIN": "1" if self.token_login else "0",
+            "RPABANK_CONTACT": self.contact,
+            **(self.oidc.to_env() if self.oidc else {}),
         }
         optional = {
             "RPABANK_DATABASE_URL": self.database_url,
@@ -137,6 +209,7 @@ class Settings:
             "RPABANK_PRINCIPLES_URL": self.principles_url,
             "RPABANK_WEBHOOK_SECRET": self.webhook_secret,
             "RPABANK_SEARCH": self.search_engine,
+            "RPABANK_BASE_URL": self.base_url,
         }
         env.update({name: value for name, value in optional.items() if value})
         return env

@@ -11,3 +11,5 @@ Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit mun
 
 ProcessIdPath = FromPath[ProcessIdParam]
 CodePath = FromPath[Code]
+
+IdPath = FromPath[Annotated[int, PathParameter(ge=1, description="The record's id")]]

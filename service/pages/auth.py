@@ -1,29 +1,90 @@
-"""Sign-in for editors: the token is typed into a form (POST), checked like a bearer token and kept only in
-the signed, encrypted, HttpOnly, SameSite=Lax session cookie — never in a URL."""
+"""Sign-in on the pages: with the municipality's OpenID Connect provider, or (for administrators and
+development, unless RPABANK_TOKEN_LOGIN=0) with a token typed into a form. Either way the signed, encrypted,
+HttpOnly, SameSite=Lax session cookie keeps who is signed in, never a secret.
+
+Also the person's own tokens ("Mine nøgler") and the secretariat's list of people ("Brugere").
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from service.deps import ActorDep, SettingsDep, TokenServiceDep
-from service.pages.common import SESSION_KEY, page_context, safe_next
+from catalogue.schemas import TokenCreate, UserUpdate
+from catalogue.users import NoMunicipality, UserService, user_actor
+from core.actors import ROLES, role_rank
+from core.db import utcnow
+from core.errors import DomainError
+from service.controllers.params import IdPath
+from service.deps import ActorDep, MunicipalityServiceDep, SettingsDep, TokenServiceDep, UserServiceDep
+from service.oidc import OidcClient, Pending, SignInFailed, identify
+from service.pages.common import (
+    ROLE_LABELS,
+    FormErrors,
+    domain_form_errors,
+    form_to_struct,
+    page_context,
+    require_signed_in,
+    safe_next,
+    sign_in_session,
+)
+from service.statuses import domain_status
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PENDING_KEY = "oidc"
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+log = logging.getLogger("rpabank.signin")
+
+
+def _oidc(request: Request[Any, Any, Any]) -> OidcClient:
+    client: OidcClient | None = request.app.state.oidc
+    if client is None:
+        raise NotFoundException("Log ind med kommunens login er ikke sat op.")
+    return client
+
+
+def _redirect_uri(request: Request[Any, Any, Any]) -> str:
+    base = request.app.state.settings.base_url or str(request.base_url).rstrip("/")
+    return f"{base}/login/oidc/callback"
+
+
+def _problem(actor: Any, settings: Any, title: str, message: str, status: int, person: Any = None) -> Template:
+    return Template(
+        template_name="login_problem.html",
+        status_code=status,
+        context=page_context(actor, nav="login", title=title, message=message, person=person, contact=settings.contact),
+    )
 
 
 class AuthPages(Controller):
     include_in_schema = False
 
-    @get("/login", name="login")
-    async def login_form(self, actor: ActorDep, next: FromQuery[str | None] = None) -> Template:
+    def _login_page(self, actor: Any, settings: Any, next: str, error: str | None, status: int = 200) -> Template:
         return Template(
-            template_name="login.html", context=page_context(actor, nav="login", next=safe_next(next), error=None)
+            template_name="login.html",
+            status_code=status,
+            context=page_context(
+                actor,
+                nav="login",
+                next=next,
+                error=error,
+                oidc_name=settings.oidc.name if settings.oidc else None,
+                token_login=settings.token_login,
+                contact=settings.contact,
+            ),
         )
+
+    @get("/login", name="login")
+    async def login_form(self, actor: ActorDep, settings: SettingsDep, next: FromQuery[str | None] = None) -> Template:
+        return self._login_page(actor, settings, safe_next(next), None)
 
     @post("/login", status_code=303)
     async def login(
@@ -34,6 +95,8 @@ class AuthPages(Controller):
         actor: ActorDep,
         data: Form,
     ) -> Redirect | Template:
+        if not settings.token_login:
+            raise NotFoundException("Log ind med nøgle er slået fra (RPABANK_TOKEN_LOGIN=0).")
         token = (data.get("token") or "").strip()
         target = safe_next(data.get("next"))
         error = "Skriv din nøgle." if not token else None
@@ -41,17 +104,190 @@ class AuthPages(Controller):
             try:
                 signed_in = await token_service.resolve(token, settings.admin_token)
             except LookupError:
-                error = "Nøglen er ukendt eller tilbagekaldt."
+                error = "Nøglen er ukendt, udløbet eller tilbagekaldt."
         if error:
-            return Template(
-                template_name="login.html",
-                status_code=400,
-                context=page_context(actor, nav="login", next=target, error=error),
-            )
-        request.set_session({SESSION_KEY: token, "name": signed_in.name})
+            return self._login_page(actor, settings, target, error, status=400)
+        sign_in_session(request, signed_in)
         return Redirect(path=target, status_code=303)
 
+    @get("/login/oidc")
+    async def oidc_begin(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Redirect:
+        """Send the person to the provider, keeping state, nonce and the PKCE verifier in the session."""
+        url, pending = await _oidc(request).begin(_redirect_uri(request), safe_next(next))
+        request.set_session({PENDING_KEY: pending.as_dict()})
+        return Redirect(path=url, status_code=303)
+
+    @get("/login/oidc/callback")
+    async def oidc_callback(
+        self, request: Request[Any, Any, Any], actor: ActorDep, settings: SettingsDep, user_service: UserServiceDep
+    ) -> Redirect | Template:
+        client = _oidc(request)
+        pending = Pending.from_dict(request.session.get(PENDING_KEY) if "session" in request.scope else None)
+        request.clear_session()  # the state is used once: a replayed answer finds nothing to match
+        if pending is None:
+            return _problem(
+                actor,
+                settings,
+                "Log ind er udløbet",
+                "Vi kunne ikke genkende dette log ind — det er måske allerede brugt, eller det tog for lang tid. "
+                "Start forfra.",
+                400,
+            )
+        try:
+            claims = await client.complete(_redirect_uri(request), pending, dict(request.query_params))
+        except SignInFailed as exc:
+            log.warning("sign-in refused: %s", exc.reason)
+            return _problem(actor, settings, "Log ind mislykkedes", "Vi kunne ikke bekræfte dit log ind.", 400)
+        try:
+            user = await user_service.sign_in(identify(claims, settings.oidc))  # type: ignore[arg-type]
+        except NoMunicipality as exc:
+            return _problem(
+                actor,
+                settings,
+                "Vi ved ikke, hvilken kommune du hører til",
+                "Du er logget ind hos din udbyder, men intet i dit log ind fortæller, hvilken kommune du arbejder "
+                "for, så RPA-banken kan ikke give dig adgang endnu.",
+                403,
+                person=exc.user,
+            )
+        sign_in_session(request, user_actor(user, "session"), epoch=user.session_epoch)
+        return Redirect(path=pending.next, status_code=303)
+
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], actor: ActorDep) -> Redirect:
+        """End the session here, then (after an OpenID Connect sign-in) at the provider, where it offers that."""
         request.clear_session()
+        client: OidcClient | None = request.app.state.oidc
+        if client is not None and actor.auth == "session":
+            base = request.app.state.settings.base_url or str(request.base_url).rstrip("/")
+            url = await client.end_session_url(f"{base}/")
+            if url:
+                return Redirect(path=url, status_code=303)
         return Redirect(path="/", status_code=303)
+
+
+# ---------------------------------------------------------------- Mine nøgler
+
+
+def _role_choices(role: str) -> list[tuple[str, str]]:
+    return [(r, ROLE_LABELS[r]) for r in reversed(ROLES) if role_rank(r) <= role_rank(role)]
+
+
+def _expiry(text: str) -> dt.datetime | None:
+    """A date typed on the page: the token lasts through that day (Danish time)."""
+    if not text.strip():
+        return None
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise FormErrors({"expires_at": "Skriv en dato som 2026-12-31."}) from None
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=COPENHAGEN)
+
+
+class TokenPages(Controller):
+    path = "/me/tokens"
+    include_in_schema = False
+
+    async def _page(self, actor: Any, token_service: Any, *, status: int = 200, **values: Any) -> Template:
+        context = {"errors": {}, "values": {"role": actor.role}, "secret": None, "created": None, **values}
+        return Template(
+            template_name="tokens.html",
+            status_code=status,
+            context=page_context(
+                actor,
+                nav="tokens",
+                tokens=await token_service.mine(actor),
+                roles=_role_choices(actor.role),
+                now=utcnow(),
+                **context,
+            ),
+        )
+
+    @get("/", name="my_tokens")
+    async def tokens(self, actor: ActorDep, token_service: TokenServiceDep) -> Template | Redirect:
+        if (redirect := require_signed_in(actor, "/me/tokens")) is not None:
+            return redirect
+        return await self._page(actor, token_service)
+
+    @post("/", status_code=200)
+    async def create(self, actor: ActorDep, token_service: TokenServiceDep, data: Form) -> Template | Redirect:
+        if (redirect := require_signed_in(actor, "/me/tokens")) is not None:
+            return redirect
+        values = {k: (data.get(k) or "").strip() for k in ("name", "expires_at", "role")}
+        try:
+            expires = _expiry(values["expires_at"])
+            request = form_to_struct({"name": values["name"], "role": values["role"] or None}, TokenCreate)
+            request.expires_at = expires
+            secret, created = await token_service.create_for(actor, request)
+        except FormErrors as exc:
+            return await self._page(actor, token_service, status=422, errors=exc.errors, values=values)
+        except DomainError as exc:
+            errors = domain_form_errors(exc).errors
+            return await self._page(actor, token_service, status=domain_status(exc)[0], errors=errors, values=values)
+        return await self._page(actor, token_service, secret=secret, created=created)
+
+    @post("/{token_id:int}/revoke", status_code=303)
+    async def revoke(self, actor: ActorDep, token_service: TokenServiceDep, token_id: IdPath) -> Redirect:
+        if (redirect := require_signed_in(actor, "/me/tokens")) is not None:
+            return redirect
+        await token_service.revoke(token_id, actor)
+        return Redirect(path="/me/tokens", status_code=303)
+
+
+# ---------------------------------------------------------------- Brugere (the secretariat)
+
+
+class UserPages(Controller):
+    path = "/admin/users"
+    include_in_schema = False
+
+    async def _page(
+        self, actor: Any, users: UserService, municipalities: Any, error: str | None = None, status: int = 200
+    ) -> Template:
+        return Template(
+            template_name="users.html",
+            status_code=status,
+            context=page_context(
+                actor,
+                nav="users",
+                users=await users.all(actor),
+                municipalities=await municipalities.all(),
+                roles=_role_choices("admin"),
+                error=error,
+            ),
+        )
+
+    @get("/", name="users")
+    async def users(
+        self, actor: ActorDep, user_service: UserServiceDep, municipality_service: MunicipalityServiceDep
+    ) -> Template | Redirect:
+        if (redirect := require_signed_in(actor, "/admin/users")) is not None:
+            return redirect
+        return await self._page(actor, user_service, municipality_service)
+
+    @post("/{user_id:int}", status_code=303)
+    async def update(
+        self,
+        actor: ActorDep,
+        user_service: UserServiceDep,
+        municipality_service: MunicipalityServiceDep,
+        user_id: IdPath,
+        data: Form,
+    ) -> Template | Redirect:
+        if (redirect := require_signed_in(actor, "/admin/users")) is not None:
+            return redirect
+        try:
+            change = form_to_struct(
+                {
+                    "role": data.get("role") or None,
+                    "municipality": (data.get("municipality") or "").strip() or None,
+                    "active": data.get("active") == "1",
+                },
+                UserUpdate,
+            )
+            await user_service.update(actor, user_id, change)
+        except (FormErrors, DomainError) as exc:
+            message = " ".join(exc.errors.values()) if isinstance(exc, FormErrors) else exc.message
+            status = 422 if isinstance(exc, FormErrors) else domain_status(exc)[0]
+            return await self._page(actor, user_service, municipality_service, error=message, status=status)
+        return Redirect(path="/admin/users", status_code=303)

@@ -4,20 +4,25 @@ turning a form into the API's input struct (with the API's validation messages p
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import importlib.util
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request
 from litestar.datastructures import State
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
 from litestar.template import TemplateConfig
 from markupsafe import Markup
 
 from catalogue.tokens import TokenService
+from catalogue.users import UserService
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
 from codebank.markdown import render
 from core.actors import ANONYMOUS, Actor
@@ -26,7 +31,8 @@ from service.deps import DbDep
 from service.pages.charts import bar_chart, hbar_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-SESSION_KEY = "token"
+USER_KEY, EPOCH_KEY, TOKEN_ID_KEY, ADMIN_KEY = "user", "epoch", "token_id", "admin"
+ROLE_LABELS = {"reader": "Læser", "editor": "Redaktør", "admin": "Administrator"}
 
 FACET_LABELS = {
     "type": "Type",
@@ -93,6 +99,7 @@ def environment() -> Environment:
         ADOPTION_STATUSES=ADOPTION_STATUSES,
         FACET_LABELS=FACET_LABELS,
         TYPE_LABELS=TYPE_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
         bar_chart=bar_chart,
         hbar_chart=hbar_chart,
     )
@@ -107,15 +114,42 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 
 async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: DbDep) -> Actor:
-    """The editor signed in through /login (the token lives only in the signed session cookie)."""
-    token = request.session.get(SESSION_KEY) if "session" in request.scope else None
-    if not token:
+    """The person signed in on the pages. The session holds who (a user id and its session epoch, or the id of
+    the token signed in with), never a secret; it is checked on every request, so a deactivated person or a
+    revoked or expired token is signed out at once."""
+    session = request.session if "session" in request.scope else {}
+    actor: Actor | None = None
+    if isinstance(session.get(USER_KEY), int):
+        actor = await UserService(db).actor(session[USER_KEY], int(session.get(EPOCH_KEY) or 0))
+    elif isinstance(session.get(TOKEN_ID_KEY), int):
+        try:
+            actor = await TokenService(db).resolve_id(session[TOKEN_ID_KEY])
+        except LookupError:
+            actor = None
+    elif isinstance(session.get(ADMIN_KEY), str):
+        admin_token = state.settings.admin_token
+        if admin_token and hmac.compare_digest(session[ADMIN_KEY], admin_fingerprint(admin_token)):
+            actor = await TokenService(db).resolve(admin_token, admin_token)
+    if actor is None:
+        if session:
+            request.clear_session()
         return ANONYMOUS
-    try:
-        return await TokenService(db).resolve(token, state.settings.admin_token)
-    except LookupError:  # revoked since sign-in
-        request.clear_session()
-        return ANONYMOUS
+    return actor
+
+
+def admin_fingerprint(admin_token: str) -> str:
+    """What a session signed in with RPABANK_ADMIN_TOKEN keeps: a keyed hash, so that rotating the token ends it."""
+    return hmac.new(admin_token.encode(), b"rpabank page session", hashlib.sha256).hexdigest()
+
+
+def sign_in_session(request: Request[Any, Any, Any], actor: Actor, epoch: int = 0) -> None:
+    """Start a page session for `actor`: the person, or the token it signed in with (never its secret)."""
+    if actor.user_id is not None and actor.auth == "session":
+        request.set_session({USER_KEY: actor.user_id, EPOCH_KEY: epoch})
+    elif actor.token_id is not None:
+        request.set_session({TOKEN_ID_KEY: actor.token_id})
+    else:
+        request.set_session({ADMIN_KEY: admin_fingerprint(request.app.state.settings.admin_token)})
 
 
 def page_context(actor: Actor, **values: Any) -> dict[str, Any]:
@@ -179,3 +213,10 @@ def domain_form_errors(exc: DomainError, fields: dict[str, str] | None = None) -
     """The domain's refusal next to the form field it names (`fields` maps API field names to form names)."""
     field = exc.field or ""
     return FormErrors({(fields or {}).get(field, field): exc.message})
+
+
+def require_signed_in(actor: Actor, here: str) -> Redirect | None:
+    """A page for signed-in people: the login page (and back here) for anyone else."""
+    if actor.is_authenticated:
+        return None
+    return Redirect(path=f"/login?next={quote(here)}", status_code=303)

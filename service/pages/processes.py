@@ -188,6 +188,8 @@ def require_editor(actor: Actor, code: str | None, to_do: str) -> str:
     """A form's first checks: someone signed in, and the municipality the change is for (returned)."""
     if not actor.is_authenticated:
         raise FormErrors({"": f"Log ind som redaktør for at {to_do}."})
+    if not actor.can_write:
+        raise FormErrors({"": f"Du er læser: bed en administrator om rollen redaktør for at {to_do}."})
     if not code:
         raise FormErrors({"municipality": "municipality: Vælg kommunen."})
     return code

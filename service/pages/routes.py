@@ -18,7 +18,7 @@ from litestar.middleware.session.base import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
-from service.pages.auth import AuthPages
+from service.pages.auth import AuthPages, TokenPages, UserPages
 from service.pages.bots import BotPages, PrinciplePages
 from service.pages.common import provide_page_actor
 from service.pages.dashboard import DashboardPages
@@ -27,7 +27,17 @@ from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
 from service.settings import Settings
 
-PAGE_CONTROLLERS = [SearchPages, ProcessPages, MunicipalityPages, DashboardPages, BotPages, PrinciplePages, AuthPages]
+PAGE_CONTROLLERS = [
+    SearchPages,
+    ProcessPages,
+    MunicipalityPages,
+    DashboardPages,
+    BotPages,
+    PrinciplePages,
+    AuthPages,
+    TokenPages,
+    UserPages,
+]
 SESSION_COOKIE = "rpabank_session"
 CSRF_COOKIE = "rpabank_csrf"
 

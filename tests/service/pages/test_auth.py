@@ -25,7 +25,7 @@ async def test_login_form_uses_post_and_a_wrong_token_is_refused(site: Api) -> N
     token = await csrf_of(site)
     r = await site.client.post("/login", data={"token": "rpab_wrong", "_csrf_token": token})
     assert r.status_code == 400
-    assert "ukendt eller tilbagekaldt" in r.text
+    assert "ukendt, udløbet eller tilbagekaldt" in r.text
     assert "rpab_wrong" not in r.text
 
 
