@@ -191,6 +191,8 @@ class ApiToken(Base):
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)  # users are deactivated, never deleted
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # a personal token asked with a narrower role keeps it; otherwise it follows its owner's role as it changes
+    narrowed: Mapped[bool | None] = mapped_column(Boolean)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 

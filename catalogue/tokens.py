@@ -37,6 +37,7 @@ def token_read(t: ApiToken) -> TokenRead:
         role=t.role,  # type: ignore[arg-type]
         municipality=t.municipality_code,
         user_id=t.user_id,
+        follows_owner=t.user_id is not None and not t.narrowed,
         created_at=t.created_at,
         expires_at=t.expires_at,
         revoked_at=t.revoked_at,
@@ -85,10 +86,18 @@ class TokenService:
             municipality=municipality,
             user_id=actor.user_id,
             expires_at=data.expires_at,
+            narrowed=data.role is not None and data.role != actor.role,
         )
 
     async def _add(
-        self, *, name: str, role: str, municipality: str | None, user_id: int | None, expires_at: dt.datetime | None
+        self,
+        *,
+        name: str,
+        role: str,
+        municipality: str | None,
+        user_id: int | None,
+        expires_at: dt.datetime | None,
+        narrowed: bool = False,
     ) -> tuple[str, TokenRead]:
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = ApiToken(
@@ -98,6 +107,7 @@ class TokenService:
             token_hash=hash_token(secret),
             user_id=user_id,
             expires_at=expires_at,
+            narrowed=narrowed,
             created_at=utcnow(),
         )
         self.session.add(record)
@@ -154,7 +164,7 @@ class TokenService:
             if user is None or not user.active:
                 raise LookupError("the token's owner is deactivated")
             person = user_actor(user, "token")
-            role = narrower_role(record.role, person.role)
+            role = narrower_role(record.role, person.role) if record.narrowed else person.role
             return Actor(
                 role=role,
                 name=person.name,

@@ -31,8 +31,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from catalogue.models import ApiToken
-from catalogue.schemas import MunicipalityCreate
+from catalogue.models import ApiToken, User
+from catalogue.schemas import MunicipalityCreate, TokenCreate
 from catalogue.services import MunicipalityService
 from catalogue.tokens import TokenService, hash_token
 from core.actors import Actor
@@ -271,6 +271,36 @@ class Api:
             await engine.dispose()
         self.tokens[who] = secret
         return secret
+
+    async def person(
+        self, who: str, role: str, municipality: str | None = None, *, active: bool = True, email: str | None = None
+    ) -> int:
+        """A person (as a first OpenID Connect sign-in makes them) with a personal token named `who`; their id."""
+        engine = create_engine(self.client.app.state.settings.effective_database_url)
+        try:
+            async with session_factories(engine)[1]() as session:
+                user = User(
+                    name=who.replace("_", " ").title(),
+                    email=email or f"{who}@example.dk",
+                    municipality_code=municipality,
+                    role=role,
+                    active=True,
+                    issuer="https://login.example.dk",
+                    subject=who,
+                    role_source="groups",
+                    session_epoch=0,
+                )
+                session.add(user)
+                await session.flush()
+                actor = Actor(role=role, name=user.name, municipality=municipality, user_id=user.id)
+                secret, _ = await TokenService(session).create_for(actor, TokenCreate(name=f"{who}'s token"))
+                user.active = active
+                await session.commit()
+                user_id = user.id
+        finally:
+            await engine.dispose()
+        self.tokens[who] = secret
+        return user_id
 
     async def get(self, url: str, who: str | None = None, **kw: Any) -> Any:
         return await self.client.get(url, headers={**self.auth(who), **kw.pop("headers", {})}, **kw)

@@ -34,6 +34,7 @@ from service.pages.common import (
     page_context,
     require_signed_in,
     safe_next,
+    session_of,
     sign_in_session,
 )
 from service.statuses import domain_status
@@ -122,7 +123,7 @@ class AuthPages(Controller):
         self, request: Request[Any, Any, Any], actor: ActorDep, settings: SettingsDep, user_service: UserServiceDep
     ) -> Redirect | Template:
         client = _oidc(request)
-        pending = Pending.from_dict(request.session.get(PENDING_KEY) if "session" in request.scope else None)
+        pending = Pending.from_dict(session_of(request).get(PENDING_KEY))
         request.clear_session()  # the state is used once: a replayed answer finds nothing to match
         if pending is None:
             return _problem(

@@ -117,7 +117,7 @@ async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: 
     """The person signed in on the pages. The session holds who (a user id and its session epoch, or the id of
     the token signed in with), never a secret; it is checked on every request, so a deactivated person or a
     revoked or expired token is signed out at once."""
-    session = request.session if "session" in request.scope else {}
+    session = session_of(request)
     actor: Actor | None = None
     if isinstance(session.get(USER_KEY), int):
         actor = await UserService(db).actor(session[USER_KEY], int(session.get(EPOCH_KEY) or 0))
@@ -131,10 +131,16 @@ async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: 
         if admin_token and hmac.compare_digest(session[ADMIN_KEY], admin_fingerprint(admin_token)):
             actor = await TokenService(db).resolve(admin_token, admin_token)
     if actor is None:
-        if session:
-            request.clear_session()
+        if any(key in session for key in (USER_KEY, TOKEN_ID_KEY, ADMIN_KEY)):
+            request.clear_session()  # signed out at once: deactivated, revoked, expired or a rotated admin token
         return ANONYMOUS
     return actor
+
+
+def session_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The page session's values ({} when there is none, or it was cleared in this request)."""
+    value = request.scope.get("session")
+    return value if isinstance(value, dict) else {}
 
 
 def admin_fingerprint(admin_token: str) -> str:

@@ -1,6 +1,7 @@
 """The app as create_app assembles it, across every controller: the authorisation matrix (admin / editor of the
-owner / editor of another municipality / no token × each write; the guard is service.deps, the rules are the
-domains') and the OpenAPI document with its interactive docs."""
+owner / editor of another municipality / a reader of the owner / a deactivated editor of the owner / no token ×
+each write; the guard is service.deps, the rules are the domains') and the OpenAPI document with its interactive
+docs."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import pytest
 from tests.conftest import Api, process_body
 
 PID = "indhentning-af-boerne-og-straffeattester"
-WHO = ["admin", "editor_253", "editor_376", None]  # the process is owned by 253
+WHO = ["admin", "editor_253", "editor_376", "reader_253", "deactivated_253", None]  # the process is owned by 253
+# What a reader and a deactivated person get, whatever the write: refused, and a deactivated person's token is dead.
+OTHERS = {"reader_253": 403, "deactivated_253": 401}
 
 Write = Callable[[Api, str | None], Awaitable[Any]]
 
 
 async def setup(api: Api) -> None:
+    await api.person("reader_253", "reader", "253")
+    await api.person("deactivated_253", "editor", "253", active=False)
     assert (await api.post("/api/processes", process_body(owner_municipality="253"))).status_code == 201
     assert (await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "operation"})).status_code == 201
 
@@ -69,7 +74,7 @@ async def test_matrix(api: Api, action: str, who: str | None) -> None:
     before = (await api.get(f"/api/processes/{PID}", who="admin")).json()
     write, expected = WRITES[action]
     r = await write(api, who)
-    assert r.status_code == expected[who], (action, who, r.text)
+    assert r.status_code == {**OTHERS, **expected}[who], (action, who, r.text)
     if r.status_code >= 400:
         assert r.json()["message"]
         after = (await api.get(f"/api/processes/{PID}", who="admin")).json()

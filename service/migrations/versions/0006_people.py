@@ -49,6 +49,7 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('user_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('expires_at', core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('narrowed', sa.Boolean(), nullable=True))
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
     with op.batch_alter_table('benefit_records', schema=None) as batch_op:
@@ -72,6 +73,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+        batch_op.drop_column('narrowed')
         batch_op.drop_column('expires_at')
         batch_op.drop_column('user_id')
 

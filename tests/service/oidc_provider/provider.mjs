@@ -4,15 +4,18 @@
 // Configured by environment variables that the tests set:
 //   OIDC_PORT          the port to listen on (127.0.0.1)
 //   OIDC_CLIENTS       JSON list of clients: [{client_id, client_secret, redirect_uris, post_logout_redirect_uris}]
-//   OIDC_ACCOUNTS      JSON object: login → claims ({email, name, groups, ...})
+//   OIDC_ACCOUNTS      a JSON file: login → claims ({email, name, groups, ...}), read at each sign-in (a test may
+//                      change a person between sign-ins)
 //   OIDC_JWKS          JSON {keys: [private JWK]} the provider signs ID tokens with (the tests keep the key to mint
 //                      tokens the provider would never issue: wrong audience, expired)
 //   OIDC_ID_TOKEN_TTL  seconds an ID token lives (default 3600)
+import { readFileSync } from 'node:fs';
+
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.OIDC_PORT);
 const issuer = `http://127.0.0.1:${port}`;
-const accounts = JSON.parse(process.env.OIDC_ACCOUNTS || '{}');
+const accounts = () => JSON.parse(readFileSync(process.env.OIDC_ACCOUNTS, 'utf8'));
 
 const provider = new Provider(issuer, {
   clients: JSON.parse(process.env.OIDC_CLIENTS || '[]'),
@@ -33,7 +36,7 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
   },
   async findAccount(ctx, id) {
-    const claims = accounts[id];
+    const claims = accounts()[id];
     if (!claims) return undefined;
     return {
       accountId: id,
