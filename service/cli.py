@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     p = token.add_parser("create", help="create a token and print it (only the token, on stdout)")
-    p.add_argument("--role", choices=["admin", "editor"], required=True)
+    p.add_argument("--role", choices=["admin", "editor", "reader"], required=True)
     p.add_argument("--municipality", help="municipality code (editors)")
     p.add_argument("--name", help="who or what the token is for")
     p.set_defaults(func=cmd_token_create)
