@@ -260,6 +260,7 @@ class TokenRead(Struct, kw_only=True):
     role: Role
     municipality: str | None
     user_id: int | None  # the person the token acts for; None for a bootstrap token made by the CLI
+    owner: str | None  # that person's name
     follows_owner: bool  # a personal token without a narrower role has its owner's role, as it changes
     created_at: dt.datetime
     expires_at: dt.datetime | None

@@ -30,13 +30,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def token_read(t: ApiToken) -> TokenRead:
+def token_read(t: ApiToken, owner: str | None = None) -> TokenRead:
     return TokenRead(
         id=t.id,
         name=t.name,
         role=t.role,  # type: ignore[arg-type]
         municipality=t.municipality_code,
         user_id=t.user_id,
+        owner=owner,
         follows_owner=t.user_id is not None and not t.narrowed,
         created_at=t.created_at,
         expires_at=t.expires_at,
@@ -87,6 +88,7 @@ class TokenService:
             user_id=actor.user_id,
             expires_at=data.expires_at,
             narrowed=data.role is not None and data.role != actor.role,
+            owner=actor.name if actor.user_id is not None else None,
         )
 
     async def _add(
@@ -98,6 +100,7 @@ class TokenService:
         user_id: int | None,
         expires_at: dt.datetime | None,
         narrowed: bool = False,
+        owner: str | None = None,
     ) -> tuple[str, TokenRead]:
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = ApiToken(
@@ -112,10 +115,14 @@ class TokenService:
         )
         self.session.add(record)
         await self.session.flush()
-        return secret, token_read(record)
+        return secret, token_read(record, owner)
 
-    async def all(self) -> list[TokenRead]:
-        return [token_read(t) for t in (await self.session.scalars(select(ApiToken).order_by(ApiToken.id))).all()]
+    async def all(self, user_id: int | None = None) -> list[TokenRead]:
+        """Every token (or one person's), with the name of the person each belongs to."""
+        stmt = select(ApiToken, User.name).outerjoin(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+        if user_id is not None:
+            stmt = stmt.where(ApiToken.user_id == user_id)
+        return [token_read(t, owner) for t, owner in (await self.session.execute(stmt)).all()]
 
     async def mine(self, actor: Actor) -> list[TokenRead]:
         """The caller's own tokens; an admin's list holds everyone's."""
@@ -124,8 +131,7 @@ class TokenService:
             return await self.all()
         if actor.user_id is None:
             return []  # a bootstrap token has no person behind it: `rpabank token list` shows them
-        stmt = select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)
-        return [token_read(t) for t in (await self.session.scalars(stmt)).all()]
+        return await self.all(actor.user_id)
 
     async def revoke(self, token_id: int, actor: Actor | None = None) -> TokenRead:
         """Revoke a token: one's own, or any as an admin (`actor` None: the CLI)."""

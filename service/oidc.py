@@ -14,12 +14,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+with warnings.catch_warnings():  # Authlib 1.9 would rather have the httpx2 fork; httpx is what we test with
+    import authlib.deprecate  # noqa: F401 - it sets its warnings to "always" when imported: let it, then override
+
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError

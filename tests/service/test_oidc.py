@@ -379,3 +379,22 @@ def test_sign_in_and_out_in_a_browser(live: str, provider: Provider) -> None:
             sync_api.expect(page.get_by_role("link", name="Log ind")).to_be_visible()
         finally:
             browser.close()
+
+
+async def test_a_sign_in_begun_on_one_instance_completes_on_another(api: Api, settings: Settings) -> None:
+    """Two instances with the same RPABANK_SESSION_SECRET (here: the same settings, two apps): the browser's
+    cookie carries the pending sign-in and then the person, so either instance serves either step."""
+    from litestar.testing import AsyncTestClient
+
+    from service.app import create_app
+
+    start = await api.client.get("/login/oidc?next=/dashboard")
+    back = await sign_in_at_provider(start.headers["location"], "mette")
+    other = create_app(settings, migrate=False)
+    async with AsyncTestClient(app=other) as b:
+        b.follow_redirects = False
+        b.cookies.update(api.client.cookies)
+        done = await b.get(back.removeprefix(BASE))
+        assert done.status_code == 303
+        api.client.cookies.update(b.cookies)
+    assert "Mette Lund" in (await api.client.get("/dashboard")).text  # and back on the first instance

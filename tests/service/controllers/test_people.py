@@ -53,6 +53,7 @@ async def test_a_personal_token_is_shown_once_and_acts_as_its_owner(api: Api) ->
     body = r.json()
     assert body["token"].startswith("rpab_")
     assert body["record"]["role"] == "editor" and body["record"]["municipality"] == "253"
+    assert body["record"]["owner"] == "Mette"
     api.tokens["robot"] = body["token"]
     assert (await api.get("/api/me", who="robot")).json()["name"] == "Mette"
     listed = (await api.get("/api/tokens", who="mette")).json()
@@ -127,6 +128,7 @@ async def test_admin_lists_every_token_and_people(api: Api) -> None:
     await api.person("ole", "reader", "376")
     tokens = (await api.get("/api/tokens", who="admin")).json()
     assert {"mette's token", "ole's token", "editor_253"} <= {t["name"] for t in tokens}
+    assert {t["name"]: t["owner"] for t in tokens}["ole's token"] == "Ole"
     users = (await api.get("/api/users", who="admin")).json()
     assert [(u["name"], u["role"], u["municipality"]) for u in users] == [
         ("Mette", "editor", "253"),
