@@ -258,10 +258,10 @@ class TokenRead(Struct, kw_only=True):
     id: int
     name: str
     role: Role
-    municipality: str | None
+    municipality_code: str | None = msgspec.field(name="municipality")
     user_id: int | None  # the person the token acts for; None for a bootstrap token made by the CLI
-    owner: str | None  # that person's name
-    follows_owner: bool  # a personal token without a narrower role has its owner's role, as it changes
+    owner: str | None = None  # that person's name
+    follows_owner: bool = False  # a personal token without a narrower role has its owner's role, as it changes
     created_at: dt.datetime
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
@@ -284,7 +284,7 @@ class UserRead(Struct, kw_only=True):
     id: int
     name: str
     email: str | None
-    municipality: str | None
+    municipality_code: str | None = msgspec.field(name="municipality")
     role: Role
     active: bool
     role_source: str  # "groups": the sign-in provider's groups decide; "admin": set by hand

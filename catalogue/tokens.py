@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,18 +32,9 @@ def hash_token(token: str) -> str:
 
 
 def token_read(t: ApiToken, owner: str | None = None) -> TokenRead:
-    return TokenRead(
-        id=t.id,
-        name=t.name,
-        role=t.role,  # type: ignore[arg-type]
-        municipality=t.municipality_code,
-        user_id=t.user_id,
-        owner=owner,
-        follows_owner=t.user_id is not None and not t.narrowed,
-        created_at=t.created_at,
-        expires_at=t.expires_at,
-        revoked_at=t.revoked_at,
-    )
+    read = msgspec.convert(t, TokenRead, from_attributes=True)
+    read.owner, read.follows_owner = owner, t.user_id is not None and not t.narrowed
+    return read
 
 
 class TokenService:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
 from msgspec import UnsetType
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,17 +42,7 @@ class NoMunicipality(Exception):
 
 
 def user_read(u: User) -> UserRead:
-    return UserRead(
-        id=u.id,
-        name=u.name,
-        email=u.email,
-        municipality=u.municipality_code,
-        role=u.role,  # type: ignore[arg-type]
-        active=u.active,
-        role_source=u.role_source,
-        created_at=u.created_at,
-        last_login_at=u.last_login_at,
-    )
+    return msgspec.convert(u, UserRead, from_attributes=True)
 
 
 def user_actor(u: User, auth: str) -> Actor:

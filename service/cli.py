@@ -203,7 +203,7 @@ def cmd_token_list(settings: Settings, args: argparse.Namespace) -> int:
     for t in tokens:
         revoked = t.revoked_at.strftime("%Y-%m-%d %H:%M") if t.revoked_at else "-"
         print(
-            f"{t.id:>4}  {t.role:<7} {t.municipality or '-':<8} {t.created_at.strftime('%Y-%m-%d %H:%M'):<20} "
+            f"{t.id:>4}  {t.role:<7} {t.municipality_code or '-':<8} {t.created_at.strftime('%Y-%m-%d %H:%M'):<20} "
             f"{revoked:<20} {t.name}"
         )
     return 0

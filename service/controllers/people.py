@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody
 
@@ -17,14 +18,7 @@ class MeController(Controller):
     @get("/", guards=[requires_token], summary="Who the caller is")
     async def me(self, actor: ActorDep) -> MeRead:
         actor.require_authenticated()
-        return MeRead(
-            name=actor.name,
-            email=actor.email,
-            municipality=actor.municipality,
-            role=actor.role,
-            auth=actor.auth,
-            user_id=actor.user_id,
-        )
+        return msgspec.convert(actor, MeRead, from_attributes=True)
 
 
 class TokenController(Controller):

@@ -31,6 +31,7 @@ from service.pages.common import (
     FormErrors,
     domain_form_errors,
     form_to_struct,
+    page,
     page_context,
     require_signed_in,
     safe_next,
@@ -191,17 +192,16 @@ class TokenPages(Controller):
 
     async def _page(self, actor: Any, token_service: Any, *, status: int = 200, **values: Any) -> Template:
         context = {"errors": {}, "values": {"role": actor.role}, "secret": None, "created": None, **values}
-        return Template(
-            template_name="tokens.html",
-            status_code=status,
-            context=page_context(
-                actor,
-                nav="tokens",
-                tokens=await token_service.mine(actor),
-                roles=_role_choices(actor.role),
-                now=utcnow(),
-                **context,
-            ),
+        tokens = await token_service.mine(actor)
+        return page(
+            "tokens.html",
+            actor,
+            status=status,
+            nav="tokens",
+            tokens=tokens,
+            roles=_role_choices(actor.role),
+            now=utcnow(),
+            **context,
         )
 
     @get("/", name="my_tokens")
@@ -245,17 +245,16 @@ class UserPages(Controller):
     async def _page(
         self, actor: Any, users: UserService, municipalities: Any, error: str | None = None, status: int = 200
     ) -> Template:
-        return Template(
-            template_name="users.html",
-            status_code=status,
-            context=page_context(
-                actor,
-                nav="users",
-                users=await users.all(actor),
-                municipalities=await municipalities.all(),
-                roles=_role_choices("admin"),
-                error=error,
-            ),
+        everyone, all_municipalities = await users.all(actor), await municipalities.all()
+        return page(
+            "users.html",
+            actor,
+            status=status,
+            nav="users",
+            users=everyone,
+            municipalities=all_municipalities,
+            roles=_role_choices("admin"),
+            error=error,
         )
 
     @get("/", name="users")

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request
 from litestar.datastructures import State
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from markupsafe import Markup
 
@@ -161,6 +161,11 @@ def sign_in_session(request: Request[Any, Any, Any], actor: Actor, epoch: int = 
 def page_context(actor: Actor, **values: Any) -> dict[str, Any]:
     """What every page template gets: who is signed in, which menu item is current, and the page's values."""
     return {"actor": actor, "has_principles": has_principles(), **values}
+
+
+def page(template: str, actor: Actor, *, status: int = 200, **values: Any) -> Template:
+    """A page: its template with what every page gets (`page_context`) and its own values."""
+    return Template(template_name=template, status_code=status, context=page_context(actor, **values))
 
 
 def has_principles() -> bool:
