@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from catalogue.models import Adoption, Process
@@ -223,6 +223,7 @@ class RecordFacts:
     minutes_saved_per_case: Decimal | None
     running_cost_dkk: Decimal | None = None
     budget_realised: bool = False
+    qualitative: tuple[int | None, int | None, int | None] = (None, None, None)  # quality, work env., citizen
 
     @property
     def hours(self) -> Decimal:
@@ -246,6 +247,10 @@ class Figures:
     adopters: int = 0
     avoided_build_hours: Decimal = ZERO
     records: int = 0
+    # KL's qualitative benefits: the mean of the 1–5 answers given (None where none was)
+    quality: Decimal | None = None
+    work_environment: Decimal | None = None
+    citizen_experience: Decimal | None = None
 
     @property
     def realisation_pct(self) -> Decimal | None:
@@ -279,6 +284,9 @@ class _Group:
                 part = a.expected_hours_per_year * Decimal(len(months)) / TWELVE
                 f.expected_hours += part
                 f.expected_dkk += dkk_saved(part, a.hourly_cost_dkk)
+        f.quality, f.work_environment, f.citizen_experience = (
+            mean_of(r.qualitative[i] for r in self.records) for i in range(3)
+        )
         f.fte = fte(f.realised_hours, annual_hours)
         f.net_dkk = net_dkk(f.dkk_saved, f.running_cost_dkk)
         f.adopters = len(self.adopters)
@@ -353,3 +361,69 @@ def _order(group_by: str, key: Any, a: AdoptionFacts | None) -> tuple[Any, ...]:
         "domain": DOMAINS.get(a.domain, a.domain),
     }[group_by]
     return (label.casefold(), str(key))
+
+
+def mean_of(values: Iterable[int | None]) -> Decimal | None:
+    """The mean of the values given, to 2 decimals; None when none was."""
+    given = [v for v in values if v is not None]
+    if not given:
+        return None
+    return (Decimal(sum(given)) / Decimal(len(given))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# ---------------------------------------------------------------- screening and the idea board
+
+SCREENING_DIMENSIONS = ("potential", "ease")
+ONE_DECIMAL = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    dimension: str  # "potential" | "ease"
+    weight: Decimal
+
+
+@dataclass(frozen=True)
+class ScreeningEstimate:
+    score: Decimal  # 0–100: every question
+    automation_potential: Decimal  # 0–100: the "potential" questions
+    ease: Decimal  # 0–100: the "ease" questions
+
+
+def screening_estimate(answers: dict[str, int], questions: Sequence[Question]) -> ScreeningEstimate:
+    """Each answer a (1–5) counts as (a − 1) / 4, so 1 is 0 % and 5 is 100 %; a percentage is the weighted mean
+    of its questions × 100: score over all questions, automation potential over the "potential" questions, ease
+    over the "ease" questions; rounded to one decimal (half up). Every question must be answered."""
+
+    def pct(qs: Sequence[Question]) -> Decimal:
+        total = sum((q.weight for q in qs), ZERO)
+        if not total:
+            return ZERO
+        points = sum((q.weight * Decimal(answers[q.id] - 1) / Decimal(4) for q in qs), ZERO)
+        return (points / total * 100).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+
+    return ScreeningEstimate(
+        score=pct(questions),
+        automation_potential=pct([q for q in questions if q.dimension == "potential"]),
+        ease=pct([q for q in questions if q.dimension == "ease"]),
+    )
+
+
+# How the idea board ranks: interest weighs 40 %, the screening score 40 %, the combined expected hours 20 %;
+# interest and hours count relative to the idea on the board with the most.
+PRIORITY_WEIGHTS = {"interest": Decimal("0.4"), "score": Decimal("0.4"), "hours": Decimal("0.2")}
+
+
+def idea_priority(
+    interested: int, score: Decimal | None, hours: Decimal, most_interested: int, most_hours: Decimal
+) -> Decimal:
+    """priority = 100 × (0.4 × interested / most interested + 0.4 × score / 100 + 0.2 × hours / most hours),
+    a term being 0 when its maximum on the board is 0; rounded to one decimal (half up)."""
+    w = PRIORITY_WEIGHTS
+    value = w["score"] * (score or ZERO) / 100
+    if most_interested:
+        value += w["interest"] * Decimal(interested) / Decimal(most_interested)
+    if most_hours:
+        value += w["hours"] * hours / most_hours
+    return (value * 100).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)

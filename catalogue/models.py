@@ -228,5 +228,76 @@ class BenefitRecord(Timestamps, Base):
     running_cost_dkk: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     budget_realised: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    # KL's qualitative benefits beside time and money: 1–5 each, with a note
+    quality: Mapped[int | None] = mapped_column(Integer)
+    work_environment: Mapped[int | None] = mapped_column(Integer)
+    citizen_experience: Mapped[int | None] = mapped_column(Integer)
+    qualitative_note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(200))  # the person who last reported it
     recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)  # users are deactivated, never deleted
+
+
+# ---------------------------------------------------------------- ideas: screening, votes, decisions
+
+
+class ScreeningQuestion(Base):
+    """One question of the screening: answered 1–5, weighted, about automation potential or ease."""
+
+    __tablename__ = "screening_questions"
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    text: Mapped[str] = mapped_column(String(300))
+    help: Mapped[str | None] = mapped_column(Text)
+    dimension: Mapped[str] = mapped_column(String(20))  # "potential" | "ease"
+    weight: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Screening(Base):
+    """One municipality's screening of a process: its answers, the computed estimate and an optional final
+    value that overrides it (both kept)."""
+
+    __tablename__ = "screenings"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), primary_key=True)
+    answers: Mapped[dict[str, int]] = mapped_column(JSON)
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    automation_potential: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    ease: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    final_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    note: Mapped[str | None] = mapped_column(Text)
+    screened_by: Mapped[str] = mapped_column(String(200))
+    screened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Vote(Base):
+    """A person's vote for a process (an idea the network should build)."""
+
+    __tablename__ = "votes"
+
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    municipality_code: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Decision(Base):
+    """What the network decided about an idea: build it (and who builds), reject it, or a duplicate."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), index=True
+    )
+    decision: Mapped[str] = mapped_column(String(20))  # "approve" | "reject" | "duplicate"
+    building_municipality: Mapped[str | None] = mapped_column(String(3))
+    original: Mapped[str | None] = mapped_column(String(140))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -309,6 +309,7 @@ class MeRead(Struct, kw_only=True):
 
 # ---------------------------------------------------------------- benefits
 
+OneToFive = Annotated[int, Meta(ge=1, le=5)]
 CasesHandled = Annotated[int, Meta(ge=0, le=10_000_000, description="cases the robot handled in the period")]
 MinutesPerCase = Annotated[float, Meta(ge=0, le=10_000, description="minutes; at most 2 decimals")]
 Dkk = Annotated[float, Meta(ge=0, le=1_000_000_000, description="DKK; at most 2 decimals")]
@@ -323,6 +324,11 @@ class BenefitWrite(Struct, forbid_unknown_fields=True, kw_only=True):
     running_cost_dkk: Dkk | None = None
     budget_realised: bool = False
     note: LongText | None = None
+    # KL's qualitative benefits, 1–5 each (1: much worse, 3: unchanged, 5: much better), with a note
+    quality: OneToFive | None = None
+    work_environment: OneToFive | None = None
+    citizen_experience: OneToFive | None = None
+    qualitative_note: LongText | None = None
 
 
 class BenefitRead(Struct, kw_only=True):
@@ -341,6 +347,10 @@ class BenefitRead(Struct, kw_only=True):
     running_cost_dkk: float | None
     budget_realised: bool
     note: str | None
+    quality: int | None
+    work_environment: int | None
+    citizen_experience: int | None
+    qualitative_note: str | None
     recorded_by: str | None  # the person who last reported it
     hourly_cost_dkk: float
     realised_hours: float
@@ -365,6 +375,9 @@ class FiguresRead(Struct, kw_only=True):
     adopters: int
     avoided_build_hours: float
     records: int
+    quality: float | None = None  # means of the qualitative answers (1–5) given
+    work_environment: float | None = None
+    citizen_experience: float | None = None
 
 
 class BenefitRow(FiguresRead, kw_only=True, omit_defaults=True):
@@ -398,3 +411,102 @@ class BenefitFilters:
     domain: str | None = None
     first: str | None = None  # the `from` period
     last: str | None = None  # the `to` period
+
+
+# ---------------------------------------------------------------- ideas: screening, votes, decisions
+
+Dimension = Literal["potential", "ease"]
+DecisionKind = Literal["approve", "reject", "duplicate"]
+Percent = Annotated[float, Meta(ge=0, le=100)]
+
+
+class ScreeningQuestionRead(Struct, kw_only=True):
+    id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
+    text: Annotated[str, Meta(min_length=1, max_length=300)]
+    help: Annotated[str, Meta(max_length=1000)] | None = None
+    dimension: Dimension
+    weight: Annotated[float, Meta(gt=0, le=10)] = 1.0
+
+
+class ScreeningWrite(Struct, forbid_unknown_fields=True, kw_only=True):
+    answers: dict[str, OneToFive]
+    final_score: Percent | None = None  # overrides the estimate; both are kept
+    note: LongText | None = None
+    municipality: MunicipalityCode | None = None  # whose screening (an admin must say; others: their own)
+
+
+class ScreeningRead(Struct, kw_only=True):
+    process: str
+    municipality: str
+    answers: dict[str, int]
+    score: float
+    automation_potential: float
+    ease: float
+    final_score: float | None
+    effective_score: float  # the final value when given, else the estimate
+    note: str | None
+    screened_by: str
+    screened_at: dt.datetime
+
+
+class ProcessScreening(Struct, kw_only=True):
+    process: str
+    screenings: list[ScreeningRead]
+    score: float | None  # the mean of the municipalities' effective scores
+    automation_potential: float | None
+    ease: float | None
+
+
+class VoteRead(Struct, kw_only=True):
+    process: str
+    votes: int
+    voted: bool  # by the caller
+
+
+class DecisionWrite(Struct, forbid_unknown_fields=True, kw_only=True):
+    decision: DecisionKind
+    building_municipality: MunicipalityCode | None = None  # approve: who builds it for the network
+    reason: LongText | None = None  # reject: why
+    original: ProcessId | None = None  # duplicate: of which process
+
+
+class DecisionRead(Struct, kw_only=True):
+    id: int
+    process: str
+    decision: str
+    building_municipality: str | None
+    original: str | None
+    reason: str | None
+    decided_by: str
+    decided_at: dt.datetime
+
+
+class IdeaRead(Struct, kw_only=True):
+    id: str
+    title: str
+    summary: str
+    owner_municipality: str
+    domain: str
+    systems: list[str]
+    created_at: dt.datetime
+    votes: int
+    interested: list[str]  # municipality codes with an adoption (not stopped)
+    screening_score: float | None
+    combined_expected_hours: float  # a year, if every interested municipality adopts it
+    priority: float
+
+
+class IdeaBoard(Struct, kw_only=True):
+    sort: str
+    items: list[IdeaRead]
+
+
+class IdeaProposal(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The short idea form: what is done by hand today, how often, how long, which systems."""
+
+    title: Title
+    domain: Domain
+    manual_today: Annotated[str, Meta(min_length=1, max_length=5_000)]
+    cases_per_year: CasesPerYear | None = None
+    minutes_per_case: Minutes | None = None
+    systems: TermList = []

@@ -803,6 +803,10 @@ class BenefitService:
             running_cost_dkk=to_float(r.running_cost_dkk),
             budget_realised=r.budget_realised,
             note=r.note,
+            quality=r.quality,
+            work_environment=r.work_environment,
+            citizen_experience=r.citizen_experience,
+            qualitative_note=r.qualitative_note,
             recorded_by=r.recorded_by,
             hourly_cost_dkk=float(cost),
             realised_hours=float(hours),
@@ -880,6 +884,9 @@ class BenefitService:
         record.running_cost_dkk = running
         record.budget_realised = data.budget_realised
         record.note = data.note.strip() or None if data.note is not None else None
+        record.quality, record.work_environment = data.quality, data.work_environment
+        record.citizen_experience = data.citizen_experience
+        record.qualitative_note = (data.qualitative_note or "").strip() or None
         record.recorded_by, record.recorded_by_user_id = actor.name, actor.user_id
         record.updated_at = now
         await self.session.flush()
@@ -962,6 +969,7 @@ class BenefitService:
                     minutes_saved_per_case=minutes,
                     running_cost_dkk=r.running_cost_dkk,
                     budget_realised=r.budget_realised,
+                    qualitative=(r.quality, r.work_environment, r.citizen_experience),
                 )
             )
             shown.append(self.read(r, *loaded[key]))
@@ -1009,6 +1017,9 @@ def figures_read(f: Figures) -> dict[str, Any]:
         "adopters": f.adopters,
         "avoided_build_hours": float(f.avoided_build_hours),
         "records": f.records,
+        "quality": to_float(f.quality),
+        "work_environment": to_float(f.work_environment),
+        "citizen_experience": to_float(f.citizen_experience),
     }
 
 

@@ -23,6 +23,7 @@ from service.controllers.benefits import AdoptionBenefitController, BenefitContr
 from service.controllers.bots import BotController, HookController, PrincipleController
 from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
+from service.controllers.ideas import IdeaController, ProcessIdeaController, ScreeningQuestionController
 from service.controllers.metrics import MetricsController
 from service.controllers.municipalities import MunicipalityController
 from service.controllers.people import MeController, TokenController, UserController
@@ -55,6 +56,9 @@ CONTROLLERS = [
     HookController,
     MetricsController,
     MeController,
+    IdeaController,
+    ScreeningQuestionController,
+    ProcessIdeaController,
     TokenController,
     UserController,
 ]

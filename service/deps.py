@@ -19,6 +19,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.exports import ExportService
+from catalogue.ideas import IdeaService
 from catalogue.reuse import ReuseService
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.tokens import TokenService
@@ -122,6 +123,7 @@ DEPENDENCIES = {
     "municipality_service": _with_session(MunicipalityService),
     "token_service": _with_session(TokenService),
     "user_service": _with_session(UserService),
+    "idea_service": _with_session(IdeaService),
     "export_service": _with_session(ExportService),
     "reuse_service": _with_session(ReuseService),
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
@@ -140,6 +142,7 @@ AdoptionServiceDep = NamedDependency[AdoptionService]
 MunicipalityServiceDep = NamedDependency[MunicipalityService]
 TokenServiceDep = NamedDependency[TokenService]
 UserServiceDep = NamedDependency[UserService]
+IdeaServiceDep = NamedDependency[IdeaService]
 ExportServiceDep = NamedDependency[ExportService]
 ReuseServiceDep = NamedDependency[ReuseService]
 BenefitServiceDep = NamedDependency[BenefitService]
