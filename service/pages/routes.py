@@ -22,6 +22,7 @@ from service.pages.auth import AuthPages, TokenPages, UserPages
 from service.pages.bots import BotPages, PrinciplePages
 from service.pages.common import provide_page_actor
 from service.pages.dashboard import DashboardPages
+from service.pages.ideas import IdeaPages
 from service.pages.municipalities import MunicipalityPages
 from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
@@ -36,6 +37,7 @@ PAGE_CONTROLLERS = [
     PrinciplePages,
     AuthPages,
     TokenPages,
+    IdeaPages,
     UserPages,
 ]
 SESSION_COOKIE = "rpabank_session"

@@ -63,6 +63,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             == 0
         )
     token = out.getvalue().strip().splitlines()[-1]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["token", "create", "--role", "admin", "--name", "Sekretariatet"], env) == 0
+    admin = out.getvalue().strip().splitlines()[-1]
     port = _free_port()
     app = create_app(Settings.from_env(env))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -74,7 +78,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "token": token}
+        yield {"url": f"http://127.0.0.1:{port}", "token": token, "admin": admin}
     finally:
         server.should_exit = True
         thread.join(timeout=20)
@@ -230,3 +234,36 @@ def test_screenshots_of_every_page(browser: Any, demo: dict[str, str], size: str
             assert overflow <= 1, f"{path} scrolls sideways at {size} width"
     finally:
         context.close()
+
+
+def _sign_in(page: Any, demo: dict[str, str], token: str) -> None:
+    page.goto(demo["url"] + "/login")
+    page.get_by_label("Nøgle").fill(token)
+    page.get_by_role("button", name="Log ind").click()
+
+
+def test_propose_screen_and_decide_an_idea(page: Any, demo: dict[str, str]) -> None:
+    _sign_in(page, demo, demo["token"])
+    page.goto(demo["url"] + "/ideas")
+    page.get_by_role("link", name="Foreslå en idé").click()
+    page.get_by_label("Titel").press_sequentially("Indhentning af straffeattest", delay=10)
+    sync_api.expect(page.locator("#similar")).to_contain_text("Findes den allerede?")  # while typing
+    page.get_by_label("Titel").fill("Kontrol af kørselsgodtgørelse")
+    page.get_by_label("Område").select_option("oekonomi")
+    page.get_by_label("Hvad gøres i hånden i dag?").fill("Kørselsblanketter kontrolleres mod kalenderen.")
+    page.get_by_label("Hvor ofte (sager pr. år)").fill("2.400")
+    page.get_by_label("Hvor længe (minutter pr. sag)").fill("4,5")
+    page.get_by_role("button", name="Foreslå idéen").click()
+    sync_api.expect(page.locator("h1")).to_have_text("Kontrol af kørselsgodtgørelse")
+    for fieldset in page.locator("#screening fieldset").all():
+        fieldset.get_by_label("4").check()
+    page.get_by_role("button", name="Gem screening").click()
+    sync_api.expect(page.locator("#screening-score")).to_have_text("75,0")
+    _sign_in(page, demo, demo["admin"])
+    page.goto(demo["url"] + "/ideas")
+    page.get_by_role("link", name="Kontrol af kørselsgodtgørelse").click()
+    page.get_by_label("Beslutning", exact=True).select_option("approve")
+    page.get_by_label("Bygges af (ved godkendelse)").select_option(label="Guldborgsund")
+    page.get_by_role("button", name="Registrér beslutningen").click()
+    sync_api.expect(page.locator(".decision")).to_contain_text("Godkendt")
+    page.screenshot(path=str(SHOTS / "idea-desktop.png"), full_page=True)
