@@ -6,8 +6,10 @@ An idea is a process in phase `idea` (status `active`). The formulas are in cata
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
+import msgspec
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +20,6 @@ from catalogue.formulas import (
     idea_priority,
     screening_estimate,
     to_decimal,
-    to_float,
 )
 from catalogue.models import Adoption, Decision, Process, ProcessTerm, Screening, ScreeningQuestion, Term, Vote
 from catalogue.schemas import (
@@ -74,33 +75,13 @@ DEFAULT_QUESTIONS = (
 
 
 def screening_read(s: Screening) -> ScreeningRead:
-    final = to_float(s.final_score)
-    return ScreeningRead(
-        process=s.process_id,
-        municipality=s.municipality_code,
-        answers=dict(s.answers),
-        score=float(s.score),
-        automation_potential=float(s.automation_potential),
-        ease=float(s.ease),
-        final_score=final,
-        effective_score=final if final is not None else float(s.score),
-        note=s.note,
-        screened_by=s.screened_by,
-        screened_at=s.screened_at,
-    )
+    read = msgspec.convert(s, ScreeningRead, from_attributes=True, strict=False)
+    read.effective_score = read.score if read.final_score is None else read.final_score
+    return read
 
 
 def decision_read(d: Decision) -> DecisionRead:
-    return DecisionRead(
-        id=d.id,
-        process=d.process_id,
-        decision=d.decision,
-        building_municipality=d.building_municipality,
-        original=d.original,
-        reason=d.reason,
-        decided_by=d.decided_by,
-        decided_at=d.decided_at,
-    )
+    return msgspec.convert(d, DecisionRead, from_attributes=True)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -123,9 +104,7 @@ class IdeaService:
             raise Invalid(
                 "An admin proposes through POST /api/processes with owner_municipality.", field="municipality"
             )
-        on_behalf = Actor(
-            role="editor", name=actor.name, municipality=actor.municipality, user_id=actor.user_id, auth=actor.auth
-        )
+        on_behalf = dataclasses.replace(actor, role="editor")
         text = data.manual_today.strip()
         summary = text if len(text) <= 280 else text[:277].rstrip() + "…"
         body = ProcessCreate(
@@ -334,23 +313,13 @@ class IdeaService:
             rows.append((p, sorted(a.municipality_code for a in adoptions.get(p.id, [])), score, hours))
         most_interested = max((len(codes) for _, codes, _, _ in rows), default=0)
         most_hours = max((h for _, _, _, h in rows), default=ZERO)
-        items = [
-            IdeaRead(
-                id=p.id,
-                title=p.title,
-                summary=p.summary,
-                owner_municipality=p.owner_municipality,
-                domain=p.domain,
-                systems=p.terms("system"),
-                created_at=p.created_at,
-                votes=int(votes.get(p.id, 0)),
-                interested=codes,
-                screening_score=score,
-                combined_expected_hours=round(float(hours), 1),
-                priority=float(idea_priority(len(codes), to_decimal(score), hours, most_interested, most_hours)),
-            )
-            for p, codes, score, hours in rows
-        ]
+        items = []
+        for p, codes, score, hours in rows:
+            item = msgspec.convert(p, IdeaRead, from_attributes=True)
+            item.systems, item.votes, item.interested = p.terms("system"), int(votes.get(p.id, 0)), codes
+            item.screening_score, item.combined_expected_hours = score, round(float(hours), 1)
+            item.priority = float(idea_priority(len(codes), to_decimal(score), hours, most_interested, most_hours))
+            items.append(item)
         keys = {
             "priority": lambda i: (-i.priority, i.title),
             "votes": lambda i: (-i.votes, -i.priority, i.title),

@@ -436,14 +436,14 @@ class ScreeningWrite(Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ScreeningRead(Struct, kw_only=True):
-    process: str
-    municipality: str
+    process_id: str = msgspec.field(name="process")
+    municipality_code: str = msgspec.field(name="municipality")
     answers: dict[str, int]
     score: float
     automation_potential: float
     ease: float
     final_score: float | None
-    effective_score: float  # the final value when given, else the estimate
+    effective_score: float = 0.0  # the final value when given, else the estimate
     note: str | None
     screened_by: str
     screened_at: dt.datetime
@@ -472,7 +472,7 @@ class DecisionWrite(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class DecisionRead(Struct, kw_only=True):
     id: int
-    process: str
+    process_id: str = msgspec.field(name="process")
     decision: str
     building_municipality: str | None
     original: str | None
@@ -487,13 +487,13 @@ class IdeaRead(Struct, kw_only=True):
     summary: str
     owner_municipality: str
     domain: str
-    systems: list[str]
     created_at: dt.datetime
-    votes: int
-    interested: list[str]  # municipality codes with an adoption (not stopped)
-    screening_score: float | None
-    combined_expected_hours: float  # a year, if every interested municipality adopts it
-    priority: float
+    systems: list[str] = []
+    votes: int = 0
+    interested: list[str] = []  # municipality codes with an adoption (not stopped)
+    screening_score: float | None = None
+    combined_expected_hours: float = 0.0  # a year, if every interested municipality adopts it
+    priority: float = 0.0
 
 
 class IdeaBoard(Struct, kw_only=True):

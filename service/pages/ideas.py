@@ -3,16 +3,20 @@ with votes, the municipalities' screenings and the network's decision."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from catalogue.ideas import IDEA_SORTS
+from catalogue.ideas import IDEA_SORTS, IdeaService
 from catalogue.schemas import DecisionWrite, IdeaProposal, ScreeningWrite
+from catalogue.services import AdoptionService, MunicipalityService, ProcessService
 from catalogue.vocab import DOMAINS
+from core.actors import Actor
 from core.errors import DomainError
 from service.controllers.params import ProcessIdPath
 from service.deps import (
@@ -95,9 +99,56 @@ def proposal_from(form: dict[str, str]) -> IdeaProposal:
     return form_to_struct(values, IdeaProposal)  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class IdeaPageServices:
+    """What an idea's page reads from."""
+
+    ideas: IdeaService
+    processes: ProcessService
+    adoptions: AdoptionService
+    municipalities: MunicipalityService
+
+    async def page(
+        self,
+        actor: Actor,
+        process_id: str,
+        status: int = 200,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+    ) -> Template:
+        return page(
+            "idea.html",
+            actor,
+            status=status,
+            nav="ideas",
+            process=await self.processes.get(actor, process_id),
+            votes=await self.ideas.votes(actor, process_id),
+            screening=await self.ideas.screening(actor, process_id),
+            questions=await self.ideas.questions(),
+            decisions=await self.ideas.decisions(actor, process_id),
+            adoptions=await self.adoptions.for_process(actor, process_id),
+            municipalities=await self.municipalities.all(),
+            errors=errors or {},
+            values=values or {},
+        )
+
+
+def provide_idea_page_services(
+    idea_service: IdeaServiceDep,
+    process_service: ProcessServiceDep,
+    adoption_service: AdoptionServiceDep,
+    municipality_service: MunicipalityServiceDep,
+) -> IdeaPageServices:
+    return IdeaPageServices(idea_service, process_service, adoption_service, municipality_service)
+
+
+IdeaPageDep = NamedDependency[IdeaPageServices]
+
+
 class IdeaPages(Controller):
     path = "/ideas"
     include_in_schema = False
+    dependencies = {"idea_page": Provide(provide_idea_page_services, sync_to_thread=False)}
 
     @get("/", name="ideas")
     async def board(
@@ -151,47 +202,8 @@ class IdeaPages(Controller):
         return Template(template_name="partials/similar.html", context={"similar": found})
 
     @get("/{process_id:str}", name="idea")
-    async def idea(
-        self,
-        actor: ActorDep,
-        idea_service: IdeaServiceDep,
-        process_service: ProcessServiceDep,
-        adoption_service: AdoptionServiceDep,
-        municipality_service: MunicipalityServiceDep,
-        process_id: ProcessIdPath,
-    ) -> Template:
-        return await self._page(
-            actor, idea_service, process_service, adoption_service, municipality_service, process_id
-        )
-
-    async def _page(
-        self,
-        actor: Any,
-        ideas: Any,
-        processes: Any,
-        adoptions: Any,
-        municipalities: Any,
-        process_id: str,
-        status: int = 200,
-        errors: dict[str, str] | None = None,
-        values: dict[str, str] | None = None,
-    ) -> Template:
-        process = await processes.get(actor, process_id)
-        return page(
-            "idea.html",
-            actor,
-            status=status,
-            nav="ideas",
-            process=process,
-            votes=await ideas.votes(actor, process_id),
-            screening=await ideas.screening(actor, process_id),
-            questions=await ideas.questions(),
-            decisions=await ideas.decisions(actor, process_id),
-            adoptions=await adoptions.for_process(actor, process_id),
-            municipalities=await municipalities.all(),
-            errors=errors or {},
-            values=values or {},
-        )
+    async def idea(self, actor: ActorDep, idea_page: IdeaPageDep, process_id: ProcessIdPath) -> Template:
+        return await idea_page.page(actor, process_id)
 
     @post("/{process_id:str}/vote", status_code=303)
     async def vote(
@@ -204,16 +216,9 @@ class IdeaPages(Controller):
 
     @post("/{process_id:str}/screening", status_code=303)
     async def screen(
-        self,
-        request: Request[Any, Any, Any],
-        actor: ActorDep,
-        idea_service: IdeaServiceDep,
-        process_service: ProcessServiceDep,
-        adoption_service: AdoptionServiceDep,
-        municipality_service: MunicipalityServiceDep,
-        process_id: ProcessIdPath,
-        data: Form,
+        self, actor: ActorDep, idea_page: IdeaPageDep, process_id: ProcessIdPath, data: Form
     ) -> Template | Redirect:
+        idea_service = idea_page.ideas
         if (redirect := require_signed_in(actor, f"/ideas/{process_id}")) is not None:
             return redirect
         errors: dict[str, str] = {}
@@ -239,29 +244,12 @@ class IdeaPages(Controller):
             await idea_service.screen(actor, process_id, body)
         except (FormErrors, DomainError) as exc:
             errs = exc.errors if isinstance(exc, FormErrors) else {"screening": exc.message}
-            return await self._page(
-                actor,
-                idea_service,
-                process_service,
-                adoption_service,
-                municipality_service,
-                process_id,
-                status=422,
-                errors=errs,
-                values=data,
-            )
+            return await idea_page.page(actor, process_id, status=422, errors=errs, values=data)
         return Redirect(path=f"/ideas/{process_id}#screening", status_code=303)
 
     @post("/{process_id:str}/decision", status_code=303)
     async def decide(
-        self,
-        actor: ActorDep,
-        idea_service: IdeaServiceDep,
-        process_service: ProcessServiceDep,
-        adoption_service: AdoptionServiceDep,
-        municipality_service: MunicipalityServiceDep,
-        process_id: ProcessIdPath,
-        data: Form,
+        self, actor: ActorDep, idea_page: IdeaPageDep, process_id: ProcessIdPath, data: Form
     ) -> Template | Redirect:
         if (redirect := require_signed_in(actor, f"/ideas/{process_id}")) is not None:
             return redirect
@@ -275,18 +263,8 @@ class IdeaPages(Controller):
                 },
                 DecisionWrite,
             )
-            await idea_service.decide(actor, process_id, body)
+            await idea_page.ideas.decide(actor, process_id, body)
         except (FormErrors, DomainError) as exc:
             message = " ".join(exc.errors.values()) if isinstance(exc, FormErrors) else exc.message
-            return await self._page(
-                actor,
-                idea_service,
-                process_service,
-                adoption_service,
-                municipality_service,
-                process_id,
-                status=422,
-                errors={"decision": message},
-                values=data,
-            )
+            return await idea_page.page(actor, process_id, status=422, errors={"decision": message}, values=data)
         return Redirect(path=f"/ideas/{process_id}", status_code=303)

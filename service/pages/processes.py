@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
 
 from catalogue.errors import AdoptionMissing
+from catalogue.ideas import IdeaService
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from codebank.flows import register_adoption
@@ -26,6 +27,7 @@ from service.deps import (
     BotServiceDep,
     CodebankDep,
     DbDep,
+    IdeaServiceDep,
     MunicipalityServiceDep,
     ProcessServiceDep,
 )
@@ -128,6 +130,7 @@ class ProcessPageServices:
     municipalities: MunicipalityService
     benefits: BenefitService
     bots: BotService
+    ideas: IdeaService
 
 
 async def process_context(services: ProcessPageServices, actor: Actor, process_id: str) -> dict[str, Any]:
@@ -144,6 +147,8 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
     copies = await processes.get_many(actor, getattr(process, "derived", []))
     bots = await services.bots.find(process=process_id)
     return {
+        "decisions": await services.ideas.decisions(actor, process_id),
+        "votes": await services.ideas.votes(actor, process_id),
         "bots": bots,
         "realised": realised.years,
         "expected_by_year": realised.expected_years,
@@ -177,8 +182,11 @@ def provide_process_page_services(
     municipality_service: MunicipalityServiceDep,
     benefit_service: BenefitServiceDep,
     bot_service: BotServiceDep,
+    idea_service: IdeaServiceDep,
 ) -> ProcessPageServices:
-    return ProcessPageServices(process_service, adoption_service, municipality_service, benefit_service, bot_service)
+    return ProcessPageServices(
+        process_service, adoption_service, municipality_service, benefit_service, bot_service, idea_service
+    )
 
 
 PageServicesDep = NamedDependency[ProcessPageServices]

@@ -85,3 +85,5 @@ async def test_vote_screen_and_decide_on_the_idea_page(site: Api) -> None:
     process = (await site.get(f"/api/processes/{pid}", who="admin")).json()
     assert (process["phase"], process["owner_municipality"]) == ("analysis", "259")
     assert "Godkendt" in (await site.client.get(f"/ideas/{pid}")).text
+    process_page = (await site.client.get(f"/processes/{pid}")).text
+    assert "Idé og beslutning" in process_page and "bygges af Køge" in process_page
