@@ -8,7 +8,7 @@ from typing import Any
 from catalogue.schemas import BenefitFilters, BenefitRead
 from catalogue.services import BenefitService
 from core.actors import Actor
-from service.pages.common import form_number
+from service.pages.common import QUALITATIVE, form_number
 
 TOP_PROCESSES = 10
 
@@ -59,7 +59,15 @@ def benefit_body(form: dict[str, Any]) -> dict[str, Any]:
     """Form fields → the JSON body of PUT /api/processes/{id}/adoptions/{code}/benefits/{period}."""
     f = {
         k: str(form.get(k) or "").strip()
-        for k in ("cases_handled", "minutes_saved_per_case", "baseline_minutes", "running_cost_dkk", "note")
+        for k in (
+            "cases_handled",
+            "minutes_saved_per_case",
+            "baseline_minutes",
+            "running_cost_dkk",
+            "note",
+            *QUALITATIVE,
+            "qualitative_note",
+        )
     }
     body: dict[str, Any] = {
         "cases_handled": form_number(f["cases_handled"], int) if f["cases_handled"] else None,
@@ -68,6 +76,10 @@ def benefit_body(form: dict[str, Any]) -> dict[str, Any]:
     for name in ("minutes_saved_per_case", "baseline_minutes", "running_cost_dkk"):
         if f[name]:
             body[name] = form_number(f[name], float)
-    if f["note"]:
-        body["note"] = f["note"]
+    for name in QUALITATIVE:
+        if f[name]:
+            body[name] = form_number(f[name], int)
+    for name in ("note", "qualitative_note"):
+        if f[name]:
+            body[name] = f[name]
     return body

@@ -32,6 +32,8 @@ from service.pages.charts import bar_chart, hbar_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 USER_KEY, EPOCH_KEY, TOKEN_ID_KEY, ADMIN_KEY = "user", "epoch", "token_id", "admin"
+# KL's qualitative benefits: field → label (1: much worse · 3: unchanged · 5: much better)
+QUALITATIVE = {"quality": "Kvalitet", "work_environment": "Arbejdsmiljø", "citizen_experience": "Borgeroplevelse"}
 ROLE_LABELS = {"reader": "Læser", "editor": "Redaktør", "admin": "Administrator"}
 
 FACET_LABELS = {
@@ -100,6 +102,7 @@ def environment() -> Environment:
         FACET_LABELS=FACET_LABELS,
         TYPE_LABELS=TYPE_LABELS,
         ROLE_LABELS=ROLE_LABELS,
+        QUALITATIVE=QUALITATIVE,
         bar_chart=bar_chart,
         hbar_chart=hbar_chart,
     )

@@ -126,6 +126,7 @@ class IdeaPageServices:
             screening=await self.ideas.screening(actor, process_id),
             questions=await self.ideas.questions(),
             decisions=await self.ideas.decisions(actor, process_id),
+            on_board=next((i for i in (await self.ideas.board(actor)).items if i.id == process_id), None),
             adoptions=await self.adoptions.for_process(actor, process_id),
             municipalities=await self.municipalities.all(),
             errors=errors or {},

@@ -70,8 +70,10 @@ async def test_vote_screen_and_decide_on_the_idea_page(site: Api) -> None:
         f"/ideas/{pid}/screening", data={"_csrf_token": token, **answers}, follow_redirects=False
     )
     assert done.status_code == 303
+    await site.put(f"/api/processes/{pid}/adoptions/253", {"status": "interested"}, who="editor_253")
     page = await site.client.get(f"/ideas/{pid}")
     assert 'id="screening-score">100,0<' in page.text
+    assert 'id="combined-hours">110<' in page.text  # 1,200 cases × 5.5 min / 60 × 100 % potential
     assert "Registrér beslutningen" not in page.text  # editors do not decide
     await sign_in(site, "admin")
     page = await site.client.get(f"/ideas/{pid}")
@@ -87,3 +89,27 @@ async def test_vote_screen_and_decide_on_the_idea_page(site: Api) -> None:
     assert "Godkendt" in (await site.client.get(f"/ideas/{pid}")).text
     process_page = (await site.client.get(f"/processes/{pid}")).text
     assert "Idé og beslutning" in process_page and "bygges af Køge" in process_page
+
+
+async def test_the_benefit_form_takes_qualitative_benefits(site: Api) -> None:
+    await sign_in(site, "editor_253")
+    pid = "indhentning-af-boerne-og-straffeattester"
+    token = await csrf_of(site, f"/processes/{pid}")
+    r = await site.client.post(
+        f"/processes/{pid}/benefits",
+        data={
+            "_csrf_token": token,
+            "municipality": "253",
+            "period": "2024-05",
+            "cases_handled": "100",
+            "quality": "4",
+            "citizen_experience": "5",
+            "qualitative_note": "Færre fejl",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    record = (await site.get(f"/api/processes/{pid}/adoptions/253/benefits/2024-05")).json()
+    assert (record["quality"], record["work_environment"], record["citizen_experience"]) == (4, None, 5)
+    page = (await site.client.get(f"/processes/{pid}")).text
+    assert "Kvalitet 4 · Borgeroplevelse 5" in page and "Færre fejl" in page
