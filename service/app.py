@@ -37,6 +37,7 @@ from service.jobs import JobRunner
 from service.metrics import TimedIndexer
 from service.observability import configure_logging, instrument
 from service.oidc import OidcClient
+from service.security import SecurityHeaders
 from service.pages.common import template_config
 from service.pages.routes import pages_router
 from service.settings import Settings
@@ -141,6 +142,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=None,
         debug=False,
+    )
+    app.asgi_handler = SecurityHeaders(
+        app.asgi_handler, oidc_issuer=settings.oidc.issuer if settings.oidc else None, https=settings.secure_cookies
     )
     return instrument(app)  # request ids, request metrics
 
