@@ -177,6 +177,17 @@ class User(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class PageSession(Base):
+    """A signed-in browser. The session cookie names it; signing out ends it here, so a copied cookie is dead."""
+
+    __tablename__ = "page_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the SHA-256 of the cookie's random id
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class ApiToken(Base):
     """An API token. Only the SHA-256 of the secret is kept. A personal token belongs to a person (`user_id`)
     and never grants more than that person has; a bootstrap token from the CLI stands alone."""

@@ -7,6 +7,8 @@ role, municipality and active by hand; deactivating ends the person's sessions a
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 import msgspec
@@ -14,7 +16,7 @@ from msgspec import UnsetType
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import ApiToken, Municipality, User
+from catalogue.models import ApiToken, Municipality, PageSession, User
 from catalogue.schemas import UserRead, UserUpdate
 from core.actors import Actor
 from core.db import utcnow
@@ -110,9 +112,45 @@ class UserService:
             if not data.active:  # every session and token of theirs ends now
                 user.session_epoch += 1
                 await self.session.execute(
+                    update(PageSession)
+                    .where(PageSession.user_id == user.id, PageSession.ended_at.is_(None))
+                    .values(ended_at=utcnow())
+                )
+                await self.session.execute(
                     update(ApiToken)
                     .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                     .values(revoked_at=utcnow())
                 )
         await self.session.flush()
         return user_read(user)
+
+
+# ---------------------------------------------------------------- signed-in browsers
+
+
+def _session_key(sid: str) -> str:
+    return hashlib.sha256(sid.encode("ascii")).hexdigest()
+
+
+async def start_session(session: AsyncSession, user_id: int | None) -> str:
+    """A new signed-in browser: the random id its cookie carries (only its hash is kept)."""
+    sid = secrets.token_urlsafe(32)
+    session.add(PageSession(id=_session_key(sid), user_id=user_id, created_at=utcnow()))
+    await session.flush()
+    return sid
+
+
+async def session_alive(session: AsyncSession, sid: object) -> bool:
+    if not isinstance(sid, str) or not sid:
+        return False
+    row = await session.get(PageSession, _session_key(sid))
+    return row is not None and row.ended_at is None
+
+
+async def end_session(session: AsyncSession, sid: object) -> None:
+    """Sign a browser out: its cookie, even a copy of it, no longer signs anyone in."""
+    if isinstance(sid, str) and sid:
+        row = await session.get(PageSession, _session_key(sid))
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            await session.flush()

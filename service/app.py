@@ -37,9 +37,9 @@ from service.jobs import JobRunner
 from service.metrics import TimedIndexer
 from service.observability import configure_logging, instrument
 from service.oidc import OidcClient
-from service.security import SecurityHeaders
 from service.pages.common import template_config
 from service.pages.routes import pages_router
+from service.security import SecurityHeaders
 from service.settings import Settings
 
 CONTROLLERS = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 DOCS_PATH = "/api/schema"
@@ -51,7 +52,7 @@ class SecurityHeaders:
         self.docs = [*common, (b"content-security-policy", content_security_policy(targets, docs=True).encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         extra = self.docs if scope["path"].startswith(DOCS_PATH) else self.pages

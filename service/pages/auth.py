@@ -24,7 +24,7 @@ from core.actors import ROLES, role_rank
 from core.db import utcnow
 from core.errors import DomainError
 from service.controllers.params import IdPath
-from service.deps import ActorDep, MunicipalityServiceDep, SettingsDep, TokenServiceDep, UserServiceDep
+from service.deps import ActorDep, DbDep, MunicipalityServiceDep, SettingsDep, TokenServiceDep, UserServiceDep
 from service.oidc import OidcClient, Pending, SignInFailed, identify
 from service.pages.common import (
     ROLE_LABELS,
@@ -37,6 +37,7 @@ from service.pages.common import (
     safe_next,
     session_of,
     sign_in_session,
+    sign_out_session,
 )
 from service.statuses import domain_status
 
@@ -109,7 +110,7 @@ class AuthPages(Controller):
                 error = "Nøglen er ukendt, udløbet eller tilbagekaldt."
         if error:
             return self._login_page(actor, settings, target, error, status=400)
-        sign_in_session(request, signed_in)
+        await sign_in_session(request, token_service.session, signed_in)
         return Redirect(path=target, status_code=303)
 
     @get("/login/oidc")
@@ -152,13 +153,14 @@ class AuthPages(Controller):
                 403,
                 person=exc.user,
             )
-        sign_in_session(request, user_actor(user, "session"), epoch=user.session_epoch)
+        await sign_in_session(request, user_service.session, user_actor(user, "session"), epoch=user.session_epoch)
         return Redirect(path=pending.next, status_code=303)
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], actor: ActorDep) -> Redirect:
-        """End the session here, then (after an OpenID Connect sign-in) at the provider, where it offers that."""
-        request.clear_session()
+    async def logout(self, request: Request[Any, Any, Any], actor: ActorDep, db: DbDep) -> Redirect:
+        """End the session here (every copy of its cookie), then (after an OpenID Connect sign-in) at the
+        provider, where it offers that."""
+        await sign_out_session(request, db)
         client: OidcClient | None = request.app.state.oidc
         if client is not None and actor.auth == "session":
             base = request.app.state.settings.base_url or str(request.base_url).rstrip("/")

@@ -20,9 +20,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.tokens import TokenService
-from catalogue.users import UserService
+from catalogue.users import UserService, end_session, session_alive, start_session
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
 from codebank.markdown import render
 from core.actors import ANONYMOUS, Actor
@@ -31,7 +32,7 @@ from service.deps import DbDep
 from service.pages.charts import bar_chart, hbar_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-USER_KEY, EPOCH_KEY, TOKEN_ID_KEY, ADMIN_KEY = "user", "epoch", "token_id", "admin"
+SID_KEY, USER_KEY, EPOCH_KEY, TOKEN_ID_KEY, ADMIN_KEY = "sid", "user", "epoch", "token_id", "admin"
 # KL's qualitative benefits: field → label (1: much worse · 3: unchanged · 5: much better)
 QUALITATIVE = {"quality": "Kvalitet", "work_environment": "Arbejdsmiljø", "citizen_experience": "Borgeroplevelse"}
 ROLE_LABELS = {"reader": "Læser", "editor": "Redaktør", "admin": "Administrator"}
@@ -122,7 +123,9 @@ async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: 
     revoked or expired token is signed out at once."""
     session = session_of(request)
     actor: Actor | None = None
-    if isinstance(session.get(USER_KEY), int):
+    if not await session_alive(db, session.get(SID_KEY)):
+        pass  # signed out here (or a cookie from before page sessions): nobody
+    elif isinstance(session.get(USER_KEY), int):
         actor = await UserService(db).actor(session[USER_KEY], int(session.get(EPOCH_KEY) or 0))
     elif isinstance(session.get(TOKEN_ID_KEY), int):
         try:
@@ -134,7 +137,7 @@ async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: 
         if admin_token and hmac.compare_digest(session[ADMIN_KEY], admin_fingerprint(admin_token)):
             actor = await TokenService(db).resolve(admin_token, admin_token)
     if actor is None:
-        if any(key in session for key in (USER_KEY, TOKEN_ID_KEY, ADMIN_KEY)):
+        if any(key in session for key in (SID_KEY, USER_KEY, TOKEN_ID_KEY, ADMIN_KEY)):
             request.clear_session()  # signed out at once: deactivated, revoked, expired or a rotated admin token
         return ANONYMOUS
     return actor
@@ -151,14 +154,21 @@ def admin_fingerprint(admin_token: str) -> str:
     return hmac.new(admin_token.encode(), b"rpabank page session", hashlib.sha256).hexdigest()
 
 
-def sign_in_session(request: Request[Any, Any, Any], actor: Actor, epoch: int = 0) -> None:
-    """Start a page session for `actor`: the person, or the token it signed in with (never its secret)."""
+async def sign_in_session(request: Request[Any, Any, Any], db: AsyncSession, actor: Actor, epoch: int = 0) -> None:
+    """Start a page session for `actor`: a server-side session (so signing out ends every copy of the cookie)
+    and, in the cookie, who — the person, or the token it signed in with — never a secret."""
+    sid = await start_session(db, actor.user_id)
     if actor.user_id is not None and actor.auth == "session":
-        request.set_session({USER_KEY: actor.user_id, EPOCH_KEY: epoch})
+        request.set_session({SID_KEY: sid, USER_KEY: actor.user_id, EPOCH_KEY: epoch})
     elif actor.token_id is not None:
-        request.set_session({TOKEN_ID_KEY: actor.token_id})
+        request.set_session({SID_KEY: sid, TOKEN_ID_KEY: actor.token_id})
     else:
-        request.set_session({ADMIN_KEY: admin_fingerprint(request.app.state.settings.admin_token)})
+        request.set_session({SID_KEY: sid, ADMIN_KEY: admin_fingerprint(request.app.state.settings.admin_token)})
+
+
+async def sign_out_session(request: Request[Any, Any, Any], db: AsyncSession) -> None:
+    await end_session(db, session_of(request).get(SID_KEY))
+    request.clear_session()
 
 
 def page_context(actor: Actor, **values: Any) -> dict[str, Any]:

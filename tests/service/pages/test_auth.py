@@ -95,3 +95,14 @@ async def test_token_login_can_be_switched_off(site: Api) -> None:
         assert r.status_code == 404
     finally:
         site.client.app.state.settings = settings
+
+
+async def test_signing_out_ends_a_copied_cookie_too(site: Api) -> None:
+    await sign_in(site, "editor_253")
+    copied = dict(site.client.cookies)
+    token = await csrf_of(site, f"/processes/{PID}")
+    await site.client.post("/logout", data={"_csrf_token": token}, follow_redirects=False)
+    site.client.cookies.clear()
+    site.client.cookies.update(copied)  # someone kept a copy of the signed-in cookie
+    page = await site.client.get(f"/processes/{PID}")
+    assert "Gem anvendelse" not in page.text and "editor_253" not in page.text
