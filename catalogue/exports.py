@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -178,13 +179,27 @@ def _csv_value(value: Any) -> Any:
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    return inert(value)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def inert(value: Any) -> Any:
+    """A text cell a spreadsheet will not run: one beginning with =, +, -, @ (or tab, carriage return) gets a
+    leading apostrophe (OWASP's advice against formula injection); control characters, which XLSX cannot hold
+    and older data may have, are dropped. Numbers and dates pass unchanged."""
+    if not isinstance(value, str):
+        return value
+    value = CONTROL.sub("", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _sheet(ws: Worksheet, columns: Sequence[Column], items: Sequence[Any]) -> None:
     ws.append([c.header for c in columns])
     for item in items:
-        ws.append([c.value(item) for c in columns])
+        ws.append([inert(c.value(item)) for c in columns])
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         ws.column_dimensions[letter].width = max(column.width, min(len(column.header) + 2, 30))

@@ -22,20 +22,22 @@ Kle = Annotated[
     str, Meta(pattern=r"^\d{2}\.\d{2}\.\d{2}$", description="KLE task code dd.dd.dd", examples=["27.24.00"])
 ]
 ProcessId = Annotated[str, Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=140)]
-Title = Annotated[str, Meta(min_length=1, max_length=120)]
-Summary = Annotated[str, Meta(min_length=1, max_length=280)]
-Description = Annotated[str, Meta(max_length=20_000)]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+# Text a person typed: no control characters but tab and line breaks (they break spreadsheets and some databases)
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Title = Annotated[str, Meta(min_length=1, max_length=120, pattern=TEXT)]
+Summary = Annotated[str, Meta(min_length=1, max_length=280, pattern=TEXT)]
+Description = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-TermLabel = Annotated[str, Meta(min_length=1, max_length=100)]
+TermLabel = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
 TermList = Annotated[list[TermLabel], Meta(max_length=50)]
-LongText = Annotated[str, Meta(max_length=5_000)]
+LongText = Annotated[str, Meta(max_length=5_000, pattern=TEXT)]
 CasesPerYear = Annotated[int, Meta(ge=0, le=100_000_000)]
 Minutes = Annotated[float, Meta(ge=0, le=100_000)]
 Rate = Annotated[float, Meta(ge=0, le=100)]
 Hours = Annotated[float, Meta(ge=0, le=1_000_000)]
 Population = Annotated[int, Meta(ge=0, le=10_000_000)]
-Alias = Annotated[str, Meta(min_length=1, max_length=100)]
+Alias = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
 HourlyCost = Annotated[float, Meta(ge=0, le=100_000, description="DKK per hour of a case worker")]
 
 IN = {"forbid_unknown_fields": True, "kw_only": True}

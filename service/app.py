@@ -39,7 +39,7 @@ from service.observability import configure_logging, instrument
 from service.oidc import OidcClient
 from service.pages.common import template_config
 from service.pages.routes import pages_router
-from service.security import SecurityHeaders
+from service.security import RefuseNul, SecurityHeaders
 from service.settings import Settings
 
 CONTROLLERS = [
@@ -144,7 +144,9 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         debug=False,
     )
     app.asgi_handler = SecurityHeaders(
-        app.asgi_handler, oidc_issuer=settings.oidc.issuer if settings.oidc else None, https=settings.secure_cookies
+        RefuseNul(app.asgi_handler),
+        oidc_issuer=settings.oidc.issuer if settings.oidc else None,
+        https=settings.secure_cookies,
     )
     return instrument(app)  # request ids, request metrics
 

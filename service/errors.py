@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
+from catalogue.schemas import TEXT
 from codebank.errors import GitError
 from core.errors import (
     DomainError,
@@ -26,6 +27,7 @@ from service.pages.errors import for_pages
 from service.statuses import domain_status
 
 log = logging.getLogger("rpabank")
+CONTROL_PATTERN = "matching regex '" + TEXT + "'"
 UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 HTTP_ERROR_NAMES = {
@@ -80,6 +82,8 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     for item in extra:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid value"))
+            if CONTROL_PATTERN in message.replace("\\\\", "\\"):
+                message = "control characters are not allowed (only tab and line breaks)"
             field = _field_of(item.get("key"))
             if field == "data":  # the body as a whole: name the field from the message instead
                 field = None
@@ -169,6 +173,10 @@ def search_error(_: Request[Any, Any, Any], exc: SearchError) -> Response[dict[s
     )
 
 
+def too_deep(_: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    return error_response(400, "bad_request", "The JSON body is nested too deeply.")
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)  # with the traceback
     return error_response(
@@ -186,6 +194,7 @@ _API_HANDLERS: dict[Any, Any] = {
     PoolTimeout: database_error,
     GitError: git_error,
     SearchError: search_error,
+    RecursionError: too_deep,
     Exception: server_error,
 }
 # JSON under /api; the same status as an error page in the site's design everywhere else.

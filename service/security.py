@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 DOCS_PATH = "/api/schema"
 
@@ -65,3 +65,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+NUL_MESSAGE = b'{"status_code":422,"error":"invalid","message":"A NUL character (%00) is not allowed in an address."}'
+
+
+class RefuseNul:
+    """ASGI wrapper: an address (path or query) holding a NUL character is refused with 422 before anything
+    reads it: PostgreSQL cannot store NUL, SQLite would, and neither should be asked."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
+            if b"\x00" in raw or b"%00" in raw.lower() or "\x00" in scope["path"]:
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": 422,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(NUL_MESSAGE)).encode()),
+                    ],
+                }
+                await send(start)
+                body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": NUL_MESSAGE, "more_body": False}
+                await send(body)
+                return
+        await self.app(scope, receive, send)

@@ -66,7 +66,7 @@ class ProcessController(Controller):
         filters: NamedDependency[ProcessFilters],
         q: Annotated[str | None, QueryParameter(max_length=10_000)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
     ) -> ProcessPage:
         if q and q.strip():  # ranked by the search, same analysis as /api/search
             total, ids = await search_process_ids(indexer, actor, filters, q, limit, offset)
