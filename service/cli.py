@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import make_url, select
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from catalogue.demo import catalogue_is_empty
@@ -301,9 +302,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env(environ)
+    try:
+        settings = Settings.from_env(environ)
+    except ValueError as exc:  # a setting that cannot be read: say which, in one line
+        print(f"rpabank: {exc}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(settings, args))
+    except (OSError, DBAPIError, ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            print(f"rpabank: no such file: {exc.filename}", file=sys.stderr)
+            return 2
+        print(f"rpabank: {database_problem(settings, exc)}", file=sys.stderr)
+        return 2
     except DomainError as exc:
         print(f"rpabank: {exc.message}", file=sys.stderr)
         return 2
@@ -312,6 +323,18 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def database_problem(settings: Settings, exc: BaseException) -> str:
+    """One line on why the database cannot be used, naming it without its password."""
+    try:
+        where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return f"RPABANK_DATABASE_URL is not a database URL: {exc}"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, (ModuleNotFoundError, NoSuchModuleError)):
+        return f"the database {where} needs a driver that is not installed ({reason}); use postgresql+asyncpg:// or sqlite+aiosqlite://"
+    return f"cannot use the database {where}: {reason}"
 
 
 if __name__ == "__main__":

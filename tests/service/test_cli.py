@@ -203,3 +203,24 @@ def test_serve_no_migrate_leaves_the_schema_to_db_upgrade(tmp_path: Path) -> Non
         assert httpx.get(f"{base}/api/health/ready", timeout=10).status_code == 200
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "postgresql+asyncpg://nobody:secret@127.0.0.1:1/x",
+            "cannot use the database postgresql+asyncpg://nobody:***@",
+        ),
+        ("mysql://x", "needs a driver that is not installed"),
+        ("not a url", "RPABANK_DATABASE_URL is not a database URL"),
+    ],
+)
+def test_serve_with_a_wrong_database_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, says: str
+) -> None:
+    env = {"RPABANK_DATA_DIR": str(tmp_path), "RPABANK_DATABASE_URL": url}
+    assert main(["serve", "--port", "8699"], env) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and says in err
+    assert "secret" not in err and "Traceback" not in err
