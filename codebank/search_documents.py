@@ -156,10 +156,16 @@ class CodebankCollator:
             await session.scalars(
                 select(Process.title)
                 .join(BotProcess, BotProcess.process_id == Process.id)
-                .where(BotProcess.bot_slug == bot.slug)
+                .where(BotProcess.bot_slug == bot.slug, Process.visibility == "network")  # the index is shared
             )
         ).all()
-        users = (await session.scalars(select(Adoption.municipality_code).where(Adoption.bot_slug == bot.slug))).all()
+        users = (
+            await session.scalars(
+                select(Adoption.municipality_code)
+                .join(Process, Process.id == Adoption.process_id)
+                .where(Adoption.bot_slug == bot.slug, Process.visibility == "network")
+            )
+        ).all()
         readme = ""
         path = (bot.facts or {}).get("readme_path")
         if path:

@@ -41,7 +41,7 @@ from codebank.schemas import (
     TreeEntryRead,
     TreeRead,
 )
-from core.actors import Actor
+from core.actors import ANONYMOUS, Actor
 from core.db import after_commit, on_rollback, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.indexing import EntityKind, mark_for_index
@@ -106,10 +106,14 @@ class BotService:
             raise NotFound(f"No bot called {slug!r}.", field="slug")
         return bot
 
-    async def read(self, bot: Bot) -> BotRead:
+    async def read(self, bot: Bot, viewer: Actor = ANONYMOUS) -> BotRead:
+        """The bot as `viewer` may see it: processes and runs of drafts `viewer` cannot see are left out."""
         processes = (
             await self.session.scalars(
-                select(BotProcess.process_id).where(BotProcess.bot_slug == bot.slug).order_by(BotProcess.process_id)
+                select(BotProcess.process_id)
+                .join(Process, Process.id == BotProcess.process_id)
+                .where(BotProcess.bot_slug == bot.slug, visible_processes(viewer))
+                .order_by(BotProcess.process_id)
             )
         ).all()
         runs = (
@@ -122,7 +126,8 @@ class BotService:
                     Adoption.status,
                 )
                 .join(Municipality, Municipality.code == Adoption.municipality_code)
-                .where(Adoption.bot_slug == bot.slug)
+                .join(Process, Process.id == Adoption.process_id)
+                .where(Adoption.bot_slug == bot.slug, visible_processes(viewer))
                 .order_by(Municipality.name)
             )
         ).all()
@@ -154,8 +159,8 @@ class BotService:
             updated_at=bot.updated_at,
         )
 
-    async def get(self, slug: str) -> BotRead:
-        return await self.read(await self.get_model(slug))
+    async def get(self, slug: str, viewer: Actor = ANONYMOUS) -> BotRead:
+        return await self.read(await self.get_model(slug), viewer)
 
     async def find(
         self,
@@ -164,12 +169,24 @@ class BotService:
         technology: str | None = None,
         system: str | None = None,
         municipality: str | None = None,
+        viewer: Actor = ANONYMOUS,
     ) -> list[BotRead]:
+        """Bots, filtered; a process or adoption `viewer` cannot see counts as absent (the answer is the same
+        whether a hidden draft exists or not)."""
         stmt = select(Bot).order_by(Bot.name)
         if process:
-            stmt = stmt.where(Bot.slug.in_(select(BotProcess.bot_slug).where(BotProcess.process_id == process)))
+            linked = (
+                select(BotProcess.bot_slug)
+                .join(Process, Process.id == BotProcess.process_id)
+                .where(BotProcess.process_id == process, visible_processes(viewer))
+            )
+            stmt = stmt.where(Bot.slug.in_(linked))
         if municipality:
-            users = select(Adoption.bot_slug).where(Adoption.municipality_code == municipality)
+            users = (
+                select(Adoption.bot_slug)
+                .join(Process, Process.id == Adoption.process_id)
+                .where(Adoption.municipality_code == municipality, visible_processes(viewer))
+            )
             stmt = stmt.where((Bot.owner_municipality == municipality) | Bot.slug.in_(users))
         bots = []
         for bot in (await self.session.scalars(stmt)).all():
@@ -178,7 +195,7 @@ class BotService:
                 continue
             if system and system.casefold() not in {s.casefold() for s in facts.get("systems", [])}:
                 continue
-            bots.append(await self.read(bot))
+            bots.append(await self.read(bot, viewer))
         return bots
 
     async def slugs_for_urls(self, urls: set[str]) -> list[str]:
@@ -236,7 +253,7 @@ class BotService:
         for pid in dict.fromkeys(data.processes):
             self.session.add(BotProcess(bot_slug=slug, process_id=pid, source="api"))
         await self._refresh(bot, staging)
-        return await self.read(bot)
+        return await self.read(bot, actor)
 
     async def update(self, actor: Actor, slug: str, data: BotUpdate) -> BotRead:
         bot = await self.get_model(slug)
@@ -253,7 +270,7 @@ class BotService:
             bot.updated_at = utcnow()
             await self.session.flush()
             mark_for_index(self.session, EntityKind.BOT, slug)
-        return await self.read(bot)
+        return await self.read(bot, actor)
 
     async def sync(self, actor: Actor | None, slug: str) -> BotRead:
         """Fetch the origin and re-read the bot; only files changed since the indexed commit are re-indexed."""
@@ -284,9 +301,9 @@ class BotService:
             bot.sync_error = str(exc)
             bot.synced_at = utcnow()
             await self.session.flush()
-            return await self.read(bot)
+            return await self.read(bot, actor or ANONYMOUS)
         await self._refresh(bot)
-        return await self.read(bot)
+        return await self.read(bot, actor or ANONYMOUS)
 
     async def delete(self, actor: Actor, slug: str) -> None:
         actor.require_admin("delete bots")
@@ -346,7 +363,9 @@ class BotService:
         )
         await self.session.flush()
         for pid in dict.fromkeys(manifest.get("processes") or []):
-            if await self.session.get(Process, pid) is None:
+            linked = await self.session.get(Process, pid)
+            hidden = linked is not None and linked.visibility != "network"
+            if linked is None or (hidden and linked.owner_municipality != bot.owner_municipality):
                 manifest_errors.append(f"{MANIFEST}: no process with id {pid!r} in the catalogue.")
             elif await self.session.get(BotProcess, (bot.slug, pid)) is None:
                 self.session.add(BotProcess(bot_slug=bot.slug, process_id=pid, source="manifest"))

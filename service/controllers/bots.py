@@ -40,20 +40,23 @@ class BotController(Controller):
     async def list_bots(
         self,
         bot_service: BotServiceDep,
+        actor: ActorDep,
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,
         technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
         system: Annotated[str | None, QueryParameter(max_length=100)] = None,
         municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
     ) -> list[BotRead]:
-        return await bot_service.find(process=process, technology=technology, system=system, municipality=municipality)
+        return await bot_service.find(
+            process=process, technology=technology, system=system, municipality=municipality, viewer=actor
+        )
 
     @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
     async def register_bot(self, bot_service: BotServiceDep, actor: ActorDep, data: JSONBody[BotCreate]) -> BotRead:
         return await bot_service.register(actor, data)
 
     @get("/{slug:str}", summary="One bot with its metadata, versions and who runs which")
-    async def get_bot(self, bot_service: BotServiceDep, slug: FromPath[Slug]) -> BotRead:
-        return await bot_service.get(slug)
+    async def get_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> BotRead:
+        return await bot_service.get(slug, actor)
 
     @patch("/{slug:str}", guards=[requires_token], summary="Change the processes a bot is linked to")
     async def update_bot(

@@ -132,7 +132,7 @@ class BotPages(Controller):
         bot_service: BotServiceDep,
         actor: ActorDep,
     ) -> Template:
-        bots = await bot_service.find()
+        bots = await bot_service.find(viewer=actor)
         names = {m.code: m.name for m in await municipality_service.all()}
         ids = sorted({p for b in bots for p in b.processes})
         processes = {p.id: p for p in await process_service.get_many(actor, ids)}
@@ -197,7 +197,7 @@ class BotPages(Controller):
     async def tree(
         self, bot_service: BotServiceDep, actor: ActorDep, slug: Slug, ref: Ref = None, path: RepoPath = None
     ) -> Template | Redirect:
-        bot, ref, path = await bot_service.get(slug), ref or None, (path or "").strip("/")
+        bot, ref, path = await bot_service.get(slug, actor), ref or None, (path or "").strip("/")
         try:
             tree = await bot_service.tree(slug, ref, path)
         except NotFound as exc:
@@ -213,7 +213,7 @@ class BotPages(Controller):
     async def blob(
         self, bot_service: BotServiceDep, actor: ActorDep, slug: Slug, ref: Ref = None, path: RepoPath = None
     ) -> Template | Redirect:
-        bot, ref, path = await bot_service.get(slug), ref or None, (path or "").strip("/")
+        bot, ref, path = await bot_service.get(slug, actor), ref or None, (path or "").strip("/")
         if not path:
             return Redirect(path=bot_url(slug, "tree", ref), status_code=302)
         try:

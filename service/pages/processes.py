@@ -145,7 +145,7 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
     running = [a for a in adoptions if a.status == "operation"]
     realised = await benefits.benefits_for_process(services.benefits, actor, process_id)
     copies = await processes.get_many(actor, getattr(process, "derived", []))
-    bots = await services.bots.find(process=process_id)
+    bots = await services.bots.find(process=process_id, viewer=actor)
     return {
         "decisions": await services.ideas.decisions(actor, process_id),
         "votes": await services.ideas.votes(actor, process_id),

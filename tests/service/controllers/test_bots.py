@@ -362,3 +362,35 @@ async def test_scheduled_sync_fetches_every_bot(api: Api, bot: dict[str, Any], s
     finally:
         await engine.dispose()
     assert (await api.get("/api/bots/hent-attester")).json()["head"] == head
+
+
+async def test_drafts_do_not_leak_through_the_code_bank(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    draft = process_body("Hemmelig kladde om lønrobotten", owner_municipality="376", visibility="municipality")
+    did = (await api.post("/api/processes", draft, who="editor_376")).json()["id"]
+    # the bot's owner (253) cannot link another municipality's draft through its manifest
+    source.commit({"rpabank.yaml": f"name: Attest-robotten\nprocesses: [{PID}, {did}]\n"}, "link a draft")
+    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    assert synced["processes"] == [PID]
+    assert any(did in e for e in synced["manifest_errors"])
+    # an admin links it; Køge runs the bot for its own draft
+    assert (await api.patch("/api/bots/hent-attester", {"processes": [PID, did]}, who="admin")).status_code == 200
+    r = await api.put(
+        f"/api/processes/{did}/adoptions/376", {"status": "operation", "bot": {"repo": source.url}}, who="editor_376"
+    )
+    assert r.status_code == 201
+    anonymous = (await api.get("/api/bots/hent-attester")).json()
+    assert did not in anonymous["processes"] and all(run["process"] != did for run in anonymous["runs"])
+    own = (await api.get("/api/bots/hent-attester", who="editor_376")).json()
+    assert did in own["processes"] and [run["process"] for run in own["runs"]] == [did]
+    assert (await api.get(f"/api/bots?process={did}")).json() == (await api.get("/api/bots?process=findes-ikke")).json()
+    assert (await api.get(f"/api/bots?process={did}")).json() == []
+    assert (await api.get("/api/bots?municipality=376")).json() == []
+    assert [b["slug"] for b in (await api.get("/api/bots?municipality=376", who="editor_376")).json()] == [
+        "hent-attester"
+    ]
+    hits = (await search(api, "hemmelig kladde lønrobotten", type="bot"))["hits"]
+    assert hits == []
+    page = (await api.client.get("/bots/hent-attester")).text
+    assert "Hemmelig kladde" not in page and f'href="/processes/{did}"' not in page
+    # the manifest's own text names the id, but says the same as for an id that does not exist
+    assert f"no process with id {did!r} in the catalogue." in " ".join(synced["manifest_errors"])
