@@ -6,6 +6,7 @@ Visibility and write rights are decided here, not in the HTTP handlers.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -434,7 +435,7 @@ class ProcessService:
 
         title = _clean_text(data.title, "title")
         process = Process(
-            id=await self._free_slug(slugify(title)),
+            id=await self._free_slug(slugify(title), draft=data.visibility == "municipality"),
             owner_municipality=owner,
             title=title,
             summary=_clean_text(data.summary, "summary"),
@@ -582,7 +583,11 @@ class ProcessService:
             position += 1
         process.term_links = new_links
 
-    async def _free_slug(self, base: str) -> str:
+    async def _free_slug(self, base: str, draft: bool = False) -> str:
+        """A free id from the title. A draft's id ends in a random part, so that it never holds the plain id a
+        later process of the same title would get: a `-2` would tell others that a hidden draft exists."""
+        if draft:
+            base = f"{base[:130]}-{secrets.token_hex(3)}"
         taken = set(
             (
                 await self.session.scalars(

@@ -229,6 +229,14 @@ async def test_drafts_are_invisible_to_other_municipalities(api: Api) -> None:
     assert r.status_code == 422  # cannot point at what you cannot see
 
 
+async def test_a_draft_never_takes_the_plain_id_of_its_title(api: Api) -> None:
+    """Else a later process of the same title would get `-2`, telling others that a hidden draft exists."""
+    draft = await create(api, title="Hemmelig kladde", visibility="municipality")
+    assert draft["id"].startswith("hemmelig-kladde-") and draft["id"] != "hemmelig-kladde-2"
+    other = await api.post(URL, process_body(title="Hemmelig kladde", owner_municipality="376"), who="editor_376")
+    assert other.json()["id"] == "hemmelig-kladde"
+
+
 async def test_delete_is_for_admins_and_removes_adoptions(api: Api) -> None:
     await create(api)
     await api.put(f"{URL}/{PID}/adoptions/253", {"status": "operation"}, who="editor_253")
