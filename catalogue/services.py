@@ -259,6 +259,9 @@ def _check_membership(since: dt.date | None, until: dt.date | None) -> None:
 # ---------------------------------------------------------------- processes
 
 
+LINK_FIELDS = ("derived_from", "duplicate_of")
+
+
 def process_read(p: Process) -> ProcessRead:
     adopted_by = sorted(a.municipality_code for a in p.adoptions)
     return ProcessRead(
@@ -354,7 +357,25 @@ class ProcessService:
         return process
 
     async def get(self, actor: Actor, process_id: str) -> ProcessRead:
-        return process_read(await self.get_model(actor, process_id))
+        return (await self._shown(actor, [process_read(await self.get_model(actor, process_id))]))[0]
+
+    async def _visible_ids(self, actor: Actor, ids: set[str]) -> set[str]:
+        if not ids:
+            return set()
+        stmt = select(Process.id).where(Process.id.in_(list(ids)), visible_processes(actor))
+        return set((await self.session.scalars(stmt)).all())
+
+    async def _shown(self, actor: Actor, reads: list[ProcessRead]) -> list[ProcessRead]:
+        """Links to processes `actor` cannot see (a network process derived from, or a duplicate of, a draft)
+        are shown as empty: the draft's id must not leak."""
+        linked = {i for r in reads for i in (r.derived_from, r.duplicate_of) if i}
+        visible = await self._visible_ids(actor, linked)
+        for r in reads:
+            if r.derived_from and r.derived_from not in visible:
+                r.derived_from = None
+            if r.duplicate_of and r.duplicate_of not in visible:
+                r.duplicate_of = None
+        return reads
 
     def _filtered(self, actor: Actor, f: ProcessFilters) -> Any:  # a Select of processes
         stmt = select(Process).where(visible_processes(actor))
@@ -384,7 +405,7 @@ class ProcessService:
         total = await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*process_options())
         rows = (await self.session.scalars(page)).all()
-        return total, [process_read(p) for p in rows]
+        return total, await self._shown(actor, [process_read(p) for p in rows])
 
     async def get_many(self, actor: Actor, ids: Sequence[str]) -> list[ProcessRead]:
         """These processes in this order (e.g. ranked by a search); invisible or missing ones are left out."""
@@ -392,7 +413,7 @@ class ProcessService:
             return []
         stmt = select(Process).where(Process.id.in_(list(ids)), visible_processes(actor)).options(*process_options())
         found = {p.id: p for p in (await self.session.scalars(stmt)).all()}
-        return [process_read(found[i]) for i in ids if i in found]
+        return await self._shown(actor, [process_read(found[i]) for i in ids if i in found])
 
     async def history(self, actor: Actor, process_id: str) -> ProcessHistory:
         await self.get_model(actor, process_id)
@@ -403,7 +424,13 @@ class ProcessService:
                 .order_by(ProcessRevision.version, ProcessRevision.id)
             )
         ).all()
-        return ProcessHistory(process=process_id, revisions=[revision_read(r) for r in rows])
+        revisions = [revision_read(r) for r in rows]
+        links = [c for r in revisions for c in r.changes if c.field in LINK_FIELDS]
+        visible = await self._visible_ids(actor, {v for c in links for v in (c.old, c.new) if isinstance(v, str)})
+        for c in links:  # a link to a draft the reader cannot see shows as empty
+            c.old = c.old if c.old is None or c.old in visible else None
+            c.new = c.new if c.new is None or c.new in visible else None
+        return ProcessHistory(process=process_id, revisions=revisions)
 
     async def term_counts(self, actor: Actor, kind: str) -> list[TermCount]:
         if kind not in TERM_KINDS:

@@ -342,3 +342,27 @@ async def test_delete_adoption(api: Api, process: str) -> None:
     assert (await api.delete(f"{ADOPTIONS}/376", who="editor_253")).status_code == 403
     assert (await api.delete(f"{ADOPTIONS}/376", who="editor_376")).status_code == 204
     assert (await api.delete(f"{ADOPTIONS}/376", who="editor_376")).status_code == 404
+
+
+async def test_links_to_a_draft_do_not_show_its_id(api: Api) -> None:
+    draft = await create(api, title="Hemmelig kladde", visibility="municipality")
+    public = await create(api, title="Offentlig udgave", derived_from=draft["id"])
+    assert public["derived_from"] == draft["id"]  # its owner sees the link
+    r = await api.patch(
+        f"{URL}/{public['id']}",
+        {"status": "duplicate", "duplicate_of": draft["id"]},
+        who="editor_253",
+        headers={"If-Match": f'"{public["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    for who in (None, "editor_376"):
+        seen = (await api.get(f"{URL}/{public['id']}", who=who)).json()
+        assert (seen["derived_from"], seen["duplicate_of"]) == (None, None), who
+        listed = (await api.get(URL, who=who)).json()["items"]
+        assert all(draft["id"] not in (p["derived_from"], p["duplicate_of"]) for p in listed)
+        history = (await api.get(f"{URL}/{public['id']}/history", who=who)).text
+        assert draft["id"] not in history, who
+        assert draft["id"] not in (await api.get("/api/export/processes.csv", who=who)).text
+        assert draft["id"] not in (await api.client.get(f"/processes/{public['id']}")).text
+    own = (await api.get(f"{URL}/{public['id']}/history", who="editor_253")).text
+    assert draft["id"] in own
