@@ -413,8 +413,11 @@ class BotService:
                 raise Invalid(f"processes: no process with id {pid!r}.", field="processes")
 
     def _require_owner(self, actor: Actor, bot: Bot) -> None:
+        """The owner municipality's editors and admins; a bot an admin registered (no owner): admins only."""
         actor.require_writer()
-        if not actor.is_admin and bot.owner_municipality and actor.municipality != bot.owner_municipality:
+        if bot.owner_municipality is None:
+            actor.require_admin(f"change bot {bot.slug!r}, which an admin registered")
+        else:
             actor.require_write_for(bot.owner_municipality, f"bot {bot.slug!r}")
 
     async def _free_slug(self, base: str) -> str:

@@ -394,3 +394,12 @@ async def test_drafts_do_not_leak_through_the_code_bank(api: Api, bot: dict[str,
     assert "Hemmelig kladde" not in page and f'href="/processes/{did}"' not in page
     # the manifest's own text names the id, but says the same as for an id that does not exist
     assert f"no process with id {did!r} in the catalogue." in " ".join(synced["manifest_errors"])
+
+
+async def test_a_bot_an_admin_registered_is_changed_by_admins_only(api: Api, source: SourceRepo) -> None:
+    r = await api.post("/api/bots", {"url": source.url}, who="admin")
+    assert r.status_code == 201 and r.json()["owner_municipality"] is None
+    slug = r.json()["slug"]
+    refused = await api.patch(f"/api/bots/{slug}", {"processes": []}, who="editor_376")
+    assert refused.status_code == 403
+    assert (await api.patch(f"/api/bots/{slug}", {"processes": []}, who="admin")).status_code == 200
