@@ -138,7 +138,13 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         lifespan=[lifespan],
         openapi_config=openapi,
         template_config=template_config(),
-        state=State({"settings": settings, "oidc": OidcClient(settings.oidc) if settings.oidc else None}),
+        state=State(
+            {
+                "settings": settings,
+                "oidc": OidcClient(settings.oidc) if settings.oidc else None,
+                "export_slots": asyncio.Semaphore(settings.export_concurrency),
+            }
+        ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=None,
         debug=False,

@@ -112,6 +112,8 @@ class Settings:
     oidc: OidcSettings | None = None
     token_login: bool = True
     contact: str = "netværkets sekretariat"
+    # Exports (CSV, XLSX) made at once by one instance; more answer 429 with Retry-After.
+    export_concurrency: int = 2
     # The address people reach the service at (behind a proxy): the OIDC redirect URI is made from it.
     base_url: str | None = None
 
@@ -181,6 +183,7 @@ class Settings:
             token_login=(env.get("RPABANK_TOKEN_LOGIN") or "1").lower() not in ("0", "false", "no"),
             contact=env.get("RPABANK_CONTACT") or "netværkets sekretariat",
             base_url=(env.get("RPABANK_BASE_URL") or "").rstrip("/") or None,
+            export_concurrency=max(1, int(env.get("RPABANK_EXPORT_CONCURRENCY") or 2)),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -199,6 +202,7 @@ class Settings:
             "RPABANK_LOG_FORMAT": self.log_format,
             "RPABANK_TOKEN_LOGIN": "1" if self.token_login else "0",
             "RPABANK_CONTACT": self.contact,
+            "RPABANK_EXPORT_CONCURRENCY": str(self.export_concurrency),
             **(self.oidc.to_env() if self.oidc else {}),
         }
         optional = {

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Annotated
 
 from litestar import Controller, Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromQuery, QueryParameter
 
 from catalogue.exports import XLSX, benefits_xlsx, processes_csv, processes_xlsx
@@ -28,7 +31,23 @@ def download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
     )
 
 
+async def provide_export_slot(state: State) -> AsyncGenerator[None, None]:
+    """One of the instance's export slots (RPABANK_EXPORT_CONCURRENCY), held while the export is made: beyond
+    them an export answers 429 with Retry-After at once instead of slowing every other request down."""
+    slots: asyncio.Semaphore = state.export_slots
+    if slots.locked():
+        raise TooManyRequestsException(
+            "Other exports are being made right now; please retry in a moment.", headers={"Retry-After": "10"}
+        )
+    async with slots:
+        yield
+
+
+ExportSlot = NamedDependency[None]
+
+
 async def provide_matching_processes(
+    export_slot: ExportSlot,
     indexer: IndexerDep,
     process_service: ProcessServiceDep,
     actor: ActorDep,
@@ -46,7 +65,11 @@ async def provide_matching_processes(
 class ExportController(Controller):
     path = "/api/export"
     tags = ["exports"]
-    dependencies = {**PROCESS_FILTERS, "matching": Provide(provide_matching_processes)}
+    dependencies = {
+        **PROCESS_FILTERS,
+        "export_slot": Provide(provide_export_slot),
+        "matching": Provide(provide_matching_processes),
+    }
 
     @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
     async def processes_csv(self, export_service: ExportServiceDep, matching: Matching) -> Response[bytes]:
@@ -66,6 +89,7 @@ class ExportController(Controller):
     @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
     async def benefits_xlsx(
         self,
+        export_slot: ExportSlot,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
         process: Annotated[str | None, QueryParameter(max_length=140)] = None,

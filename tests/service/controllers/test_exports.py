@@ -192,3 +192,21 @@ async def test_workbooks_and_csv_are_built_off_the_event_loop(api: Api, monkeypa
     for url in ("/api/export/processes.xlsx", "/api/export/processes.csv", "/api/export/benefits.xlsx"):
         assert (await api.get(url)).status_code == 200
     assert threads == {"processes_xlsx": False, "processes_csv": False, "benefits_xlsx": False}
+
+
+async def test_exports_beyond_the_instances_slots_answer_429(api: Api) -> None:
+    slots = api.client.app.state.export_slots
+    held = 0
+    while not slots.locked():  # every slot busy, as with that many slow exports at once
+        await slots.acquire()
+        held += 1
+    try:
+        for url in ("/api/export/processes.csv", "/api/export/processes.xlsx", "/api/export/benefits.xlsx"):
+            r = await api.get(url)
+            assert r.status_code == 429, url
+            assert r.headers["retry-after"] == "10" and "retry" in r.json()["message"]
+        assert (await api.get("/api/processes")).status_code == 200  # other requests go on
+    finally:
+        for _ in range(held):
+            slots.release()
+    assert (await api.get("/api/export/processes.csv")).status_code == 200
