@@ -68,6 +68,10 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+PG_CONNECT_TIMEOUT_S = 5
+PG_POOL_TIMEOUT_S = 10
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; for SQLite with WAL, foreign keys, a busy timeout and explicit BEGINs.
 
@@ -75,6 +79,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     writers queue on the busy timeout instead of failing when a read lock cannot be upgraded.
     """
     url = normalise_url(url)
+    if url.startswith("postgresql+asyncpg"):
+        # a database that does not answer: fail in seconds (the service answers 503), never hang for a minute
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", PG_CONNECT_TIMEOUT_S)
+        kwargs.setdefault("pool_timeout", PG_POOL_TIMEOUT_S)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

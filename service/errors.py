@@ -152,8 +152,8 @@ def database_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[s
         return error_response(
             503, "unavailable", "The database is busy; please retry in a moment.", headers={"Retry-After": "1"}
         )
-    if isinstance(exc, OperationalError):
-        log.exception("database unavailable", exc_info=exc)
+    if isinstance(exc, (OperationalError, ConnectionError, TimeoutError)):
+        log.warning("database unavailable: %s", exc)
         return error_response(
             503, "unavailable", "The database does not answer right now; please retry.", headers={"Retry-After": "5"}
         )
@@ -192,6 +192,8 @@ _API_HANDLERS: dict[Any, Any] = {
     StaleDataError: database_error,
     DBAPIError: database_error,
     PoolTimeout: database_error,
+    ConnectionError: database_error,  # the database refused the connection (asyncpg raises OSError's kind)
+    TimeoutError: database_error,  # …or did not answer within the connect timeout
     GitError: git_error,
     SearchError: search_error,
     RecursionError: too_deep,

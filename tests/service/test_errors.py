@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import Api
 
 
@@ -34,3 +36,24 @@ async def test_a_failing_search_engine_answers_503_with_retry_after_not_500(api:
         assert "text/html" in page.headers["content-type"]
     finally:
         backend.search = original
+
+
+def test_a_database_that_is_down_answers_503_with_retry_after(tmp_path: Path) -> None:
+    """PostgreSQL not listening (a closed port): data requests answer 503 within the connect timeout, not 500."""
+    import socket
+
+    from litestar.testing import TestClient
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/down"
+    app = create_app(Settings(data_dir=tmp_path, database_url=url, search_engine="fts5"), migrate=False)
+    with TestClient(app) as client:
+        r = client.get("/api/processes")
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "5" and "retry" in r.json()["message"]
+        assert client.get("/api/health/ready").status_code == 503
