@@ -68,7 +68,8 @@ class RunFileError(ValueError):
 
 def month_of(moment: dt.datetime) -> str:
     """The calendar month in Danish time (`2024-05`) of an aware moment."""
-    return moment.astimezone(DANISH).strftime("%Y-%m")
+    local = moment.astimezone(DANISH)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def norm(header: str) -> str:

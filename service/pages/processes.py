@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
 
 from catalogue.errors import AdoptionMissing
+from catalogue.runs import RunService
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from codebank.flows import register_adoption
@@ -28,6 +29,7 @@ from service.deps import (
     DbDep,
     MunicipalityServiceDep,
     ProcessServiceDep,
+    RunServiceDep,
 )
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
@@ -121,13 +123,14 @@ def adoption_body(form: dict[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProcessPageServices:
-    """What the process page reads from (each a typed dependency of the handlers)."""
+    """What the process and municipality pages read from (each a typed dependency of the handlers)."""
 
     processes: ProcessService
     adoptions: AdoptionService
     municipalities: MunicipalityService
     benefits: BenefitService
     bots: BotService
+    runs: RunService
 
 
 async def process_context(services: ProcessPageServices, actor: Actor, process_id: str) -> dict[str, Any]:
@@ -177,8 +180,11 @@ def provide_process_page_services(
     municipality_service: MunicipalityServiceDep,
     benefit_service: BenefitServiceDep,
     bot_service: BotServiceDep,
+    run_service: RunServiceDep,
 ) -> ProcessPageServices:
-    return ProcessPageServices(process_service, adoption_service, municipality_service, benefit_service, bot_service)
+    return ProcessPageServices(
+        process_service, adoption_service, municipality_service, benefit_service, bot_service, run_service
+    )
 
 
 PageServicesDep = NamedDependency[ProcessPageServices]
