@@ -14,14 +14,15 @@ overwritten: the month shows both figures as a conflict until the user chooses (
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
-from typing import IO, Any, cast
+from typing import IO, Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.formulas import (
@@ -36,7 +37,7 @@ from catalogue.formulas import (
     to_decimal,
     to_float,
 )
-from catalogue.models import Adoption, BenefitRecord, Municipality, Process, RunMonth, RunRule, RunSeen
+from catalogue.models import Adoption, BenefitRecord, Municipality, Process, RunMonth, RunRule
 from catalogue.runfiles import (
     DANISH,
     OUTCOMES,
@@ -67,8 +68,18 @@ from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound
 
 BATCH = 5_000
-RUNS_SEEN = cast(Table, RunSeen.__table__)  # inserted through Core: no ORM bulk overhead
-LOOKUP_CHUNK = 500
+# Record a chunk of run ids of one rule and answer those that were new, in one statement with two parameters.
+_NEW_RUNS = {
+    "postgresql": text(
+        "INSERT INTO runs_seen (rule_id, run_id) SELECT :rule, unnest(CAST(:ids AS VARCHAR[])) "
+        "ON CONFLICT DO NOTHING RETURNING run_id"
+    ),
+    "sqlite": text(
+        "INSERT INTO runs_seen (rule_id, run_id) SELECT :rule, value FROM json_each(:ids) WHERE true "
+        "ON CONFLICT DO NOTHING RETURNING run_id"
+    ),
+}
+INSERT_CHUNK = 5_000  # run ids per statement
 REPORT_ROWS = 1_000
 Counts = list[int]  # success runs, success units, failure runs, failure units, exception runs, exception units
 
@@ -117,28 +128,28 @@ class _Ingest:
         self.periods: dict[int, set[str]] = {}
 
     async def add(self, runs: Sequence[_Run]) -> list[bool]:
-        """Count the runs not seen before; answers, per run, whether it was new."""
-        wanted: dict[int, set[str]] = {}
+        """Count the runs not seen before; answers, per run, whether it was new. One statement per chunk of ids
+        both records them and tells which were new (INSERT … ON CONFLICT DO NOTHING RETURNING)."""
+        ids: dict[int, dict[str, None]] = {}
         for r in runs:
-            wanted.setdefault(r.rule_id, set()).add(r.run_id)
-        seen: set[tuple[int, str]] = set()
-        for rule_id, ids in wanted.items():
-            pending = iter(sorted(ids))
-            while chunk := list(islice(pending, LOOKUP_CHUNK)):
-                found = await self.session.scalars(
-                    select(RunSeen.run_id).where(RunSeen.rule_id == rule_id, RunSeen.run_id.in_(chunk))
-                )
-                seen.update((rule_id, run_id) for run_id in found)
-        new_rows: list[dict[str, Any]] = []
+            ids.setdefault(r.rule_id, {})[r.run_id] = None
+        new: set[tuple[int, str]] = set()
+        statement = _NEW_RUNS[self.session.get_bind().dialect.name]
+        for rule_id, unique in ids.items():
+            values = list(unique)
+            for start in range(0, len(values), INSERT_CHUNK):
+                chunk = values[start : start + INSERT_CHUNK]
+                param: Any = chunk if statement is _NEW_RUNS["postgresql"] else json.dumps(chunk)
+                found = await self.session.scalars(statement, {"rule": rule_id, "ids": param})
+                new.update((rule_id, run_id) for run_id in found)
         answers: list[bool] = []
         for r in runs:
             key = (r.rule_id, r.run_id)
-            if key in seen:
+            if key not in new:
                 self.duplicates[r.rule_id] += 1
                 answers.append(False)
                 continue
-            seen.add(key)
-            new_rows.append({"rule_id": r.rule_id, "run_id": r.run_id})
+            new.discard(key)  # a second copy in the same batch is a duplicate
             counts = self.months.setdefault((r.rule_id, r.month), [0] * 6)
             slot = 2 * OUTCOMES.index(r.outcome)
             counts[slot] += 1
@@ -146,8 +157,6 @@ class _Ingest:
             self.accepted[r.rule_id] += 1
             self.periods.setdefault(r.rule_id, set()).add(r.month)
             answers.append(True)
-        if new_rows:
-            await self.session.execute(insert(RUNS_SEEN), new_rows)
         return answers
 
     async def finish(self, actor: Actor) -> None:
@@ -536,8 +545,8 @@ class RunService:
         if process:
             records = records.where(BenefitRecord.process_id == process)
         covered: dict[tuple[str, str], set[str]] = {}
-        for pid, code, text in (await self.session.execute(records)).all():
-            period = parse_period(text)
+        for pid, code, period_text in (await self.session.execute(records)).all():
+            period = parse_period(period_text)
             covered.setdefault((pid, code), set()).update(f"{period.year:04d}-{m:02d}" for m in period.month_numbers)
         out: list[MissingFigures] = []
         for a, p, m in adoptions:
