@@ -382,13 +382,13 @@ class RunService:
         return await self.overview(actor, process_id, code)
 
     async def push(self, actor: Actor, process_id: str, code: str, data: RunPush) -> RunPushResult:
+        adoption, _, _ = await self._for_write(actor, process_id, code)
         for i, run in enumerate(data.runs):
             if run.ended_at.tzinfo is None:
                 raise Invalid(
                     f"runs[{i}].ended_at: give the time zone, e.g. 2024-05-03T10:15:00+02:00.",
                     field=f"runs[{i}].ended_at",
                 )
-        adoption, _, _ = await self._for_write(actor, process_id, code)
         rule = await self._rule(adoption)
         ingest = _Ingest(self.session)
         await ingest.add([_Run(rule.id, r.id, month_of(r.ended_at), r.outcome, r.units) for r in data.runs])

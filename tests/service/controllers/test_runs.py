@@ -3,10 +3,12 @@ saving rules, manual-versus-runs conflicts, run file imports, missing figures an
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from tests.catalogue import test_runfiles
 from tests.conftest import Api, process_body
 
 PID = "indhentning-af-boerne-og-straffeattester"
@@ -420,3 +422,33 @@ async def test_by_month_a_quarter_is_spread_over_its_months(api: Api) -> None:
         assert row["realised_hours"] == pytest.approx(300 * 3.2 / 60 / 3)
         assert row["expected_hours"] == pytest.approx(54.4 / 12)
     assert body["totals"]["realised_hours"] == pytest.approx(16) and body["totals"]["records"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "unit", "keys", "default_key", "summary"),
+    [
+        ("FLOWRUNS_JSON", "run", ["Sygedagpenge - opfølgning"], None, (2, 1)),
+        ("FLOWRUNS_CSV", "run", ["tolkeregninger"], None, (2, 0)),
+        ("QUEUE_ITEMS_JSON", "item", ["615"], None, (3, 1)),
+        ("JOBS_JSON", "run", ["Indhentning_Straffeattester_Prod"], None, (2, 1)),
+        ("QUEUE_ITEMS_CSV", "item", ["Straffeattester"], "Straffeattester", (2, 1)),
+        ("JOBS_CSV", "run", ["Tolkeregninger"], None, (2, 0)),
+        ("OPENORCHESTRATOR_CSV", "item", ["Aktindsigt"], None, (2, 1)),
+    ],
+)
+async def test_each_orchestrator_file_imports_over_http(
+    api: Api, fixture: str, unit: str, keys: list[str], default_key: str | None, summary: tuple[int, int]
+) -> None:
+    data = getattr(test_runfiles, fixture)
+    body = (json.dumps(data) if not isinstance(data, str) else data).encode()
+    await setup_adoption(api)
+    r = await api.put(runs_url() + "/rule", {"unit": unit, "run_keys": keys}, who="editor_253")
+    assert r.status_code == 200
+    params = {"key": default_key} if default_key else {}
+    r = await post_file(api, body, **params)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert (report["summary"]["accept"], report["summary"]["ignore"]) == summary
+    assert report["written"] is True and report["summary"]["error"] == 0
+    r = await post_file(api, body, **params)
+    assert r.json()["summary"]["duplicate"] == summary[0]
