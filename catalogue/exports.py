@@ -114,6 +114,8 @@ ADOPTION_COLUMNS = [
 MINUTES_FROM = {"record": "Registreringen", "adoption": "Kommunens anvendelse", "process": "Processen"}
 PERIOD_KINDS = {"year": "År", "quarter": "Kvartal", "month": "Måned"}
 
+SOURCES = {"manual": "Indtastet", "runs": "Kørsler"}  # where a benefit record came from
+
 RECORD_COLUMNS = [
     *PROCESS_NAMED,
     *MUNICIPALITY_NAMED,
@@ -132,12 +134,14 @@ RECORD_COLUMNS = [
     RUNNING_COST,
     NET,
     Column("Hjemtaget i budget", lambda r: _yes(r.budget_realised)),
+    Column("Kilde", lambda r: SOURCES.get(r.source, r.source), width=10),
     Column("Note", lambda r: r.note, width=40),
 ]
 
 FIGURE_COLUMNS = [
     Column("Forventede timer", lambda f: f.expected_hours, NUMBER),
     REALISED_HOURS,
+    Column("Heraf fra kørsler (timer)", lambda f: f.realised_hours_runs, NUMBER),
     Column("Realiseringsgrad (%)", lambda f: f.realisation_pct, NUMBER),
     Column("Forventet (kr.)", lambda f: f.expected_dkk, NUMBER),
     SAVED,
@@ -154,6 +158,7 @@ GROUP_SHEETS: dict[str, tuple[str, list[Column]]] = {
     "process": ("Pr. proces", PROCESS_NAMED),
     "municipality": ("Pr. kommune", MUNICIPALITY_NAMED),
     "year": ("Pr. år", [Column("År", lambda r: r.year, "0", 8)]),
+    "month": ("Pr. måned", [Column("Måned", lambda r: r.month, width=10)]),
     "domain": ("Pr. område", [Column("Område", lambda r: r.domain_label, width=20)]),
 }
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -29,8 +29,8 @@ from catalogue.models import Adoption, Process
 from catalogue.vocab import DOMAINS
 from core.errors import Invalid
 
-GroupBy = Literal["process", "municipality", "year", "domain"]
-GROUP_BYS: tuple[str, ...] = ("process", "municipality", "year", "domain")
+GroupBy = Literal["process", "municipality", "year", "month", "domain"]
+GROUP_BYS: tuple[str, ...] = ("process", "municipality", "year", "month", "domain")
 RUNNING_STATUSES = frozenset({"implementing", "operation"})
 MinutesSource = Literal["record", "adoption", "process"]
 
@@ -224,12 +224,30 @@ class RecordFacts:
     running_cost_dkk: Decimal | None = None
     budget_realised: bool = False
     qualitative: tuple[int | None, int | None, int | None] = (None, None, None)  # quality, work env., citizen
+    source: str = "manual"  # "runs": computed from run data
+    share: Decimal = Decimal(1)  # by month, a quarter or a year is spread evenly over its months
+    counts: bool = True  # the piece that counts as the record (the first month of a spread one)
 
     @property
     def hours(self) -> Decimal:
         if self.minutes_saved_per_case is None:
             return ZERO
-        return realised_hours(self.cases_handled, self.minutes_saved_per_case)
+        return realised_hours(self.cases_handled, self.minutes_saved_per_case) * self.share
+
+    def by_month(self) -> list[RecordFacts]:
+        """The record as one piece per month it covers, each with its share of the figures."""
+        if self.period.months == 1:
+            return [self]
+        share = self.share / Decimal(self.period.months)
+        return [
+            replace(
+                self,
+                period=Period(year=self.period.year, first_month=m, months=1, text=f"{self.period.year:04d}-{m:02d}"),
+                share=share,
+                counts=self.counts and index == 0,
+            )
+            for index, m in enumerate(self.period.month_numbers)
+        ]
 
 
 @dataclass
@@ -239,6 +257,7 @@ class Figures:
     expected_hours: Decimal = ZERO
     expected_dkk: Decimal = ZERO
     realised_hours: Decimal = ZERO
+    realised_hours_runs: Decimal = ZERO  # the part of realised_hours computed from run data
     dkk_saved: Decimal = ZERO
     running_cost_dkk: Decimal = ZERO
     budget_realised_dkk: Decimal = ZERO
@@ -271,11 +290,13 @@ class _Group:
             hours = r.hours
             saved = dkk_saved(hours, r.adoption.hourly_cost_dkk)
             f.realised_hours += hours
+            if r.source == "runs":
+                f.realised_hours_runs += hours
             f.dkk_saved += saved
-            f.running_cost_dkk += r.running_cost_dkk or ZERO
+            f.running_cost_dkk += (r.running_cost_dkk or ZERO) * r.share
             if r.budget_realised:
                 f.budget_realised_dkk += saved
-            f.records += 1
+            f.records += 1 if r.counts else 0
             covered.setdefault((r.adoption.key, r.period.year), set()).update(r.period.month_numbers)
             by_key[r.adoption.key] = r.adoption
         for (key, _year), months in covered.items():
@@ -307,7 +328,9 @@ def group_key(group_by: str, a: AdoptionFacts, period: Period | None) -> Any:
         return a.municipality
     if group_by == "domain":
         return a.domain
-    return None if period is None else period.year
+    if period is None:
+        return None
+    return period.text if group_by == "month" else period.year
 
 
 def summarise(
@@ -322,16 +345,17 @@ def summarise(
     adopters = adopters_of(adoptions, records)
     groups: dict[Any, _Group] = {}
     labels: dict[Any, AdoptionFacts] = {}
-    first_year: dict[tuple[str, str], int] = {}
-    for r in sorted(records, key=lambda r: r.period):
+    first_year: dict[tuple[str, str], Any] = {}
+    pieces = [piece for r in records for piece in r.by_month()] if group_by == "month" else records
+    for r in sorted(pieces, key=lambda r: r.period):
         key = group_key(group_by, r.adoption, r.period)
         g = groups.setdefault(key, _Group())
         g.records.append(r)
         g.adopters[r.adoption.key] = r.adoption
         labels.setdefault(key, r.adoption)
-        first_year.setdefault(r.adoption.key, r.period.year)
+        first_year.setdefault(r.adoption.key, key if group_by == "month" else r.period.year)
     for a in adopters:
-        if group_by == "year":
+        if group_by in ("year", "month"):
             year = first_year.get(a.key)
             if year is not None:
                 groups[year].build_credit[a.key] = a
@@ -351,7 +375,7 @@ def summarise(
 
 
 def _order(group_by: str, key: Any, a: AdoptionFacts | None) -> tuple[Any, ...]:
-    if group_by == "year":
+    if group_by in ("year", "month"):
         return (key,)
     if a is None:
         return (str(key),)

@@ -24,6 +24,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, UTCDateTime, utcnow
 
 
+def adoption_key(name: str) -> ForeignKeyConstraint:
+    """(process_id, municipality_code) → the adoption; the row goes with the adoption."""
+    return ForeignKeyConstraint(
+        ["process_id", "municipality_code"],
+        ["adoptions.process_id", "adoptions.municipality_code"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+        name=name,
+    )
+
+
 class Timestamps:
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)  # set by the services
@@ -215,13 +226,7 @@ class BenefitRecord(Timestamps, Base):
 
     __tablename__ = "benefit_records"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["process_id", "municipality_code"],
-            ["adoptions.process_id", "adoptions.municipality_code"],
-            ondelete="CASCADE",
-            onupdate="CASCADE",
-            name="fk_benefit_records_adoption",
-        ),
+        adoption_key("fk_benefit_records_adoption"),
         UniqueConstraint("process_id", "municipality_code", "period", name="uq_benefit_records_adoption_period"),
         CheckConstraint("cases_handled >= 0", name="cases_handled_not_negative"),
         CheckConstraint("minutes_saved_per_case >= 0", name="minutes_saved_not_negative"),
@@ -246,6 +251,8 @@ class BenefitRecord(Timestamps, Base):
     qualitative_note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(200))  # the person who last reported it
     recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)  # users are deactivated, never deleted
+    # "manual": typed in by a person; "runs": computed from the adoption's run data (catalogue.runs)
+    source: Mapped[str] = mapped_column(String(10), default="manual", server_default="manual")
 
 
 # ---------------------------------------------------------------- ideas: screening, votes, decisions
@@ -312,3 +319,50 @@ class Decision(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RunRule(Timestamps, Base):
+    """The saving rule of one adoption: what one unit is (`run` or `item`), the minutes one successful unit
+    saves (empty: the adoption's, then the process's minutes per case) and the names that identify the
+    adoption's runs in its orchestrator (`run_keys`). Made with defaults when the first runs arrive."""
+
+    __tablename__ = "run_rules"
+    __table_args__ = (
+        adoption_key("fk_run_rules_adoption"),
+        UniqueConstraint("process_id", "municipality_code", name="uq_run_rules_adoption"),
+        CheckConstraint("minutes_per_unit >= 0", name="minutes_per_unit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(String(140))
+    municipality_code: Mapped[str] = mapped_column(String(3), index=True)
+    unit: Mapped[str] = mapped_column(String(10), default="run")
+    minutes_per_unit: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    run_keys: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class RunSeen(Base):
+    """One run (or queue item) already counted: only what idempotency needs (the rule and the orchestrator's
+    id). The figures live in `RunMonth`."""
+
+    __tablename__ = "runs_seen"
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("run_rules.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class RunMonth(Base):
+    """The runs of one adoption in one calendar month (Danish time), by outcome. `choice` records what the
+    user chose when a month reported by hand also has runs: `runs` or `manual` (empty: not chosen)."""
+
+    __tablename__ = "run_months"
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("run_rules.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    success_runs: Mapped[int] = mapped_column(Integer, default=0)
+    success_units: Mapped[int] = mapped_column(Integer, default=0)
+    failure_runs: Mapped[int] = mapped_column(Integer, default=0)
+    failure_units: Mapped[int] = mapped_column(Integer, default=0)
+    exception_runs: Mapped[int] = mapped_column(Integer, default=0)
+    exception_units: Mapped[int] = mapped_column(Integer, default=0)
+    choice: Mapped[str | None] = mapped_column(String(10))

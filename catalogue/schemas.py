@@ -354,6 +354,7 @@ class BenefitRead(Struct, kw_only=True):
     citizen_experience: int | None
     qualitative_note: str | None
     recorded_by: str | None  # the person who last reported it
+    source: str  # "manual": typed in by a person; "runs": computed from the adoption's run data
     hourly_cost_dkk: float
     realised_hours: float
     hours_saved: float  # the same as realised_hours
@@ -367,6 +368,7 @@ class BenefitRead(Struct, kw_only=True):
 class FiguresRead(Struct, kw_only=True):
     expected_hours: float
     realised_hours: float
+    realised_hours_runs: float  # the part computed from run data (records with source "runs")
     realisation_pct: float | None
     expected_dkk: float
     dkk_saved: float
@@ -388,6 +390,7 @@ class BenefitRow(FiguresRead, kw_only=True, omit_defaults=True):
     municipality: str | None = None
     municipality_name: str | None = None
     year: int | None = None
+    month: str | None = None
     domain: str | None = None
     domain_label: str | None = None
 
@@ -512,3 +515,122 @@ class IdeaProposal(Struct, forbid_unknown_fields=True, kw_only=True):
     cases_per_year: CasesPerYear | None = None
     minutes_per_case: Minutes | None = None
     systems: TermList = []
+
+
+# ---------------------------------------------------------------- runs (realised benefits from run data)
+
+RunUnit = Literal["run", "item"]
+RunOutcome = Literal["success", "failure", "business_exception"]
+RunKey = Annotated[str, Meta(min_length=1, max_length=200, description="a flow, queue or process name")]
+
+
+class RunRuleWrite(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The saving rule of an adoption: PUT replaces it."""
+
+    unit: RunUnit = "run"
+    minutes_per_unit: MinutesPerCase | None = None
+    run_keys: Annotated[list[RunKey], Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
+class RunRuleRead(Struct, kw_only=True):
+    process: str
+    municipality: str
+    unit: str
+    minutes_per_unit: float | None  # as set; empty: the adoption's, then the process's minutes per case
+    minutes_used: float | None
+    minutes_from: str | None  # "rule", "adoption" or "process"
+    run_keys: list[str]
+
+
+class RunIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=200, description="the orchestrator's run or item id")]
+    ended_at: dt.datetime
+    outcome: RunOutcome
+    units: Annotated[int, Meta(ge=1, le=10_000)] = 1
+
+
+class RunPush(Struct, forbid_unknown_fields=True, kw_only=True):
+    runs: Annotated[list[RunIn], Meta(max_length=10_000)]
+
+
+class RunPushResult(Struct, kw_only=True):
+    accepted: int
+    duplicates: int
+    periods: list[str]
+
+
+class ManualFigures(Struct, kw_only=True):
+    period: str
+    cases_handled: int
+    realised_hours: float
+    dkk_saved: float
+
+
+class RunMonthRead(Struct, kw_only=True):
+    month: str
+    runs: int
+    success_runs: int
+    failure_runs: int
+    business_exception_runs: int
+    success_units: int
+    failure_units: int
+    business_exception_units: int
+    success_rate: float | None  # successful runs / runs × 100
+    runs_hours: float  # what the runs saved: successful units × minutes per unit / 60
+    runs_dkk: float
+    record_source: str | None  # the benefit record that counts for the month: "runs", "manual" or none
+    manual: ManualFigures | None  # a record typed in by hand that covers the month
+    conflict: bool  # a hand-typed record and runs for the same month, and nobody has chosen
+    choice: str | None  # "runs" or "manual" once chosen
+
+
+class RunOverview(Struct, kw_only=True):
+    rule: RunRuleRead
+    months: list[RunMonthRead]
+    success_rate: float | None
+
+
+class RunChoice(Struct, forbid_unknown_fields=True, kw_only=True):
+    use: Literal["runs", "manual"]
+
+
+class ImportCell(Struct, kw_only=True):
+    column: str | None
+    field: str
+    message: str
+
+
+class ImportRow(Struct, kw_only=True):
+    row: int
+    action: str  # "error" or "ignore" (rows accepted or seen before are counted, not listed)
+    id: str | None
+    errors: list[ImportCell]
+
+
+class RunImportAdoption(Struct, kw_only=True):
+    process: str
+    municipality: str
+    accepted: int
+    duplicates: int
+    periods: list[str]
+
+
+class RunImportReport(Struct, kw_only=True):
+    kind: str  # "runs"
+    format: str
+    dry_run: bool
+    written: bool
+    summary: dict[str, int]  # accept, duplicate, ignore, error
+    rows: list[ImportRow]
+    rows_left_out: int  # problem rows beyond the first 1000 are counted, not listed
+    periods: list[str]
+    adoptions: list[RunImportAdoption]
+
+
+class MissingFigures(Struct, kw_only=True):
+    process: str
+    process_title: str
+    municipality: str
+    municipality_name: str
+    live_on: dt.date | None
+    missing: list[str]  # completed months without a benefit record

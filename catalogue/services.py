@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, delete, func, or_, select, true
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -42,7 +42,17 @@ from catalogue.formulas import (
     to_decimal,
     to_float,
 )
-from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm, Term
+from catalogue.models import (
+    Adoption,
+    BenefitRecord,
+    Municipality,
+    Process,
+    ProcessRevision,
+    ProcessTerm,
+    RunMonth,
+    RunRule,
+    Term,
+)
 from catalogue.schemas import (
     AdoptionRead,
     AdoptionWrite,
@@ -801,7 +811,7 @@ class BenefitService:
 
     # -------------------------------------------------------- one adoption
 
-    async def _adoption(self, actor: Actor, process_id: str, code: str) -> tuple[Adoption, Process, Municipality]:
+    async def adoption(self, actor: Actor, process_id: str, code: str) -> tuple[Adoption, Process, Municipality]:
         process = await ProcessService(self.session).get_model(actor, process_id)
         municipality = await MunicipalityService(self.session).get_model(code)
         adoption = await self.session.get(Adoption, (process_id, code))
@@ -840,6 +850,7 @@ class BenefitService:
             citizen_experience=r.citizen_experience,
             qualitative_note=r.qualitative_note,
             recorded_by=r.recorded_by,
+            source=r.source,
             hourly_cost_dkk=float(cost),
             realised_hours=float(hours),
             hours_saved=float(hours),
@@ -851,7 +862,7 @@ class BenefitService:
         )
 
     async def list_for_adoption(self, actor: Actor, process_id: str, code: str) -> list[BenefitRead]:
-        adoption, process, municipality = await self._adoption(actor, process_id, code)
+        adoption, process, municipality = await self.adoption(actor, process_id, code)
         rows = (
             await self.session.scalars(
                 select(BenefitRecord).where(
@@ -873,7 +884,7 @@ class BenefitService:
 
     async def get(self, actor: Actor, process_id: str, code: str, period: str) -> BenefitRead:
         parse_period(period)
-        adoption, process, municipality = await self._adoption(actor, process_id, code)
+        adoption, process, municipality = await self.adoption(actor, process_id, code)
         record = await self._record(process_id, code, period)
         if record is None:
             raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
@@ -887,7 +898,7 @@ class BenefitService:
         await MunicipalityService(self.session).get_model(code)
         actor.require_write_for(code, f"the benefits of municipality {code}")
         parse_period(period)
-        adoption, process, municipality = await self._adoption(actor, process_id, code)
+        adoption, process, municipality = await self.adoption(actor, process_id, code)
         minutes = _two_decimals(data.minutes_saved_per_case, "minutes_saved_per_case")
         baseline = _two_decimals(data.baseline_minutes, "baseline_minutes")
         running = _two_decimals(data.running_cost_dkk, "running_cost_dkk")
@@ -920,7 +931,13 @@ class BenefitService:
         record.citizen_experience = data.citizen_experience
         record.qualitative_note = (data.qualitative_note or "").strip() or None
         record.recorded_by, record.recorded_by_user_id = actor.name, actor.user_id
+        record.source = "manual"
         record.updated_at = now
+        # typed in by hand: a month's earlier choice of its run figures no longer stands
+        rules = select(RunRule.id).where(RunRule.process_id == process_id, RunRule.municipality_code == code)
+        await self.session.execute(
+            update(RunMonth).where(RunMonth.rule_id.in_(rules), RunMonth.month == period).values(choice=None)
+        )
         await self.session.flush()
         return self.read(record, adoption, process, municipality), created
 
@@ -1002,6 +1019,7 @@ class BenefitService:
                     running_cost_dkk=r.running_cost_dkk,
                     budget_realised=r.budget_realised,
                     qualitative=(r.quality, r.work_environment, r.citizen_experience),
+                    source=r.source,
                 )
             )
             shown.append(self.read(r, *loaded[key]))
@@ -1039,6 +1057,7 @@ def figures_read(f: Figures) -> dict[str, Any]:
     return {
         "expected_hours": float(f.expected_hours),
         "realised_hours": float(f.realised_hours),
+        "realised_hours_runs": float(f.realised_hours_runs),
         "realisation_pct": None if pct is None else float(pct),
         "expected_dkk": float(f.expected_dkk),
         "dkk_saved": float(f.dkk_saved),
@@ -1063,6 +1082,8 @@ def row_read(group_by: str, key: Any, a: AdoptionFacts | None, f: Figures) -> Be
         labels = {"municipality": key, "municipality_name": a.municipality_name if a else None}
     elif group_by == "domain":
         labels = {"domain": key, "domain_label": DOMAINS.get(key, key)}
+    elif group_by == "month":
+        labels = {"month": key}
     else:
         labels = {"year": key}
     return BenefitRow(**labels, **figures_read(f))

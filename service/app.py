@@ -28,6 +28,7 @@ from service.controllers.metrics import MetricsController
 from service.controllers.municipalities import MunicipalityController
 from service.controllers.people import MeController, TokenController, UserController
 from service.controllers.processes import ProcessController, VocabularyController
+from service.controllers.runs import AdoptionRunController, RunImportController
 from service.controllers.search import SearchController
 from service.db import upgrade
 from service.deps import DEPENDENCIES
@@ -51,6 +52,8 @@ CONTROLLERS = [
     ReuseController,
     AdoptionBenefitController,
     BenefitController,
+    AdoptionRunController,
+    RunImportController,
     ExportController,
     BotController,
     PrincipleController,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.exports import ExportService
 from catalogue.ideas import IdeaService
 from catalogue.reuse import ReuseService
+from catalogue.runs import RunService
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.tokens import TokenService
 from catalogue.users import UserService
@@ -112,6 +113,10 @@ def provide_benefit_service(db: NamedDependency[AsyncSession], settings: NamedDe
     return BenefitService(db, settings.benefits)
 
 
+def provide_run_service(db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> RunService:
+    return RunService(db, settings.benefits)
+
+
 DEPENDENCIES = {
     "db": Provide(provide_db),
     "actor": Provide(provide_actor),
@@ -127,6 +132,7 @@ DEPENDENCIES = {
     "export_service": _with_session(ExportService),
     "reuse_service": _with_session(ReuseService),
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
+    "run_service": Provide(provide_run_service, sync_to_thread=False),
     "bot_service": _with_codebank(BotService),
     "principle_service": _with_codebank(PrincipleService),
 }
@@ -146,5 +152,6 @@ IdeaServiceDep = NamedDependency[IdeaService]
 ExportServiceDep = NamedDependency[ExportService]
 ReuseServiceDep = NamedDependency[ReuseService]
 BenefitServiceDep = NamedDependency[BenefitService]
+RunServiceDep = NamedDependency[RunService]
 BotServiceDep = NamedDependency[BotService]
 PrincipleServiceDep = NamedDependency[PrincipleService]

@@ -1,4 +1,5 @@
-"""Realised benefits per adoption and period, the network's figures, and reuse (copies, likely duplicates)."""
+"""Realised benefits per adoption and period, the network's figures, the missing figures, and reuse (copies,
+likely duplicates)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from catalogue.formulas import GroupBy
 from catalogue.reuse import ProcessCopy, SimilarProcesses
-from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, ProcessRead
+from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, MissingFigures, ProcessRead
 from catalogue.services import etag
 from catalogue.vocab import Domain
-from service.controllers.params import CodePath, ProcessIdPath
-from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, requires_token
+from service.controllers.params import CodePath, MunicipalityQuery, ProcessIdPath, ProcessQuery
+from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, RunServiceDep, requires_token
 from service.reuse import similar_processes
 
 PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
@@ -83,8 +84,8 @@ class BenefitController(Controller):
         group_by: Annotated[
             GroupBy, QueryParameter(description="one row per process, municipality, year or domain")
         ] = "process",
-        process: Annotated[str | None, QueryParameter(max_length=140)] = None,
-        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+        process: ProcessQuery = None,
+        municipality: MunicipalityQuery = None,
         domain: Annotated[Domain | None, QueryParameter()] = None,
         from_: Annotated[
             str | None, QueryParameter(name="from", max_length=20, description="first period, e.g. 2023 or 2023-Q2")
@@ -93,6 +94,16 @@ class BenefitController(Controller):
     ) -> BenefitSummary:
         filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
         return await benefit_service.summary(actor, group_by, filters)
+
+    @get("/missing", summary="Adoptions in operation without a benefit record for a completed month")
+    async def missing_figures(
+        self,
+        run_service: RunServiceDep,
+        actor: ActorDep,
+        municipality: MunicipalityQuery = None,
+        process: ProcessQuery = None,
+    ) -> list[MissingFigures]:
+        return await run_service.missing(actor, municipality, process)
 
 
 class ReuseController(Controller):

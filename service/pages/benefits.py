@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalogue.schemas import BenefitFilters, BenefitRead
+from catalogue.schemas import BenefitFilters, BenefitRead, BenefitRow
 from catalogue.services import BenefitService
 from core.actors import Actor
 from service.pages.common import QUALITATIVE, form_number
 
 TOP_PROCESSES = 10
+MONTHS_SHOWN = 12
 
 
 @dataclass
@@ -22,6 +23,7 @@ class BenefitView:
     total_dkk: float | None = None
     top: list[tuple[str, str, float]] = field(default_factory=list)  # (process id, title, realised hours)
     records: list[BenefitRead] = field(default_factory=list)
+    months: list[BenefitRow] = field(default_factory=list)  # the latest months: expected, realised, from runs
 
 
 async def _view(benefits: BenefitService, actor: Actor, filters: BenefitFilters, *, top: bool = False) -> BenefitView:
@@ -34,6 +36,7 @@ async def _view(benefits: BenefitService, actor: Actor, filters: BenefitFilters,
         total_hours=summaries["year"].totals.realised_hours,
         total_dkk=summaries["year"].totals.dkk_saved,
         records=records,
+        months=summaries["month"].rows[-MONTHS_SHOWN:],
     )
     if top:
         rows = sorted((r for r in summaries["process"].rows if r.realised_hours > 0), key=lambda r: -r.realised_hours)[

@@ -1,5 +1,6 @@
-"""The network dashboard: processes by phase, adoptions, realised benefit per year, the adoption matrix and
-the top processes. Charts are SVG drawn on the server."""
+"""The network dashboard: processes by phase, adoptions, realised benefit per year and per month (expected against
+realised, the part from runs), missing figures, the adoption matrix and the top processes. Charts are SVG drawn on
+the server."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from litestar.response import Template
 from catalogue.schemas import AdoptionRead
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES
 from search.documents import SearchQuery
-from service.deps import ActorDep, AdoptionServiceDep, BenefitServiceDep, IndexerDep, MunicipalityServiceDep
+from service.deps import (
+    ActorDep,
+    AdoptionServiceDep,
+    BenefitServiceDep,
+    IndexerDep,
+    MunicipalityServiceDep,
+    RunServiceDep,
+)
 from service.indexing import viewer_for
 from service.pages.benefits import network_benefits
 from service.pages.common import page_context
@@ -27,6 +35,7 @@ class DashboardPages(Controller):
         municipality_service: MunicipalityServiceDep,
         indexer: IndexerDep,
         benefit_service: BenefitServiceDep,
+        run_service: RunServiceDep,
         actor: ActorDep,
     ) -> Template:
         # Counts by phase and domain come from the search's facets: the same numbers /api/search shows.
@@ -68,5 +77,6 @@ class DashboardPages(Controller):
                 matrix_total=len(per_process),
                 top_expected=top_expected,
                 benefits=await network_benefits(benefit_service, actor),
+                missing=await run_service.missing(actor),
             ),
         )

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from catalogue.errors import AdoptionMissing
 from catalogue.ideas import IdeaService
+from catalogue.runs import RunService
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from codebank.flows import register_adoption
@@ -30,6 +31,7 @@ from service.deps import (
     IdeaServiceDep,
     MunicipalityServiceDep,
     ProcessServiceDep,
+    RunServiceDep,
 )
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
@@ -123,7 +125,7 @@ def adoption_body(form: dict[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ProcessPageServices:
-    """What the process page reads from (each a typed dependency of the handlers)."""
+    """What the process and municipality pages read from (each a typed dependency of the handlers)."""
 
     processes: ProcessService
     adoptions: AdoptionService
@@ -131,6 +133,7 @@ class ProcessPageServices:
     benefits: BenefitService
     bots: BotService
     ideas: IdeaService
+    runs: RunService
 
 
 async def process_context(services: ProcessPageServices, actor: Actor, process_id: str) -> dict[str, Any]:
@@ -183,9 +186,10 @@ def provide_process_page_services(
     benefit_service: BenefitServiceDep,
     bot_service: BotServiceDep,
     idea_service: IdeaServiceDep,
+    run_service: RunServiceDep,
 ) -> ProcessPageServices:
     return ProcessPageServices(
-        process_service, adoption_service, municipality_service, benefit_service, bot_service, idea_service
+        process_service, adoption_service, municipality_service, benefit_service, bot_service, idea_service, run_service
     )
 
 

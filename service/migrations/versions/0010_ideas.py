@@ -1,7 +1,7 @@
 """ideas: screening questions (empty: the built-in defaults apply), screenings, votes, decisions; qualitative benefits
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-28 21:31:50.147765
 """
 
@@ -14,7 +14,7 @@ import core.db
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

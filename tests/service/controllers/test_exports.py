@@ -95,7 +95,15 @@ async def test_benefits_xlsx_reads_back_to_the_api_figures(api: Api) -> None:
     r = await api.get("/api/export/benefits.xlsx")
     assert r.status_code == 200 and "gevinster.xlsx" in r.headers["content-disposition"]
     wb = workbook(r.content)
-    assert wb.sheetnames == ["I alt", "Pr. proces", "Pr. kommune", "Pr. år", "Pr. område", "Registreringer"]
+    assert wb.sheetnames == [
+        "I alt",
+        "Pr. proces",
+        "Pr. kommune",
+        "Pr. år",
+        "Pr. måned",
+        "Pr. område",
+        "Registreringer",
+    ]
     summary = {row[0]: row[1] for row in wb["I alt"].iter_rows(values_only=True) if row and row[0]}
     totals = (await api.get("/api/benefits")).json()["totals"]
     assert summary["Realiserede timer"] == pytest.approx(totals["realised_hours"]) == pytest.approx(77)
@@ -107,6 +115,7 @@ async def test_benefits_xlsx_reads_back_to_the_api_figures(api: Api) -> None:
     for sheet, group_by, key, column in (
         ("Pr. kommune", "municipality", "municipality", "Kommunekode"),
         ("Pr. år", "year", "year", "År"),
+        ("Pr. måned", "month", "month", "Måned"),
         ("Pr. proces", "process", "process", "Proces-ID"),
     ):
         api_rows = (await api.get(f"/api/benefits?group_by={group_by}")).json()["rows"]
@@ -132,6 +141,7 @@ async def test_benefits_xlsx_reads_back_to_the_api_figures(api: Api) -> None:
     assert first["Realiserede timer"] == pytest.approx(50) and first["Sparet (kr.)"] == pytest.approx(25_000)
     assert first["Hjemtaget i budget"] == "Ja" and first["Periodetype"] == "År"
     assert records[1]["Minutter fra"] == "Processen"
+    assert {x["Kilde"] for x in records} == {"Indtastet"}
 
     r = await api.get("/api/export/benefits.xlsx?municipality=376&from=2024-02")
     [only] = rows_of(workbook(r.content)["Registreringer"])

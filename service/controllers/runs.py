@@ -1,0 +1,110 @@
+"""Realised benefits from run data: an adoption's saving rule, runs pushed by bots, run files imported with a
+preview, and the choice between hand-typed and run figures."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+
+from catalogue.schemas import (
+    RunChoice,
+    RunImportReport,
+    RunOverview,
+    RunPush,
+    RunPushResult,
+    RunRuleWrite,
+)
+from service.controllers.params import CodePath, MunicipalityQuery, ProcessIdPath
+from service.deps import ActorDep, RunServiceDep, requires_token
+
+MAX_RUN_FILE = 500 * 1024 * 1024  # about 5 million generic rows
+SPOOL = 8 * 1024 * 1024  # larger uploads go to a temporary file, never whole into memory
+MonthPath = FromPath[Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$", description="a month, e.g. 2024-05")]]
+
+
+class AdoptionRunController(Controller):
+    path = "/api/processes/{process_id:str}/adoptions/{code:str}/runs"
+    tags = ["runs"]
+
+    @get("/", summary="The adoption's saving rule and its runs month by month (success rate, conflicts)")
+    async def run_overview(
+        self, run_service: RunServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
+    ) -> RunOverview:
+        return await run_service.overview(actor, process_id, code)
+
+    @post(
+        "/",
+        guards=[requires_token],
+        status_code=200,
+        summary="Report runs (idempotent by run id); each month with runs becomes a benefit record",
+    )
+    async def push_runs(
+        self,
+        run_service: RunServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
+        data: JSONBody[RunPush],
+    ) -> RunPushResult:
+        return await run_service.push(actor, process_id, code, data)
+
+    @put("/rule", guards=[requires_token], summary="Set the saving rule: unit, minutes per unit, run keys")
+    async def put_rule(
+        self,
+        run_service: RunServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
+        data: JSONBody[RunRuleWrite],
+    ) -> RunOverview:
+        return await run_service.put_rule(actor, process_id, code, data)
+
+    @put(
+        "/months/{month:str}/choice",
+        guards=[requires_token],
+        summary="For a month with runs and a record typed by hand: which figures count",
+    )
+    async def choose(
+        self,
+        run_service: RunServiceDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: CodePath,
+        month: MonthPath,
+        data: JSONBody[RunChoice],
+    ) -> RunOverview:
+        return await run_service.choose(actor, process_id, code, month, data.use)
+
+
+class RunImportController(Controller):
+    path = "/api/runs"
+    tags = ["runs"]
+
+    @post(
+        "/import",
+        guards=[requires_token],
+        status_code=200,
+        request_max_body_size=MAX_RUN_FILE,
+        summary="Import a run file (the request body: CSV or JSON) with a preview; all or nothing",
+    )
+    async def import_runs(
+        self,
+        request: Request[Any, Any, Any],
+        run_service: RunServiceDep,
+        actor: ActorDep,
+        municipality: MunicipalityQuery = None,
+        key: Annotated[
+            str | None, QueryParameter(max_length=200, description="the run key of rows that name none")
+        ] = None,
+        dry_run: Annotated[bool, QueryParameter(description="preview only: write nothing")] = False,
+    ) -> Response[RunImportReport]:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL) as body:
+            async for chunk in request.stream():
+                body.write(chunk)
+            body.seek(0)
+            report = await run_service.import_file(actor, body, municipality, key, dry_run=dry_run)
+        status = 422 if report.summary["error"] and not dry_run else 200
+        return Response(report, status_code=status)
