@@ -33,6 +33,7 @@ from service.controllers.search import SearchController
 from service.db import upgrade
 from service.deps import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
+from service.idempotency import Idempotency
 from service.indexing import start_indexing
 from service.jobs import JobRunner
 from service.metrics import TimedIndexer
@@ -153,7 +154,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         debug=False,
     )
     app.asgi_handler = SecurityHeaders(
-        RefuseNul(app.asgi_handler),
+        RefuseNul(Idempotency(app.asgi_handler)),
         oidc_issuer=settings.oidc.issuer if settings.oidc else None,
         https=settings.secure_cookies,
     )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import catalogue.models  # noqa: F401  (registers the tables)
 import codebank.models  # noqa: F401
+import core.idempotency  # noqa: F401
 import core.indexing  # noqa: F401
 import core.jobs  # noqa: F401
 from core.db import Base
