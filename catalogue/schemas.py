@@ -510,3 +510,49 @@ class IdeaProposal(Struct, forbid_unknown_fields=True, kw_only=True):
     cases_per_year: CasesPerYear | None = None
     minutes_per_case: Minutes | None = None
     systems: TermList = []
+
+
+# ---------------------------------------------------------------- imports from spreadsheets
+
+ImportKind = Literal["processes", "adoptions", "benefits"]
+ImportAction = Literal["create", "update", "unchanged", "error"]
+
+
+class CellIssue(Struct, kw_only=True):
+    column: str | None  # the spreadsheet's column letter, when one cell is at fault
+    field: str | None  # our field
+    message: str
+
+
+class ImportRow(Struct, kw_only=True, omit_defaults=True):
+    row: int  # the row number as the spreadsheet shows it
+    action: ImportAction
+    id: str | None = None  # the process (processes) or "process/municipality[/period]"
+    errors: list[CellIssue] = []
+    cells: dict[str, str] = {}  # column letter → the value as read (only for the preview page)
+
+
+class ImportSummary(Struct, kw_only=True):
+    create: int = 0
+    update: int = 0
+    unchanged: int = 0
+    error: int = 0
+
+
+class ImportColumn(Struct, kw_only=True):
+    column: str
+    header: str
+    field: str | None  # None: not imported (see `ignored_columns` / `unknown_columns`)
+
+
+class ImportReport(Struct, kw_only=True):
+    kind: ImportKind
+    format: Literal["rpabank", "os2autoproces", "generic"]
+    sheet: str
+    dry_run: bool
+    written: bool  # true only when every row was valid and the changes are saved
+    summary: ImportSummary
+    rows: list[ImportRow]
+    columns: list[ImportColumn] = []
+    ignored_columns: list[str] = []  # known, but not imported (computed figures, or no place in our model)
+    unknown_columns: list[str] = []  # headers nobody knows: give a `mapping` to import them
