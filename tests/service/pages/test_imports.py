@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
 
 from tests.conftest import Api
 from tests.service.controllers.test_imports import GENERIC, xlsx
@@ -82,3 +93,87 @@ async def test_readers_are_told_they_cannot_import(api: Api) -> None:
 async def test_signed_out_people_are_sent_to_sign_in(api: Api) -> None:
     r = await api.client.get("/import", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=/import"
+
+
+# ---------------------------------------------------------------- in a real browser (Debian's Chromium)
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _port() -> int:
+    """A free port of 8620–8629 (this branch's range on the shared machine), else any free one."""
+    for port in [*range(8620, 8630), 0]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Greve (253) with an editor token, served by uvicorn on an empty SQLite catalogue."""
+    from catalogue.schemas import MunicipalityCreate
+    from catalogue.services import MunicipalityService
+    from core.actors import Actor
+    from service.app import create_app
+    from service.cli import in_session, main
+    from service.settings import Settings
+
+    data = tmp_path_factory.mktemp("import-browser") / "data"
+    env = {"RPABANK_DATA_DIR": str(data), "RPABANK_SESSION_SECRET": "import-browser-secret"}
+    settings = Settings.from_env(env)
+    admin = Actor(role="admin", name="admin")
+    in_session(settings, lambda s: MunicipalityService(s).create(admin, MunicipalityCreate(code="253", name="Greve")))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["token", "create", "--role", "editor", "--municipality", "253", "--name", "Greve"], env) == 0
+    port = _port()
+    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "token": out.getvalue().strip().splitlines()[-1]}
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=20)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium")
+def test_import_in_the_browser_preview_fix_and_import(server: dict[str, str], tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    bad = [row[:] for row in GENERIC]
+    bad[2][4] = "mange"
+    (tmp_path / "fejl.xlsx").write_bytes(xlsx(bad))
+    (tmp_path / "rettet.xlsx").write_bytes(xlsx(GENERIC))
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        try:
+            page = browser.new_context(locale="da-DK", java_script_enabled=False).new_page()  # works without JS
+            page.set_default_timeout(15_000)
+            page.goto(server["url"] + "/login")
+            page.get_by_label("Nøgle").fill(server["token"])
+            page.get_by_role("button", name="Log ind").click()
+            page.get_by_role("link", name="Importér").click()
+            page.locator("#file").set_input_files(str(tmp_path / "fejl.xlsx"))
+            page.get_by_role("button", name="Vis hvad der vil ske").click()
+            cell = page.locator("#cell-E3")
+            sync_api.expect(cell).to_contain_text("expected a number, not 'mange'")
+            sync_api.expect(page.locator("#import-summary")).to_contain_text("1 med fejl")
+            sync_api.expect(page.locator("#import-apply")).to_have_count(0)
+
+            page.locator("#file").set_input_files(str(tmp_path / "rettet.xlsx"))
+            page.get_by_role("button", name="Vis hvad der vil ske").click()
+            page.get_by_role("button", name="Importér 2 rækker").click()
+            sync_api.expect(page.locator("#import-done")).to_contain_text("2 oprettet")
+            page.goto(server["url"] + "/processes/udbetaling-af-tolkeregninger")
+            sync_api.expect(page.locator("h1")).to_contain_text("Udbetaling af tolkeregninger")
+        finally:
+            browser.close()
