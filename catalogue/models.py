@@ -149,6 +149,19 @@ class Adoption(Timestamps, Base):
     recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)  # users are deactivated, never deleted
 
 
+class ExternalRef(Base):
+    """A process's id in another catalogue (e.g. OS2autoproces), so a second import updates instead of
+    duplicating it."""
+
+    __tablename__ = "external_refs"
+
+    source: Mapped[str] = mapped_column(String(30), primary_key=True)  # "os2autoproces"
+    external_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), index=True
+    )
+
+
 class ProcessRevision(Base):
     """One change of a process: who, when, and each field's old and new value."""
 

@@ -49,12 +49,12 @@ from catalogue.runfiles import (
     open_run_file,
 )
 from catalogue.schemas import (
-    ImportCell,
-    ImportRow,
     ManualFigures,
     MissingFigures,
     RunImportAdoption,
+    RunImportCell,
     RunImportReport,
+    RunImportRow,
     RunMonthRead,
     RunOverview,
     RunPush,
@@ -459,7 +459,7 @@ class RunService:
         except RunFileError as exc:
             raise Invalid(f"file: {exc}", field="file") from None
         summary = {"accept": 0, "duplicate": 0, "ignore": 0, "error": 0}
-        problems: list[ImportRow] = []
+        problems: list[RunImportRow] = []
         left_out = 0
 
         def note(problem: RowProblem) -> None:
@@ -468,8 +468,8 @@ class RunService:
             if len(problems) >= REPORT_ROWS:
                 left_out += 1
                 return
-            errors = [ImportCell(column=e.column, field=e.field, message=e.message) for e in problem.errors]
-            problems.append(ImportRow(row=problem.row, action=problem.action, id=problem.id, errors=errors))
+            errors = [RunImportCell(column=e.column, field=e.field, message=e.message) for e in problem.errors]
+            problems.append(RunImportRow(row=problem.row, action=problem.action, id=problem.id, errors=errors))
 
         savepoint = await self.session.begin_nested()
         ingest = _Ingest(self.session)

@@ -594,17 +594,17 @@ class RunChoice(Struct, forbid_unknown_fields=True, kw_only=True):
     use: Literal["runs", "manual"]
 
 
-class ImportCell(Struct, kw_only=True):
+class RunImportCell(Struct, kw_only=True):
     column: str | None
     field: str
     message: str
 
 
-class ImportRow(Struct, kw_only=True):
+class RunImportRow(Struct, kw_only=True):
     row: int
     action: str  # "error" or "ignore" (rows accepted or seen before are counted, not listed)
     id: str | None
-    errors: list[ImportCell]
+    errors: list[RunImportCell]
 
 
 class RunImportAdoption(Struct, kw_only=True):
@@ -621,7 +621,7 @@ class RunImportReport(Struct, kw_only=True):
     dry_run: bool
     written: bool
     summary: dict[str, int]  # accept, duplicate, ignore, error
-    rows: list[ImportRow]
+    rows: list[RunImportRow]
     rows_left_out: int  # problem rows beyond the first 1000 are counted, not listed
     periods: list[str]
     adoptions: list[RunImportAdoption]
@@ -634,3 +634,49 @@ class MissingFigures(Struct, kw_only=True):
     municipality_name: str
     live_on: dt.date | None
     missing: list[str]  # completed months without a benefit record
+
+
+# ---------------------------------------------------------------- imports from spreadsheets
+
+ImportKind = Literal["processes", "adoptions", "benefits"]
+ImportAction = Literal["create", "update", "unchanged", "error"]
+
+
+class CellIssue(Struct, kw_only=True):
+    column: str | None  # the spreadsheet's column letter, when one cell is at fault
+    field: str | None  # our field
+    message: str
+
+
+class ImportRow(Struct, kw_only=True, omit_defaults=True):
+    row: int  # the row number as the spreadsheet shows it
+    action: ImportAction
+    id: str | None = None  # the process (processes) or "process/municipality[/period]"
+    errors: list[CellIssue] = []
+    cells: dict[str, str] = {}  # column letter → the value as read (only for the preview page)
+
+
+class ImportSummary(Struct, kw_only=True):
+    create: int = 0
+    update: int = 0
+    unchanged: int = 0
+    error: int = 0
+
+
+class ImportColumn(Struct, kw_only=True):
+    column: str
+    header: str
+    field: str | None  # None: not imported (see `ignored_columns` / `unknown_columns`)
+
+
+class ImportReport(Struct, kw_only=True):
+    kind: ImportKind
+    format: Literal["rpabank", "os2autoproces", "generic"]
+    sheet: str
+    dry_run: bool
+    written: bool  # true only when every row was valid and the changes are saved
+    summary: ImportSummary
+    rows: list[ImportRow]
+    columns: list[ImportColumn] = []
+    ignored_columns: list[str] = []  # known, but not imported (computed figures, or no place in our model)
+    unknown_columns: list[str] = []  # headers nobody knows: give a `mapping` to import them

@@ -458,7 +458,9 @@ class ProcessService:
 
     # -------------------------------------------------------- writes
 
-    async def create(self, actor: Actor, data: ProcessCreate) -> ProcessRead:
+    async def create(self, actor: Actor, data: ProcessCreate, process_id: str | None = None) -> ProcessRead:
+        """A new process; its id is a free slug of its title, or `process_id` (an import keeping an exported
+        id), which must be free."""
         actor.require_writer()
         if actor.is_admin:
             if not data.owner_municipality:
@@ -471,8 +473,10 @@ class ProcessService:
         await MunicipalityService(self.session).get_model(owner)
 
         title = _clean_text(data.title, "title")
+        if process_id is not None and await self.session.get(Process, process_id) is not None:
+            raise Conflict(f"The id {process_id!r} is taken by another process.", field="id")
         process = Process(
-            id=await self._free_slug(slugify(title), draft=data.visibility == "municipality"),
+            id=process_id or await self._free_slug(slugify(title), draft=data.visibility == "municipality"),
             owner_municipality=owner,
             title=title,
             summary=_clean_text(data.summary, "summary"),

@@ -24,6 +24,7 @@ from service.controllers.bots import BotController, HookController, PrincipleCon
 from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
 from service.controllers.ideas import IdeaController, ProcessIdeaController, ScreeningQuestionController
+from service.controllers.imports import ImportController
 from service.controllers.metrics import MetricsController
 from service.controllers.municipalities import MunicipalityController
 from service.controllers.people import MeController, TokenController, UserController
@@ -56,6 +57,7 @@ CONTROLLERS = [
     AdoptionRunController,
     RunImportController,
     ExportController,
+    ImportController,
     BotController,
     PrincipleController,
     HookController,

@@ -20,10 +20,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from catalogue.demo import catalogue_is_empty
+from catalogue.imports import KINDS, import_sheet, parse_mapping
+from catalogue.schemas import ImportReport
 from catalogue.tokens import TokenService
 from catalogue.transfer import export_catalogue, import_catalogue
 from codebank.models import Bot
 from codebank.services import BotService, PrincipleService
+from core.actors import Actor
 from core.db import create_engine, session_factories
 from core.errors import DomainError
 from service.backup import backup, restore
@@ -235,6 +238,47 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+CLI_ACTOR = Actor(role="admin", name="rpabank import-sheet (command line)", auth="cli")
+
+
+def cmd_import_sheet(settings: Settings, args: argparse.Namespace) -> int:
+    """A spreadsheet of processes, adoptions or benefit records, as POST /api/imports does it, as an admin."""
+    from service.controllers.imports import importer
+
+    content = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    mapping = parse_mapping(args.mapping)
+
+    async def work(session: AsyncSession) -> ImportReport:
+        made = importer(session, settings, CLI_ACTOR, args.kind)
+        return await import_sheet(made, content, dry_run=args.dry_run, mapping=mapping)
+
+    report = in_session(settings, work)
+    if report.written:
+        in_engine(settings, lambda engine: _with_indexer(settings, engine, lambda indexer: indexer.drain()))
+    if args.json:
+        print(msgspec.json.encode(report).decode())
+    else:
+        for line in import_lines(report):
+            print(line)
+    return 1 if report.summary.error else 0
+
+
+def import_lines(report: ImportReport) -> list[str]:
+    s = report.summary
+    done = "written" if report.written else "nothing written" + (" (dry run)" if report.dry_run else "")
+    lines = [
+        f"{report.format} sheet {report.sheet!r}: {s.create} to create, {s.update} to update, {s.unchanged} "
+        f"unchanged, {s.error} in error; {done}."
+    ]
+    if report.unknown_columns:
+        lines.append("unknown columns (not imported): " + ", ".join(report.unknown_columns))
+    for row in report.rows:
+        for e in row.errors:
+            where = f", column {e.column}" if e.column else ""
+            lines.append(f"row {row.row}{where}: {e.message}")
+    return lines
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rpabank",
@@ -287,6 +331,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reindex", help="rebuild the search index from the database (the old one answers meanwhile)")
     p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser(
+        "import-sheet",
+        help="import processes, adoptions or benefit records from an XLSX or CSV file (all or nothing), as admin",
+    )
+    p.add_argument("file", help="the spreadsheet, or - for stdin")
+    p.add_argument("--kind", choices=list(KINDS), required=True)
+    p.add_argument("--dry-run", action="store_true", help="only report what would happen")
+    p.add_argument("--mapping", help="columns named explicitly: 'Sagsantal=cases_per_year;D=title' or JSON")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_import_sheet)
 
     for name, argument, func, text in (
         ("backup", "dir", cmd_backup, "copy the data folder (database, mirrors, principles) into an empty DIR"),

@@ -124,6 +124,8 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
         message = "There is nothing at this address."
     elif status == 405:
         message = "This address does not accept that method."
+    elif status == 413:
+        message = "The request is larger than this address accepts (an import takes at most 20 MB)."
     headers = dict(exc.headers or {})
     return error_response(status, HTTP_ERROR_NAMES.get(status, "error"), message, headers=headers or None)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from catalogue.errors import FileTooLarge
 from core.errors import Conflict, DomainError, Forbidden, Invalid, NotAuthenticated, NotFound, PreconditionFailed
 
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    FileTooLarge: (413, "too_large"),  # before Invalid, of which it is one
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     Forbidden: (403, "forbidden"),

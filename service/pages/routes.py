@@ -23,6 +23,7 @@ from service.pages.bots import BotPages, PrinciplePages
 from service.pages.common import provide_page_actor
 from service.pages.dashboard import DashboardPages
 from service.pages.ideas import IdeaPages
+from service.pages.imports import ImportPages
 from service.pages.municipalities import MunicipalityPages
 from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
@@ -39,6 +40,7 @@ PAGE_CONTROLLERS = [
     TokenPages,
     IdeaPages,
     UserPages,
+    ImportPages,
 ]
 SESSION_COOKIE = "rpabank_session"
 CSRF_COOKIE = "rpabank_csrf"

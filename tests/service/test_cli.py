@@ -224,3 +224,32 @@ def test_serve_with_a_wrong_database_says_so_in_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and says in err
     assert "secret" not in err and "Traceback" not in err
+
+
+def test_import_sheet_previews_writes_and_reports_errors(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from catalogue.schemas import MunicipalityCreate
+    from catalogue.services import MunicipalityService
+    from core.actors import Actor
+    from service.cli import in_session
+    from tests.service.controllers.test_imports import GENERIC, xlsx
+
+    admin = Actor(role="admin", name="admin")
+    in_session(settings, lambda s: MunicipalityService(s).create(admin, MunicipalityCreate(code="253", name="Greve")))
+    rows = [[*GENERIC[0], "Kommunekode"], *[[*row, "253"] for row in GENERIC[1:]]]
+    sheet = tmp_path / "processer.xlsx"
+    sheet.write_bytes(xlsx(rows))
+    assert run(settings, "import-sheet", str(sheet), "--kind", "processes", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "2 to create" in out and "nothing written (dry run)" in out
+    assert run(settings, "import-sheet", str(sheet), "--kind", "processes") == 0
+    assert "2 to create, 0 to update, 0 unchanged, 0 in error; written." in capsys.readouterr().out
+    assert run(settings, "import-sheet", str(sheet), "--kind", "processes", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["unchanged"] == 2
+    rows[2][4] = "mange"
+    sheet.write_bytes(xlsx(rows))
+    assert run(settings, "import-sheet", str(sheet), "--kind", "processes") == 1
+    out = capsys.readouterr().out
+    assert "nothing written" in out and "row 3, column E: cases_per_year: expected a number, not 'mange'" in out
+    assert run(settings, "import-sheet", str(tmp_path / "findes-ikke.xlsx"), "--kind", "processes") == 2

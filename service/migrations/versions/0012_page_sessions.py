@@ -1,7 +1,7 @@
 """page sessions: a signed-in browser is known to the server, so signing out ends a copied cookie too
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0009
 Create Date: 2026-11-28 21:52:08.923241
 """
 
@@ -14,7 +14,7 @@ import core.db
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
