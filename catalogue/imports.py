@@ -128,17 +128,22 @@ def _list(value: Any, ctx: Context) -> list[str]:
     return [term_label(p) for p in re.split(r"[,;\n]", _text(value, ctx)) if term_label(p)]
 
 
-def _choice(vocab: dict[str, str]) -> Parser:
-    """A key (`operation`) or its Danish label (`Drift`), any case."""
-    lookup = {k.casefold(): k for k in vocab} | {label.casefold(): k for k, label in vocab.items()}
+def _lookup(mapping: dict[str, str], refusal: Callable[[str], str]) -> Parser:
+    """A parser that maps a text (any case) through `mapping`, else refuses it with `refusal(text)`."""
 
     def parse(value: Any, ctx: Context) -> str:
         text = _text(value, ctx)
-        if text.casefold() in lookup:
-            return lookup[text.casefold()]
-        raise ValueError(f"{text!r} is not one of {', '.join(vocab.values())}")
+        if text.casefold() in mapping:
+            return mapping[text.casefold()]
+        raise ValueError(refusal(text))
 
     return parse
+
+
+def _choice(vocab: dict[str, str]) -> Parser:
+    """A key (`operation`) or its Danish label (`Drift`), any case."""
+    lookup = {k.casefold(): k for k in vocab} | {label.casefold(): k for k, label in vocab.items()}
+    return _lookup(lookup, lambda text: f"{text!r} is not one of {', '.join(vocab.values())}")
 
 
 def _municipality(value: Any, ctx: Context) -> str:
@@ -388,13 +393,7 @@ TITLE_MAX, SUMMARY_MAX = 120, 280
 
 
 def _label_map(mapping: dict[str, str]) -> Parser:
-    def parse(value: Any, ctx: Context) -> str:
-        text = _text(value, ctx)
-        if text.casefold() in mapping:
-            return mapping[text.casefold()]
-        raise ValueError(f"{text!r} is not a value OS2autoproces uses here")
-
-    return parse
+    return _lookup(mapping, lambda text: f"{text!r} is not a value OS2autoproces uses here")
 
 
 def _os2_domains(value: Any, ctx: Context) -> list[str]:
@@ -869,13 +868,10 @@ class Importer:
                 if merged.get("contact_name")
                 else None
             )
-            data = _convert(d, lay, {k: v for k, v in body.items() if v is not None}, AdoptionWrite)
+            exists = current is not None
+            data = _to_write(d, lay, body, AdoptionWrite, exists=exists, changed=not exists or _differs(merged, before))
             if data is None:
                 continue
-            if current is not None and _comparable_all(merged) == _comparable_all(before):
-                d.action = "unchanged"
-                continue
-            d.action = "update" if current else "create"
             process_id, code = d.key
             if data.bot is not None and self.resolve_bot is not None:
                 try:
@@ -924,13 +920,12 @@ class Importer:
             if merged.get("cases_handled") is None:
                 d.fail(lay, "cases_handled", "cases_handled: give the number of cases handled in the period.")
                 continue
-            data = _convert(d, lay, {k: v for k, v in merged.items() if v is not None}, BenefitWrite)
+            exists = current is not None
+            data = _to_write(
+                d, lay, merged, BenefitWrite, exists=exists, changed=not exists or _differs(merged, before)
+            )
             if data is None:
                 continue
-            if current is not None and _comparable_all(merged) == _comparable_all(before):
-                d.action = "unchanged"
-                continue
-            d.action = "update" if current else "create"
             process_id, code, period = d.key
 
             async def put(
@@ -975,6 +970,23 @@ def _not_yours(actor: Actor, code: str, row: int) -> str:
 
 
 AT = re.compile(r"\s*-\s*at `\$\.?([^`]*)`\s*$")
+
+
+def _differs(merged: dict[str, Any], before: dict[str, Any]) -> bool:
+    return _comparable_all(merged) != _comparable_all(before)
+
+
+def _to_write(d: Draft, lay: Layout, values: dict[str, Any], struct: type[Any], *, exists: bool, changed: bool) -> Any:
+    """The row's values as the API's input struct, or None when the row is refused (its errors recorded) or
+    changes nothing (`unchanged`); `d.action` says which of create, update or unchanged it is."""
+    data = _convert(d, lay, {k: v for k, v in values.items() if v is not None}, struct)
+    if data is None:
+        return None
+    if not changed:
+        d.action = "unchanged"
+        return None
+    d.action = "update" if exists else "create"
+    return data
 
 
 def _convert(d: Draft, lay: Layout, values: dict[str, Any], struct: type[Any]) -> Any:

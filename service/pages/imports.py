@@ -153,18 +153,26 @@ class ImportPages(Controller):
         if not isinstance(upload, UploadFile) or not upload.filename:
             return self._page(actor, status=422, values=values, errors={"file": "Vælg et regneark (.xlsx eller .csv)."})
         content = await upload.read()
+        report = await self._run(actor, db, settings, values, content, dry_run=True)
+        if not isinstance(report, ImportReport):
+            return report
+        name = keep_upload(settings, actor, content) if not report.summary.error else None
+        return self._page(actor, values=values, report=report, upload=name, filename=upload.filename)
+
+    async def _run(
+        self, actor: Any, db: Any, settings: Any, values: dict[str, Any], content: bytes, *, dry_run: bool
+    ) -> ImportReport | Template:
+        """The import (a preview or for real), or the page with the file's problem next to the file field."""
         try:
-            report = await import_sheet(
-                importer(db, settings, actor, kind),
+            return await import_sheet(
+                importer(db, settings, actor, values["kind"]),
                 content,
-                dry_run=True,
+                dry_run=dry_run,
                 mapping=parse_mapping(values["mapping"]),
                 keep_cells=True,
             )
         except DomainError as exc:
             return self._page(actor, status=domain_status(exc)[0], values=values, errors={"file": exc.message})
-        name = keep_upload(settings, actor, content) if not report.summary.error else None
-        return self._page(actor, values=values, report=report, upload=name, filename=upload.filename)
 
     @post("/apply", status_code=200)
     async def apply(self, actor: ActorDep, db: DbDep, settings: SettingsDep, data: Form) -> Template | Redirect:
@@ -179,16 +187,9 @@ class ImportPages(Controller):
         if content is None:
             message = "Regnearket er ikke gemt længere (eller ikke dit). Vælg det igen."
             return self._page(actor, status=422, values=values, errors={"file": message})
-        try:
-            report: ImportReport = await import_sheet(
-                importer(db, settings, actor, kind),
-                content,
-                dry_run=False,
-                mapping=parse_mapping(values["mapping"]),
-                keep_cells=True,
-            )
-        except DomainError as exc:
-            return self._page(actor, status=domain_status(exc)[0], values=values, errors={"file": exc.message})
+        report = await self._run(actor, db, settings, values, content, dry_run=False)
+        if not isinstance(report, ImportReport):
+            return report
         if report.summary.error:  # nothing was written: show where and why
             return self._page(actor, status=422, values=values, report=report, upload=None)
         drop_upload(settings, name)
