@@ -18,13 +18,17 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.documents import DocumentService
 from catalogue.exports import ExportService
+from catalogue.follows import NotificationService
 from catalogue.ideas import IdeaService
 from catalogue.reuse import ReuseService
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.tokens import TokenService
 from catalogue.users import UserService
+from catalogue.webhooks import WebhookService
 from codebank.services import BotService, CodebankConfig, PrincipleService
+from codebank.social import CommentService, FollowService
 from core.actors import Actor
 from core.errors import NotAuthenticated
 from service.indexing import Indexer
@@ -112,6 +116,10 @@ def provide_benefit_service(db: NamedDependency[AsyncSession], settings: NamedDe
     return BenefitService(db, settings.benefits)
 
 
+def provide_webhook_service(db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> WebhookService:
+    return WebhookService(db, settings.webhook_allow_private)
+
+
 DEPENDENCIES = {
     "db": Provide(provide_db),
     "actor": Provide(provide_actor),
@@ -127,6 +135,11 @@ DEPENDENCIES = {
     "export_service": _with_session(ExportService),
     "reuse_service": _with_session(ReuseService),
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
+    "follow_service": _with_session(FollowService),
+    "notification_service": _with_session(NotificationService),
+    "comment_service": _with_session(CommentService),
+    "document_service": _with_session(DocumentService),
+    "webhook_service": Provide(provide_webhook_service, sync_to_thread=False),
     "bot_service": _with_codebank(BotService),
     "principle_service": _with_codebank(PrincipleService),
 }
@@ -148,3 +161,8 @@ ReuseServiceDep = NamedDependency[ReuseService]
 BenefitServiceDep = NamedDependency[BenefitService]
 BotServiceDep = NamedDependency[BotService]
 PrincipleServiceDep = NamedDependency[PrincipleService]
+FollowServiceDep = NamedDependency[FollowService]
+NotificationServiceDep = NamedDependency[NotificationService]
+CommentServiceDep = NamedDependency[CommentService]
+DocumentServiceDep = NamedDependency[DocumentService]
+WebhookServiceDep = NamedDependency[WebhookService]

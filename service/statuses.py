@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from core.errors import Conflict, DomainError, Forbidden, Invalid, NotAuthenticated, NotFound, PreconditionFailed
+from core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedMedia,
+)
 
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
@@ -11,6 +21,8 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotAuthenticated: (401, "not_authenticated"),
     Invalid: (422, "invalid"),
     PreconditionFailed: (412, "precondition_failed"),
+    TooLarge: (413, "too_large"),
+    UnsupportedMedia: (415, "unsupported_media_type"),
 }
 
 

@@ -52,6 +52,7 @@ TYPE_LABELS = {
     "bot": "Robot",
     "code": "Kode",
     "principle": "Kodeprincip",
+    "document": "Dokument",
 }
 
 
