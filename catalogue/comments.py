@@ -56,15 +56,8 @@ class CommentService:
 
     async def _reads(self, rows: Sequence[Comment]) -> list[CommentRead]:
         codes = {c.municipality_code for c in rows if c.municipality_code}
-        names = dict(
-            (
-                await self.session.execute(
-                    select(Municipality.code, Municipality.name).where(Municipality.code.in_(codes))
-                )
-            )
-            .tuples()
-            .all()
-        )
+        stmt = select(Municipality.code, Municipality.name).where(Municipality.code.in_(codes))
+        names: dict[str, str] = {code: name for code, name in (await self.session.execute(stmt)).all()}
         return [
             CommentRead(
                 id=c.id,

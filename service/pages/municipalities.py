@@ -15,6 +15,7 @@ from service.deps import (
     AdoptionServiceDep,
     BenefitServiceDep,
     DbDep,
+    FollowServiceDep,
     MunicipalityServiceDep,
     ProcessServiceDep,
 )
@@ -42,6 +43,7 @@ class MunicipalityPages(Controller):
         adoption_service: AdoptionServiceDep,
         municipality_service: MunicipalityServiceDep,
         benefit_service: BenefitServiceDep,
+        follow_service: FollowServiceDep,
         db: DbDep,
         actor: ActorDep,
         code: FromPath[Code],
@@ -65,5 +67,11 @@ class MunicipalityPages(Controller):
                 running=running,
                 expected_hours=sum(a.expected_hours_per_year or 0 for a in running),
                 benefits=benefits,
+                follow={
+                    "kind": "municipality",
+                    "id": code,
+                    "on": await follow_service.following(actor, "municipality", code),
+                },
+                can_follow=actor.user_id is not None,
             ),
         )

@@ -26,6 +26,7 @@ from service.pages.ideas import IdeaPages
 from service.pages.municipalities import MunicipalityPages
 from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
+from service.pages.social import SocialPages
 from service.settings import Settings
 
 PAGE_CONTROLLERS = [
@@ -39,6 +40,7 @@ PAGE_CONTROLLERS = [
     TokenPages,
     IdeaPages,
     UserPages,
+    SocialPages,
 ]
 SESSION_COOKIE = "rpabank_session"
 CSRF_COOKIE = "rpabank_csrf"
