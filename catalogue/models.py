@@ -13,7 +13,9 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -379,3 +381,121 @@ class RunMonth(Base):
     exception_runs: Mapped[int] = mapped_column(Integer, default=0)
     exception_units: Mapped[int] = mapped_column(Integer, default=0)
     choice: Mapped[str | None] = mapped_column(String(10))
+
+
+# ---------------------------------------------------------------- follow, notify, comment, attach
+
+
+class Follow(Base):
+    """A person follows a process, a bot or a municipality. `muted`: the person unfollowed something they would
+    follow automatically (their municipality's own adoptions)."""
+
+    __tablename__ = "follows"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # process | bot | municipality
+    target: Mapped[str] = mapped_column(String(140), primary_key=True)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notification(Base):
+    """Something a person should hear about. `key` makes a notification once only (e.g. a missing month)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_notifications_user_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(500))
+    key: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotificationPreference(Base):
+    """How a person wants to hear: e-mail `off`, `immediate` or `daily`; the SHA-256 of their feed token."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(20), default="immediate")
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Comment(Base):
+    """A comment on a process or a bot; an answer names its parent (one level deep)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_target", "target_kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target_kind: Mapped[str] = mapped_column(String(20))  # process | bot
+    target_id: Mapped[str] = mapped_column(String(140))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    author_name: Mapped[str] = mapped_column(String(200))
+    municipality_code: Mapped[str | None] = mapped_column(String(3))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessDocument(Base):
+    """A document of a process, kept in the database (so every instance and every backup has it). `visibility`
+    `municipality`: only the uploader's municipality (and admins) see it."""
+
+    __tablename__ = "process_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    process_id: Mapped[str] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    visibility: Mapped[str] = mapped_column(String(20), default="network")
+    municipality_code: Mapped[str | None] = mapped_column(String(3))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    text: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[bytes] = mapped_column(LargeBinary(), deferred=True)
+
+
+class Webhook(Base):
+    """An outbound webhook: events are POSTed to `url`, signed with HMAC-SHA256 of `secret`."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    municipality_code: Mapped[str | None] = mapped_column(String(3))  # None: the network's (an admin's)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One event for one webhook and how its delivery went (the delivery log)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

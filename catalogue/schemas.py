@@ -680,3 +680,119 @@ class ImportReport(Struct, kw_only=True):
     columns: list[ImportColumn] = []
     ignored_columns: list[str] = []  # known, but not imported (computed figures, or no place in our model)
     unknown_columns: list[str] = []  # headers nobody knows: give a `mapping` to import them
+
+
+# ---------------------------------------------------------------- follow, notify, comment, attach
+
+FollowKind = Literal["process", "bot", "municipality"]
+EmailMode = Literal["off", "immediate", "daily"]
+CommentBody = Annotated[str, Meta(min_length=1, max_length=10_000, pattern=TEXT)]
+DocumentKind = Literal["process_design", "solution_design", "dpia", "business_case", "operations_guide", "other"]
+WebhookEvent = Literal["process.changed", "process.adopted", "bot.version", "comment.created", "document.added", "*"]
+
+
+class FollowRead(Struct, kw_only=True):
+    kind: str
+    id: str
+    title: str
+    automatic: bool  # an editor's municipality's own adoption, followed without asking
+
+
+class NotificationRead(Struct, kw_only=True):
+    id: int
+    kind: str
+    title: str
+    url: str
+    created_at: dt.datetime
+    read: bool
+
+
+class NotificationList(Struct, kw_only=True):
+    unread: int
+    items: list[NotificationRead]
+
+
+class NotificationsMarkRead(Struct, forbid_unknown_fields=True, kw_only=True):
+    ids: Annotated[list[int], Meta(max_length=1000)] | None = None  # None: all
+
+
+class NotificationPrefs(Struct, kw_only=True):
+    email: str  # off | immediate | daily
+    feed: bool  # a feed token exists
+
+
+class NotificationPrefsWrite(Struct, forbid_unknown_fields=True, kw_only=True):
+    email: EmailMode
+
+
+class FeedCreated(Struct, kw_only=True):
+    url: str  # /feeds/<token>.atom: shown once
+
+
+class CommentCreate(Struct, forbid_unknown_fields=True, kw_only=True):
+    body: CommentBody  # Markdown
+    parent: int | None = None  # an answer to this comment (one level deep)
+
+
+class CommentUpdate(Struct, forbid_unknown_fields=True, kw_only=True):
+    body: CommentBody
+
+
+class CommentRead(Struct, kw_only=True):
+    id: int
+    target_kind: str
+    target_id: str
+    parent: int | None
+    author: str
+    user_id: int
+    municipality: str | None
+    municipality_name: str | None
+    body: str
+    html: str  # the body rendered by the safe Markdown renderer
+    created_at: dt.datetime
+    edited_at: dt.datetime | None
+    answers: list[CommentRead] = msgspec.field(default_factory=list)
+
+
+class DocumentRead(Struct, kw_only=True):
+    id: int
+    process: str
+    kind: str
+    title: str
+    filename: str
+    content_type: str
+    size: int
+    visibility: str
+    municipality: str | None
+    uploaded_by: str
+    created_at: dt.datetime
+    has_text: bool
+    url: str  # the download
+
+
+class WebhookCreate(Struct, forbid_unknown_fields=True, kw_only=True):
+    url: Annotated[str, Meta(min_length=8, max_length=500, pattern=r"^https?://[^\s]+$")]
+    secret: Annotated[str, Meta(min_length=16, max_length=200, pattern=TEXT)]
+    events: Annotated[list[WebhookEvent], Meta(min_length=1, max_length=10)]
+    municipality: MunicipalityCode | None = None  # an admin may make one for a municipality
+
+
+class WebhookRead(Struct, kw_only=True):
+    id: int
+    url: str
+    events: list[str]
+    municipality: str | None
+    created_by: str
+    created_at: dt.datetime
+
+
+class WebhookDeliveryRead(Struct, kw_only=True):
+    id: int
+    event: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    response_status: int | None
+    error: str | None
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    payload: dict[str, object]

@@ -7,11 +7,13 @@ the search indexes (as Backstage's collators do for its catalogue).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalogue.models import Municipality, Process
+from catalogue.documents import DOCUMENT_KINDS
+from catalogue.models import Municipality, Process, ProcessDocument
 from catalogue.schemas import MunicipalityRead, ProcessRead
 from catalogue.services import municipality_read, process_options, process_read
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
@@ -84,6 +86,32 @@ def municipality_document(m: MunicipalityRead) -> Document:
     )
 
 
+def document_document(d: ProcessDocument, process: Process) -> Document:
+    """A process's document: its extracted text, found by search; visible as the document and its process are."""
+    if d.visibility == "network" and process.visibility == "network":
+        visibility = "network"
+    else:
+        visibility = municipality_visibility(d.municipality_code or process.owner_municipality)
+    return Document(
+        type=EntityKind.DOCUMENT.value,
+        id=str(d.id),
+        title=d.title,
+        url=f"/api/documents/{d.id}",
+        summary=f"{DOCUMENT_KINDS.get(d.kind, d.kind)} · {process.title} · {d.filename}",
+        body=d.text,
+        meta=" · ".join([process.title, DOCUMENT_KINDS.get(d.kind, d.kind), d.filename]),
+        facets={"domain": [process.domain], "municipality": [d.municipality_code or process.owner_municipality]},
+        visibility=visibility,
+        boost=0.9,
+    )
+
+
+async def _documents(session: AsyncSession, where: Any, limit: int | None = None) -> list[Document]:
+    stmt = select(ProcessDocument, Process).join(Process).where(where).order_by(ProcessDocument.id).limit(limit)
+    rows = (await session.execute(stmt)).all()
+    return [document_document(d, p) for d, p in rows]
+
+
 async def _names(session: AsyncSession) -> dict[str, str]:
     rows = (await session.execute(select(Municipality.code, Municipality.name))).all()
     return {code: name for code, name in rows}
@@ -92,7 +120,7 @@ async def _names(session: AsyncSession) -> dict[str, str]:
 class CatalogueCollator:
     """Documents of the catalogue's kinds: processes and municipalities."""
 
-    kinds: tuple[EntityKind, ...] = (EntityKind.PROCESS, EntityKind.MUNICIPALITY)
+    kinds: tuple[EntityKind, ...] = (EntityKind.PROCESS, EntityKind.MUNICIPALITY, EntityKind.DOCUMENT)
 
     async def documents(
         self, session: AsyncSession, kind: EntityKind, ids: Sequence[str]
@@ -104,6 +132,9 @@ class CatalogueCollator:
             ).all()
             names = await _names(session)
             docs = [process_document(process_read(p), names) for p in processes]
+        elif kind is EntityKind.DOCUMENT:
+            wanted = [int(i) for i in ids if i.isdigit()]
+            docs = await _documents(session, ProcessDocument.id.in_(wanted))
         else:
             municipalities = (await session.scalars(select(Municipality).where(Municipality.code.in_(ids)))).all()
             docs = [municipality_document(municipality_read(m)) for m in municipalities]
@@ -114,6 +145,13 @@ class CatalogueCollator:
         names = await _names(session)
         municipalities = (await session.scalars(select(Municipality).order_by(Municipality.code))).all()
         yield [municipality_document(municipality_read(m)) for m in municipalities]
+        last_document = 0
+        while True:
+            chunk = await _documents(session, ProcessDocument.id > last_document, CHUNK)
+            if not chunk:
+                break
+            yield chunk
+            last_document = int(chunk[-1].id)
         last = ""
         while True:
             stmt = select(Process).where(Process.id > last).order_by(Process.id).limit(CHUNK)

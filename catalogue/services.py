@@ -47,12 +47,14 @@ from catalogue.models import (
     BenefitRecord,
     Municipality,
     Process,
+    ProcessDocument,
     ProcessRevision,
     ProcessTerm,
     RunMonth,
     RunRule,
     Term,
 )
+from catalogue.notify import Event, notify, process_event_codes
 from catalogue.schemas import (
     AdoptionRead,
     AdoptionWrite,
@@ -133,13 +135,18 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def visible_processes(actor: Actor) -> ColumnElement[bool]:
-    """Network processes, plus a municipality's own drafts for its editors; admins see all."""
+def visible_rows(actor: Actor, visibility: Any, municipality: Any) -> ColumnElement[bool]:
+    """Rows whose `visibility` column is `network`, plus the actor's municipality's own; admins see all."""
     if actor.is_admin:
         return true()
     if actor.municipality:
-        return or_(Process.visibility == "network", Process.owner_municipality == actor.municipality)
-    return Process.visibility == "network"
+        return or_(visibility == "network", municipality == actor.municipality)
+    return visibility == "network"  # type: ignore[no-any-return]
+
+
+def visible_processes(actor: Actor) -> ColumnElement[bool]:
+    """Network processes, plus a municipality's own drafts for its editors; admins see all."""
+    return visible_rows(actor, Process.visibility, Process.owner_municipality)
 
 
 def process_options() -> tuple[Any, ...]:
@@ -551,6 +558,9 @@ class ProcessService:
             )
             await self.session.flush()
             mark_for_index(self.session, EntityKind.PROCESS, process.id)
+            if any(c["field"] in ("visibility", "title") for c in changes):
+                await self._reindex_documents(process.id)  # they show its title and are as private as it is
+            await notify(self.session, process_event(process, actor, changes))
         return process_read(process)
 
     async def delete(self, actor: Actor, process_id: str) -> None:
@@ -562,9 +572,17 @@ class ProcessService:
                 f"Processes {', '.join(sorted(dupes))} are marked as duplicates of this one; "
                 "point them elsewhere first."
             )
+        await self._reindex_documents(process.id)  # they go with it
         await self.session.delete(process)
         await self.session.flush()
         mark_for_index(self.session, EntityKind.PROCESS, process_id)
+
+    async def _reindex_documents(self, process_id: str) -> None:
+        ids = (
+            await self.session.scalars(select(ProcessDocument.id).where(ProcessDocument.process_id == process_id))
+        ).all()
+        if ids:
+            mark_for_index(self.session, EntityKind.DOCUMENT, *(str(i) for i in ids))
 
     async def _apply(self, actor: Actor, process: Process, values: dict[str, Any]) -> None:
         for field, value in values.items():
@@ -664,6 +682,45 @@ async def terms_for(session: AsyncSession, kind: str, wanted: dict[str, str]) ->
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _process_codes(process: Process) -> list[str]:
+    return process_event_codes(process.owner_municipality, (a.municipality_code for a in process.adoptions))
+
+
+def process_event(process: Process, actor: Actor, changes: list[dict[str, Any]]) -> Event:
+    """A process changed: its followers, its owner's followers and its adopters' editors hear which fields."""
+    fields = [c["field"] for c in changes]
+    codes = _process_codes(process)
+    return Event(
+        kind="process_changed",
+        title=f"{process.title}: ændret ({', '.join(fields)})",
+        url=f"/processes/{process.id}",
+        targets=[("process", process.id), ("municipality", process.owner_municipality)],
+        auto_codes=codes,
+        auto_target=("process", process.id),
+        private_to=process.owner_municipality if process.visibility != "network" else None,
+        exclude_user=actor.user_id,
+        webhook=("process.changed", {"process": process.id, "title": process.title, "fields": fields}),
+        webhook_codes=codes,
+    )
+
+
+def adoption_event(process: Process, municipality: Municipality, actor: Actor) -> Event:
+    """A municipality has started to use a process."""
+    codes = _process_codes(process)
+    return Event(
+        kind="adopted",
+        title=f"{municipality.name} anvender nu {process.title}",
+        url=f"/processes/{process.id}",
+        targets=[("process", process.id), ("municipality", municipality.code)],
+        auto_codes=[c for c in codes if c != municipality.code],
+        auto_target=("process", process.id),
+        private_to=process.owner_municipality if process.visibility != "network" else None,
+        exclude_user=actor.user_id,
+        webhook=("process.adopted", {"process": process.id, "title": process.title, "municipality": municipality.code}),
+        webhook_codes=[*codes, municipality.code],
+    )
 
 
 def revision_read(r: ProcessRevision) -> Revision:
@@ -776,6 +833,8 @@ class AdoptionService:
         adoption.updated_at = now
         await self.session.flush()
         mark_for_index(self.session, EntityKind.PROCESS, process_id)
+        if created:
+            await notify(self.session, adoption_event(process, municipality, actor))
         return adoption_read(adoption, process, municipality), created
 
     async def delete(self, actor: Actor, process_id: str, code: str) -> None:

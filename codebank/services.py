@@ -41,6 +41,7 @@ from codebank.schemas import (
     TreeEntryRead,
     TreeRead,
 )
+from codebank.social import notify_new_versions
 from core.actors import ANONYMOUS, Actor
 from core.db import after_commit, on_rollback, utcnow
 from core.errors import Conflict, Invalid, NotFound
@@ -336,6 +337,7 @@ class BotService:
         """Re-read a bot from its mirror (`mirror`: a freshly cloned one that is not in place yet)."""
         mirror = mirror or self.config.mirror(bot.slug)
         facts, head, branch, changed = await asyncio.to_thread(self._read_repo, mirror, bot.indexed_commit)
+        tags_before = list((bot.facts or {}).get("tags", []))
         manifest_errors: list[str] = []
         if facts.pop("has_manifest"):
             manifest, error = parse_manifest(facts.pop("manifest_text") or "")
@@ -377,6 +379,7 @@ class BotService:
         mark_for_index(self.session, EntityKind.BOT, bot.slug)
         bot.indexed_commit = head
         await self.session.flush()
+        await notify_new_versions(self.session, bot, tags_before, list(facts.get("tags", [])))
 
     def _read_repo(self, mirror: Path, indexed: str | None) -> tuple[dict[str, Any], str | None, str | None, list[str]]:
         branch = git.default_branch(mirror)

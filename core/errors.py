@@ -34,3 +34,11 @@ class Invalid(DomainError):
 
 class PreconditionFailed(DomainError):
     pass
+
+
+class TooLarge(DomainError):
+    pass
+
+
+class UnsupportedMedia(DomainError):
+    pass

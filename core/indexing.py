@@ -28,6 +28,7 @@ class EntityKind(enum.StrEnum):
     BOT = "bot"
     CODE = "code"
     PRINCIPLE = "principle"
+    DOCUMENT = "document"
 
 
 class IndexQueue(Base):

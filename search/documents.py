@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 FACETS = ("type", "domain", "phase", "status", "system", "technology", "municipality")
-TYPES = ("process", "municipality", "bot", "code", "principle")
+TYPES = ("process", "municipality", "bot", "code", "principle", "document")
 NETWORK = "network"
 
 

@@ -31,6 +31,7 @@ from service.controllers.people import MeController, TokenController, UserContro
 from service.controllers.processes import ProcessController, VocabularyController
 from service.controllers.runs import AdoptionRunController, RunImportController
 from service.controllers.search import SearchController
+from service.controllers.social import SOCIAL_CONTROLLERS
 from service.db import upgrade
 from service.deps import DEPENDENCIES
 from service.errors import EXCEPTION_HANDLERS
@@ -38,6 +39,7 @@ from service.idempotency import Idempotency
 from service.indexing import start_indexing
 from service.jobs import JobRunner
 from service.metrics import TimedIndexer
+from service.notifier import Notifier
 from service.observability import configure_logging, instrument
 from service.oidc import OidcClient
 from service.pages.common import template_config
@@ -68,6 +70,7 @@ CONTROLLERS = [
     ProcessIdeaController,
     TokenController,
     UserController,
+    *SOCIAL_CONTROLLERS,
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -92,11 +95,19 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         )
         app.state.indexer = indexer
         await start_indexing(indexer)
-        jobs = JobRunner(app.state.write_sessions, settings.codebank(), indexer)
+        notifier = Notifier(
+            app.state.write_sessions,
+            smtp_url=settings.smtp_url,
+            sender=settings.smtp_from,
+            base_url=settings.base_url,
+            allow_private=settings.webhook_allow_private,
+        )
+        jobs = JobRunner(app.state.write_sessions, settings.codebank(), indexer, notifier=notifier)
         app.state.jobs = jobs
         tasks = [
             asyncio.create_task(indexer.run_retries(settings.index_retry_seconds)),
             asyncio.create_task(jobs.run_forever()),
+            asyncio.create_task(jobs.schedule_daily()),
         ]
         if settings.sync_interval_minutes > 0:
             tasks.append(asyncio.create_task(jobs.schedule_syncs(settings.sync_interval_minutes)))

@@ -18,14 +18,18 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.documents import DocumentService
 from catalogue.exports import ExportService
+from catalogue.follows import NotificationService
 from catalogue.ideas import IdeaService
 from catalogue.reuse import ReuseService
 from catalogue.runs import RunService
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.tokens import TokenService
 from catalogue.users import UserService
+from catalogue.webhooks import WebhookService
 from codebank.services import BotService, CodebankConfig, PrincipleService
+from codebank.social import CommentService, FollowService
 from core.actors import Actor
 from core.errors import NotAuthenticated
 from service.indexing import Indexer
@@ -117,6 +121,10 @@ def provide_run_service(db: NamedDependency[AsyncSession], settings: NamedDepend
     return RunService(db, settings.benefits)
 
 
+def provide_webhook_service(db: NamedDependency[AsyncSession], settings: NamedDependency[Settings]) -> WebhookService:
+    return WebhookService(db, settings.webhook_allow_private)
+
+
 DEPENDENCIES = {
     "db": Provide(provide_db),
     "actor": Provide(provide_actor),
@@ -133,6 +141,11 @@ DEPENDENCIES = {
     "reuse_service": _with_session(ReuseService),
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
     "run_service": Provide(provide_run_service, sync_to_thread=False),
+    "follow_service": _with_session(FollowService),
+    "notification_service": _with_session(NotificationService),
+    "comment_service": _with_session(CommentService),
+    "document_service": _with_session(DocumentService),
+    "webhook_service": Provide(provide_webhook_service, sync_to_thread=False),
     "bot_service": _with_codebank(BotService),
     "principle_service": _with_codebank(PrincipleService),
 }
@@ -155,3 +168,8 @@ BenefitServiceDep = NamedDependency[BenefitService]
 RunServiceDep = NamedDependency[RunService]
 BotServiceDep = NamedDependency[BotService]
 PrincipleServiceDep = NamedDependency[PrincipleService]
+FollowServiceDep = NamedDependency[FollowService]
+NotificationServiceDep = NamedDependency[NotificationService]
+CommentServiceDep = NamedDependency[CommentService]
+DocumentServiceDep = NamedDependency[DocumentService]
+WebhookServiceDep = NamedDependency[WebhookService]

@@ -41,7 +41,9 @@ DRAIN_LOCK_KEY = 0x5270_4162  # PostgreSQL advisory lock key of the index draine
 # Kinds whose documents come from the database alone; a backend in the database indexes them in the writing
 # transaction. Bots (their README) and code files are read from git mirrors, which are moved into place only
 # after the commit: they always go through the queue.
-TRANSACTIONAL_KINDS = frozenset({EntityKind.PROCESS, EntityKind.MUNICIPALITY, EntityKind.PRINCIPLE})
+TRANSACTIONAL_KINDS = frozenset(
+    {EntityKind.PROCESS, EntityKind.MUNICIPALITY, EntityKind.PRINCIPLE, EntityKind.DOCUMENT}
+)
 
 
 def collators(codebank: CodebankConfig | None) -> list[Collator]:

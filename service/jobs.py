@@ -25,11 +25,14 @@ from codebank.services import BotService, CodebankConfig, PrincipleService
 from core.jobs import acquire_lease, claim, enqueue, finish
 from service.indexing import Indexer
 from service.metrics import count_sync
+from service.notifier import Notifier
 
 log = logging.getLogger("rpabank.jobs")
 SYNC_BOT = "sync_bot"
 SYNC_PRINCIPLES = "sync_principles"
 SCHEDULE_LEASE = "scheduled-sync"
+DAILY_LEASE = "daily"
+DAY_SECONDS = 86_400.0
 SYNC_TARGETS = {SYNC_BOT: "bot", SYNC_PRINCIPLES: "principles"}  # the sync jobs counted in the metrics
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -52,6 +55,7 @@ class JobRunner:
         codebank: CodebankConfig,
         indexer: Indexer,
         *,
+        notifier: Notifier | None = None,
         poll_seconds: float = 2.0,
     ) -> None:
         self.sessions = sessions
@@ -61,6 +65,9 @@ class JobRunner:
         self.worker = worker_name()
         self._wake = asyncio.Event()
         self.handlers: dict[str, Handler] = {SYNC_BOT: self._sync_bot, SYNC_PRINCIPLES: self._sync_principles}
+        self.notifier = notifier
+        if notifier is not None:
+            self.handlers.update(notifier.handlers())
 
     def poke(self) -> None:
         """Look for work now (a request has just queued some)."""
@@ -119,6 +126,21 @@ class JobRunner:
             except Exception as exc:
                 log.warning("scheduled sync: %s", exc)
             await asyncio.sleep(max(0.5, seconds / 4))
+
+    async def schedule_daily(self) -> None:
+        """Once a day, in the one instance that takes the day's lease: the e-mail digest and the benefit check
+        (first a minute after start, so a starting instance answers first)."""
+        while True:
+            await asyncio.sleep(60)
+            try:
+                async with self.sessions() as session:
+                    if self.notifier and await acquire_lease(session, DAILY_LEASE, self.worker, DAY_SECONDS):
+                        await self.notifier.enqueue_daily(session)
+                        self.poke()
+                    await session.commit()
+            except Exception as exc:
+                log.warning("daily jobs: %s", exc)
+            await asyncio.sleep(540)
 
     async def _sync_bot(self, payload: dict[str, Any]) -> dict[str, Any]:
         slug = str(payload["slug"])

@@ -116,6 +116,11 @@ class Settings:
     export_concurrency: int = 2
     # The address people reach the service at (behind a proxy): the OIDC redirect URI is made from it.
     base_url: str | None = None
+    # E-mail of notifications: smtp://user:password@host:port (smtps:// for TLS, smtp+starttls:// for STARTTLS)
+    # and the sender address; unset: no e-mail. Outbound webhooks to private addresses only when allowed.
+    smtp_url: str | None = None
+    smtp_from: str = "rpabanken@localhost"
+    webhook_allow_private: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -184,6 +189,9 @@ class Settings:
             contact=env.get("RPABANK_CONTACT") or "netværkets sekretariat",
             base_url=(env.get("RPABANK_BASE_URL") or "").rstrip("/") or None,
             export_concurrency=max(1, int(env.get("RPABANK_EXPORT_CONCURRENCY") or 2)),
+            smtp_url=env.get("RPABANK_SMTP_URL") or None,
+            smtp_from=env.get("RPABANK_SMTP_FROM") or "rpabanken@localhost",
+            webhook_allow_private=(env.get("RPABANK_WEBHOOK_ALLOW_PRIVATE") or "").lower() in ("1", "true", "yes"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -203,6 +211,8 @@ class Settings:
             "RPABANK_TOKEN_LOGIN": "1" if self.token_login else "0",
             "RPABANK_CONTACT": self.contact,
             "RPABANK_EXPORT_CONCURRENCY": str(self.export_concurrency),
+            "RPABANK_SMTP_FROM": self.smtp_from,
+            "RPABANK_WEBHOOK_ALLOW_PRIVATE": "1" if self.webhook_allow_private else "0",
             **(self.oidc.to_env() if self.oidc else {}),
         }
         optional = {
@@ -214,6 +224,7 @@ class Settings:
             "RPABANK_WEBHOOK_SECRET": self.webhook_secret,
             "RPABANK_SEARCH": self.search_engine,
             "RPABANK_BASE_URL": self.base_url,
+            "RPABANK_SMTP_URL": self.smtp_url,
         }
         env.update({name: value for name, value in optional.items() if value})
         return env

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from catalogue.errors import FileTooLarge
-from core.errors import Conflict, DomainError, Forbidden, Invalid, NotAuthenticated, NotFound, PreconditionFailed
+from core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedMedia,
+)
 
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     FileTooLarge: (413, "too_large"),  # before Invalid, of which it is one
@@ -13,6 +23,8 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotAuthenticated: (401, "not_authenticated"),
     Invalid: (422, "invalid"),
     PreconditionFailed: (412, "precondition_failed"),
+    TooLarge: (413, "too_large"),
+    UnsupportedMedia: (415, "unsupported_media_type"),
 }
 
 

@@ -13,7 +13,7 @@ from search.documents import SearchQuery
 from service.deps import ActorDep, IndexerDep
 from service.indexing import viewer_for
 
-DocType = Literal["process", "municipality", "bot", "code", "principle"]
+DocType = Literal["process", "municipality", "bot", "code", "principle", "document"]
 Text = Annotated[str, QueryParameter(description="What to search for, as typed: Danish, any spelling")]
 
 

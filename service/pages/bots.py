@@ -25,6 +25,7 @@ from core.actors import Actor
 from core.errors import Invalid, NotFound
 from service.deps import ActorDep, BotServiceDep, DbDep, MunicipalityServiceDep, PrincipleServiceDep, ProcessServiceDep
 from service.pages.common import page_context
+from service.pages.social import SOCIAL_DEPENDENCY, SocialDep
 
 SlugParam = Annotated[str, PathParameter(max_length=200)]
 RefQuery = Annotated[str | None, QueryParameter(required=False, max_length=200)]
@@ -123,6 +124,7 @@ async def ref_choices(service: BotService, slug: str) -> list[RefRead]:
 
 class BotPages(Controller):
     include_in_schema = False
+    dependencies = SOCIAL_DEPENDENCY
 
     @get("/bots", name="bots")
     async def bots(
@@ -148,6 +150,7 @@ class BotPages(Controller):
         municipality_service: MunicipalityServiceDep,
         bot_service: BotServiceDep,
         principle_service: PrincipleServiceDep,
+        social: SocialDep,
         actor: ActorDep,
         slug: FromPath[SlugParam],
     ) -> Template:
@@ -189,6 +192,8 @@ class BotPages(Controller):
                 processes=processes,
                 principles=principles,
                 **HELPERS,
+                **await social.context(actor, "bot", slug),
+                latest_tag=bot.tags[-1] if bot.tags else None,
                 languages=sorted(bot.languages.items(), key=lambda kv: (-kv[1], kv[0])),
             ),
         )

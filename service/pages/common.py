@@ -22,6 +22,7 @@ from litestar.template import TemplateConfig
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from catalogue.follows import NotificationService
 from catalogue.tokens import TokenService
 from catalogue.users import UserService, end_session, session_alive, start_session
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES
@@ -52,6 +53,7 @@ TYPE_LABELS = {
     "bot": "Robot",
     "code": "Kode",
     "principle": "Kodeprincip",
+    "document": "Dokument",
 }
 
 
@@ -140,6 +142,8 @@ async def provide_page_actor(state: State, request: Request[Any, Any, Any], db: 
         if any(key in session for key in (SID_KEY, USER_KEY, TOKEN_ID_KEY, ADMIN_KEY)):
             request.clear_session()  # signed out at once: deactivated, revoked, expired or a rotated admin token
         return ANONYMOUS
+    if actor.user_id is not None:  # the bell in the header: how many notifications are unread
+        request.state.unread = await NotificationService(db).unread(actor)
     return actor
 
 

@@ -19,6 +19,7 @@ from service.deps import ActorDep, DbDep, MunicipalityServiceDep
 from service.pages.benefits import benefits_for_municipality
 from service.pages.common import page_context
 from service.pages.processes import PageServicesDep, ProcessPageServices, provide_process_page_services
+from service.pages.social import SOCIAL_DEPENDENCY
 
 Code = Annotated[str, PathParameter(max_length=10)]
 Month = Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$")]
@@ -27,7 +28,10 @@ RUN_MONTHS_SHOWN = 6
 
 class MunicipalityPages(Controller):
     include_in_schema = False
-    dependencies = {"page_services": Provide(provide_process_page_services, sync_to_thread=False)}
+    dependencies = {
+        "page_services": Provide(provide_process_page_services, sync_to_thread=False),
+        **SOCIAL_DEPENDENCY,
+    }
 
     @get("/municipalities", name="municipalities")
     async def municipalities(self, municipality_service: MunicipalityServiceDep, actor: ActorDep) -> Template:
@@ -108,5 +112,6 @@ async def municipality_page(
             may_choose=actor.can_write_for(code),
             choice_error=choice_error,
             missing=await services.runs.missing(actor, municipality=code),
+            **await services.social.context(actor, "municipality", code),
         ),
     )

@@ -35,6 +35,7 @@ from service.deps import (
 )
 from service.pages import benefits
 from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
+from service.pages.social import SOCIAL_DEPENDENCY, Social, SocialDep
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
 ProcessIdPath = FromPath[ProcessIdParam]
@@ -134,6 +135,7 @@ class ProcessPageServices:
     bots: BotService
     ideas: IdeaService
     runs: RunService
+    social: Social
 
 
 async def process_context(services: ProcessPageServices, actor: Actor, process_id: str) -> dict[str, Any]:
@@ -150,6 +152,7 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
     copies = await processes.get_many(actor, getattr(process, "derived", []))
     bots = await services.bots.find(process=process_id, viewer=actor)
     return {
+        **await services.social.context(actor, "process", process_id),
         "decisions": await services.ideas.decisions(actor, process_id),
         "votes": await services.ideas.votes(actor, process_id),
         "bots": bots,
@@ -187,9 +190,17 @@ def provide_process_page_services(
     bot_service: BotServiceDep,
     idea_service: IdeaServiceDep,
     run_service: RunServiceDep,
+    social: SocialDep,
 ) -> ProcessPageServices:
     return ProcessPageServices(
-        process_service, adoption_service, municipality_service, benefit_service, bot_service, idea_service, run_service
+        process_service,
+        adoption_service,
+        municipality_service,
+        benefit_service,
+        bot_service,
+        idea_service,
+        run_service,
+        social,
     )
 
 
@@ -209,7 +220,10 @@ def require_editor(actor: Actor, code: str | None, to_do: str) -> str:
 
 class ProcessPages(Controller):
     include_in_schema = False
-    dependencies = {"page_services": Provide(provide_process_page_services, sync_to_thread=False)}
+    dependencies = {
+        "page_services": Provide(provide_process_page_services, sync_to_thread=False),
+        **SOCIAL_DEPENDENCY,
+    }
 
     @get("/processes/{process_id:str}", name="process")
     async def process_page(

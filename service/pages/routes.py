@@ -27,6 +27,7 @@ from service.pages.imports import ImportPages
 from service.pages.municipalities import MunicipalityPages
 from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
+from service.pages.social import SocialPages
 from service.settings import Settings
 
 PAGE_CONTROLLERS = [
@@ -41,6 +42,7 @@ PAGE_CONTROLLERS = [
     IdeaPages,
     UserPages,
     ImportPages,
+    SocialPages,
 ]
 SESSION_COOKIE = "rpabank_session"
 CSRF_COOKIE = "rpabank_csrf"

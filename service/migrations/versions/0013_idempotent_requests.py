@@ -1,7 +1,7 @@
 """idempotent requests
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0011
 Create Date: 2026-11-28 22:31:48.269682
 """
 
@@ -14,7 +14,7 @@ import core.db
 
 
 revision = '0013'
-down_revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

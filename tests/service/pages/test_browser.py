@@ -78,7 +78,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "admin": admin}
+        yield {"url": f"http://127.0.0.1:{port}", "token": token, "admin": admin, "data": str(data)}
     finally:
         server.should_exit = True
         thread.join(timeout=20)
