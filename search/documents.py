@@ -70,6 +70,11 @@ class Hit:
 
 @dataclass
 class SearchResult:
+    """`total` and `facets` are exact unless the flags say they are estimates (a backend may estimate them
+    when more documents match than it counts one by one; see the backend)."""
+
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    total_approximate: bool = False
+    facets_approximate: bool = False
