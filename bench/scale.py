@@ -267,14 +267,14 @@ def main() -> None:
         print(f"\nratio {sizes[1] // 1000}k / {sizes[0] // 1000}k")
         by = dict(columns)
         for title, key in ROWS[2:8]:
-            cells = []
+            ratios: list[str] = []
             for engine in args.engines.split(","):
                 for label, _ in codes:
                     small = by.get(f"{engine} {sizes[0] // 1000}k {label}", {}).get(key)
                     large = by.get(f"{engine} {sizes[1] // 1000}k {label}", {}).get(key)
                     ratio = f"{large / small:.2f}×" if small and large else "-"
-                    cells.append(f"{engine + ' ' + label + ' ' + ratio:>26}")
-            print(f"{title:32}{''.join(cells)}")
+                    ratios.append(f"{engine + ' ' + label + ' ' + ratio:>26}")
+            print(f"{title:32}{''.join(ratios)}")
 
 
 if __name__ == "__main__":
