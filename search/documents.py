@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 FACETS = ("type", "domain", "phase", "status", "system", "technology", "municipality")
 TYPES = ("process", "municipality", "bot", "code", "principle")
 NETWORK = "network"
+EXACT_COUNT = 1000  # matches a backend counts one by one (with their facets); above it may estimate both
 
 
 def municipality_visibility(code: str) -> str:

@@ -35,7 +35,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
-from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
+from search.documents import (
+    EXACT_COUNT,
+    FACETS,
+    Document,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Viewer,
+    municipality_visibility,
+)
 from search.fields import indexed_fields, make_hit, stored_fields
 
 # ts_rank weights in PostgreSQL's order {D, C, B, A}: body, meta, summary, title (as FTS5: 1, 2.5, 5, 10)
@@ -49,7 +58,6 @@ TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
 NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
 BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
-EXACT_COUNT = 1000  # matches counted one by one (with their facets); above it both are estimated
 SAMPLE_ROWS = 1000  # about how many documents the estimate samples
 BROAD_MATCHES = 10 * EXACT_COUNT  # more (estimated) matches: a sample answers
 TITLE_LEXEMES = "ts_filter(rank, '{a}')"  # the title's words (GIN indexed)

@@ -18,7 +18,7 @@ from search.backends import open_backend, postgres
 from search.backends.fts5 import Fts5Backend
 from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
 from search.documents import Document, SearchQuery, Viewer
-from tests.search.backends.test_base import DOCS, proc
+from tests.search.backends.test_base import DOCS, many_robots, proc
 from tests.search.conftest import PG_URL, new_schema
 
 ADMIN = Viewer(is_admin=True)
@@ -199,29 +199,6 @@ def test_open_backend_chooses_by_configuration(tmp_path: Any, monkeypatch: pytes
         open_backend(tmp_path, database_url=sqlite, engine="postgres")
     with pytest.raises(ValueError):
         open_backend(tmp_path, engine="elastic")
-
-
-def many_robots() -> list[Document]:
-    """300 processes that mention robots in their text; one has it in its title; 10 also name a rare word;
-    the last 20 belong to municipality 999."""
-    docs = []
-    for i in range(300):
-        rare = " Sjældenord hører også til." if i % 30 == 7 else ""
-        docs.append(
-            Document(
-                type="process",
-                id=f"p{i:03d}",
-                title="Robotten der flytter sager" if i == 150 else f"Flytning af sager nummer {i}",
-                url=f"/processes/p{i:03d}",
-                summary=f"Sagerne flyttes hver dag.{rare}",
-                body="En softwarerobot flytter sagerne mellem systemerne. " * 3,
-                facets={
-                    "domain": [("oekonomi", "skole", "social")[i % 3]],
-                    "municipality": ["999" if i >= 280 else "253"],
-                },
-            )
-        )
-    return docs
 
 
 @pytest.fixture
