@@ -92,6 +92,22 @@ def queries() -> list[tuple[str, dict[str, str]]]:
     return [(q, {}) for q in QUERIES] + FILTERED
 
 
+def wait_until_up(client: Any, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    """Wait until a started `rpabank serve` answers its health check (an `httpx.Client` on its address)."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if client.get("/api/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
+
+
 # ---------------------------------------------------------------- the child runs
 
 
@@ -138,16 +154,7 @@ def measure(engine: str, where: str, rounds: int, port: int) -> dict[str, Any]:
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
+            wait_until_up(client, server)
 
             def http(text: str, filters: dict[str, str]) -> tuple[float, dict[str, Any]]:
                 t = time.perf_counter()

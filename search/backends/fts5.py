@@ -43,19 +43,10 @@ from typing import TypeVar
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
+from search import documents
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
-from search.documents import (
-    EXACT_COUNT,
-    FACETS,
-    NETWORK,
-    Document,
-    Hit,
-    SearchQuery,
-    SearchResult,
-    Viewer,
-    municipality_visibility,
-)
+from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
@@ -102,6 +93,7 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
 """
 )
 BATCH = 500
+EXACT_COUNT = documents.EXACT_COUNT
 KEEP_GENERATIONS = 1000  # how far back the change log reaches (older snapshots are loaded anew)
 PRUNE_EVERY = 100
 MAX_READ = 20 * EXACT_COUNT  # matches read at most for a search whose filters keep few of them
