@@ -28,6 +28,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalogue_gen import QUERIES, processes  # noqa: E402
+from bench.scale import wait_until_up  # noqa: E402
 from search.backends.base import SearchBackend  # noqa: E402
 from search.backends.fts5 import Fts5Backend  # noqa: E402
 from search.documents import SearchQuery, Viewer  # noqa: E402
@@ -119,16 +120,7 @@ def main() -> None:
     http: list[float] = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/api/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
+            wait_until_up(client, server)
             for q in QUERIES:
                 client.get(f"/api/search?q={quote(q)}")
             for _ in range(args.rounds):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 FACETS = ("type", "domain", "phase", "status", "system", "technology", "municipality")
 TYPES = ("process", "municipality", "bot", "code", "principle", "document")
 NETWORK = "network"
+EXACT_COUNT = 1000  # matches a backend counts one by one (with their facets); above it may estimate both
 
 
 def municipality_visibility(code: str) -> str:
@@ -70,6 +71,11 @@ class Hit:
 
 @dataclass
 class SearchResult:
+    """`total` and `facets` are exact unless the flags say they are estimates (a backend may estimate them
+    when more documents match than it counts one by one; see the backend)."""
+
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
+    total_approximate: bool = False
+    facets_approximate: bool = False

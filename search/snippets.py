@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from search.analysis import AnalyzedQuery, word_forms
 from search.code import IDENTIFIER, code_forms
@@ -20,6 +21,7 @@ _MD = [
     (re.compile(r"\s+"), " "),
 ]
 WINDOW = 28
+MATCHER_MEMORY = 50_000  # words whose answer one matcher remembers
 
 
 def plain_text(markdown: str) -> str:
@@ -31,31 +33,44 @@ def plain_text(markdown: str) -> str:
 
 
 class Matcher:
-    """Decides whether a word of a document matches the (expanded) query."""
+    """Decides whether a word of a document matches the (expanded) query; remembers its answers, so the hits of
+    one search (and the same search again) analyse each distinct word once (see `matcher_for`)."""
 
-    def __init__(self, query: AnalyzedQuery) -> None:
-        self.exact: set[str] = set()
-        prefixes: list[str] = []
+    def __init__(self, exact: frozenset[str], prefixes: tuple[str, ...]) -> None:
+        self.exact = exact
+        self.prefixes = prefixes
         self._seen: dict[str, bool] = {}
-        for term in query.terms:
-            self.exact.update(term.all_exact())
-            prefixes.extend(term.prefixes)
-            for phrase in term.phrases:
-                self.exact.update(phrase)
-        self.prefixes = tuple(prefixes)
 
     def matches(self, word: str) -> bool:
-        key = word.casefold()
-        known = self._seen.get(key)
+        known = self._seen.get(word)
         if known is None:
+            key = word.casefold()
             known = any(form in self.exact or form.startswith(self.prefixes) for form in word_forms(key))
-            self._seen[key] = known
+            if len(self._seen) < MATCHER_MEMORY:
+                self._seen[word] = known
         return known
+
+
+def matcher_for(query: AnalyzedQuery) -> Matcher:
+    """The matcher of a query's forms (shared by every snippet made for the same forms)."""
+    exact: set[str] = set()
+    prefixes: list[str] = []
+    for term in query.terms:
+        exact.update(term.all_exact())
+        prefixes.extend(term.prefixes)
+        for phrase in term.phrases:
+            exact.update(phrase)
+    return _matcher(frozenset(exact), tuple(sorted(set(prefixes))))
+
+
+@lru_cache(maxsize=64)
+def _matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> Matcher:
+    return Matcher(exact, prefixes)
 
 
 def snippet(texts: list[str], query: AnalyzedQuery, window: int = WINDOW) -> str:
     """HTML: the window of the first text with the most matching words, matches in <mark>."""
-    matcher = Matcher(query)
+    matcher = matcher_for(query)
     best: tuple[int, str, list[re.Match[str]], int] | None = None
     for text in texts:
         if not text:
@@ -103,7 +118,7 @@ def _best_window(hits: list[int], n: int, window: int) -> tuple[int, int]:
 
 def code_snippet(text: str, query: AnalyzedQuery, max_lines: int = 20_000) -> tuple[str, int | None]:
     """(HTML of the first line whose identifiers match, its 1-based number); the first line if none does."""
-    matcher = Matcher(query)
+    matcher = matcher_for(query)
     strong = {form for term in query.terms for form in term.all_exact()}
     strong_prefixes = tuple(p for term in query.terms for p in term.prefixes)
 

@@ -43,6 +43,7 @@ from typing import TypeVar
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
+from search import documents
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
@@ -92,8 +93,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
 """
 )
 BATCH = 500
+EXACT_COUNT = documents.EXACT_COUNT
 KEEP_GENERATIONS = 1000  # how far back the change log reaches (older snapshots are loaded anew)
 PRUNE_EVERY = 100
+MAX_READ = 20 * EXACT_COUNT  # matches read at most for a search whose filters keep few of them
 T = TypeVar("T")
 
 
@@ -184,6 +187,33 @@ class _Vocabulary:
             bucket = [t for t in by_length.get(n, ()) if t not in gone]
             by_length[n] = sorted(bucket + [t for t in add if len(t) == n])
         return _Vocabulary(terms, by_length)
+
+
+@dataclasses.dataclass
+class _Matches:
+    """The first `cap` matches a search keeps (visible, with every filter value), with their scores; how many
+    were read for them; whether they are all (`complete`: at most `cap`, so counting them is exact)."""
+
+    rows: list[tuple[int, float]]
+    read: int
+    complete: bool
+
+    @classmethod
+    def collect(
+        cls, scored: Iterable[tuple[int, float]], keep: Callable[[int], bool], cap: int, enough: int
+    ) -> _Matches:
+        """The first `cap` kept; reading stops early after MAX_READ matches once `enough` (a page) are kept."""
+        rows: list[tuple[int, float]] = []
+        read = 0
+        for item in scored:
+            if keep(item[0]):
+                if len(rows) == cap:
+                    return cls(rows, read, False)
+                rows.append(item)
+            read += 1
+            if read >= MAX_READ and len(rows) >= enough:
+                return cls(rows, read, False)
+        return cls(rows, read, True)
 
 
 def _always(_: int) -> bool:
@@ -817,47 +847,84 @@ class Fts5Backend(SearchBackend):
                 filters.append(vid)
         keep = snap.keep(query.viewer, filters)
         want = query.offset + query.limit
+        cap = max(EXACT_COUNT, want)
         if analyzed.empty:
-            matched = [r for r in snap.browse if keep(r)]
-            ranked = [(r, 0.0) for r in matched[:want]]
+            first = _Matches.collect(((r, 0.0) for r in snap.browse), keep, cap, want)
+            share = 1.0
+            ranked = first.rows[:want]
         else:
             self.expand_typos(analyzed, conn)
             all_match, any_match = match_expressions(analyzed)
             if any_match is None:
                 return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
-            if all_match == any_match:  # one word: one pass scores and counts
-                scored = self._scored(conn, snap, any_match, keep)
-                matched = [r for r, _ in scored]
-                top = heapq.nsmallest(want, scored, key=lambda item: item[1])
+            # Only the first matches are read and scored (every match when there are at most EXACT_COUNT);
+            # documents with every word come first.
+            first = _Matches.collect(self._scored(conn, snap, any_match), keep, cap, want)
+            if all_match == any_match:
+                complete = first
+            elif all_match is None:
+                complete = _Matches([], 0, True)
             else:
-                # Documents with every word come first; only when they are too few to fill the page are the
-                # others (with some of the words) scored too. Counting and facets need no scores.
-                matched = [r for (r,) in conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", [any_match])]
-                if keep is not _always:
-                    matched = [r for r in matched if keep(r)]
-                complete = self._scored(conn, snap, all_match, keep)
-                top = heapq.nsmallest(want, complete, key=lambda item: item[1])
-                if len(top) < want:
-                    done = {r for r, _ in top}
-                    partial = [item for item in self._scored(conn, snap, any_match, keep) if item[0] not in done]
-                    top += heapq.nsmallest(want - len(top), partial, key=lambda item: item[1])
+                complete = _Matches.collect(self._scored(conn, snap, all_match), keep, cap, want)
+            top = heapq.nsmallest(want, complete.rows, key=lambda item: item[1])
+            if len(top) < want:
+                done = {r for r, _ in top}
+                partial = [item for item in first.rows if item[0] not in done]
+                top += heapq.nsmallest(want - len(top), partial, key=lambda item: item[1])
             ranked = [(r, -score) for r, score in top]
+            share = 1.0 if first.complete else self._share(conn, analyzed, len(snap.sort_key))
         page = ranked[query.offset : want]
+        matched = [r for r, _ in first.rows]
+        if first.complete:
+            return SearchResult(
+                total=len(matched), hits=self._hits(conn, page, analyzed), facets=snap.count_facets(matched)
+            )
+        # More than EXACT_COUNT: the total is estimated (documents × the share the words' document counts give ×
+        # the share of those read that the filters and visibility keep), the facets from those read.
+        total = max(len(matched) + 1, round(len(snap.sort_key) * share * len(matched) / max(first.read, 1)))
+        scale = total / max(len(matched), 1)
+        facets = {
+            name: {value: max(1, round(n * scale)) for value, n in counts.items()}
+            for name, counts in snap.count_facets(matched).items()
+        }
         return SearchResult(
-            total=len(matched), hits=self._hits(conn, page, analyzed), facets=snap.count_facets(matched)
+            total=total,
+            hits=self._hits(conn, page, analyzed),
+            facets=facets,
+            total_approximate=True,
+            facets_approximate=True,
         )
 
     @staticmethod
-    def _scored(
-        conn: sqlite3.Connection, snap: _Snapshot, match: str | None, keep: Callable[[int], bool]
-    ) -> list[tuple[int, float]]:
-        """(rowid, BM25 × boost) of the visible, filtered matches; smaller is better."""
+    def _share(conn: sqlite3.Connection, analyzed: AnalyzedQuery, documents: int) -> float:
+        """About which share of the documents has at least one of the query's terms (from the terms' document
+        counts, taking the terms as independent)."""
+        missing = 1.0
+        for term in analyzed.terms:
+            df = 0
+            for form in term.all_exact():
+                row = conn.execute("SELECT n FROM terms WHERE term = ?", (form,)).fetchone()
+                df = max(df, int(row[0]) if row else 0)
+            for phrase in term.phrases:  # a phrase: about as many as its rarest word
+                counts = [conn.execute("SELECT n FROM terms WHERE term = ?", (w,)).fetchone() for w in phrase]
+                df = max(df, min((int(c[0]) if c else 0) for c in counts) if counts else 0)
+            for prefix in term.prefixes:
+                row = conn.execute(
+                    "SELECT max(n) FROM terms WHERE term >= ? AND term < ?", (prefix, prefix + "\uffff")
+                ).fetchone()
+                df = max(df, int(row[0] or 0))
+            missing *= 1.0 - min(df / max(documents, 1), 1.0)
+        return 1.0 - missing
+
+    @staticmethod
+    def _scored(conn: sqlite3.Connection, snap: _Snapshot, match: str) -> Iterator[tuple[int, float]]:
+        """(rowid, BM25 × boost) of the matches, read as they are needed; smaller is better."""
         w = ", ".join(str(x) for x in WEIGHTS)
         boost = snap.boost
-        rows = conn.execute(f"SELECT rowid, bm25(fts, {w}) FROM fts WHERE fts MATCH ?", [match]).fetchall()
+        rows = conn.execute(f"SELECT rowid, bm25(fts, {w}) FROM fts WHERE fts MATCH ?", [match])
         if boost:
-            rows = [(rowid, score * boost.get(rowid, 1.0)) for rowid, score in rows]
-        return rows if keep is _always else [row for row in rows if keep(row[0])]
+            return ((rowid, score * boost.get(rowid, 1.0)) for rowid, score in rows)
+        return iter(rows)
 
     def _hits(self, conn: sqlite3.Connection, page: list[tuple[int, float]], analyzed: AnalyzedQuery) -> list[Hit]:
         if not page:

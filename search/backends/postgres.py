@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
-from search.documents import FACETS, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
+from search.documents import (
+    EXACT_COUNT,
+    FACETS,
+    Document,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Viewer,
+    municipality_visibility,
+)
 from search.fields import indexed_fields, make_hit, stored_fields
 
 # ts_rank weights in PostgreSQL's order {D, C, B, A}: body, meta, summary, title (as FTS5: 1, 2.5, 5, 10)
@@ -48,6 +58,13 @@ TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
 NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
 BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
+SAMPLE_ROWS = 1000  # about how many documents the estimate samples
+BROAD_MATCHES = 10 * EXACT_COUNT  # more (estimated) matches: a sample answers
+TITLE_LEXEMES = "ts_filter(rank, '{a}')"  # the title's words (GIN indexed)
+TITLE_CANDIDATES = 200  # documents with a query word in the title that are always scored
+_DOCUMENTS = """SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::bigint
+                       ELSE (SELECT count(*) FROM {docs}) END
+                FROM pg_class AS c WHERE c.oid = CAST(:table AS regclass)"""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -156,6 +173,19 @@ class _Group:
 # ---------------------------------------------------------------- SQL
 
 
+@dataclass
+class _Plan:
+    """One search as SQL: `where` selects the matches, `page` ranks the candidates (it may read the matches
+    the count read, as `m`), `documents` is the size of the index."""
+
+    query: SearchQuery
+    analyzed: AnalyzedQuery
+    where: str
+    params: Params
+    page: str
+    documents: int
+
+
 class _Sql:
     """Every statement of one schema. Identifiers are validated and quoted; values are always bound."""
 
@@ -191,6 +221,8 @@ class _Sql:
             )""",
             f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
             f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv)",
+            # the words of the title, for the candidates that are always scored
+            f"CREATE INDEX IF NOT EXISTS search_documents_title ON {self.docs} USING gin ({TITLE_LEXEMES})",
             f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys)",
             f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({BROWSE_ORDER})",
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
@@ -399,17 +431,20 @@ class PostgresBackend(SearchBackend):
         conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         where, params = self._where(query)
         want = query.offset + query.limit
+        params = {
+            **params,
+            "want": want,
+            "cap": max(EXACT_COUNT, want),
+            "seed": zlib.crc32(repr((query.text, sorted(query.filters.items()))).encode()),
+        }
         if analyzed.empty:
-            total, facets = self._facets(conn, where, params)
-            ranked = conn.execute(
-                text(f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"),
-                {**params, "want": want},
-            ).all()
-            return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
+            page = f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"
+            return self._answer(conn, _Plan(query, analyzed, where, params, page, self._documents(conn)))
         groups, documents = self._groups(conn, analyzed)
         if not groups:
             return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
-        params = {**params, "any": " | ".join(g.query for g in groups), "all": " & ".join(g.query for g in groups)}
+        params["any"] = " | ".join(g.query for g in groups)
+        params["all"] = " & ".join(g.query for g in groups)
         # The planner cannot estimate how many documents a tsquery matches and may scan the whole table; the
         # GIN index is always the better way in.
         conn.execute(text("SET LOCAL enable_seqscan = off"))
@@ -421,40 +456,111 @@ class PostgresBackend(SearchBackend):
             params[f"w{i}"] = max(idf, 0.01) * g.lexemes * SCORE_SCALE
             ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
         params["weights"] = WEIGHTS
+        params["title_cap"] = max(TITLE_CANDIDATES, want)
         score = f"({' + '.join(ranks)} + 0.01) * boost"
-        if len(groups) == 1:
-            # One word: one pass over the matches gives the facets, the total and the ranking.
-            rows = conn.execute(
-                text(
-                    f"""WITH m AS MATERIALIZED (
-                        SELECT key, facets, {score} AS score FROM {self.sql.docs}
-                        WHERE {where} AND tsv @@ CAST(:any AS tsquery))
-                    SELECT true, f, count(*)::float8 FROM m, unnest(m.facets) AS f GROUP BY f
-                    UNION ALL
-                    (SELECT false, key, score FROM m ORDER BY score DESC, key LIMIT :want)"""
-                ),
-                {**params, "want": want},
-            ).all()
-            total, facets = _count_facets((f, int(n)) for is_facet, f, n in rows if is_facet)
-            top = sorted(((key, s) for is_facet, key, s in rows if not is_facet), key=lambda r: (-r[1], r[0]))
-            return SearchResult(total=total, hits=self._hits(conn, top[query.offset :], analyzed), facets=facets)
-        total, facets = self._facets(conn, where + " AND tsv @@ CAST(:any AS tsquery)", params)
-        if not total:
-            return SearchResult(total=0, hits=[], facets=facets)
-        scored = text(
-            f"""SELECT key, {score} AS score FROM {self.sql.docs}
-            WHERE {where} AND tsv @@ CAST(:match AS tsquery) AND key <> ALL(CAST(:done AS text[]))
-            ORDER BY score DESC, key LIMIT :want"""
+        where_any = f"{where} AND tsv @@ CAST(:any AS tsquery)"
+        share_all = math.prod(min(g.df / documents, 1.0) for g in groups)
+        share_any = 1.0 - math.prod(1.0 - min(g.df / documents, 1.0) for g in groups)
+        # Only a bounded set of candidates is scored: the matches the count reads (every match when there are
+        # at most EXACT_COUNT), those with a word in the title and those with every word. Documents with every
+        # word rank first.
+        candidates = [
+            "(SELECT key, false AS complete FROM m WHERE m.hit)",
+            f"(SELECT key, false FROM {self.sql.docs} WHERE {where} "
+            f"AND {TITLE_LEXEMES} @@ CAST(:any AS tsquery) LIMIT :title_cap)",
+        ]
+        if len(groups) > 1 and share_all * documents <= BROAD_MATCHES:
+            candidates.append(
+                f"(SELECT key, true FROM {self.sql.docs} WHERE {where} AND tsv @@ CAST(:all AS tsquery) LIMIT :cap)"
+            )
+        complete = "c.complete" if len(groups) == 1 else "(c.complete OR d.tsv @@ CAST(:all AS tsquery))"
+        page = f"""SELECT d.key, {score} AS score
+            FROM {self.sql.docs} AS d JOIN (SELECT key, bool_or(complete) AS complete FROM (
+                {" UNION ALL ".join(candidates)}) AS u GROUP BY key) AS c
+            USING (key)
+            ORDER BY {complete} DESC, score DESC, d.key LIMIT :want"""
+        plan = _Plan(query, analyzed, where_any, params, page, documents)
+        if share_any * documents > BROAD_MATCHES:
+            # So many documents match that collecting them from the index costs more than reading a sample.
+            result = self._sampled(conn, plan)
+            if result is not None:
+                return result
+        return self._answer(conn, plan)
+
+    def _answer(self, conn: Connection, plan: _Plan) -> SearchResult:
+        """Total, facets and the page (`page`: key, score; it may read the first matches as `m`) in one
+        statement. The first EXACT_COUNT + 1 matches are counted; more than EXACT_COUNT: total and facets are
+        estimated from a sample."""
+        rows = conn.execute(
+            text(
+                f"""WITH m AS MATERIALIZED (SELECT key, facets, true AS hit FROM {self.sql.docs}
+                                            WHERE {plan.where} LIMIT :cap + 1)
+                SELECT true, f, count(*)::float8 FROM m, unnest(m.facets) AS f GROUP BY f
+                UNION ALL
+                SELECT false, p.* FROM ({plan.page}) AS p"""
+            ),
+            plan.params,
+        ).all()
+        total, facets = _count_facets((f, int(n)) for is_facet, f, n in rows if is_facet)
+        ranked = [(key, s) for is_facet, key, s in rows if not is_facet]
+        approximate = total > EXACT_COUNT
+        if approximate:
+            total, facets, _ = self._estimate(conn, plan, ranked=False)
+        return self._result(conn, plan, ranked, total, facets, approximate)
+
+    def _sampled(self, conn: Connection, plan: _Plan) -> SearchResult | None:
+        """For a query that matches very many documents: total and facets estimated from a sample of the
+        table, whose matches are also the page's candidates (with the title and every-word candidates). None
+        when the sample shows that the filters leave few enough to count, or too few to fill the page."""
+        total, facets, rows = self._estimate(conn, plan, ranked=True)
+        if total <= EXACT_COUNT or len(rows) < plan.params["want"]:
+            return None
+        return self._result(conn, plan, rows, total, facets, True)
+
+    def _estimate(
+        self, conn: Connection, plan: _Plan, ranked: bool
+    ) -> tuple[int, dict[str, dict[str, int]], list[tuple[str, float]]]:
+        """(total, facet counts) of the documents that meet the plan's `where`, estimated from a random sample
+        of about SAMPLE_ROWS documents (the same one for the same query, so paging is stable), and (`ranked`)
+        the page ranked among the sample's matches as `m`. Never less than EXACT_COUNT + 1 when not `ranked`
+        (the caller knows that more matched)."""
+        documents = plan.documents
+        percent = min(100.0, 100.0 * SAMPLE_ROWS / max(documents, 1))
+        page = f"UNION ALL SELECT 2, p.* FROM ({plan.page}) AS p" if ranked else ""
+        rows = conn.execute(
+            text(
+                f"""WITH m AS MATERIALIZED (
+                    SELECT key, facets, ({plan.where}) AS hit
+                    FROM {self.sql.docs} TABLESAMPLE SYSTEM (:percent) REPEATABLE (:seed))
+                SELECT 0, f, count(*)::float8 FROM m, unnest(m.facets) AS f WHERE m.hit GROUP BY f
+                UNION ALL
+                SELECT 1, NULL, count(*)::float8 FROM m
+                {page}"""
+            ),
+            {**plan.params, "percent": percent},
+        ).all()
+        sampled = max(sum(int(n) for part, _, n in rows if part == 1), 1)
+        scale = documents / sampled
+        total, facets = _count_facets((f, max(1, round(n * scale))) for part, f, n in rows if part == 0)
+        floor = 0 if ranked else EXACT_COUNT + 1
+        return max(total, floor), facets, [(key, s) for part, key, s in rows if part == 2]
+
+    def _result(
+        self,
+        conn: Connection,
+        plan: _Plan,
+        ranked: list[tuple[str, float]],
+        total: int,
+        facets: dict[str, dict[str, int]],
+        approximate: bool,
+    ) -> SearchResult:
+        return SearchResult(
+            total=total,
+            hits=self._hits(conn, ranked[plan.query.offset :], plan.analyzed),
+            facets=facets,
+            total_approximate=approximate,
+            facets_approximate=approximate,
         )
-        # Documents with every word come first (the GIN index tells which, no vector is read); only when they
-        # are too few to fill the page are the others scored too.
-        ranked = list(conn.execute(scored, {**params, "match": params["all"], "done": [], "want": want}).all())
-        if len(ranked) < want:
-            done = [key for key, _ in ranked]
-            ranked += conn.execute(
-                scored, {**params, "match": params["any"], "done": done, "want": want - len(ranked)}
-            ).all()
-        return SearchResult(total=total, hits=self._hits(conn, ranked[query.offset :], analyzed), facets=facets)
 
     @staticmethod
     def _where(query: SearchQuery) -> tuple[str, Params]:
@@ -473,16 +579,12 @@ class PostgresBackend(SearchBackend):
             params["filters"] = wanted
         return " AND ".join(conditions), params
 
-    def _facets(self, conn: Connection, where: str, params: Params) -> tuple[int, dict[str, dict[str, int]]]:
-        """(total, facet counts) of the documents that meet `where`."""
-        rows = conn.execute(
-            text(
-                f"SELECT f, count(*) FROM (SELECT unnest(facets) AS f FROM {self.sql.docs} WHERE {where}) AS m "
-                "GROUP BY f"
-            ),
-            params,
-        ).all()
-        return _count_facets((f, int(n)) for f, n in rows)
+    def _documents(self, conn: Connection) -> int:
+        """How many documents the index holds: the planner's figure once the table is analysed (it is kept by
+        autovacuum and every rebuild), counted when the table is small."""
+        return max(
+            int(conn.execute(text(_DOCUMENTS.format(docs=self.sql.docs)), {"table": self.sql.docs}).scalar_one()), 1
+        )
 
     def _groups(self, conn: Connection, analyzed: AnalyzedQuery) -> tuple[list[_Group], int]:
         """The query's terms with their document frequencies, and the number of documents; words the index
@@ -537,9 +639,7 @@ class PostgresBackend(SearchBackend):
                                        WHERE t.term = u.lo COLLATE "C" AND t.df > 0), 0) END
                     FROM unnest(CAST(:prefix AS boolean[]), CAST(:lo AS text[]), CAST(:hi AS text[]))
                          WITH ORDINALITY AS u(prefix, lo, hi, n) ORDER BY u.n),
-                (SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::bigint
-                             ELSE (SELECT count(*) FROM {self.sql.docs}) END
-                 FROM pg_class AS c WHERE c.oid = CAST(:table AS regclass))"""
+                ({_DOCUMENTS.format(docs=self.sql.docs)})"""
             ),
             {
                 "prefix": [p for _, p, _ in lookups],

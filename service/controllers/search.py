@@ -42,6 +42,9 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
     took_ms: float
+    # true when so many documents match that `total` / the facet counts are estimates (see the README)
+    total_approximate: bool = False
+    facets_approximate: bool = False
 
 
 class SearchController(Controller):
@@ -76,4 +79,6 @@ class SearchController(Controller):
             hits=[SearchHit(**dataclasses.asdict(h)) for h in result.hits],
             facets=result.facets,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            total_approximate=result.total_approximate,
+            facets_approximate=result.facets_approximate,
         )

@@ -103,6 +103,8 @@ class SearchPages(Controller):
             filters=filters,
             hits=result.hits,
             total=result.total,
+            total_approximate=result.total_approximate,
+            facets_approximate=result.facets_approximate,
             page=page,
             pages=max(1, math.ceil(result.total / PAGE_SIZE)),
             offset=offset,

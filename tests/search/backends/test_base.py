@@ -193,3 +193,26 @@ def test_a_failed_rebuild_leaves_the_old_index_working(filled: SearchBackend) ->
     assert ids(filled, "tolkeregninger") == ["tolk"]
     assert ids(filled, "halvt") == []
     assert filled.count() == 5
+
+
+def many_robots() -> list[Document]:
+    """300 processes that mention robots in their text; one has it in its title; 10 also name a rare word;
+    the last 20 belong to municipality 999."""
+    docs = []
+    for i in range(300):
+        rare = " Sjældenord hører også til." if i % 30 == 7 else ""
+        docs.append(
+            Document(
+                type="process",
+                id=f"p{i:03d}",
+                title="Robotten der flytter sager" if i == 150 else f"Flytning af sager nummer {i}",
+                url=f"/processes/p{i:03d}",
+                summary=f"Sagerne flyttes hver dag.{rare}",
+                body="En softwarerobot flytter sagerne mellem systemerne. " * 3,
+                facets={
+                    "domain": [("oekonomi", "skole", "social")[i % 3]],
+                    "municipality": ["999" if i >= 280 else "253"],
+                },
+            )
+        )
+    return docs

@@ -17,6 +17,7 @@ import pytest
 from search.backends import fts5
 from search.backends.fts5 import BATCH, Fts5Backend
 from search.documents import Document, SearchQuery, Viewer
+from tests.search.backends.test_base import many_robots
 
 ADMIN = Viewer(is_admin=True)
 SPAWN = multiprocessing.get_context("spawn")
@@ -319,3 +320,29 @@ def test_a_rebuild_that_died_leaves_no_journaling_behind(tmp_path: Path) -> None
     backend.upsert([doc("b", "Tolk")])
     assert conn.execute("SELECT count(*) FROM journal").fetchone()[0] == 0
     assert conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0] == ""
+
+
+def test_many_matches_are_estimated_and_said_to_be(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fts5, "EXACT_COUNT", 50)  # 300 documents count as very many
+    backend = Fts5Backend(tmp_path / "search")
+    backend.rebuild(many_robots())
+    admin = Viewer(is_admin=True)
+    result = backend.search(SearchQuery(text="robot", viewer=admin))
+    assert (result.total_approximate, result.facets_approximate) == (True, True)
+    assert 100 <= result.total <= 600
+    assert len({h.id for h in result.hits}) == 20
+
+    rare = backend.search(SearchQuery(text="sjældenord", viewer=admin))
+    assert (rare.total, rare.total_approximate, rare.facets["domain"]) == (10, False, {"skole": 10})
+    filtered = backend.search(SearchQuery(text="robot", filters={"municipality": "999"}, viewer=admin))
+    assert (filtered.total, filtered.total_approximate) == (20, False)
+
+    both = backend.search(SearchQuery(text="robot sjældenord", viewer=admin))
+    assert both.total_approximate
+    assert {h.id for h in both.hits[:10]} == {f"p{i:03d}" for i in range(7, 300, 30)}  # every word first
+    first, second = (
+        [h.id for h in backend.search(SearchQuery(text="robot", viewer=admin, offset=o, limit=10)).hits]
+        for o in (0, 10)
+    )
+    assert not set(first) & set(second)
+    assert backend.search(SearchQuery(text="", viewer=admin)).total_approximate

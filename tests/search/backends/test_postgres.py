@@ -18,7 +18,7 @@ from search.backends import open_backend, postgres
 from search.backends.fts5 import Fts5Backend
 from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
 from search.documents import Document, SearchQuery, Viewer
-from tests.search.backends.test_base import DOCS, proc
+from tests.search.backends.test_base import DOCS, many_robots, proc
 from tests.search.conftest import PG_URL, new_schema
 
 ADMIN = Viewer(is_admin=True)
@@ -199,3 +199,47 @@ def test_open_backend_chooses_by_configuration(tmp_path: Any, monkeypatch: pytes
         open_backend(tmp_path, database_url=sqlite, engine="postgres")
     with pytest.raises(ValueError):
         open_backend(tmp_path, engine="elastic")
+
+
+@pytest.fixture
+def small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounds small enough that 300 documents count as very many."""
+    monkeypatch.setattr(postgres, "EXACT_COUNT", 50)
+    monkeypatch.setattr(postgres, "BROAD_MATCHES", 100)
+    monkeypatch.setattr(postgres, "SAMPLE_ROWS", 150)
+
+
+@pytest.mark.usefixtures("small_bounds")
+def test_many_matches_are_estimated_and_said_to_be(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(many_robots())
+    result = backend.search(SearchQuery(text="robot", viewer=ADMIN))
+    assert (result.total_approximate, result.facets_approximate) == (True, True)
+    assert 100 <= result.total <= 600
+    assert sum(result.facets["domain"].values()) == result.facets["type"]["process"]
+    assert len({h.id for h in result.hits}) == 20
+    assert result.hits[0].id == "p150"  # the title match is always a candidate
+
+    rare = backend.search(SearchQuery(text="sjældenord", viewer=ADMIN))
+    assert (rare.total, rare.total_approximate, rare.facets_approximate) == (10, False, False)
+    assert rare.facets["domain"] == {"skole": 10}
+
+    filtered = backend.search(SearchQuery(text="robot", filters={"municipality": "999"}, viewer=ADMIN))
+    assert (filtered.total, filtered.total_approximate) == (20, False)
+    assert {h.id for h in filtered.hits} == {f"p{i}" for i in range(280, 300)}
+
+
+@pytest.mark.usefixtures("small_bounds")
+def test_many_matches_rank_every_word_first_and_page_stably(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(many_robots())
+    both = backend.search(SearchQuery(text="robot sjældenord", viewer=ADMIN))
+    assert both.total_approximate
+    assert {h.id for h in both.hits[:10]} == {f"p{i:03d}" for i in range(7, 300, 30)}
+
+    pages = [backend.search(SearchQuery(text="robot", viewer=ADMIN, offset=o, limit=10)).hits for o in (0, 10)]
+    first, second = ([h.id for h in page] for page in pages)
+    assert not set(first) & set(second)
+    again = backend.search(SearchQuery(text="robot", viewer=ADMIN, offset=0, limit=10))
+    assert [h.id for h in again.hits] == first
+    assert backend.search(SearchQuery(text="", viewer=ADMIN)).total_approximate

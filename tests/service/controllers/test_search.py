@@ -26,7 +26,8 @@ def hit_ids(body: dict[str, Any]) -> list[str]:
 async def test_response_shape_and_browse(api: Api) -> None:
     await api.post("/api/processes", process_body(), who="editor_253")
     body = await search(api)
-    assert set(body) == {"query", "total", "hits", "facets", "took_ms"}
+    assert set(body) == {"query", "total", "hits", "facets", "took_ms", "total_approximate", "facets_approximate"}
+    assert (body["total_approximate"], body["facets_approximate"]) == (False, False)
     assert set(body["facets"]) >= {"type", "domain", "phase", "system", "technology", "municipality"}
     assert body["facets"]["type"] == {"process": 1, "municipality": 3}
     assert body["total"] == 4
