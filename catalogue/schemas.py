@@ -180,6 +180,7 @@ class ProcessPage(Struct, kw_only=True):
     limit: int
     offset: int
     items: list[ProcessRead]
+    total_approximate: bool = False  # with `q`: more than 1,000 matches, `total` is an estimate (see Search)
 
 
 class FieldChange(Struct, kw_only=True):

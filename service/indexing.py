@@ -285,8 +285,9 @@ def _blocking_iter(chunks: AsyncIterator[list[Document]], loop: asyncio.Abstract
 
 async def search_process_ids(
     indexer: Indexer, actor: Actor, filters: Any, text: str, limit: int, offset: int
-) -> tuple[int, list[str]]:
-    """(total, ids of one page) of processes matching `text` and the list filters, best first."""
+) -> tuple[int, bool, list[str]]:
+    """(total, whether it is an estimate, ids of one page) of processes matching `text` and the list filters, best
+    first."""
     wanted = {"type": "process"}
     for name in ("domain", "phase", "status", "system", "technology", "municipality"):
         value = getattr(filters, name)
@@ -295,4 +296,4 @@ async def search_process_ids(
     result = await indexer.search(
         SearchQuery(text=text, filters=wanted, viewer=viewer_for(actor), limit=limit, offset=offset)
     )
-    return result.total, [h.id for h in result.hits]
+    return result.total, result.total_approximate, [h.id for h in result.hits]

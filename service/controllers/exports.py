@@ -56,7 +56,7 @@ async def provide_matching_processes(
 ) -> list[ProcessRead]:
     """Every process the list filters (and `q`, through the search) select, as GET /api/processes would."""
     if q and q.strip():
-        _, ids = await search_process_ids(indexer, actor, filters, q, 10_000, 0)
+        _, _, ids = await search_process_ids(indexer, actor, filters, q, 10_000, 0)
         return await process_service.get_many(actor, ids)
     _, items = await process_service.find(actor, filters, limit=ALL)
     return items

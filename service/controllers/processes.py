@@ -69,10 +69,9 @@ class ProcessController(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000_000)] = 0,
     ) -> ProcessPage:
         if q and q.strip():  # ranked by the search, same analysis as /api/search
-            total, ids = await search_process_ids(indexer, actor, filters, q, limit, offset)
-            return ProcessPage(
-                total=total, limit=limit, offset=offset, items=await process_service.get_many(actor, ids)
-            )
+            total, approximate, ids = await search_process_ids(indexer, actor, filters, q, limit, offset)
+            items = await process_service.get_many(actor, ids)
+            return ProcessPage(total=total, limit=limit, offset=offset, items=items, total_approximate=approximate)
         total, items = await process_service.find(actor, filters, limit=limit, offset=offset)
         return ProcessPage(total=total, limit=limit, offset=offset, items=items)
 
