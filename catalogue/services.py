@@ -81,7 +81,7 @@ from catalogue.schemas import (
 from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES, TERM_KINDS, term_key, term_label
 from core.actors import Actor
 from core.db import utcnow
-from core.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from core.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from core.indexing import EntityKind, mark_for_index
 from core.slugs import slugify
 
@@ -518,11 +518,24 @@ class ProcessService:
         return process_read(process)
 
     async def update(
-        self, actor: Actor, process_id: str, data: ProcessUpdate, if_match: str | None = None
+        self,
+        actor: Actor,
+        process_id: str,
+        data: ProcessUpdate,
+        if_match: str | None = None,
+        *,
+        if_match_required: bool = False,
     ) -> ProcessRead:
+        """Change a process. `if_match` (an ETag list or `*`) must name its current version; with
+        `if_match_required` (the API) a change without one is refused, so that no write silently overwrites."""
         actor.require_writer()
         process = await self.get_model(actor, process_id)
         actor.require_write_for(process.owner_municipality, f"process {process_id!r}")
+        if if_match is None and if_match_required:
+            raise PreconditionRequired(
+                f'Send If-Match with the ETag you read (now "{process.version}", from GET /api/processes/{process_id}) '
+                "so that a change made by someone else in between is not overwritten; `If-Match: *` overwrites."
+            )
         if not matches_etag(if_match, etag(process)):
             raise PreconditionFailed(
                 f"The process has changed since you read it (now version {process.version}); "

@@ -36,6 +36,10 @@ class PreconditionFailed(DomainError):
     pass
 
 
+class PreconditionRequired(DomainError):
+    """A change that must say which version it changes (If-Match) did not."""
+
+
 class TooLarge(DomainError):
     pass
 

@@ -11,6 +11,7 @@ from core.errors import (
     NotAuthenticated,
     NotFound,
     PreconditionFailed,
+    PreconditionRequired,
     TooLarge,
     UnsupportedMedia,
 )
@@ -23,6 +24,7 @@ DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotAuthenticated: (401, "not_authenticated"),
     Invalid: (422, "invalid"),
     PreconditionFailed: (412, "precondition_failed"),
+    PreconditionRequired: (428, "precondition_required"),
     TooLarge: (413, "too_large"),
     UnsupportedMedia: (415, "unsupported_media_type"),
 }

@@ -100,7 +100,11 @@ class ProcessController(Controller):
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.get(actor, process_id))
 
-    @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (send If-Match)")
+    @patch(
+        "/{process_id:str}",
+        guards=[requires_token],
+        summary="Change a process (If-Match required: 428 without it, 412 when stale)",
+    )
     async def update_process(
         self,
         process_service: ProcessServiceDep,
@@ -109,7 +113,7 @@ class ProcessController(Controller):
         data: JSONBody[ProcessUpdate],
         if_match: IfMatch = None,
     ) -> Response[ProcessRead]:
-        return with_etag(await process_service.update(actor, process_id, data, if_match))
+        return with_etag(await process_service.update(actor, process_id, data, if_match, if_match_required=True))
 
     @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
     async def delete_process(

@@ -32,6 +32,7 @@ PAGE_ERRORS: dict[int, tuple[str, str]] = {
     412: ("Siden er forældet", "Det, du ændrede, er ændret af en anden i mellemtiden. Genindlæs siden."),
     413: ("For meget på én gang", "Det, der blev sendt, var for stort."),
     422: ("Noget er ikke udfyldt rigtigt", "Ret felterne og prøv igen."),
+    428: ("Siden er forældet", "Ændringen sagde ikke, hvilken version den ændrer. Genindlæs siden."),
     503: ("Prøv igen om lidt", "Tjenesten har travlt lige nu. Prøv igen om et øjeblik."),
 }
 SERVER_ERROR = ("Der skete en fejl", "Noget gik galt hos os. Fejlen er registreret; prøv igen senere.")

@@ -68,8 +68,8 @@ async def test_fifty_concurrent_writers(live_server: str) -> None:
                 f"/api/processes/{PID}", json={"cases_per_year": 1000 + i}, headers={"If-Match": '"1"'}
             )
 
-        async def patch_any(i: int) -> httpx.Response:  # no If-Match: each applies on its own
-            return await c.patch(f"/api/processes/{PID}", json={"tags": [f"runde-{i}"]})
+        async def patch_any(i: int) -> httpx.Response:  # If-Match: *: each applies on its own
+            return await c.patch(f"/api/processes/{PID}", json={"tags": [f"runde-{i}"]}, headers={"If-Match": "*"})
 
         async def adopt(i: int) -> httpx.Response:
             code = ("253", "376", "259")[i % 3]

@@ -46,7 +46,7 @@ async def test_slugs_are_unique_and_stable(api: Api) -> None:
     first = await create(api)
     second = await create(api)
     assert (first["id"], second["id"]) == (PID, PID + "-2")
-    r = await api.patch(f"{URL}/{PID}", {"title": "Et helt nyt navn"}, who="editor_253")
+    r = await api.patch(f"{URL}/{PID}", {"title": "Et helt nyt navn"}, who="editor_253", headers={"If-Match": "*"})
     assert r.status_code == 200
     assert r.json()["id"] == PID  # the id does not follow the title
 
@@ -124,10 +124,33 @@ async def test_get_has_etag_and_patch_honours_if_match(api: Api) -> None:
     assert weak.status_code == 200
 
 
+async def test_patch_without_if_match_is_428_and_changes_nothing(api: Api) -> None:
+    await create(api)
+    r = await api.patch(f"{URL}/{PID}", {"phase": "test"}, who="editor_253")
+    assert r.status_code == 428
+    body = r.json()
+    assert body["error"] == "precondition_required" and "If-Match" in body["message"] and '"1"' in body["message"]
+    assert (await api.get(f"{URL}/{PID}")).json()["phase"] == "operation"
+
+
+async def test_patch_without_if_match_by_another_municipality_is_still_403(api: Api) -> None:
+    await create(api)
+    assert (await api.patch(f"{URL}/{PID}", {"phase": "test"}, who="editor_376")).status_code == 403
+
+
+async def test_if_match_star_overwrites(api: Api) -> None:
+    await create(api)
+    r = await api.patch(f"{URL}/{PID}", {"phase": "test"}, who="editor_253", headers={"If-Match": "*"})
+    assert r.status_code == 200 and r.json()["phase"] == "test"
+
+
 async def test_patch_without_changes_keeps_the_version(api: Api) -> None:
     await create(api)
     r = await api.patch(
-        f"{URL}/{PID}", {"phase": "operation", "systems": ["Politiets attestløsning", "edoc"]}, who="editor_253"
+        f"{URL}/{PID}",
+        {"phase": "operation", "systems": ["Politiets attestløsning", "edoc"]},
+        who="editor_253",
+        headers={"If-Match": '"1"'},
     )
     assert r.status_code == 200 and r.json()["version"] == 1
     assert len((await api.get(f"{URL}/{PID}/history")).json()["revisions"]) == 1
@@ -135,13 +158,13 @@ async def test_patch_without_changes_keeps_the_version(api: Api) -> None:
 
 async def test_patch_only_vocabulary_bumps_the_version_once(api: Api) -> None:
     await create(api)
-    r = await api.patch(f"{URL}/{PID}", {"tags": ["GDPR", "attester"]}, who="editor_253")
+    r = await api.patch(f"{URL}/{PID}", {"tags": ["GDPR", "attester"]}, who="editor_253", headers={"If-Match": "*"})
     assert r.json()["version"] == 2 and r.json()["tags"] == ["GDPR", "attester"]
 
 
 async def test_history_records_who_changed_what(api: Api) -> None:
     await create(api)
-    await api.patch(f"{URL}/{PID}", {"phase": "retired", "cases_per_year": 900}, who="editor_253")
+    await api.patch(f"{URL}/{PID}", {"phase": "retired", "cases_per_year": 900}, who="editor_253", headers={"If-Match": "*"})
     r = await api.get(f"{URL}/{PID}/history")
     assert r.status_code == 200
     revisions = r.json()["revisions"]
@@ -156,18 +179,18 @@ async def test_history_records_who_changed_what(api: Api) -> None:
 async def test_duplicate_status_needs_duplicate_of_and_is_cleared_when_status_changes(api: Api) -> None:
     await create(api)
     other = await create(api, title="Straffeattester til frivillige")
-    r = await api.patch(f"{URL}/{other['id']}", {"status": "duplicate", "duplicate_of": PID}, who="editor_253")
+    r = await api.patch(f"{URL}/{other['id']}", {"status": "duplicate", "duplicate_of": PID}, who="editor_253", headers={"If-Match": "*"})
     assert r.status_code == 200 and r.json()["duplicate_of"] == PID
     r = await api.delete(f"{URL}/{PID}")
     assert r.status_code == 409  # something is marked as its duplicate
-    r = await api.patch(f"{URL}/{other['id']}", {"status": "active"}, who="editor_253")
+    r = await api.patch(f"{URL}/{other['id']}", {"status": "active"}, who="editor_253", headers={"If-Match": "*"})
     assert r.json()["duplicate_of"] is None
 
 
 async def test_derived_from_cannot_make_a_cycle(api: Api) -> None:
     a = await create(api, title="Original")
     b = await create(api, title="Kopi", derived_from=a["id"])
-    r = await api.patch(f"{URL}/{a['id']}", {"derived_from": b["id"]}, who="editor_253")
+    r = await api.patch(f"{URL}/{a['id']}", {"derived_from": b["id"]}, who="editor_253", headers={"If-Match": "*"})
     assert r.status_code == 422 and r.json()["field"] == "derived_from"
 
 

@@ -52,6 +52,7 @@ async def test_writes_reach_the_index_in_the_same_request(api: Api) -> None:
         f"/api/processes/{PID}",
         {"title": "Hentning af politiattester", "summary": "Politiattester.", "description": "", "tags": []},
         who="editor_253",
+        headers={"If-Match": "*"},
     )
     assert hit_ids(await search(api, "straffeattester")) == []
     assert hit_ids(await search(api, "politiattest")) == [PID]
