@@ -65,6 +65,13 @@ FIELD_LABELS = {
     "derived_from": "Afledt af",
     "visibility": "Synlighed",
 }
+# What the process page says after a form on another page sent the editor back to it (?gemt=…)
+NOTICES = {
+    "proces": "Processen er gemt.",
+    "kopi": "Kopien er lavet til din kommune i fasen „Idé“. Ret den til, så den passer til jer.",
+    "dublet": "Processen er markeret som dublet.",
+    "udfaset": "Processen er udfaset.",
+}
 # API field names of the adoption as the form names them
 ADOPTION_FORM_FIELDS = {"bot.repo": "bot_repo", "bot.ref": "bot_ref"}
 ADOPTION_FIELDS = (
@@ -248,6 +255,7 @@ class ProcessPages(Controller):
                 form_code=own,
                 errors={},
                 saved=gemt == "anvendelse",
+                notice=NOTICES.get(gemt or ""),
             ),
         )
 

@@ -25,6 +25,7 @@ from service.pages.dashboard import DashboardPages
 from service.pages.ideas import IdeaPages
 from service.pages.imports import ImportPages
 from service.pages.municipalities import MunicipalityPages
+from service.pages.process_forms import ProcessFormPages
 from service.pages.processes import ProcessPages
 from service.pages.search import SearchPages
 from service.pages.social import SocialPages
@@ -32,6 +33,7 @@ from service.settings import Settings
 
 PAGE_CONTROLLERS = [
     SearchPages,
+    ProcessFormPages,
     ProcessPages,
     MunicipalityPages,
     DashboardPages,

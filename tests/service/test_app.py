@@ -45,7 +45,9 @@ WRITES: dict[str, tuple[Write, dict[str | None, int]]] = {
         {"admin": 200, "editor_253": 200, "editor_376": 403, None: 401},
     ),
     "move process to another owner": (
-        lambda api, who: api.patch(f"/api/processes/{PID}", {"owner_municipality": "376"}, who=who, headers={"If-Match": "*"}),
+        lambda api, who: api.patch(
+            f"/api/processes/{PID}", {"owner_municipality": "376"}, who=who, headers={"If-Match": "*"}
+        ),
         {"admin": 200, "editor_253": 403, "editor_376": 403, None: 401},
     ),
     "delete process": (

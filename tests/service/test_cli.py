@@ -59,7 +59,11 @@ def test_tokens_create_list_revoke(settings: Settings, capsys: pytest.CaptureFix
 
     with TestClient(create_app(settings)) as client:
         auth = {"Authorization": f"Bearer {secret}"}
-        r = client.patch("/api/processes/indhentning-af-boerne-og-straffeattester", json={"tags": ["x"]}, headers={**auth, "If-Match": "*"})
+        r = client.patch(
+            "/api/processes/indhentning-af-boerne-og-straffeattester",
+            json={"tags": ["x"]},
+            headers={**auth, "If-Match": "*"},
+        )
         assert r.status_code == 200  # the token is recognised: its municipality owns the demo process …
         r = client.put(
             "/api/processes/indhentning-af-boerne-og-straffeattester/adoptions/253",

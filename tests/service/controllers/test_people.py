@@ -35,7 +35,9 @@ async def test_me_without_credentials_is_401(api: Api) -> None:
 async def test_history_adoptions_and_benefits_name_the_person(api: Api) -> None:
     await api.person("mette", "editor", "253")
     assert (await api.post("/api/processes", process_body(owner_municipality="253"), who="mette")).status_code == 201
-    assert (await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="mette", headers={"If-Match": "*"})).status_code == 200
+    assert (
+        await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="mette", headers={"If-Match": "*"})
+    ).status_code == 200
     history = (await api.get(f"/api/processes/{PID}/history")).json()["revisions"]
     assert [entry["actor"] for entry in history] == ["Mette", "Mette"]
     adoption = await api.put(f"/api/processes/{PID}/adoptions/253", {"status": "operation"}, who="mette")
@@ -67,8 +69,12 @@ async def test_a_narrower_token_cannot_write(api: Api) -> None:
     r = await api.post("/api/tokens", {"name": "læser", "role": "reader"}, who="mette")
     assert r.status_code == 201
     api.tokens["narrow"] = r.json()["token"]
-    assert (await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="narrow", headers={"If-Match": "*"})).status_code == 403
-    assert (await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="mette", headers={"If-Match": "*"})).status_code == 200
+    assert (
+        await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="narrow", headers={"If-Match": "*"})
+    ).status_code == 403
+    assert (
+        await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="mette", headers={"If-Match": "*"})
+    ).status_code == 200
 
 
 async def test_a_token_never_has_more_than_its_owner(api: Api) -> None:
@@ -141,14 +147,20 @@ async def test_admin_lists_every_token_and_people(api: Api) -> None:
 async def test_admin_changes_role_and_municipality(api: Api) -> None:
     ole = await api.person("ole", "reader", "376")
     await api.post("/api/processes", process_body(owner_municipality="376"))
-    assert (await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="ole", headers={"If-Match": "*"})).status_code == 403
+    assert (
+        await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="ole", headers={"If-Match": "*"})
+    ).status_code == 403
     r = await api.patch(f"/api/users/{ole}", {"role": "editor"}, who="admin")
     assert r.status_code == 200
     assert (r.json()["role"], r.json()["role_source"]) == ("editor", "admin")
-    assert (await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="ole", headers={"If-Match": "*"})).status_code == 200
+    assert (
+        await api.patch(f"/api/processes/{PID}", {"phase": "test"}, who="ole", headers={"If-Match": "*"})
+    ).status_code == 200
     r = await api.patch(f"/api/users/{ole}", {"municipality": "253"}, who="admin")
     assert r.json()["municipality"] == "253"
-    assert (await api.patch(f"/api/processes/{PID}", {"phase": "analysis"}, who="ole", headers={"If-Match": "*"})).status_code == 403
+    assert (
+        await api.patch(f"/api/processes/{PID}", {"phase": "analysis"}, who="ole", headers={"If-Match": "*"})
+    ).status_code == 403
     bad = await api.patch(f"/api/users/{ole}", {"municipality": "999"}, who="admin")
     assert bad.status_code == 422
     assert bad.json()["field"] == "municipality"

@@ -164,7 +164,9 @@ async def test_patch_only_vocabulary_bumps_the_version_once(api: Api) -> None:
 
 async def test_history_records_who_changed_what(api: Api) -> None:
     await create(api)
-    await api.patch(f"{URL}/{PID}", {"phase": "retired", "cases_per_year": 900}, who="editor_253", headers={"If-Match": "*"})
+    await api.patch(
+        f"{URL}/{PID}", {"phase": "retired", "cases_per_year": 900}, who="editor_253", headers={"If-Match": "*"}
+    )
     r = await api.get(f"{URL}/{PID}/history")
     assert r.status_code == 200
     revisions = r.json()["revisions"]
@@ -179,7 +181,12 @@ async def test_history_records_who_changed_what(api: Api) -> None:
 async def test_duplicate_status_needs_duplicate_of_and_is_cleared_when_status_changes(api: Api) -> None:
     await create(api)
     other = await create(api, title="Straffeattester til frivillige")
-    r = await api.patch(f"{URL}/{other['id']}", {"status": "duplicate", "duplicate_of": PID}, who="editor_253", headers={"If-Match": "*"})
+    r = await api.patch(
+        f"{URL}/{other['id']}",
+        {"status": "duplicate", "duplicate_of": PID},
+        who="editor_253",
+        headers={"If-Match": "*"},
+    )
     assert r.status_code == 200 and r.json()["duplicate_of"] == PID
     r = await api.delete(f"{URL}/{PID}")
     assert r.status_code == 409  # something is marked as its duplicate
