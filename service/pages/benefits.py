@@ -8,7 +8,8 @@ from typing import Any
 from catalogue.schemas import BenefitFilters, BenefitRead, BenefitRow
 from catalogue.services import BenefitService
 from core.actors import Actor
-from service.pages.common import QUALITATIVE, form_number
+from service.pages.common import QUALITATIVE
+from service.pages.forms import Field, parse_form
 
 TOP_PROCESSES = 10
 MONTHS_SHOWN = 12
@@ -58,31 +59,27 @@ async def network_benefits(benefits: BenefitService, actor: Actor) -> BenefitVie
     return await _view(benefits, actor, BenefitFilters(), top=True)
 
 
+BENEFIT_SPEC = (
+    Field("cases_handled", "Behandlede sager", "int", required=True, minimum=0, maximum=10_000_000),
+    Field("minutes_saved_per_case", "Sparede minutter pr. sag", "decimal", minimum=0, maximum=10_000),
+    Field("baseline_minutes", "Baseline", "decimal", minimum=0, maximum=10_000),
+    Field("running_cost_dkk", "Driftsudgift", "decimal", minimum=0, maximum=1_000_000_000, example="12.500"),
+    Field("budget_realised", "Hjemtaget i budgettet", "bool"),
+    Field("note", "Note", max_length=5_000),
+    *(Field(name, label, "int", minimum=1, maximum=5) for name, label in QUALITATIVE.items()),
+    Field("qualitative_note", "Om de kvalitative gevinster", max_length=5_000),
+)
+BENEFIT_REFUSALS = {
+    "period": "Perioden skal være et år, et kvartal eller en måned, fx 2024, 2024-Q2 eller 2024-05.",
+    "minutes_saved_per_case": "Sparede minutter pr. sag skal udfyldes (hverken anvendelsen eller processen har "
+    "minutter pr. sag) og må ikke være over baseline.",
+    "baseline_minutes": "Baseline må højst have to decimaler.",
+    "running_cost_dkk": "Driftsudgift må højst have to decimaler.",
+}
+
+
 def benefit_body(form: dict[str, Any]) -> dict[str, Any]:
-    """Form fields → the JSON body of PUT /api/processes/{id}/adoptions/{code}/benefits/{period}."""
-    f = {
-        k: str(form.get(k) or "").strip()
-        for k in (
-            "cases_handled",
-            "minutes_saved_per_case",
-            "baseline_minutes",
-            "running_cost_dkk",
-            "note",
-            *QUALITATIVE,
-            "qualitative_note",
-        )
-    }
-    body: dict[str, Any] = {
-        "cases_handled": form_number(f["cases_handled"], int) if f["cases_handled"] else None,
-        "budget_realised": form.get("budget_realised") in ("on", "true", "1"),
-    }
-    for name in ("minutes_saved_per_case", "baseline_minutes", "running_cost_dkk"):
-        if f[name]:
-            body[name] = form_number(f[name], float)
-    for name in QUALITATIVE:
-        if f[name]:
-            body[name] = form_number(f[name], int)
-    for name in ("note", "qualitative_note"):
-        if f[name]:
-            body[name] = f[name]
-    return body
+    """Form fields → the JSON body of PUT /api/processes/{id}/adoptions/{code}/benefits/{period}: every problem
+    at once, in Danish, next to its field."""
+    values = parse_form({k: str(v) for k, v in form.items()}, BENEFIT_SPEC)
+    return {k: v for k, v in values.items() if v is not None or k == "cases_handled"}

@@ -216,15 +216,6 @@ class FormErrors(Exception):
         self.errors = errors
 
 
-def form_number(text: str, kind: type) -> Any:
-    """ "4,5" and "4.5" are both 4.5; what is not a number is passed on for the API's own message."""
-    cleaned = text.replace(" ", "").replace(",", ".")
-    try:
-        return kind(cleaned)
-    except ValueError:
-        return text
-
-
 def form_to_struct(values: dict[str, Any], struct: type[Any]) -> Any:
     """Convert form values to the API's input struct; refusals name their field as the API does."""
     try:

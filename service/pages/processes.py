@@ -17,6 +17,7 @@ from catalogue.ideas import IdeaService
 from catalogue.runs import RunService
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
+from catalogue.vocab import ADOPTION_STATUSES
 from codebank.flows import register_adoption
 from codebank.services import BotService
 from core.actors import Actor
@@ -34,7 +35,8 @@ from service.deps import (
     RunServiceDep,
 )
 from service.pages import benefits
-from service.pages.common import FormErrors, domain_form_errors, form_number, form_to_struct, is_htmx, page_context
+from service.pages.common import FormErrors, is_htmx, page_context
+from service.pages.forms import Field, domain_errors, parse_form, to_struct
 from service.pages.social import SOCIAL_DEPENDENCY, Social, SocialDep
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
@@ -73,7 +75,8 @@ NOTICES = {
     "udfaset": "Processen er udfaset.",
 }
 # API field names of the adoption as the form names them
-ADOPTION_FORM_FIELDS = {"bot.repo": "bot_repo", "bot.ref": "bot_ref"}
+ADOPTION_FORM_FIELDS = {"bot": "bot_repo"}
+ADOPTION_NUMBERS = ("cases_per_year", "minutes_per_case", "automation_rate")
 ADOPTION_FIELDS = (
     "status",
     "started_on",
@@ -112,21 +115,45 @@ def adoption_values(a: AdoptionRead | None) -> dict[str, str]:
     }
 
 
+ADOPTION_SPEC = (
+    Field("status", "Status", "choice", required=True, choices=ADOPTION_STATUSES),
+    Field("started_on", "Startet", "date"),
+    Field("live_on", "I drift siden", "date"),
+    Field("bot_repo", "Robottens repository", max_length=500),
+    Field("bot_ref", "Robotversion", max_length=200),
+    Field("cases_per_year", "Sager pr. år", "int", minimum=0, maximum=100_000_000),
+    Field("minutes_per_case", "Minutter pr. sag", "decimal", minimum=0, maximum=100_000),
+    Field("automation_rate", "Automatiseringsgrad", "percent", minimum=0, maximum=100),
+    Field("notes", "Noter", max_length=5_000),
+    Field("contact_name", "Kontaktperson", max_length=200),
+    Field("contact_email", "Kontaktens e-mail", "email"),
+)
+ADOPTION_REFUSALS = {
+    "live_on": "I drift siden kan ikke være før startdatoen.",
+    "bot_repo": "Robotversionen findes ikke i robottens repository: vælg en version, der findes.",
+    "municipality": "Vælg en kommune, der er med i netværket.",
+}
+
+
 def adoption_body(form: dict[str, str]) -> dict[str, Any]:
-    """Form fields → the JSON body the API's PUT takes."""
-    f = {k: (form.get(k) or "").strip() for k in ADOPTION_FIELDS}
-    body: dict[str, Any] = {"status": f["status"] or None}
-    for name in ("started_on", "live_on", "notes"):
-        if f[name]:
-            body[name] = f[name]
+    """Form fields → the JSON body the API's PUT takes; every problem at once, in Danish, next to its field."""
+    errors: dict[str, str] = {}
+    try:
+        f = parse_form(form, ADOPTION_SPEC)
+    except FormErrors as exc:
+        errors, f = exc.errors, {}
+    if (form.get("bot_ref") or "").strip() and not (form.get("bot_repo") or "").strip():
+        errors.setdefault("bot_repo", "Angiv robottens repository, når du angiver en version.")
+    if (form.get("contact_email") or "").strip() and not (form.get("contact_name") or "").strip():
+        errors.setdefault("contact_name", "Skriv kontaktpersonens navn, når du angiver en e-mail.")
+    if f.get("started_on") and f.get("live_on") and f["live_on"] < f["started_on"]:
+        errors.setdefault("live_on", ADOPTION_REFUSALS["live_on"])
+    if errors:
+        raise FormErrors(errors)
+    body: dict[str, Any] = {k: f[k] for k in ("status", *ADOPTION_NUMBERS, "started_on", "live_on", "notes") if f[k]}
     if f["bot_repo"]:
         body["bot"] = {"repo": f["bot_repo"], **({"ref": f["bot_ref"]} if f["bot_ref"] else {})}
-    elif f["bot_ref"]:
-        raise FormErrors({"bot_repo": "bot.repo: Angiv robottens repository, når du angiver en version."})
-    for name, kind in (("cases_per_year", int), ("minutes_per_case", float), ("automation_rate", float)):
-        if f[name]:
-            body[name] = form_number(f[name], kind)
-    if f["contact_name"] or f["contact_email"]:
+    if f["contact_name"]:
         body["contact"] = {"name": f["contact_name"], **({"email": f["contact_email"]} if f["contact_email"] else {})}
     return body
 
@@ -221,7 +248,7 @@ def require_editor(actor: Actor, code: str | None, to_do: str) -> str:
     if not actor.can_write:
         raise FormErrors({"": f"Du er læser: bed en administrator om rollen redaktør for at {to_do}."})
     if not code:
-        raise FormErrors({"municipality": "municipality: Vælg kommunen."})
+        raise FormErrors({"municipality": "Vælg kommunen."})
     return code
 
 
@@ -275,14 +302,16 @@ class ProcessPages(Controller):
         errors: dict[str, str] = {}
         try:
             chosen = require_editor(actor, code, "registrere en anvendelse")
-            body = form_to_struct(adoption_body(data), AdoptionWrite)
+            body = to_struct(adoption_body(data), AdoptionWrite, ADOPTION_SPEC)
             await register_adoption(db, codebank, actor, process_id, chosen, body)
         except FormErrors as exc:
             errors = exc.errors
         except NotFound:
             raise
         except DomainError as exc:
-            errors = domain_form_errors(exc, ADOPTION_FORM_FIELDS).errors
+            field = ADOPTION_FORM_FIELDS.get((exc.field or "").split(".")[0], exc.field)
+            renamed = DomainError(exc.message, field=field)
+            errors = domain_errors(renamed, ADOPTION_SPEC, ADOPTION_REFUSALS).errors
         if not errors and not is_htmx(request):
             return Redirect(path=f"/processes/{process_id}?gemt=anvendelse#anvendelse", status_code=303)
         if errors:
@@ -319,15 +348,15 @@ class ProcessPages(Controller):
         try:
             require_editor(actor, code, "indberette gevinster")
             if not period:
-                raise FormErrors({"period": "period: Angiv perioden, fx 2024, 2024-Q2 eller 2024-05."})
-            body = form_to_struct(benefits.benefit_body(data), BenefitWrite)
+                raise FormErrors({"period": "Angiv perioden, fx 2024, 2024-Q2 eller 2024-05."})
+            body = to_struct(benefits.benefit_body(data), BenefitWrite, benefits.BENEFIT_SPEC)
             await page_services.benefits.put(actor, process_id, code, period, body)
         except FormErrors as exc:
             errors = exc.errors
-        except AdoptionMissing as exc:  # no adoption to report on: the form says so
-            errors = {"municipality": exc.message}
+        except AdoptionMissing:  # no adoption to report on: the form says so
+            errors = {"municipality": "Kommunen har ikke registreret, at den anvender processen: gør det først."}
         except DomainError as exc:
-            errors = domain_form_errors(exc).errors
+            errors = domain_errors(exc, benefits.BENEFIT_SPEC, benefits.BENEFIT_REFUSALS).errors
         if not errors:
             return Redirect(path=f"/processes/{process_id}?gemt=gevinst#gevinst", status_code=303)
         await db.rollback()

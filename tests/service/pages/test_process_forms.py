@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.service.pages.conftest import PID, csrf_of, sign_in, text_of
+from tests.service.pages.conftest import PID, csrf_of, sign_in
 
 OTHER = "betaling-af-tolkeregninger"  # owned by Køge (259)
 

@@ -49,21 +49,40 @@ async def test_editor_registers_an_adoption_through_the_form(site: Api) -> None:
     assert "Guldborgsund" in page and "Under implementering" in page
 
 
-async def test_form_shows_the_apis_validation_messages_next_to_the_fields(site: Api) -> None:
+async def test_form_shows_danish_messages_next_to_the_fields_all_at_once(site: Api) -> None:
     await sign_in(site, "editor_376")
     token = await csrf_of(site, f"/processes/{PID}")
     r = await site.client.post(
-        f"/processes/{PID}/adoption", data={"_csrf_token": token, "status": "operation", "cases_per_year": "-5"}
+        f"/processes/{PID}/adoption",
+        data={
+            "_csrf_token": token,
+            "status": "operation",
+            "cases_per_year": "-5",
+            "minutes_per_case": "fem",
+            "automation_rate": "150 %",
+        },
     )
     assert r.status_code == 422
     assert re.search(r'id="f-cases"[^>]*aria-invalid="true"', r.text)
-    assert 'class="field-error" id="err-cases_per_year">cases_per_year: Expected `int` &gt;= 0' in r.text
+    assert 'class="field-error" id="err-cases_per_year">Sager pr. år kan ikke være negativ.' in r.text
+    assert 'id="err-minutes_per_case">Minutter pr. sag skal være et tal, fx 5,5.' in r.text
+    assert 'id="err-automation_rate">Automatiseringsgrad må højst være 100 %.' in r.text
+    assert "Expected" not in r.text
     r = await site.client.post(
         f"/processes/{PID}/adoption",
         data={"_csrf_token": token, "status": "operation", "started_on": "2024-05-01", "live_on": "2024-01-01"},
     )
     assert r.status_code == 422
-    assert 'id="err-live_on">live_on must not be before started_on.' in r.text
+    assert 'id="err-live_on">I drift siden kan ikke være før startdatoen.' in r.text
+    r = await site.client.post(
+        f"/processes/{PID}/adoption",
+        data={"_csrf_token": token, "status": "operation", "cases_per_year": "1.200", "automation_rate": "75 %"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    saved = (await site.get(f"/api/processes/{PID}/adoptions/376")).json()
+    assert (saved["cases_per_year"], saved["automation_rate"]) == (1200, 75)
+    await site.delete(f"/api/processes/{PID}/adoptions/376")
     assert (await site.get(f"/api/processes/{PID}/adoptions/376")).status_code == 404  # nothing was written
 
 
@@ -110,7 +129,7 @@ async def test_editor_reports_a_benefit_and_sees_it(site: Api) -> None:
     assert "Realiserede timer pr. år i Greve" in (await site.client.get("/municipalities/253")).text
 
 
-async def test_benefit_form_shows_the_apis_messages(site: Api) -> None:
+async def test_benefit_form_shows_danish_messages(site: Api) -> None:
     await sign_in(site, "editor_253")
     token = await csrf_of(site, f"/processes/{PID}")
     r = await site.client.post(
@@ -118,13 +137,42 @@ async def test_benefit_form_shows_the_apis_messages(site: Api) -> None:
         data={"_csrf_token": token, "municipality": "253", "period": "2024-13", "cases_handled": "10"},
     )
     assert r.status_code == 422
-    assert 'id="berr-period">' in r.text
+    assert 'id="berr-period">Perioden skal være et år, et kvartal eller en måned' in r.text
     r = await site.client.post(
         f"/processes/{PID}/benefits",
-        data={"_csrf_token": token, "municipality": "253", "period": "2024", "cases_handled": "mange"},
+        data={
+            "_csrf_token": token,
+            "municipality": "253",
+            "period": "2024",
+            "cases_handled": "mange",
+            "minutes_saved_per_case": "-1",
+            "quality": "7",
+        },
     )
     assert r.status_code == 422
-    assert 'id="berr-cases_handled">cases_handled: Expected `int`' in r.text
+    assert 'id="berr-cases_handled">Behandlede sager skal være et helt tal, fx 1.200.' in r.text
+    assert 'id="berr-minutes_saved_per_case">Sparede minutter pr. sag kan ikke være negativ.' in r.text
+    assert 'id="berr-quality">Kvalitet må højst være 5.' in r.text
+    assert "Expected" not in r.text
+
+
+async def test_benefit_form_reads_danish_numbers(site: Api) -> None:
+    await sign_in(site, "editor_253")
+    token = await csrf_of(site, f"/processes/{PID}")
+    r = await site.client.post(
+        f"/processes/{PID}/benefits",
+        data={
+            "_csrf_token": token,
+            "municipality": "253",
+            "period": "2024-Q1",
+            "cases_handled": "1.200",
+            "minutes_saved_per_case": "5,5",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    saved = (await site.get(f"/api/processes/{PID}/adoptions/253/benefits/2024-Q1")).json()
+    assert (saved["cases_handled"], saved["minutes_saved_per_case"]) == (1200, 5.5)
 
 
 def test_process_page_lists_its_bots(demo_bank: TestClient[Any]) -> None:
