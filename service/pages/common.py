@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -68,7 +69,27 @@ def fmt_number(value: float | int | None, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def _last_sunday(year: int, month: int) -> dt.date:
+    last = dt.date(year, month + 1, 1) - dt.timedelta(days=1)
+    return last - dt.timedelta(days=(last.weekday() + 1) % 7)
+
+
+def danish_time(value: dt.datetime) -> dt.datetime:
+    """A moment in Danish time (Europe/Copenhagen); a naive one is UTC, as the database keeps it. Without the
+    system's time zone data the EU rule is used: summer time from the last Sunday of March to the last Sunday of
+    October, 01:00 UTC."""
+    utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    try:
+        return utc.astimezone(ZoneInfo("Europe/Copenhagen"))
+    except ZoneInfoNotFoundError:
+        start = dt.datetime.combine(_last_sunday(utc.year, 3), dt.time(1), dt.UTC)
+        end = dt.datetime.combine(_last_sunday(utc.year, 10), dt.time(1), dt.UTC)
+        hours = 2 if start <= utc < end else 1
+        return utc.astimezone(dt.timezone(dt.timedelta(hours=hours)))
+
+
 def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
+    """A date as 31.05.2024; a moment as 31.05.2024 14:05 in Danish time."""
     if value is None or value == "":
         return "–"
     if isinstance(value, str):
@@ -77,8 +98,40 @@ def fmt_date(value: dt.date | dt.datetime | str | None) -> str:
         except ValueError:
             return str(value)
     if isinstance(value, dt.datetime):
-        return value.strftime("%d.%m.%Y %H:%M")
+        return danish_time(value).strftime("%d.%m.%Y %H:%M")
     return value.strftime("%d.%m.%Y")
+
+
+MONTHS = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+_PERIOD_TEXT = re.compile(r"^(\d{4})(?:-Q([1-4])|-(0[1-9]|1[0-2]))?$")
+
+
+def fmt_period(value: str | int | None) -> str:
+    """A benefit period as Danish: 2024 → "2024", 2024-Q1 → "1. kvt. 2024", 2024-03 → "marts 2024"."""
+    if value is None or value == "":
+        return "–"
+    match = _PERIOD_TEXT.match(str(value))
+    if match is None:
+        return str(value)
+    year, quarter, month = match.groups()
+    if quarter:
+        return f"{quarter}. kvt. {year}"
+    if month:
+        return f"{MONTHS[int(month) - 1]} {year}"
+    return year
 
 
 def render_markdown(text: str | None) -> Markup:
@@ -96,7 +149,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=fmt_number, date=fmt_date, markdown=render_markdown)
+    env.filters.update(num=fmt_number, date=fmt_date, period=fmt_period, markdown=render_markdown)
     env.globals.update(
         DOMAINS=DOMAINS,
         PHASES=PHASES,
