@@ -97,7 +97,7 @@ def parse_field(f: Field, form: Mapping[str, str]) -> tuple[Any, str | None]:
         return form.get(f.name) in ("on", "true", "1", "ja"), None
     if f.kind == "terms":
         return term_values(form, f.name), None
-    raw = (form.get(f.name) or "").strip()
+    raw = typed(form, f.name).strip()
     if not raw:
         return None, (f"Udfyld {f.label.lower()}." if f.required else None)
     if f.kind in ("int", "decimal", "percent"):
@@ -120,6 +120,11 @@ def parse_field(f: Field, form: Mapping[str, str]) -> tuple[Any, str | None]:
     if f.pattern and not re.fullmatch(f.pattern, raw):
         return None, f.pattern_message or f"{f.label} har ikke den rigtige form."
     return raw, None
+
+
+def typed(form: Mapping[str, str], name: str) -> str:
+    """A field's text as typed; browsers send a textarea's line breaks as CRLF, the catalogue keeps LF."""
+    return (form.get(name) or "").replace("\r\n", "\n")
 
 
 def term_values(form: Mapping[str, str], name: str) -> list[str]:
@@ -169,7 +174,7 @@ def form_values(values: Mapping[str, Any], fields: Iterable[Field]) -> dict[str,
 
 def posted_values(form: Mapping[str, str], fields: Iterable[Field]) -> dict[str, Any]:
     """What was posted, kept as typed, for the form shown again with its errors."""
-    return {f.name: term_values(form, f.name) if f.kind == "terms" else form.get(f.name) or "" for f in fields}
+    return {f.name: term_values(form, f.name) if f.kind == "terms" else typed(form, f.name) for f in fields}
 
 
 def to_struct(values: dict[str, Any], struct: type[T], fields: Iterable[Field]) -> T:

@@ -116,3 +116,9 @@ def test_domain_refusals_are_danish() -> None:
     assert domain_errors(exc, FIELDS, {"live_on": "Før start."}).errors == {"live_on": "Før start."}
     assert domain_errors(exc, FIELDS).errors == {"live_on": "I drift siden: værdien blev afvist. Ret den og prøv igen."}
     assert domain_errors(Invalid("boom"), FIELDS).errors == {"": "Ændringen blev afvist. Ret felterne og prøv igen."}
+
+
+def test_line_breaks_from_a_browser_are_kept_as_lf() -> None:
+    text = Field("description", "Beskrivelse")
+    assert parse_form({"description": "a\r\nb"}, (text,)) == {"description": "a\nb"}
+    assert posted_values({"description": "a\r\nb"}, (text,)) == {"description": "a\nb"}
