@@ -351,6 +351,10 @@ def matches_etag(if_match: str | None, current: str) -> bool:
     return False
 
 
+# Ids a process never gets: they are pages (/processes/new)
+RESERVED_IDS = frozenset({"new"})
+
+
 class ProcessFilters(msgspec.Struct, kw_only=True):
     domain: str | None = None
     phase: str | None = None
@@ -669,7 +673,7 @@ class ProcessService:
                 )
             ).all()
         )
-        if base not in taken:
+        if base not in taken and base not in RESERVED_IDS:
             return base
         n = 2
         while f"{base}-{n}" in taken:

@@ -29,6 +29,7 @@ from service.deps import (
     ProcessServiceDep,
 )
 from service.pages.common import FormErrors, form_to_struct, page, require_signed_in
+from service.pages.forms import Field, parse_field
 from service.reuse import similar_processes
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -44,29 +45,19 @@ SORT_LABELS = {
 
 def whole_number(text: str, label: str, errors: dict[str, str], field: str) -> int | None:
     """ "1.200" → 1200; empty → None; anything else an error in Danish next to the field."""
-    cleaned = text.replace(".", "").replace(" ", "").strip()
-    if not cleaned:
-        return None
-    if not cleaned.isdigit():
-        errors[field] = f"{label} skal være et helt tal, fx 1.200."
-        return None
-    return int(cleaned)
+    return _number(Field(field, label, "int", minimum=0), text, errors)  # type: ignore[return-value]
 
 
 def decimal_number(text: str, label: str, errors: dict[str, str], field: str) -> float | None:
     """ "5,5" and "5.5" → 5.5; empty → None."""
-    cleaned = text.replace(" ", "").replace(",", ".").strip()
-    if not cleaned:
-        return None
-    try:
-        value = float(cleaned)
-    except ValueError:
-        errors[field] = f"{label} skal være et tal, fx 5,5."
-        return None
-    if value < 0:
-        errors[field] = f"{label} kan ikke være negativ."
-        return None
-    return value
+    return _number(Field(field, label, "decimal", minimum=0), text, errors)
+
+
+def _number(f: Field, text: str, errors: dict[str, str]) -> float | int | None:
+    value, error = parse_field(f, {f.name: text})
+    if error:
+        errors[f.name] = error
+    return value  # type: ignore[no-any-return]
 
 
 def proposal_from(form: dict[str, str]) -> IdeaProposal:

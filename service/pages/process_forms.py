@@ -267,6 +267,16 @@ def confirm(
     )
 
 
+async def confirmation(actor: Actor, forms: ProcessForms, process_id: str, action: str) -> Template | Redirect:
+    """The page that asks before retiring (the owner's editors) or deleting (admins) a process."""
+    if (redirect := require_signed_in(actor, f"/processes/{process_id}/{action}")) is not None:
+        return redirect
+    if action == "delete":
+        actor.require_admin("delete processes")
+        return confirm(actor, await forms.processes.get(actor, process_id), action)
+    return confirm(actor, await forms.editable(actor, process_id), action)
+
+
 class ProcessFormPages(Controller):
     include_in_schema = False
     dependencies = {"forms": Provide(provide_process_forms, sync_to_thread=False)}
@@ -330,6 +340,8 @@ class ProcessFormPages(Controller):
             return redirect
         process = await forms.editable(actor, process_id)
         mine = {**posted_values(data, EDIT_FIELDS), "version": data.get("version") or ""}
+        if process.status == "duplicate":
+            mine["status"] = process.status  # not on the form: a duplicate keeps its status here
         fields = EDIT_FIELDS if process.status != "duplicate" else FIELDS  # a duplicate keeps its status here
         try:
             if not (data.get("version") or "").isdigit():
@@ -429,9 +441,7 @@ class ProcessFormPages(Controller):
     async def retire_form(
         self, actor: ActorDep, forms: ProcessFormsDep, process_id: ProcessIdPath
     ) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, f"/processes/{process_id}/retire")) is not None:
-            return redirect
-        return confirm(actor, await forms.editable(actor, process_id), "retire")
+        return await confirmation(actor, forms, process_id, "retire")
 
     @post("/processes/{process_id:str}/retire", status_code=303)
     async def retire(
@@ -452,10 +462,7 @@ class ProcessFormPages(Controller):
     async def delete_form(
         self, actor: ActorDep, forms: ProcessFormsDep, process_id: ProcessIdPath
     ) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, f"/processes/{process_id}/delete")) is not None:
-            return redirect
-        actor.require_admin("delete processes")
-        return confirm(actor, await forms.processes.get(actor, process_id), "delete")
+        return await confirmation(actor, forms, process_id, "delete")
 
     @post("/processes/{process_id:str}/delete", status_code=303)
     async def delete(

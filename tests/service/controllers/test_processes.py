@@ -396,3 +396,8 @@ async def test_links_to_a_draft_do_not_show_its_id(api: Api) -> None:
         assert draft["id"] not in (await api.client.get(f"/processes/{public['id']}")).text
     own = (await api.get(f"{URL}/{public['id']}/history", who="editor_253")).text
     assert draft["id"] in own
+
+
+async def test_a_process_never_gets_the_id_of_a_page(api: Api) -> None:
+    created = await create(api, title="New")
+    assert created["id"] == "new-2"  # /processes/new is the page that describes a new process
