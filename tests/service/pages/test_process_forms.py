@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
+from tests.conftest import Api, process_body
 from tests.service.pages.conftest import PID, csrf_of, sign_in
 
 OTHER = "betaling-af-tolkeregninger"  # owned by Køge (259)
@@ -286,3 +286,50 @@ async def test_the_process_page_offers_the_actions_by_role(site: Api) -> None:
     other = (await site.client.get(f"/processes/{PID}")).text
     assert f'href="/processes/{PID}/edit"' not in other and f'action="/processes/{PID}/copy"' in other
     assert 'href="/processes/new"' in other  # the menu
+
+
+POSTS = [
+    "/processes/new",
+    f"/processes/{PID}/edit",
+    f"/processes/{PID}/copy",
+    f"/processes/{PID}/duplicate",
+    f"/processes/{PID}/retire",
+    f"/processes/{PID}/delete",
+]
+
+
+@pytest.mark.parametrize("url", POSTS)
+async def test_every_post_sends_anonymous_to_login(site: Api, url: str) -> None:
+    r = await post(site, url, {"version": "1", "original": OTHER, **new_form()}, page="/login")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    assert (await site.get(f"/api/processes/{PID}")).json()["version"] == 1
+
+
+@pytest.mark.parametrize("url", POSTS)
+async def test_every_post_refuses_a_reader(site: Api, url: str) -> None:
+    await site.person("rita", "reader", "253")
+    await sign_in(site, "rita")
+    r = await post(site, url, {"version": "1", "original": OTHER, **new_form()}, page=f"/processes/{PID}")
+    assert r.status_code == 403
+    assert (await site.get(f"/api/processes/{PID}")).json()["version"] == 1
+
+
+@pytest.mark.parametrize("url", POSTS[1:2] + POSTS[3:])
+async def test_every_change_refuses_another_municipalitys_editor(site: Api, url: str) -> None:
+    await sign_in(site, "editor_376")
+    r = await post(site, url, {"version": "1", "original": OTHER, **new_form()}, page=f"/processes/{PID}")
+    assert r.status_code == 403
+    assert (await site.get(f"/api/processes/{PID}")).json()["version"] == 1
+
+
+async def test_a_draft_is_not_offered_as_a_duplicate_to_another_municipality(site: Api) -> None:
+    draft = process_body("Hemmelig straffeattest-kladde", owner_municipality="376", visibility="municipality")
+    assert (await site.post("/api/processes", draft, who="editor_376")).status_code == 201
+    await sign_in(site, "editor_253")
+    r = await site.client.get("/processes/new/similar", params={"title": "Hemmelig straffeattest-kladde"})
+    assert "Hemmelig" not in r.text
+    page = await site.client.get(f"/processes/{PID}/duplicate", params={"q": "Hemmelig straffeattest-kladde"})
+    assert page.status_code == 200 and 'href="/processes/hemmelig' not in page.text and "Ingen fundet" in page.text
+    await sign_in(site, "editor_376")  # its own municipality is warned about it
+    r = await site.client.get("/processes/new/similar", params={"title": "Hemmelig straffeattest-kladde"})
+    assert 'href="/processes/hemmelig-straffeattest-kladde' in r.text

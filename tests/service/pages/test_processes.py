@@ -173,6 +173,8 @@ async def test_benefit_form_reads_danish_numbers(site: Api) -> None:
     assert r.status_code == 303, r.text
     saved = (await site.get(f"/api/processes/{PID}/adoptions/253/benefits/2024-Q1")).json()
     assert (saved["cases_handled"], saved["minutes_saved_per_case"]) == (1200, 5.5)
+    page = (await site.client.get(f"/processes/{PID}")).text
+    assert "<td>1. kvt. 2024" in page and "2024-Q1</td>" not in page  # the period in Danish
 
 
 def test_process_page_lists_its_bots(demo_bank: TestClient[Any]) -> None:
