@@ -21,5 +21,5 @@ async def test_dashboard_months_and_missing_figures(site: Api) -> None:
     page = (await site.client.get("/dashboard")).text
     assert "Forventet og realiseret pr. måned" in page
     # 30 runs × 3.2 minutes = 1.6 hours, all from runs; expected 1200 × 3.2 / 60 × 85 % / 12 = 4.53 hours
-    assert '<th scope="row">2024-05</th>' in page and '<td class="num">1,6</td>' in page and "4,5" in page
+    assert '<th scope="row">maj 2024</th>' in page and '<td class="num">1,6</td>' in page and "4,5" in page
     assert 'id="manglende"' in page and "Greve" in page
