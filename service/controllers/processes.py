@@ -100,11 +100,7 @@ class ProcessController(Controller):
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.get(actor, process_id))
 
-    @patch(
-        "/{process_id:str}",
-        guards=[requires_token],
-        summary="Change a process (If-Match required: 428 without it, 412 when stale)",
-    )
+    @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (If-Match: 428 without, 412 stale)")
     async def update_process(
         self,
         process_service: ProcessServiceDep,

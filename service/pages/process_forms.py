@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
@@ -22,14 +22,7 @@ from core.actors import Actor
 from core.errors import Conflict, DomainError, Forbidden, PreconditionFailed
 from search.documents import SearchQuery
 from service.controllers.params import ProcessIdPath
-from service.deps import (
-    ActorDep,
-    DbDep,
-    IndexerDep,
-    MunicipalityServiceDep,
-    ProcessServiceDep,
-    ReuseServiceDep,
-)
+from service.deps import ActorDep, DbDep, IndexerDep, ProcessServiceDep
 from service.indexing import Indexer, viewer_for
 from service.pages.common import FormErrors, page, require_signed_in
 from service.pages.forms import Field, domain_errors, form_values, parse_form, posted_values, to_struct
@@ -191,9 +184,15 @@ class ProcessForms:
     """What the process forms read from and write through."""
 
     processes: ProcessService
-    municipalities: MunicipalityService
-    reuse: ReuseService
     indexer: Indexer
+
+    @property
+    def municipalities(self) -> MunicipalityService:
+        return MunicipalityService(self.processes.session)
+
+    @property
+    def reuse(self) -> ReuseService:
+        return ReuseService(self.processes.session)
 
     async def vocabulary(self, actor: Actor) -> dict[str, Any]:
         kinds = {"systems": "system", "technologies": "technology", "tags": "tag"}
@@ -205,15 +204,15 @@ class ProcessForms:
         *,
         process: ProcessRead | None,
         values: dict[str, Any],
+        conflict: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
         status: int = 200,
-        conflict: dict[str, Any] | None = None,
     ) -> Template:
         return page(
             "process_form.html",
             actor,
-            status=status,
             nav="new" if process is None else "search",
+            status=status,
             process=process,
             groups=GROUPS,
             status_field=STATUS,
@@ -247,13 +246,8 @@ class ProcessForms:
         return await self.processes.get_many(actor, [h.id for h in result.hits if h.id != process.id])
 
 
-def provide_process_forms(
-    process_service: ProcessServiceDep,
-    municipality_service: MunicipalityServiceDep,
-    reuse_service: ReuseServiceDep,
-    indexer: IndexerDep,
-) -> ProcessForms:
-    return ProcessForms(process_service, municipality_service, reuse_service, indexer)
+def provide_process_forms(process_service: ProcessServiceDep, indexer: IndexerDep) -> ProcessForms:
+    return ProcessForms(process_service, indexer)
 
 
 ProcessFormsDep = NamedDependency[ProcessForms]
@@ -267,14 +261,18 @@ def confirm(
     )
 
 
-async def confirmation(actor: Actor, forms: ProcessForms, process_id: str, action: str) -> Template | Redirect:
-    """The page that asks before retiring (the owner's editors) or deleting (admins) a process."""
-    if (redirect := require_signed_in(actor, f"/processes/{process_id}/{action}")) is not None:
-        return redirect
+REFUSED = {
+    "stale": "Processen er ændret af en anden i mellemtiden. Se den nye udgave og bekræft igen.",
+    "duplicates": "Andre processer er markeret som dubletter af denne. Peg dem på en anden først.",
+}
+
+
+async def confirmable(actor: Actor, forms: ProcessForms, process_id: str, action: str) -> ProcessRead:
+    """The process, when `actor` may retire it (the owner's editors) or delete it (admins)."""
     if action == "delete":
         actor.require_admin("delete processes")
-        return confirm(actor, await forms.processes.get(actor, process_id), action)
-    return confirm(actor, await forms.editable(actor, process_id), action)
+        return await forms.processes.get(actor, process_id)
+    return await forms.editable(actor, process_id)
 
 
 class ProcessFormPages(Controller):
@@ -404,19 +402,19 @@ class ProcessFormPages(Controller):
 
     @post("/processes/{process_id:str}/duplicate", status_code=303)
     async def mark_duplicate(
-        self, actor: ActorDep, forms: ProcessFormsDep, db: DbDep, process_id: ProcessIdPath, data: Form
+        self, actor: ActorDep, forms: ProcessFormsDep, process_id: ProcessIdPath, data: Form
     ) -> Template | Redirect:
+        original = (data.get("original") or "").strip()  # the process it duplicates
         if (redirect := require_signed_in(actor, f"/processes/{process_id}/duplicate")) is not None:
             return redirect
         process = await forms.editable(actor, process_id)
-        original = (data.get("original") or "").strip()
         try:
             if not original:
                 raise FormErrors({"original": "Vælg den proces, den er en dublet af."})
             change = ProcessUpdate(status="duplicate", duplicate_of=original)
             await forms.processes.update(actor, process_id, change, f'"{data.get("version") or ""}"')
         except (FormErrors, DomainError) as exc:
-            await db.rollback()
+            await forms.processes.session.rollback()
             errors = (
                 exc.errors
                 if isinstance(exc, FormErrors)
@@ -437,45 +435,41 @@ class ProcessFormPages(Controller):
             )
         return Redirect(path=f"/processes/{process_id}?gemt=dublet", status_code=303)
 
-    @get("/processes/{process_id:str}/retire")
-    async def retire_form(
-        self, actor: ActorDep, forms: ProcessFormsDep, process_id: ProcessIdPath
+    @get(["/processes/{process_id:str}/retire", "/processes/{process_id:str}/delete"])
+    async def confirm_form(
+        self, request: Request[Any, Any, Any], actor: ActorDep, forms: ProcessFormsDep, process_id: ProcessIdPath
     ) -> Template | Redirect:
-        return await confirmation(actor, forms, process_id, "retire")
-
-    @post("/processes/{process_id:str}/retire", status_code=303)
-    async def retire(
-        self, actor: ActorDep, forms: ProcessFormsDep, db: DbDep, process_id: ProcessIdPath, data: Form
-    ) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, f"/processes/{process_id}/retire")) is not None:
+        """Asks before retiring (the owner's editors) or deleting (admins) a process."""
+        action = request.url.path.rsplit("/", 1)[1]
+        if (redirect := require_signed_in(actor, f"/processes/{process_id}/{action}")) is not None:
             return redirect
-        await forms.editable(actor, process_id)
-        try:
-            await forms.processes.update(actor, process_id, ProcessUpdate(phase="retired"), f'"{data.get("version")}"')
-        except PreconditionFailed:
-            await db.rollback()
-            errors = {"": "Processen er ændret af en anden i mellemtiden. Se den nye udgave og bekræft igen."}
-            return confirm(actor, await forms.processes.get(actor, process_id), "retire", errors=errors, status=409)
-        return Redirect(path=f"/processes/{process_id}?gemt=udfaset", status_code=303)
+        return confirm(actor, await confirmable(actor, forms, process_id, action), action)
 
-    @get("/processes/{process_id:str}/delete")
-    async def delete_form(
-        self, actor: ActorDep, forms: ProcessFormsDep, process_id: ProcessIdPath
+    @post(["/processes/{process_id:str}/retire", "/processes/{process_id:str}/delete"], status_code=303)
+    async def confirmed(
+        self,
+        request: Request[Any, Any, Any],
+        actor: ActorDep,
+        forms: ProcessFormsDep,
+        db: DbDep,
+        process_id: ProcessIdPath,
+        data: Form,
     ) -> Template | Redirect:
-        return await confirmation(actor, forms, process_id, "delete")
-
-    @post("/processes/{process_id:str}/delete", status_code=303)
-    async def delete(
-        self, actor: ActorDep, forms: ProcessFormsDep, db: DbDep, process_id: ProcessIdPath
-    ) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, f"/processes/{process_id}/delete")) is not None:
+        """Retires or deletes once confirmed; the version confirmed must still be the current one."""
+        action = request.url.path.rsplit("/", 1)[1]
+        if (redirect := require_signed_in(actor, f"/processes/{process_id}/{action}")) is not None:
             return redirect
-        actor.require_admin("delete processes")
-        process = await forms.processes.get(actor, process_id)
+        await confirmable(actor, forms, process_id, action)
         try:
-            await forms.processes.delete(actor, process_id)
-        except Conflict:
+            if action == "delete":
+                await forms.processes.delete(actor, process_id)
+            else:
+                change = ProcessUpdate(phase="retired")
+                await forms.processes.update(actor, process_id, change, f'"{data.get("version")}"')
+        except (Conflict, PreconditionFailed) as exc:
             await db.rollback()
-            errors = {"": "Andre processer er markeret som dubletter af denne. Peg dem på en anden først."}
-            return confirm(actor, process, "delete", errors=errors, status=409)
-        return Redirect(path="/search?slettet=1", status_code=303)
+            refusal = REFUSED["stale" if isinstance(exc, PreconditionFailed) else "duplicates"]
+            process = await forms.processes.get(actor, process_id)
+            return confirm(actor, process, action, errors={"": refusal}, status=409)
+        done = "/search?slettet=1" if action == "delete" else f"/processes/{process_id}?gemt=udfaset"
+        return Redirect(path=done, status_code=303)
