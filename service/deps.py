@@ -7,6 +7,7 @@ table that says how each is made.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from core.errors import NotAuthenticated
 from service.indexing import Indexer
 from service.settings import Settings
 
+log = logging.getLogger("rpabank")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -49,10 +51,20 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
         else:
             await state.indexer.index_before_commit(session)  # a backend in the database: same transaction
             await session.commit()
-            if session.info.pop("jobs_enqueued", False):
-                state.jobs.poke()  # the job runs after this answer, in whichever instance claims it
-            if session.info.get("index_dirty"):
-                await state.indexer.drain()  # failures stay queued and show on /api/health
+            await after_the_commit(state, session)
+
+
+async def after_the_commit(state: State, session: AsyncSession) -> None:
+    """Work that follows a committed write. It never fails the request: an error here (the index drain finding
+    the database busy, say) would answer 503 "retry" for a write that is already in, and a retry would write it
+    twice. What fails is logged; the index queue keeps its entries and the background drain retries them."""
+    try:
+        if session.info.pop("jobs_enqueued", False):
+            state.jobs.poke()  # the job runs after this answer, in whichever instance claims it
+        if session.info.get("index_dirty"):
+            await state.indexer.drain()  # failures stay queued and show on /api/health
+    except Exception:
+        log.exception("work after a committed write failed; it stays queued and is retried")
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

@@ -57,3 +57,49 @@ def test_a_database_that_is_down_answers_503_with_retry_after(tmp_path: Path) ->
         assert r.status_code == 503
         assert r.headers["retry-after"] == "5" and "retry" in r.json()["message"]
         assert client.get("/api/health/ready").status_code == 503
+
+
+async def test_work_after_the_commit_that_fails_does_not_answer_503(api: Api) -> None:
+    """A 503 "busy, retry" means nothing was written: once the write has committed, a failing index drain (SQLite
+    busy) is logged and stays queued; the client gets its 201, not a 503 that a retry would duplicate."""
+    from sqlalchemy.exc import OperationalError
+
+    from tests.conftest import process_body
+
+    indexer = api.client.app.state.indexer
+
+    async def busy() -> int:
+        raise OperationalError("DELETE FROM index_queue", {}, Exception("database is locked"))
+
+    original = indexer.drain
+    indexer.drain = busy
+    try:
+        r = await api.post("/api/processes", process_body("Skrevet trods travl kø"), who="editor_253")
+    finally:
+        indexer.drain = original
+    assert r.status_code == 201
+    listed = await api.get("/api/processes?limit=100")
+    assert [p["title"] for p in listed.json()["items"]].count("Skrevet trods travl kø") == 1
+
+
+async def test_an_after_commit_action_that_fails_does_not_answer_503(api: Api) -> None:
+    """A side effect registered with core.db.after_commit that fails is logged; the committed write answers 201."""
+    from core.db import after_commit
+    from tests.conftest import process_body
+
+    state = api.client.app.state
+    original = state.indexer.index_before_commit
+
+    async def with_failing_side_effect(session: object) -> None:
+        def fail() -> None:
+            raise OSError("the mirror could not be moved")
+
+        after_commit(session, fail)
+        await original(session)
+
+    state.indexer.index_before_commit = with_failing_side_effect
+    try:
+        r = await api.post("/api/processes", process_body("Skrevet trods fejlende efterarbejde"), who="editor_253")
+    finally:
+        state.indexer.index_before_commit = original
+    assert r.status_code == 201
