@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -423,6 +423,29 @@ class ProcessService:
         page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*process_options())
         rows = (await self.session.scalars(page)).all()
         return total, await self._shown(actor, [process_read(p) for p in rows])
+
+    def selected_ids(self, actor: Actor, filters: ProcessFilters) -> Any:
+        """A Select of the ids of the processes `filters` choose (for a query over what hangs off them)."""
+        return self._filtered(actor, filters).with_only_columns(Process.id)
+
+    async def stream(
+        self, actor: Actor, filters: ProcessFilters, ids: Sequence[str] | None = None, *, chunk: int = 500
+    ) -> AsyncIterator[list[ProcessRead]]:
+        """The processes the list filters choose (or these `ids`, in their order), `chunk` at a time, as
+        `find`/`get_many` would give them: read through a server-side cursor, never all in memory at once."""
+        if ids is not None:
+            for start in range(0, len(ids), chunk):
+                yield await self.get_many(actor, ids[start : start + chunk])
+            return
+        stmt = (
+            self._filtered(actor, filters)
+            .order_by(Process.title, Process.id)
+            .options(*process_options())
+            .execution_options(yield_per=chunk)
+        )
+        result = await self.session.stream_scalars(stmt)
+        async for part in result.partitions(chunk):
+            yield await self._shown(actor, [process_read(p) for p in part])
 
     async def get_many(self, actor: Actor, ids: Sequence[str]) -> list[ProcessRead]:
         """These processes in this order (e.g. ranked by a search); invisible or missing ones are left out."""
