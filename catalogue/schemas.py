@@ -441,8 +441,8 @@ Percent = Annotated[float, Meta(ge=0, le=100)]
 
 class ScreeningQuestionRead(Struct, kw_only=True):
     id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
-    text: Annotated[str, Meta(min_length=1, max_length=300)]
-    help: Annotated[str, Meta(max_length=1000)] | None = None
+    text: Annotated[str, Meta(min_length=1, max_length=300, pattern=TEXT)]
+    help: Annotated[str, Meta(max_length=1000, pattern=TEXT)] | None = None
     dimension: Dimension
     weight: Annotated[float, Meta(gt=0, le=10)] = 1.0
 

@@ -45,7 +45,7 @@ ERRORS: dict[int, tuple[str, str, str]] = {  # status → (error name, when, an 
     403: ("forbidden", "The token's role or municipality may not do this.", "Only editors of 253 may change this."),
     404: ("not_found", "Nothing with this id or code (or a draft you may not see).", "No process with id 'x'."),
     409: ("conflict", "Clashes with existing data or a simultaneous write; read again and retry.", "A clash."),
-    412: ("precondition_failed", "If-Match names an older version: someone changed it since you read it.", "Changed since."),
+    412: ("precondition_failed", "If-Match names an older version: it changed since you read it.", "Changed since."),
     413: ("too_large", "The body is larger than this address accepts.", "The request is too large."),
     422: ("invalid", "A parameter or a field of the body breaks a rule (`field` names it).", "title: too long."),
     429: ("too_many_requests", "Too many exports at once; retry after `Retry-After` seconds.", "Please retry."),
@@ -131,14 +131,14 @@ def _with_examples(op: dict[str, Any], components: dict[str, Any]) -> None:
 
 
 def _statuses(method: str, path: str, op: dict[str, Any], guarded: bool) -> set[int]:
-    statuses = {400, 401, 503}  # unreadable input; an unknown token (even on a public read); the database
+    # unreadable input; an unknown token (even on a public read); a rule broken (also by who asks: the bootstrap
+    # admin token is no person); the database
+    statuses = {400, 401, 422, 503}
     names = {p.get("name") for p in op.get("parameters", [])}
-    if op.get("parameters") or "requestBody" in op or method == "post":
-        statuses.add(422)
     if guarded or method != "get":
         statuses |= {401, 403}
-    if "{" in path:
-        statuses.add(404)
+    if "{" in path or method != "get":
+        statuses.add(404)  # the address, or something the body names, does not exist (or is a hidden draft)
     if method != "get":
         statuses.add(409)  # a clash, or a retry with an Idempotency-Key whose first request still runs
     if "requestBody" in op:
@@ -152,8 +152,11 @@ def _statuses(method: str, path: str, op: dict[str, Any], guarded: bool) -> set[
     return statuses
 
 
-def _error_response(status: int) -> dict[str, Any]:
+def _error_response(status: int, page: bool) -> dict[str, Any]:
+    """An error answer as documented: JSON under /api; elsewhere (pages, feeds) an error page."""
     name, when, example = ERRORS[status]
+    if page:
+        return {"description": when, "content": {"text/html": {"schema": {"type": "string"}}}}
     response: dict[str, Any] = {
         "description": when,
         "content": {
@@ -186,7 +189,7 @@ def complete(schema: dict[str, Any], guarded: set[tuple[str, str]]) -> dict[str,
             if path.startswith("/api/health"):  # the health checks answer their own body, 503 when unhealthy
                 continue
             for status in sorted(_statuses(method, path, op, needs_token)):
-                responses[str(status)] = _error_response(status)
+                responses[str(status)] = _error_response(status, page=not path.startswith("/api/"))
             for parameter in op.get("parameters", []):
                 if not parameter.get("description"):
                     parameter["description"] = PARAMETERS.get(parameter["name"], parameter["name"].replace("_", " "))

@@ -103,3 +103,28 @@ async def test_an_after_commit_action_that_fails_does_not_answer_503(api: Api) -
     finally:
         state.indexer.index_before_commit = original
     assert r.status_code == 201
+
+
+async def test_ids_beyond_an_integer_column_and_unencodable_hosts_are_4xx_not_500(api: Api) -> None:
+    """Found by the schemathesis run: on PostgreSQL an id above 2^31 - 1 overflowed the INTEGER column, and a
+    webhook host IDNA cannot encode raised UnicodeError; both answer 422 now."""
+    for url in ("/api/tokens/2147483648", "/api/comments/8957037141882247168", "/api/webhooks/99999999999"):
+        r = await api.delete(url)
+        assert r.status_code == 422, url
+    r = await api.get("/api/documents/3562464754")
+    assert r.status_code == 422
+    r = await api.post(
+        "/api/webhooks",
+        {"url": "https://" + "a" * 70 + ".dk/hook", "secret": "0123456789abcdef", "events": ["process.changed"]},
+    )
+    assert r.status_code == 422
+    assert r.json()["field"] == "url"
+
+
+async def test_screening_questions_that_would_not_read_back_are_refused(api: Api) -> None:
+    """Found by the schemathesis run: a blank text or a weight that rounds to 0.00 was kept, and the answer then
+    broke its own schema."""
+    good = {"id": "b", "text": "Hvor mange sager?", "dimension": "ease"}
+    for bad in ({"id": "a", "text": "   ", "dimension": "potential"}, {**good, "id": "a", "weight": 0.001}):
+        r = await api.put("/api/screening/questions", [{**bad, "dimension": "potential"}, good])
+        assert r.status_code == 422, bad
