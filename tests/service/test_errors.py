@@ -128,3 +128,21 @@ async def test_screening_questions_that_would_not_read_back_are_refused(api: Api
     for bad in ({"id": "a", "text": "   ", "dimension": "potential"}, {**good, "id": "a", "weight": 0.001}):
         r = await api.put("/api/screening/questions", [{**bad, "dimension": "potential"}, good])
         assert r.status_code == 422, bad
+
+
+async def test_a_write_refused_by_its_dependencies_leaves_no_lock_behind(api: Api) -> None:
+    """A write whose bearer token is unknown fails in a dependency after its session began (on SQLite with the
+    write lock). That session is closed at once: the next writes go through, not 503 after the busy timeout."""
+    import time
+
+    from tests.conftest import process_body
+
+    for _ in range(3):
+        r = await api.client.put(
+            "/api/processes/ingen/adoptions/253", json={"status": "planned"}, headers={"Authorization": "Bearer nej"}
+        )
+        assert r.status_code == 401
+    started = time.monotonic()
+    r = await api.post("/api/processes", process_body("Skrevet efter afviste forsøg"), who="editor_253")
+    assert r.status_code == 201
+    assert time.monotonic() - started < 5
