@@ -137,6 +137,8 @@ def measure(client: Any, pid: int, url: str) -> dict[str, Any]:
 def main() -> None:
     import httpx
 
+    from bench.scale import wait_until_up
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--processes", type=int, default=30_000)
     parser.add_argument("--port", type=int, default=8650)
@@ -158,16 +160,7 @@ def main() -> None:
         )
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{args.port}") as client:
-                deadline = time.monotonic() + 600
-                while True:
-                    try:
-                        if client.get("/api/health").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("the server did not start")
-                    time.sleep(0.5)
+                wait_until_up(client, server, 600)
                 idle = []
                 for _ in range(20):
                     t = time.perf_counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, get
@@ -100,77 +101,83 @@ async def file_chunks(make: Callable[[], Any]) -> AsyncIterator[bytes]:
         os.unlink(path)
 
 
-async def _search_ids(indexer: IndexerDep, actor: Actor, filters: ProcessFilters, q: str | None) -> list[str] | None:
-    """With `q`: the ids the search finds (best first, as GET /api/processes?q=); without: None (the filters)."""
-    if q and q.strip():
-        return (await search_process_ids(indexer, actor, filters, q, 10_000, 0))[2]
-    return None
+@dataclass(frozen=True)
+class Selection:
+    """What a processes export holds: the list filters, or the ids a search (`q`) found, for this actor."""
+
+    actor: Actor
+    filters: ProcessFilters
+    ids: list[str] | None  # None: every process the filters choose
+    names: dict[str, str]  # municipality code → name
+
+
+async def provide_selection(
+    export_service: ExportServiceDep,
+    indexer: IndexerDep,
+    actor: ActorDep,
+    filters: NamedDependency[ProcessFilters],
+    q: Text = None,
+) -> Selection:
+    """With `q`: the ids the search finds (best first, as GET /api/processes?q=); without: the filters."""
+    ids = (await search_process_ids(indexer, actor, filters, q, 10_000, 0))[2] if q and q.strip() else None
+    return Selection(actor, filters, ids, await export_service.names())
+
+
+Selected = NamedDependency[Selection]
+
+
+def download(path: str, media_type: str, summary: str, what: str) -> get:
+    """The route of a download: its content type and what it holds, as the OpenAPI document shows them."""
+    return get(path, summary=summary, media_type=media_type, response_description=what)
 
 
 class ExportController(Controller):
     path = "/api/export"
     tags = ["exports"]
-    dependencies = {**PROCESS_FILTERS, "export_slot": Provide(provide_export_slot)}
+    dependencies = {
+        **PROCESS_FILTERS,
+        "export_slot": Provide(provide_export_slot),
+        "selection": Provide(provide_selection),
+    }
 
-    @get(
+    @download(
         "/processes.csv",
-        summary="The processes as CSV (same filters as the process list)",
-        media_type=CSV,
-        response_description="UTF-8 CSV, comma separated, one process a row, Danish headers",
+        CSV,
+        "The processes as CSV (same filters as the process list)",
+        "UTF-8 CSV, comma separated, one process a row, Danish headers",
     )
-    async def processes_csv(
-        self,
-        state: State,
-        export_slot: ExportSlot,
-        export_service: ExportServiceDep,
-        indexer: IndexerDep,
-        actor: ActorDep,
-        filters: NamedDependency[ProcessFilters],
-        q: Text = None,
-    ) -> Stream:
-        ids = await _search_ids(indexer, actor, filters, q)
-        names = await export_service.names()
-
+    async def processes_csv(self, state: State, export_slot: ExportSlot, selection: Selected) -> Stream:
         async def chunks() -> AsyncIterator[bytes]:
             async with state.read_sessions() as session:
-                async for chunk in processes_csv(ProcessService(session).stream(actor, filters, ids), names):
+                rows = ProcessService(session).stream(selection.actor, selection.filters, selection.ids)
+                async for chunk in processes_csv(rows, selection.names):
                     yield chunk
 
         return streamed(export_slot, chunks(), "processer.csv", CSV)
 
-    @get(
+    @download(
         "/processes.xlsx",
-        summary="The processes and who runs them as an Excel workbook",
-        media_type=XLSX,
-        response_description="An Excel workbook: sheets Processer and Anvendelser",
+        XLSX,
+        "The processes and who runs them as an Excel workbook",
+        "An Excel workbook: sheets Processer and Anvendelser",
     )
-    async def processes_xlsx(
-        self,
-        state: State,
-        export_slot: ExportSlot,
-        export_service: ExportServiceDep,
-        indexer: IndexerDep,
-        actor: ActorDep,
-        filters: NamedDependency[ProcessFilters],
-        q: Text = None,
-    ) -> Stream:
-        ids = await _search_ids(indexer, actor, filters, q)
-        names = await export_service.names()
+    async def processes_xlsx(self, state: State, export_slot: ExportSlot, selection: Selected) -> Stream:
+        actor, filters, ids = selection.actor, selection.filters, selection.ids
 
         async def workbook() -> str:
             async with state.read_sessions() as rows, state.read_sessions() as adoption_rows:
                 service = ProcessService(rows)
                 chosen = service.selected_ids(actor, filters) if ids is None else ids
                 adoptions = ExportService(adoption_rows).stream_adoptions(actor, chosen)
-                return await processes_xlsx(service.stream(actor, filters, ids), adoptions, names)
+                return await processes_xlsx(service.stream(actor, filters, ids), adoptions, selection.names)
 
         return streamed(export_slot, file_chunks(workbook), "processer.xlsx", XLSX)
 
-    @get(
+    @download(
         "/benefits.xlsx",
-        summary="Expected and realised benefits as an Excel workbook, a sheet per grouping",
-        media_type=XLSX,
-        response_description="An Excel workbook: totals, a sheet per grouping and the records",
+        XLSX,
+        "Expected and realised benefits as an Excel workbook, a sheet per grouping",
+        "An Excel workbook: totals, a sheet per grouping and the records",
     )
     async def benefits_xlsx(
         self,

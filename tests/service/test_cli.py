@@ -22,6 +22,15 @@ def run(settings: Settings, *argv: str) -> int:
     return main(list(argv), env(settings))
 
 
+def demo_export(tmp_path: Path) -> Path:
+    """The demo catalogue exported to a JSON file (made in a data folder of its own)."""
+    source = Settings(data_dir=tmp_path / "source")
+    assert run(source, "demo", "--no-serve") == 0
+    export = tmp_path / "export.json"
+    assert run(source, "export", str(export)) == 0
+    return export
+
+
 def test_demo_loads_the_network_and_at_least_15_processes(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -112,10 +121,7 @@ def test_export_import_round_trip_is_identical(settings: Settings, tmp_path: Pat
 def test_a_broken_import_leaves_nothing_behind(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = Settings(data_dir=tmp_path / "source")
-    assert run(source, "demo", "--no-serve") == 0
-    export = tmp_path / "export.json"
-    assert run(source, "export", str(export)) == 0
+    export = demo_export(tmp_path)
     doc = json.loads(export.read_text())
     doc["adoptions"].append(dict(doc["adoptions"][0]))  # the same adoption twice, at the very end
     broken = tmp_path / "broken.json"
@@ -258,10 +264,7 @@ def test_import_sheet_previews_writes_and_reports_errors(
 def test_import_refuses_what_the_api_refuses_one_line_per_problem_and_writes_nothing(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = Settings(data_dir=tmp_path / "source")
-    assert run(source, "demo", "--no-serve") == 0
-    export = tmp_path / "export.json"
-    assert run(source, "export", str(export)) == 0
+    export = demo_export(tmp_path)
     doc = json.loads(export.read_text())
     processes = doc["processes"]
     processes[0]["version"] = -3
