@@ -187,6 +187,12 @@ def complete(schema: dict[str, Any], guarded: set[tuple[str, str]]) -> dict[str,
             for code in [c for c in responses if c.startswith(("4", "5"))]:
                 del responses[code]  # Litestar's own error shape is not what the API answers
             if path.startswith("/api/health"):  # the health checks answer their own body, 503 when unhealthy
+                if path != "/api/health/live":
+                    responses["503"] = {
+                        "description": "Unhealthy: the body names each failing check.",
+                        "headers": RETRY_AFTER,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
                 continue
             for status in sorted(_statuses(method, path, op, needs_token)):
                 responses[str(status)] = _error_response(status, page=not path.startswith("/api/"))

@@ -91,3 +91,27 @@ async def test_no_5xx_and_every_answer_as_documented(api: Api, who: str | None) 
                 failures.append(f"{method} {url[:120]} → {response.status_code}: {titles}")
     assert requests > 100
     assert not failures, f"{len(failures)} of {requests} requests disagree:\n" + "\n".join(failures[:40])
+
+
+async def test_the_document_shows_errors_content_types_and_locks_as_served(api: Api) -> None:
+    spec = (await api.client.get("/api/schema/openapi.json")).json()
+    paths = spec["paths"]
+    assert "security" not in spec  # no lock on everything
+    assert paths["/api/processes"]["get"]["security"] == []  # a public read
+    assert paths["/api/processes"]["post"]["security"] == [{"bearer": []}]
+    assert paths["/api/tokens"]["get"]["security"] == [{"bearer": []}]  # a private read
+    post = paths["/api/processes"]["post"]
+    assert {"401", "403", "409", "422", "503"} <= set(post["responses"])
+    assert post["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert post["requestBody"]["content"]["application/json"]["example"]["title"]
+    assert "Retry-After" in post["responses"]["503"]["headers"]
+    assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+    patch = paths["/api/processes/{process_id}"]["patch"]
+    assert "412" in patch["responses"] and "404" in patch["responses"]
+    assert "text/csv" in paths["/api/export/processes.csv"]["get"]["responses"]["200"]["content"]
+    assert "429" in paths["/api/export/processes.xlsx"]["get"]["responses"]
+    for item in paths.values():
+        for op in item.values():
+            for parameter in op.get("parameters", []):
+                assert parameter.get("description"), parameter["name"]
+    assert spec["components"]["schemas"]["Error"]["required"] == ["status_code", "error", "message"]
