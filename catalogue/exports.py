@@ -5,18 +5,21 @@ Built from the same read schemas as the API, so an export shows exactly what the
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
+import os
 import re
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +28,7 @@ from catalogue.schemas import AdoptionRead, BenefitRead, BenefitRow, BenefitSumm
 from catalogue.services import adoption_read, visible_processes
 from catalogue.vocab import VISIBILITIES
 from core.actors import Actor
+from core.streaming import blocking_iter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NUMBER = "#,##0.00"
@@ -166,15 +170,24 @@ GROUP_SHEETS: dict[str, tuple[str, list[Column]]] = {
 # ---------------------------------------------------------------- writers
 
 
-def processes_csv(processes: Sequence[ProcessRead], names: dict[str, str]) -> bytes:
-    """CSV for programs: comma separated, UTF-8, decimal point, ISO dates."""
-    columns = process_columns(names)
+def csv_lines(columns: Sequence[Column], items: Iterable[Any], *, header: bool = False) -> bytes:
+    """Rows of the CSV for programs: comma separated, UTF-8, decimal point, ISO dates."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.header for c in columns])
-    for p in processes:
-        writer.writerow([_csv_value(c.value(p)) for c in columns])
+    if header:
+        writer.writerow([c.header for c in columns])
+    for item in items:
+        writer.writerow([_csv_value(c.value(item)) for c in columns])
     return out.getvalue().encode("utf-8")
+
+
+async def processes_csv(processes: AsyncIterator[list[ProcessRead]], names: dict[str, str]) -> AsyncIterator[bytes]:
+    """The processes CSV, a chunk of rows at a time (each formatted in a worker thread): the header goes out at
+    once and the file is never whole in memory."""
+    columns = process_columns(names)
+    yield csv_lines(columns, [], header=True)
+    async for chunk in processes:
+        yield await asyncio.to_thread(csv_lines, columns, chunk)
 
 
 def _csv_value(value: Any) -> Any:
@@ -201,60 +214,89 @@ def inert(value: Any) -> Any:
     return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def _sheet(ws: Worksheet, columns: Sequence[Column], items: Sequence[Any]) -> None:
-    ws.append([c.header for c in columns])
-    for item in items:
-        ws.append([inert(c.value(item)) for c in columns])
+def _sheet(ws: Any, columns: Sequence[Column], items: Iterable[Any]) -> None:
+    """A sheet of a write-only workbook (`ws`; rows go to disk as they come): bold headers, formats, a filter."""
     for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        ws.column_dimensions[letter].width = max(column.width, min(len(column.header) + 2, 30))
-        ws[f"{letter}1"].font = BOLD
-        if column.format:
-            for row in range(2, len(items) + 2):
-                ws[f"{letter}{row}"].number_format = column.format
+        ws.column_dimensions[get_column_letter(index)].width = max(column.width, min(len(column.header) + 2, 30))
     ws.freeze_panes = "A2"
-    if items:
-        ws.auto_filter.ref = ws.dimensions
+    header = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, value=column.header)
+        cell.font = BOLD
+        header.append(cell)
+    ws.append(header)
+    rows = 0
+    for item in items:
+        row: list[Any] = []
+        for column in columns:
+            value = inert(column.value(item))
+            if column.format and value is not None:
+                value = WriteOnlyCell(ws, value=value)
+                value.number_format = column.format
+            row.append(value)
+        ws.append(row)
+        rows += 1
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{rows + 1}"
 
 
-def _save(wb: Workbook) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+def _save(wb: Workbook) -> str:
+    """The workbook in a temporary file (its path; the caller removes it)."""
+    handle, path = tempfile.mkstemp(prefix="rpabank-export-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        wb.save(path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
 
 
-def processes_xlsx(processes: Sequence[ProcessRead], adoptions: Sequence[AdoptionRead], names: dict[str, str]) -> bytes:
-    """Sheet "Processer" (one row per process) and "Anvendelser" (who runs which)."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Processer"
-    _sheet(ws, process_columns(names), processes)
+def write_processes_xlsx(
+    processes: Iterable[ProcessRead], adoptions: Iterable[AdoptionRead], names: dict[str, str]
+) -> str:
+    """Sheet "Processer" (one row per process) and "Anvendelser" (who runs which), written row by row to a
+    temporary file (blocking: run it in a worker thread). Returns the file's path."""
+    wb = Workbook(write_only=True)
+    _sheet(wb.create_sheet("Processer"), process_columns(names), processes)
     _sheet(wb.create_sheet("Anvendelser"), ADOPTION_COLUMNS, adoptions)
     return _save(wb)
 
 
-def benefits_xlsx(summaries: dict[str, BenefitSummary], records: Sequence[BenefitRead]) -> bytes:
-    """Sheet "I alt" (totals and the settings used), one sheet per grouping, and "Registreringer"."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "I alt"
+async def processes_xlsx(
+    processes: AsyncIterator[list[ProcessRead]], adoptions: AsyncIterator[list[AdoptionRead]], names: dict[str, str]
+) -> str:
+    """The processes workbook built in a worker thread that takes the rows chunk by chunk from the database
+    (read on the event loop). Returns the temporary file's path."""
+    loop = asyncio.get_running_loop()
+    rows, adopters = blocking_iter(processes, loop), blocking_iter(adoptions, loop)
+    return await asyncio.to_thread(write_processes_xlsx, rows, adopters, names)
+
+
+def benefits_xlsx(summaries: dict[str, BenefitSummary], records: Sequence[BenefitRead]) -> str:
+    """Sheet "I alt" (totals and the settings used), one sheet per grouping, and "Registreringer", written to a
+    temporary file (blocking: run it in a worker thread). Returns the file's path."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("I alt")
     any_summary = next(iter(summaries.values()))
     totals: FiguresRead = any_summary.totals
-    ws.append(["Nøgletal", "Værdi"])
+    ws.column_dimensions["A"].width = 36
+    ws.column_dimensions["B"].width = 18
+    bold = []
+    for text in ("Nøgletal", "Værdi"):
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font = BOLD
+        bold.append(cell)
+    ws.append(bold)
     for column in FIGURE_COLUMNS:
-        ws.append([column.header, column.value(totals)])
-        ws.cell(row=ws.max_row, column=2).number_format = column.format or "General"
+        value = WriteOnlyCell(ws, value=column.value(totals))
+        value.number_format = column.format or "General"
+        ws.append([column.header, value])
     ws.append([])
     ws.append(["Timepris, netværkets standard (kr.)", any_summary.settings.hourly_cost_dkk])
     ws.append(["Årsværk (timer)", any_summary.settings.annual_hours])
     ws.append(["Fra periode", any_summary.from_ or ""])
     ws.append(["Til periode", any_summary.to or ""])
-    ws.column_dimensions["A"].width = 36
-    ws.column_dimensions["B"].width = 18
-    ws["A1"].font = BOLD
-    ws["B1"].font = BOLD
     for group_by, summary in summaries.items():
         title, keys = GROUP_SHEETS[group_by]
         rows: list[BenefitRow] = summary.rows
@@ -276,15 +318,20 @@ class ExportService:
             for code, name in (await self.session.execute(select(Municipality.code, Municipality.name))).all()
         }
 
-    async def adoptions_of(self, actor: Actor, ids: Sequence[str]) -> list[AdoptionRead]:
-        """The adoptions of these processes, in one query, by process title and municipality name."""
-        if not ids:
-            return []
+    async def stream_adoptions(
+        self, actor: Actor, processes: Any, *, chunk: int = 1000
+    ) -> AsyncIterator[list[AdoptionRead]]:
+        """The adoptions of `processes` (a Select of process ids, or the ids), by process title and municipality
+        name, `chunk` at a time through a server-side cursor."""
+        ids = list(processes) if isinstance(processes, (list, tuple)) else processes
         stmt = (
             select(Adoption, Process, Municipality)
             .join(Process, Process.id == Adoption.process_id)
             .join(Municipality, Municipality.code == Adoption.municipality_code)
-            .where(Adoption.process_id.in_(list(ids)), visible_processes(actor))
+            .where(Adoption.process_id.in_(ids), visible_processes(actor))
             .order_by(Process.title, Process.id, Municipality.name)
+            .execution_options(yield_per=chunk)
         )
-        return [adoption_read(a, p, m) for a, p, m in (await self.session.execute(stmt)).all()]
+        result = await self.session.stream(stmt)
+        async for part in result.partitions(chunk):
+            yield [adoption_read(a, p, m) for a, p, m in part]

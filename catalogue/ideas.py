@@ -146,6 +146,11 @@ class IdeaService:
         for dimension in ("potential", "ease"):
             if not any(q.dimension == dimension for q in questions):
                 raise Invalid(f"At least one question must be about {dimension}.", field="dimension")
+        for q in questions:  # what is kept must read back as valid: a text of more than spaces, a weight of 0.01+
+            if not q.text.strip():
+                raise Invalid(f"Question {q.id!r} needs a text.", field="text")
+            if Decimal(str(q.weight)).quantize(Decimal("0.01")) <= 0:  # the column keeps 2 decimals
+                raise Invalid(f"Question {q.id!r}: the weight must be at least 0.01.", field="weight")
         await self.session.execute(delete(ScreeningQuestion))
         for position, q in enumerate(questions, start=1):
             self.session.add(

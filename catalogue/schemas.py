@@ -24,6 +24,18 @@ Kle = Annotated[
 ProcessId = Annotated[str, Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=140)]
 # Text a person typed: no control characters but tab and line breaks (they break spreadsheets and some databases)
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_CONTROL_PATTERN = "matching regex '" + TEXT + "'"
+
+
+def readable(message: str) -> str:
+    """A msgspec validation message a person understands (the API's 422s and `rpabank import` say the same)."""
+    if _CONTROL_PATTERN in message.replace("\\\\", "\\"):
+        return "control characters are not allowed (only tab and line breaks)"
+    if "with a timezone component" in message:
+        return "needs a time zone (e.g. 2024-05-01T10:00:00Z)"
+    return message
+
+
 Title = Annotated[str, Meta(min_length=1, max_length=120, pattern=TEXT)]
 Summary = Annotated[str, Meta(min_length=1, max_length=280, pattern=TEXT)]
 Description = Annotated[str, Meta(max_length=20_000, pattern=TEXT)]
@@ -38,6 +50,7 @@ Rate = Annotated[float, Meta(ge=0, le=100)]
 Hours = Annotated[float, Meta(ge=0, le=1_000_000)]
 Population = Annotated[int, Meta(ge=0, le=10_000_000)]
 Alias = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
+MunicipalityName = Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
 HourlyCost = Annotated[float, Meta(ge=0, le=100_000, description="DKK per hour of a case worker")]
 
 IN = {"forbid_unknown_fields": True, "kw_only": True}
@@ -53,7 +66,7 @@ class Contact(Struct, **IN):
 
 class MunicipalityCreate(Struct, **IN):
     code: MunicipalityCode
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    name: MunicipalityName
     cvr: Cvr | None = None
     population: Population | None = None
     member_since: dt.date | None = None
@@ -63,7 +76,7 @@ class MunicipalityCreate(Struct, **IN):
 
 
 class MunicipalityUpdate(Struct, **IN):
-    name: Annotated[str, Meta(min_length=1, max_length=100)] | UnsetType = UNSET
+    name: MunicipalityName | UnsetType = UNSET
     cvr: Cvr | None | UnsetType = UNSET
     population: Population | None | UnsetType = UNSET
     member_since: dt.date | None | UnsetType = UNSET
@@ -428,8 +441,8 @@ Percent = Annotated[float, Meta(ge=0, le=100)]
 
 class ScreeningQuestionRead(Struct, kw_only=True):
     id: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,49}$")]
-    text: Annotated[str, Meta(min_length=1, max_length=300)]
-    help: Annotated[str, Meta(max_length=1000)] | None = None
+    text: Annotated[str, Meta(min_length=1, max_length=300, pattern=TEXT)]
+    help: Annotated[str, Meta(max_length=1000, pattern=TEXT)] | None = None
     dimension: Dimension
     weight: Annotated[float, Meta(gt=0, le=10)] = 1.0
 

@@ -5,15 +5,17 @@ Visibility and write rights are decided here, not in the HTTP handlers.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -428,6 +430,29 @@ class ProcessService:
         rows = (await self.session.scalars(page)).all()
         return total, await self._shown(actor, [process_read(p) for p in rows])
 
+    def selected_ids(self, actor: Actor, filters: ProcessFilters) -> Any:
+        """A Select of the ids of the processes `filters` choose (for a query over what hangs off them)."""
+        return self._filtered(actor, filters).with_only_columns(Process.id)
+
+    async def stream(
+        self, actor: Actor, filters: ProcessFilters, ids: Sequence[str] | None = None, *, chunk: int = 500
+    ) -> AsyncIterator[list[ProcessRead]]:
+        """The processes the list filters choose (or these `ids`, in their order), `chunk` at a time, as
+        `find`/`get_many` would give them: read through a server-side cursor, never all in memory at once."""
+        if ids is not None:
+            for start in range(0, len(ids), chunk):
+                yield await self.get_many(actor, ids[start : start + chunk])
+            return
+        stmt = (
+            self._filtered(actor, filters)
+            .order_by(Process.title, Process.id)
+            .options(*process_options())
+            .execution_options(yield_per=chunk)
+        )
+        result = await self.session.stream_scalars(stmt)
+        async for part in result.partitions(chunk):
+            yield await self._shown(actor, [process_read(p) for p in part])
+
     async def get_many(self, actor: Actor, ids: Sequence[str]) -> list[ProcessRead]:
         """These processes in this order (e.g. ranked by a search); invisible or missing ones are left out."""
         if not ids:
@@ -779,6 +804,20 @@ def adoption_read(a: Adoption, process: Process, municipality: Municipality) -> 
     )
 
 
+@dataclass
+class AdoptionOverview:
+    """The dashboard's adoption figures (see AdoptionService.overview)."""
+
+    adoption_count: int
+    running_count: int
+    expected_hours: float  # per year, of the adoptions in operation
+    by_status: dict[str, int]
+    processes: int  # processes adopted at least once
+    matrix: list[list[AdoptionRead]]  # the most adopted processes' adoptions, most adopted first
+    top_expected: list[tuple[str, str, float]]  # (process id, title, expected hours per year) in operation
+    adopting_municipalities: set[str]
+
+
 class AdoptionService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -798,6 +837,60 @@ class AdoptionService:
     async def for_process(self, actor: Actor, process_id: str) -> list[AdoptionRead]:
         await ProcessService(self.session).get_model(actor, process_id)
         return await self._rows(self._base(actor).where(Adoption.process_id == process_id).order_by(Municipality.name))
+
+    async def overview(self, actor: Actor, *, matrix_rows: int = 40, top: int = 10) -> AdoptionOverview:
+        """The network's adoption figures for the dashboard, counted by the database: the totals in one aggregate
+        query, then only the `matrix_rows` most adopted processes' adoptions and the `top` processes by expected
+        hours, however many adoptions there are."""
+        cases = func.coalesce(Adoption.cases_per_year, Process.cases_per_year)
+        minutes = func.coalesce(Adoption.minutes_per_case, Process.minutes_per_case)
+        rate = func.coalesce(Adoption.automation_rate, Process.automation_rate)
+        hours = cases * minutes * rate / 6000  # cases × minutes / 60 × rate / 100, as `expected_hours`
+        running = Adoption.status == "operation"
+        joined = select(Adoption).join(Process, Process.id == Adoption.process_id).where(visible_processes(actor))
+        totals = (
+            await self.session.execute(
+                joined.with_only_columns(
+                    func.count(),
+                    func.count(func.distinct(Adoption.process_id)),
+                    func.sum(case((running, hours), else_=0)),
+                    *(func.sum(case((Adoption.status == key, 1), else_=0)) for key in ADOPTION_STATUSES),
+                )
+            )
+        ).one()
+        adoption_count, processes, expected, *per_status = totals
+        by_status = {key: int(n or 0) for key, n in zip(ADOPTION_STATUSES, per_status, strict=True)}
+        most = (
+            joined.with_only_columns(Adoption.process_id)
+            .group_by(Adoption.process_id, Process.title)
+            .order_by(func.count().desc(), Process.title)
+            .limit(matrix_rows)
+        )
+        rows = await self._rows(self._base(actor).where(Adoption.process_id.in_(most)))
+        per_process: dict[str, list[AdoptionRead]] = {}
+        for a in rows:
+            per_process.setdefault(a.process, []).append(a)
+        matrix = sorted(per_process.values(), key=lambda group: (-len(group), group[0].process_title))
+        top_rows = (
+            await self.session.execute(
+                joined.where(running)
+                .with_only_columns(Adoption.process_id, Process.title, func.coalesce(func.sum(hours), 0))
+                .group_by(Adoption.process_id, Process.title)
+                .order_by(func.coalesce(func.sum(hours), 0).desc(), Process.title)
+                .limit(top)
+            )
+        ).all()
+        adopters = await self.session.scalars(joined.with_only_columns(Adoption.municipality_code).distinct())
+        return AdoptionOverview(
+            adoption_count=int(adoption_count or 0),
+            running_count=by_status.get("operation", 0),
+            expected_hours=float(expected or 0),
+            by_status=by_status,
+            processes=int(processes or 0),
+            matrix=matrix,
+            top_expected=[(pid, title, float(h)) for pid, title, h in top_rows],
+            adopting_municipalities=set(adopters.all()),
+        )
 
     async def visible(self, actor: Actor) -> list[AdoptionRead]:
         """Every adoption of the processes this actor may see, in one query (the network's adoption matrix)."""
@@ -1114,7 +1207,11 @@ class BenefitService:
     async def report(self, actor: Actor, f: BenefitFilters) -> tuple[dict[str, BenefitSummary], list[BenefitRead]]:
         """Every grouping of one selection, and its records (for spreadsheets)."""
         adoptions, records, shown = await self.selection(actor, f)
-        return {g: self._summary(g, f, adoptions, records) for g in GROUP_BYS}, shown
+
+        def every_grouping() -> dict[str, BenefitSummary]:  # CPU work over every record: in a worker thread
+            return {g: self._summary(g, f, adoptions, records) for g in GROUP_BYS}
+
+        return await asyncio.to_thread(every_grouping), shown
 
     def _summary(
         self, group_by: str, f: BenefitFilters, adoptions: Sequence[AdoptionFacts], records: Sequence[RecordFacts]

@@ -7,11 +7,14 @@ timestamps, versions, vocabulary order and history all travel.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
+from msgspec import Meta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.formulas import parse_period, to_decimal, to_float
 from catalogue.models import Adoption, BenefitRecord, Municipality, Process, ProcessRevision, ProcessTerm
 from catalogue.schemas import (
+    TEXT,
     Alias,
     CasesHandled,
     CasesPerYear,
@@ -33,12 +37,15 @@ from catalogue.schemas import (
     Minutes,
     MinutesPerCase,
     MunicipalityCode,
+    MunicipalityName,
+    Name,
     Population,
     ProcessId,
     Rate,
     Summary,
     TermList,
     Title,
+    readable,
 )
 from catalogue.services import process_options, process_snapshot, terms_for
 from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, Visibility, term_key, term_label
@@ -48,18 +55,24 @@ FORMAT = "rpabank-catalogue"
 FORMAT_VERSION = 2  # 2: benefit records and the municipalities' hourly cost
 
 _STRICT = {"forbid_unknown_fields": True, "kw_only": True}
+# The same rules as the API's: timestamps with their time zone, versions from 1, text without control characters.
+Stamp = Annotated[dt.datetime, Meta(tz=True)]
+Version = Annotated[int, Meta(ge=1)]
+Action = Annotated[str, Meta(min_length=1, max_length=20, pattern=TEXT)]
+Repo = Annotated[str, Meta(min_length=1, max_length=500, pattern=TEXT)]
+Ref = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
 
 
 class MunicipalityRecord(msgspec.Struct, **_STRICT):
     code: MunicipalityCode
-    name: str
+    name: MunicipalityName
     cvr: Cvr | None
     population: Population | None
     member_since: dt.date | None
     member_until: dt.date | None
     aliases: list[Alias]
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Stamp
+    updated_at: Stamp
     hourly_cost_dkk: HourlyCost | None = None
 
 
@@ -87,9 +100,9 @@ class ProcessRecord(msgspec.Struct, **_STRICT):
     build_hours: Hours | None
     derived_from: ProcessId | None
     visibility: Visibility
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    version: int
+    created_at: Stamp
+    updated_at: Stamp
+    version: Version
 
 
 class AdoptionRecord(msgspec.Struct, **_STRICT):
@@ -98,15 +111,15 @@ class AdoptionRecord(msgspec.Struct, **_STRICT):
     status: AdoptionStatus
     started_on: dt.date | None
     live_on: dt.date | None
-    bot_repo: str | None
-    bot_ref: str | None
+    bot_repo: Repo | None
+    bot_ref: Ref | None
     cases_per_year: CasesPerYear | None
     minutes_per_case: Minutes | None
     automation_rate: Rate | None
-    notes: str | None
+    notes: LongText | None
     contact: Contact | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Stamp
+    updated_at: Stamp
 
 
 class BenefitRecordRecord(msgspec.Struct, **_STRICT):
@@ -118,17 +131,17 @@ class BenefitRecordRecord(msgspec.Struct, **_STRICT):
     baseline_minutes: MinutesPerCase | None
     running_cost_dkk: Dkk | None
     budget_realised: bool
-    note: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    note: LongText | None
+    created_at: Stamp
+    updated_at: Stamp
 
 
 class RevisionRecord(msgspec.Struct, **_STRICT):
     process: ProcessId
-    version: int
-    changed_at: dt.datetime
-    actor: str
-    action: str
+    version: Version
+    changed_at: Stamp
+    actor: Name
+    action: Action
     changes: list[dict[str, Any]]
 
 
@@ -230,18 +243,79 @@ async def export_catalogue(session: AsyncSession) -> bytes:
     return msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n"
 
 
-def parse_catalogue(raw: bytes) -> CatalogueFile:
+class _Envelope(msgspec.Struct, **_STRICT):
+    """The file's frame; each record is checked on its own, so every broken one is named."""
+
+    format: str
+    format_version: int
+    municipalities: list[msgspec.Raw]
+    processes: list[msgspec.Raw]
+    adoptions: list[msgspec.Raw]
+    history: list[msgspec.Raw]
+    benefits: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+_SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "municipalities": MunicipalityRecord,
+    "processes": ProcessRecord,
+    "adoptions": AdoptionRecord,
+    "history": RevisionRecord,
+    "benefits": BenefitRecordRecord,
+}
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def _keys(raw: msgspec.Raw) -> dict[str, str]:
+    """What names a record (its id, code or process/municipality/period), as far as it can be read."""
     try:
-        doc = msgspec.json.decode(raw, type=CatalogueFile)
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: data[k] for k in ("id", "code", "process", "municipality", "period") if isinstance(data.get(k), str)}
+
+
+def _problem(where: str, exc: msgspec.ValidationError) -> str:
+    message = str(exc)
+    at = _AT.search(message)
+    field = at.group(1) if at else ""
+    text = readable(message[: at.start()] if at else message)
+    return f"{where}: {field}: {text}" if field else f"{where}: {text}"
+
+
+def parse_catalogue(raw: bytes) -> CatalogueFile:
+    """The file as a catalogue, checked with the API's rules. Raises Invalid naming every problem, one a line."""
+    try:
+        frame = msgspec.json.decode(raw, type=_Envelope)
+    except msgspec.ValidationError as exc:
+        raise Invalid(_problem("This is not a catalogue export", exc)) from None
     except msgspec.DecodeError as exc:
         raise Invalid(f"This is not a catalogue export: {exc}") from None
-    if doc.format != FORMAT:
-        raise Invalid(f"This file's format is {doc.format!r}, not {FORMAT!r}.", field="format")
-    if doc.format_version > FORMAT_VERSION:
+    if frame.format != FORMAT:
+        raise Invalid(f"This file's format is {frame.format!r}, not {FORMAT!r}.", field="format")
+    if frame.format_version > FORMAT_VERSION:
         raise Invalid(
-            f"This file is format version {doc.format_version}; this RPA-banken reads up to {FORMAT_VERSION}.",
+            f"This file is format version {frame.format_version}; this RPA-banken reads up to {FORMAT_VERSION}.",
             field="format_version",
         )
+    problems: list[str] = []
+    records: dict[str, list[Any]] = {}
+    unreadable: set[str] = set()  # ids and codes of records that broke a rule: links to them are not "unknown"
+    for section, record_type in _SECTIONS.items():
+        records[section] = []
+        for index, item in enumerate(getattr(frame, section)):
+            try:
+                records[section].append(msgspec.json.decode(item, type=record_type))
+            except msgspec.ValidationError as exc:
+                keys = _keys(item)
+                label = f" ({'/'.join(keys.values())})" if keys else ""
+                problems.append(_problem(f"{section}[{index}]{label}", exc))
+                unreadable.update(keys.get(k, "") for k in ("id", "code"))
+    doc = CatalogueFile(format=frame.format, format_version=frame.format_version, **records)
+    problems += check_catalogue(doc, unreadable)
+    if problems:
+        raise Invalid("\n".join(problems))
     return doc
 
 
@@ -258,10 +332,6 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     for model in (Municipality, Process):
         if await session.scalar(select(func.count()).select_from(model)):
             raise Conflict("The catalogue is not empty; import goes into an empty data folder or database.")
-    codes = {m.code for m in doc.municipalities}
-    ids = {p.id for p in doc.processes}
-    _check_references(doc, codes, ids)
-
     for m in doc.municipalities:
         session.add(_row(Municipality, m, aliases=list(m.aliases)))
     await session.flush()
@@ -310,39 +380,75 @@ async def _import(session: AsyncSession, doc: CatalogueFile) -> dict[str, int]:
     }
 
 
-def _check_references(doc: CatalogueFile, codes: set[str], ids: set[str]) -> None:
-    """Name the first broken reference instead of failing on a foreign key later."""
-    if len(codes) != len(doc.municipalities):
-        raise Invalid("A municipality code appears twice.", field="municipalities")
-    if len(ids) != len(doc.processes):
-        raise Invalid("A process id appears twice.", field="processes")
-    for p in doc.processes:
+def _cycle(start: str, links: dict[str, str]) -> bool:
+    seen = {start}
+    current = links.get(start)
+    while current is not None:
+        if current in seen:
+            return current == start
+        seen.add(current)
+        current = links.get(current)
+    return False
+
+
+def check_catalogue(doc: CatalogueFile, unreadable: AbstractSet[str] = frozenset()) -> list[str]:
+    """Every broken reference and every rule of the API's that a record breaks together with others (or its own
+    two dates), one message each: the file is refused as a whole, before anything is written. `unreadable`: the
+    ids and codes of records already refused on their own (a link to one is not reported again)."""
+    problems: list[str] = []
+    if len({m.code for m in doc.municipalities}) != len(doc.municipalities):
+        problems.append("municipalities: a municipality code appears twice.")
+    if len({p.id for p in doc.processes}) != len(doc.processes):
+        problems.append("processes: a process id appears twice.")
+    codes = {m.code for m in doc.municipalities} | unreadable
+    ids = {p.id for p in doc.processes} | unreadable
+    for i, m in enumerate(doc.municipalities):
+        if m.member_since and m.member_until and m.member_until < m.member_since:
+            problems.append(f"municipalities[{i}] ({m.code}): member_until must not be before member_since.")
+    links: dict[str, dict[str, str]] = {"duplicate_of": {}, "derived_from": {}}
+    for i, p in enumerate(doc.processes):
+        where = f"processes[{i}] ({p.id})"
         if p.owner_municipality not in codes:
-            raise Invalid(
-                f"Process {p.id!r} is owned by unknown municipality {p.owner_municipality}.", field="processes"
-            )
+            problems.append(f"{where}: owned by unknown municipality {p.owner_municipality}.")
+        if p.status == "duplicate" and not p.duplicate_of:
+            problems.append(f"{where}: a process with status 'duplicate' needs duplicate_of.")
+        if p.duplicate_of and p.status != "duplicate":
+            problems.append(f"{where}: duplicate_of is only for a process whose status is 'duplicate'.")
         for field in ("duplicate_of", "derived_from"):
             target = getattr(p, field)
-            if target and target not in ids:
-                raise Invalid(f"Process {p.id!r}: {field} names unknown process {target!r}.", field="processes")
+            if target == p.id:
+                problems.append(f"{where}: a process cannot be its own {field}.")
+            elif target and target not in ids:
+                problems.append(f"{where}: {field} names unknown process {target!r}.")
+            elif target:
+                links[field][p.id] = target
+    for i, p in enumerate(doc.processes):
+        for field, chain in links.items():
+            if p.id in chain and chain[p.id] != p.id and _cycle(p.id, chain):
+                problems.append(f"processes[{i}] ({p.id}): {field} makes a cycle ({p.id} → {chain[p.id]} → …).")
     pairs = set()
-    for a in doc.adoptions:
+    for i, a in enumerate(doc.adoptions):
+        where = f"adoptions[{i}] ({a.process}/{a.municipality})"
         if a.process not in ids or a.municipality not in codes:
-            raise Invalid(
-                f"Adoption {a.process}/{a.municipality} names an unknown process or municipality.", field="adoptions"
-            )
+            problems.append(f"{where}: names an unknown process or municipality.")
         if (a.process, a.municipality) in pairs:
-            raise Invalid(f"Adoption {a.process}/{a.municipality} appears twice.", field="adoptions")
+            problems.append(f"{where}: the adoption appears twice.")
         pairs.add((a.process, a.municipality))
-    for r in doc.history:
+        if a.started_on and a.live_on and a.live_on < a.started_on:
+            problems.append(f"{where}: live_on must not be before started_on.")
+    for i, r in enumerate(doc.history):
         if r.process not in ids:
-            raise Invalid(f"History names unknown process {r.process!r}.", field="history")
+            problems.append(f"history[{i}]: names unknown process {r.process!r}.")
     periods = set()
-    for b in doc.benefits:
-        where = f"Benefit record {b.process}/{b.municipality}/{b.period}"
+    for i, b in enumerate(doc.benefits):
+        where = f"benefits[{i}] ({b.process}/{b.municipality}/{b.period})"
         if (b.process, b.municipality) not in pairs:
-            raise Invalid(f"{where} names an adoption that is not in the file.", field="benefits")
-        parse_period(b.period, "benefits")
+            problems.append(f"{where}: names an adoption that is not in the file.")
+        try:
+            parse_period(b.period, "benefits")
+        except Invalid as exc:
+            problems.append(f"{where}: {exc.message}")
         if (b.process, b.municipality, b.period) in periods:
-            raise Invalid(f"{where} appears twice.", field="benefits")
+            problems.append(f"{where}: the record appears twice.")
         periods.add((b.process, b.municipality, b.period))
+    return problems

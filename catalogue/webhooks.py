@@ -41,7 +41,7 @@ async def check_address(url: str, allow_private: bool) -> None:
         return
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError, ValueError):  # unknown; a label IDNA cannot encode; a port out of range
         raise Invalid(f"url: the host {parts.hostname!r} cannot be resolved.", field="url") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])

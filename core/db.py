@@ -6,6 +6,7 @@ SQLite (the embedded default) and PostgreSQL (production) run the same models an
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+log = logging.getLogger("rpabank.db")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -141,8 +143,13 @@ def on_rollback(session: Any, action: Callable[[], None]) -> None:
 
 
 def _run(actions: list[Callable[[], None]]) -> None:
+    """Run each action; one that fails is logged and the others still run. They run after the outcome is
+    decided, so a failure must not turn a committed write into an error (a client would retry and write twice)."""
     for action in actions:
-        action()
+        try:
+            action()
+        except Exception:
+            log.exception("a side effect after the transaction ended failed")
 
 
 @event.listens_for(Session, "after_commit")

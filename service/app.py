@@ -42,6 +42,7 @@ from service.metrics import TimedIndexer
 from service.notifier import Notifier
 from service.observability import configure_logging, instrument
 from service.oidc import OidcClient
+from service.openapi import document
 from service.pages.common import template_config
 from service.pages.routes import pages_router
 from service.security import RefuseNul, SecurityHeaders
@@ -133,7 +134,6 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         components=Components(
             security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="API token")}
         ),
-        security=[{"bearer": []}],
         render_plugins=[
             SwaggerRenderPlugin(
                 path="/",
@@ -166,6 +166,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    document(app)  # the OpenAPI document completed: error answers, examples, a lock only where a token is needed
     app.asgi_handler = SecurityHeaders(
         RefuseNul(Idempotency(app.asgi_handler)),
         oidc_issuer=settings.oidc.issuer if settings.oidc else None,

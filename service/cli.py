@@ -371,7 +371,8 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
         print(f"rpabank: {database_problem(settings, exc)}", file=sys.stderr)
         return 2
     except DomainError as exc:
-        print(f"rpabank: {exc.message}", file=sys.stderr)
+        for line in exc.message.splitlines() or [""]:  # one line per problem
+            print(f"rpabank: {line}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"rpabank: no such file: {exc.filename}", file=sys.stderr)

@@ -7,10 +7,15 @@ table that says how each is made.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from litestar import Request
+from litestar._kwargs.cleanup import DependencyCleanupGroup
+from litestar._kwargs.dependencies import resolve_dependency
+from litestar._kwargs.kwargs_model import KwargsModel
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -35,6 +40,7 @@ from core.errors import NotAuthenticated
 from service.indexing import Indexer
 from service.settings import Settings
 
+log = logging.getLogger("rpabank")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -49,10 +55,42 @@ async def provide_db(state: State, request: Request[Any, Any, Any]) -> AsyncGene
         else:
             await state.indexer.index_before_commit(session)  # a backend in the database: same transaction
             await session.commit()
-            if session.info.pop("jobs_enqueued", False):
-                state.jobs.poke()  # the job runs after this answer, in whichever instance claims it
-            if session.info.get("index_dirty"):
-                await state.indexer.drain()  # failures stay queued and show on /api/health
+            await after_the_commit(state, session)
+
+
+async def after_the_commit(state: State, session: AsyncSession) -> None:
+    """Work that follows a committed write. It never fails the request: an error here (the index drain finding
+    the database busy, say) would answer 503 "retry" for a write that is already in, and a retry would write it
+    twice. What fails is logged; the index queue keeps its entries and the background drain retries them."""
+    try:
+        if session.info.pop("jobs_enqueued", False):
+            state.jobs.poke()  # the job runs after this answer, in whichever instance claims it
+        if session.info.get("index_dirty"):
+            await state.indexer.drain()  # failures stay queued and show on /api/health
+    except Exception:
+        log.exception("work after a committed write failed; it stays queued and is retried")
+
+
+async def _resolve_dependencies(
+    self: KwargsModel, connection: ASGIConnection[Any, Any, Any, Any], kwargs: dict[str, Any]
+) -> DependencyCleanupGroup:
+    """Litestar's dependency resolution, with one fix: when a dependency fails (a bad token, a parameter that does
+    not parse) after a generator dependency has started, that generator is closed with the error at once. Without
+    it the request's session (on SQLite holding the write lock since BEGIN IMMEDIATE) or an export slot stays
+    taken until the garbage collector finds it, and every other write waits and answers 503."""
+    cleanup_group = DependencyCleanupGroup()
+    try:
+        for batch in self.dependency_batches:
+            for dependency in sorted(batch, key=lambda d: d.key):  # one at a time: no half-finished siblings
+                await resolve_dependency(dependency, connection, kwargs, cleanup_group)
+    except BaseException as exc:
+        with contextlib.suppress(Exception):  # the generators re-raise `exc`: it is raised below anyway
+            await cleanup_group.close(exc)
+        raise
+    return cleanup_group
+
+
+KwargsModel.resolve_dependencies = _resolve_dependencies  # type: ignore[method-assign]
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
-from catalogue.schemas import TEXT
+from catalogue.schemas import readable
 from codebank.errors import GitError
 from core.errors import (
     DomainError,
@@ -27,7 +27,6 @@ from service.pages.errors import for_pages
 from service.statuses import domain_status
 
 log = logging.getLogger("rpabank")
-CONTROL_PATTERN = "matching regex '" + TEXT + "'"
 UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 HTTP_ERROR_NAMES = {
@@ -83,8 +82,7 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
     for item in extra:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid value"))
-            if CONTROL_PATTERN in message.replace("\\\\", "\\"):
-                message = "control characters are not allowed (only tab and line breaks)"
+            message = readable(message)
             field = _field_of(item.get("key"))
             if field == "data":  # the body as a whole: name the field from the message instead
                 field = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -12,6 +13,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.idempotency import begin, finish
 
+log = logging.getLogger("rpabank")
 HEADER = b"idempotency-key"
 MAX_KEY = 200
 
@@ -114,6 +116,9 @@ class Idempotency:
         try:
             await self.app(scope, replay, capture)
         finally:
-            async with sessions() as session:
-                await finish(session, request_id, status, content_type, bytes(answer))
-                await session.commit()
+            try:
+                async with sessions() as session:
+                    await finish(session, request_id, status, content_type, bytes(answer))
+                    await session.commit()
+            except Exception:  # the answer is sent (and its write committed): never an error now; log it
+                log.exception("the answer to an Idempotency-Key could not be kept; a retry with it answers 409")

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from codebank.services import CodebankConfig
 from core.actors import Actor
 from core.db import utcnow
 from core.indexing import Collator, EntityKind, IndexQueue
+from core.streaming import blocking_iter
 from search.backends.base import SearchBackend, SearchError
 from search.documents import Document, SearchQuery, SearchResult, Viewer
 
@@ -196,7 +197,7 @@ class Indexer:
                 done = list((await session.scalars(select(IndexQueue.id))).all())
                 chunks = self._all_chunks(session)
                 loop = asyncio.get_running_loop()
-                count = await asyncio.to_thread(self.backend.rebuild, _blocking_iter(chunks, loop))
+                count = await asyncio.to_thread(self.backend.rebuild, blocking_iter(chunks, loop))
             async with self.write_sessions() as session:
                 for start in range(0, len(done), DRAIN_BATCH):
                     await session.execute(
@@ -267,20 +268,6 @@ async def start_indexing(indexer: Indexer) -> None:
     except Exception as exc:
         indexer.last_error = f"{type(exc).__name__}: {exc}"
         log.warning("search index not ready at start-up: %s", exc)
-
-
-def _blocking_iter(chunks: AsyncIterator[list[Document]], loop: asyncio.AbstractEventLoop) -> Iterator[Document]:
-    """The documents of an async stream of chunks, for a backend's (blocking) rebuild in a worker thread."""
-
-    async def next_chunk() -> list[Document]:
-        return await anext(chunks)
-
-    while True:
-        try:
-            chunk = asyncio.run_coroutine_threadsafe(next_chunk(), loop).result()
-        except StopAsyncIteration:
-            return
-        yield from chunk
 
 
 async def search_process_ids(

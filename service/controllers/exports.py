@@ -1,65 +1,134 @@
-"""Downloads for people and programs: the catalogue as CSV and Excel, the benefits as Excel."""
+"""Downloads for people and programs: the catalogue as CSV and Excel, the benefits as Excel.
+
+Exports are streamed: the CSV goes out chunk by chunk as it is read from the database through a server-side
+cursor; a workbook is written row by row (openpyxl write-only) in a worker thread to a temporary file, which is
+then streamed and removed. Neither is ever whole in memory, and the event loop serves other requests meanwhile.
+An export holds one of the instance's export slots until its last byte is sent.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
-from typing import Annotated
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, get
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import TooManyRequestsException
 from litestar.params import FromQuery, QueryParameter
+from litestar.response import Stream
 
-from catalogue.exports import XLSX, benefits_xlsx, processes_csv, processes_xlsx
-from catalogue.schemas import BenefitFilters, ProcessRead
-from catalogue.services import ProcessFilters
+from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
+from catalogue.schemas import BenefitFilters
+from catalogue.services import ProcessFilters, ProcessService
 from catalogue.vocab import Domain
+from core.actors import Actor
 from service.controllers.processes import PROCESS_FILTERS
-from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerDep, ProcessServiceDep
+from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerDep
 from service.indexing import search_process_ids
 
-ALL = 1_000_000
-Text = Annotated[str | None, QueryParameter(max_length=10_000)]
-Matching = NamedDependency[list[ProcessRead]]
+CSV = "text/csv"  # Litestar adds "; charset=utf-8"
+FILE_CHUNK = 256 * 1024
+Text = Annotated[str | None, QueryParameter(max_length=10_000, description="free text, as in GET /api/search")]
 
 
-def download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
-    return Response(
-        content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+class Slot:
+    """One of the instance's export slots, held from the request until the export's last byte (or the end of
+    the request if no stream took it over); released once."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self.slots = slots
+        self.handed_over = False
+        self.released = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.slots.release()
 
 
-async def provide_export_slot(state: State) -> AsyncGenerator[None, None]:
-    """One of the instance's export slots (RPABANK_EXPORT_CONCURRENCY), held while the export is made: beyond
-    them an export answers 429 with Retry-After at once instead of slowing every other request down."""
+async def provide_export_slot(state: State) -> AsyncGenerator[Slot, None]:
+    """One of the instance's export slots (RPABANK_EXPORT_CONCURRENCY): beyond them an export answers 429 with
+    Retry-After at once instead of slowing every other request down."""
     slots: asyncio.Semaphore = state.export_slots
     if slots.locked():
         raise TooManyRequestsException(
             "Other exports are being made right now; please retry in a moment.", headers={"Retry-After": "10"}
         )
-    async with slots:
-        yield
+    await slots.acquire()
+    slot = Slot(slots)
+    try:
+        yield slot
+    finally:
+        if not slot.handed_over:  # the request ended without a stream (an error): free the slot now
+            slot.release()
 
 
-ExportSlot = NamedDependency[None]
+ExportSlot = NamedDependency[Slot]
 
 
-async def provide_matching_processes(
-    export_slot: ExportSlot,
+def streamed(slot: Slot, chunks: AsyncIterator[bytes], filename: str, media_type: str) -> Stream:
+    """A download streamed from `chunks`, holding `slot` until the stream ends (or the response is done)."""
+    slot.handed_over = True
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            slot.release()
+
+    return Stream(
+        body(),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        background=BackgroundTask(slot.release),
+    )
+
+
+async def file_chunks(make: Callable[[], Any]) -> AsyncIterator[bytes]:
+    """The bytes of the temporary file `make()` writes (and returns the path of), then the file is removed."""
+    path: str = await make()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := await asyncio.to_thread(handle.read, FILE_CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a processes export holds: the list filters, or the ids a search (`q`) found, for this actor."""
+
+    actor: Actor
+    filters: ProcessFilters
+    ids: list[str] | None  # None: every process the filters choose
+    names: dict[str, str]  # municipality code → name
+
+
+async def provide_selection(
+    export_service: ExportServiceDep,
     indexer: IndexerDep,
-    process_service: ProcessServiceDep,
     actor: ActorDep,
     filters: NamedDependency[ProcessFilters],
     q: Text = None,
-) -> list[ProcessRead]:
-    """Every process the list filters (and `q`, through the search) select, as GET /api/processes would."""
-    if q and q.strip():
-        _, _, ids = await search_process_ids(indexer, actor, filters, q, 10_000, 0)
-        return await process_service.get_many(actor, ids)
-    _, items = await process_service.find(actor, filters, limit=ALL)
-    return items
+) -> Selection:
+    """With `q`: the ids the search finds (best first, as GET /api/processes?q=); without: the filters."""
+    ids = (await search_process_ids(indexer, actor, filters, q, 10_000, 0))[2] if q and q.strip() else None
+    return Selection(actor, filters, ids, await export_service.names())
+
+
+Selected = NamedDependency[Selection]
+
+
+def download(path: str, media_type: str, summary: str, what: str) -> get:
+    """The route of a download: its content type and what it holds, as the OpenAPI document shows them."""
+    return get(path, summary=summary, media_type=media_type, response_description=what)
 
 
 class ExportController(Controller):
@@ -68,36 +137,63 @@ class ExportController(Controller):
     dependencies = {
         **PROCESS_FILTERS,
         "export_slot": Provide(provide_export_slot),
-        "matching": Provide(provide_matching_processes),
+        "selection": Provide(provide_selection),
     }
 
-    @get("/processes.csv", summary="The processes as CSV (same filters as the process list)")
-    async def processes_csv(self, export_service: ExportServiceDep, matching: Matching) -> Response[bytes]:
-        content = await asyncio.to_thread(processes_csv, matching, await export_service.names())
-        return download(content, "processer.csv", "text/csv")  # Litestar adds "; charset=utf-8"
+    @download(
+        "/processes.csv",
+        CSV,
+        "The processes as CSV (same filters as the process list)",
+        "UTF-8 CSV, comma separated, one process a row, Danish headers",
+    )
+    async def processes_csv(self, state: State, export_slot: ExportSlot, selection: Selected) -> Stream:
+        async def chunks() -> AsyncIterator[bytes]:
+            async with state.read_sessions() as session:
+                rows = ProcessService(session).stream(selection.actor, selection.filters, selection.ids)
+                async for chunk in processes_csv(rows, selection.names):
+                    yield chunk
 
-    @get("/processes.xlsx", summary="The processes and who runs them as an Excel workbook")
-    async def processes_xlsx(
-        self, export_service: ExportServiceDep, actor: ActorDep, matching: Matching
-    ) -> Response[bytes]:
-        adoptions = await export_service.adoptions_of(actor, [p.id for p in matching])
-        names = await export_service.names()
-        # building a workbook of many rows is CPU work: off the event loop, so other requests go on meanwhile
-        content = await asyncio.to_thread(processes_xlsx, matching, adoptions, names)
-        return download(content, "processer.xlsx", XLSX)
+        return streamed(export_slot, chunks(), "processer.csv", CSV)
 
-    @get("/benefits.xlsx", summary="Expected and realised benefits as an Excel workbook, a sheet per grouping")
+    @download(
+        "/processes.xlsx",
+        XLSX,
+        "The processes and who runs them as an Excel workbook",
+        "An Excel workbook: sheets Processer and Anvendelser",
+    )
+    async def processes_xlsx(self, state: State, export_slot: ExportSlot, selection: Selected) -> Stream:
+        actor, filters, ids = selection.actor, selection.filters, selection.ids
+
+        async def workbook() -> str:
+            async with state.read_sessions() as rows, state.read_sessions() as adoption_rows:
+                service = ProcessService(rows)
+                chosen = service.selected_ids(actor, filters) if ids is None else ids
+                adoptions = ExportService(adoption_rows).stream_adoptions(actor, chosen)
+                return await processes_xlsx(service.stream(actor, filters, ids), adoptions, selection.names)
+
+        return streamed(export_slot, file_chunks(workbook), "processer.xlsx", XLSX)
+
+    @download(
+        "/benefits.xlsx",
+        XLSX,
+        "Expected and realised benefits as an Excel workbook, a sheet per grouping",
+        "An Excel workbook: totals, a sheet per grouping and the records",
+    )
     async def benefits_xlsx(
         self,
         export_slot: ExportSlot,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
-        process: Annotated[str | None, QueryParameter(max_length=140)] = None,
-        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+        process: Annotated[str | None, QueryParameter(max_length=140, description="a process id")] = None,
+        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="municipality code")] = None,
         domain: FromQuery[Domain | None] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", max_length=20)] = None,
-        to: Annotated[str | None, QueryParameter(max_length=20)] = None,
-    ) -> Response[bytes]:
+        from_: Annotated[str | None, QueryParameter(name="from", max_length=20, description="first period")] = None,
+        to: Annotated[str | None, QueryParameter(max_length=20, description="last period, e.g. 2024-Q4")] = None,
+    ) -> Stream:
         filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
         summaries, records = await benefit_service.report(actor, filters)
-        return download(await asyncio.to_thread(benefits_xlsx, summaries, records), "gevinster.xlsx", XLSX)
+
+        async def workbook() -> str:
+            return await asyncio.to_thread(benefits_xlsx, summaries, records)
+
+        return streamed(export_slot, file_chunks(workbook), "gevinster.xlsx", XLSX)

@@ -12,7 +12,7 @@ Code = Annotated[str, PathParameter(pattern=r"^\d{3}$", description="3-digit mun
 ProcessIdPath = FromPath[ProcessIdParam]
 CodePath = FromPath[Code]
 
-IdPath = FromPath[Annotated[int, PathParameter(ge=1, description="The record's id")]]
+IdPath = FromPath[Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="The record's id")]]  # an INTEGER column
 
 # Query filters the benefit endpoints share.
 MunicipalityQuery = Annotated[

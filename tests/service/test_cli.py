@@ -22,6 +22,15 @@ def run(settings: Settings, *argv: str) -> int:
     return main(list(argv), env(settings))
 
 
+def demo_export(tmp_path: Path) -> Path:
+    """The demo catalogue exported to a JSON file (made in a data folder of its own)."""
+    source = Settings(data_dir=tmp_path / "source")
+    assert run(source, "demo", "--no-serve") == 0
+    export = tmp_path / "export.json"
+    assert run(source, "export", str(export)) == 0
+    return export
+
+
 def test_demo_loads_the_network_and_at_least_15_processes(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -116,10 +125,7 @@ def test_export_import_round_trip_is_identical(settings: Settings, tmp_path: Pat
 def test_a_broken_import_leaves_nothing_behind(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = Settings(data_dir=tmp_path / "source")
-    assert run(source, "demo", "--no-serve") == 0
-    export = tmp_path / "export.json"
-    assert run(source, "export", str(export)) == 0
+    export = demo_export(tmp_path)
     doc = json.loads(export.read_text())
     doc["adoptions"].append(dict(doc["adoptions"][0]))  # the same adoption twice, at the very end
     broken = tmp_path / "broken.json"
@@ -257,3 +263,38 @@ def test_import_sheet_previews_writes_and_reports_errors(
     out = capsys.readouterr().out
     assert "nothing written" in out and "row 3, column E: cases_per_year: expected a number, not 'mange'" in out
     assert run(settings, "import-sheet", str(tmp_path / "findes-ikke.xlsx"), "--kind", "processes") == 2
+
+
+def test_import_refuses_what_the_api_refuses_one_line_per_problem_and_writes_nothing(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = demo_export(tmp_path)
+    doc = json.loads(export.read_text())
+    processes = doc["processes"]
+    processes[0]["version"] = -3
+    a, b = processes[1], processes[2]
+    a["derived_from"], b["derived_from"] = b["id"], a["id"]  # a cycle in the reuse lineage
+    processes[3]["created_at"] = "2024-05-01T10:00:00"  # no time zone
+    processes[4]["title"] = "Bell\x07 in the title"
+    doc["municipalities"][0]["member_since"], doc["municipalities"][0]["member_until"] = "2024-01-01", "2020-01-01"
+    doc["adoptions"][0]["notes"] = "escape \x1b[31m"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(doc))
+    capsys.readouterr()
+
+    assert run(settings, "import", str(broken)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert all(line.startswith("rpabank: ") for line in lines)
+    joined = "\n".join(lines)
+    assert f"processes[0] ({processes[0]['id']}): version" in joined
+    assert "cycle" in joined and a["id"] in joined
+    assert f"processes[3] ({processes[3]['id']}): created_at" in joined and "time zone" in joined
+    assert f"processes[4] ({processes[4]['id']}): title: control characters" in joined
+    assert "member_until must not be before member_since" in joined
+    assert "adoptions[0]" in joined and "notes: control characters" in joined
+    assert len(lines) >= 6
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/processes").json()["total"] == 0
+        assert client.get("/api/municipalities").json() == []

@@ -178,11 +178,12 @@ def test_every_benefit_figure_of_the_demo_is_non_zero(settings: Settings) -> Non
         assert r.status_code == 200 and len(workbook(r.content)["Registreringer"]["A"]) > 30
 
 
-async def test_workbooks_and_csv_are_built_off_the_event_loop(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_workbooks_are_built_off_the_event_loop(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """Building a large workbook is CPU work: it runs in a worker thread, so the server answers others meanwhile."""
     import asyncio
 
-    import service.controllers.exports as exports
+    import catalogue.exports as exports
+    import service.controllers.exports as controller
 
     threads: dict[str, bool] = {}  # name → whether it ran on a thread with a running event loop
 
@@ -197,11 +198,33 @@ async def test_workbooks_and_csv_are_built_off_the_event_loop(api: Api, monkeypa
 
         return wrapper
 
-    for name in ("processes_xlsx", "processes_csv", "benefits_xlsx"):
-        monkeypatch.setattr(exports, name, recorded(name, getattr(exports, name)))
-    for url in ("/api/export/processes.xlsx", "/api/export/processes.csv", "/api/export/benefits.xlsx"):
+    monkeypatch.setattr(exports, "write_processes_xlsx", recorded("processes", exports.write_processes_xlsx))
+    monkeypatch.setattr(controller, "benefits_xlsx", recorded("benefits", controller.benefits_xlsx))
+    for url in ("/api/export/processes.xlsx", "/api/export/benefits.xlsx"):
         assert (await api.get(url)).status_code == 200
-    assert threads == {"processes_xlsx": False, "processes_csv": False, "benefits_xlsx": False}
+    assert threads == {"processes": False, "benefits": False}
+
+
+async def test_exports_stream_and_hold_their_slot_until_the_last_byte(api: Api) -> None:
+    """The CSV is a streamed response with one Content-Type; an export's slot is free again once it is sent,
+    and the workbook's temporary file is gone."""
+    import tempfile
+    from pathlib import Path
+
+    before = set(Path(tempfile.gettempdir()).glob("rpabank-export-*"))
+    slots = api.client.app.state.export_slots
+    free = slots._value
+    async with api.client.stream("GET", "/api/export/processes.csv") as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/csv; charset=utf-8"
+        assert "content-length" not in r.headers  # streamed, not built whole first
+        body = b"".join([chunk async for chunk in r.aiter_bytes()])
+    assert body.startswith(b"ID,Titel,")
+    assert slots._value == free
+    r = await api.get("/api/export/processes.xlsx")
+    assert r.status_code == 200 and workbook(r.content).sheetnames == ["Processer", "Anvendelser"]
+    assert slots._value == free
+    assert set(Path(tempfile.gettempdir()).glob("rpabank-export-*")) == before
 
 
 async def test_exports_beyond_the_instances_slots_answer_429(api: Api) -> None:

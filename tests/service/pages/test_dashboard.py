@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from service.settings import Settings
 from tests.conftest import Api
 from tests.service.pages.conftest import PID
 
@@ -23,3 +26,45 @@ async def test_dashboard_months_and_missing_figures(site: Api) -> None:
     # 30 runs × 3.2 minutes = 1.6 hours, all from runs; expected 1200 × 3.2 / 60 × 85 % / 12 = 4.53 hours
     assert '<th scope="row">maj 2024</th>' in page and '<td class="num">1,6</td>' in page and "4,5" in page
     assert 'id="manglende"' in page and "Greve" in page
+
+
+async def test_dashboard_figures_are_counted_by_the_database_as_the_adoptions_say(
+    site: Api, settings: Settings
+) -> None:
+    """AdoptionService.overview (aggregate queries) gives the figures the dashboard used to count from every
+    adoption in memory; a draft's adoptions count only for those who may see the draft."""
+    from catalogue.services import AdoptionService
+    from core.actors import Actor
+    from core.db import create_engine, session_factories
+    from tests.conftest import process_body
+
+    r = await site.post(
+        "/api/processes", process_body("Kladde med anvendelse", visibility="municipality"), who="editor_253"
+    )
+    assert r.status_code == 201
+    draft = r.json()["id"]
+    r = await site.put(
+        f"/api/processes/{draft}/adoptions/253",
+        {"status": "operation", "cases_per_year": 100, "minutes_per_case": 6, "automation_rate": 50},
+        who="editor_253",
+    )
+    assert r.status_code in (200, 201)
+    engine = create_engine(settings.effective_database_url)
+    reads, _ = session_factories(engine)
+    async with reads() as session:
+        service = AdoptionService(session)
+        for actor in (Actor(role="anonymous", name="anonym"), Actor(role="admin", name="admin")):
+            every = await service.visible(actor)
+            overview = await service.overview(actor)
+            running = [a for a in every if a.status == "operation"]
+            assert overview.adoption_count == len(every)
+            assert overview.running_count == len(running)
+            assert overview.processes == len({a.process for a in every})
+            assert overview.by_status["operation"] == len(running)
+            assert overview.expected_hours == pytest.approx(sum(a.expected_hours_per_year or 0 for a in running))
+            assert overview.adopting_municipalities == {a.municipality for a in every}
+            assert sum(len(group) for group in overview.matrix) == len(every)  # fewer than 40 processes here
+            assert (draft in {a.process for a in every}) == (actor.role == "admin")
+            best = max(running, key=lambda a: a.expected_hours_per_year or 0)
+            assert overview.top_expected[0][2] >= (best.expected_hours_per_year or 0) - 1e-6
+    await engine.dispose()
