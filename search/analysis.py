@@ -331,8 +331,8 @@ def _prose_terms(text: str) -> list[QueryTerm]:
             term.phrases.append([stem(w) for w in phrase_words])
         for alt in synonyms:
             _add_stems(term, list(alt))
-        for danish in translations:
-            _add_alternative(term, danish)
+        for meaning in translations:
+            _add_alternative(term, meaning)
         if translations or all(e in _english_stems() for e in english[i : i + length]):
             term.typos = False
         terms.append(term)

@@ -110,8 +110,8 @@ MAX_READ = 20 * EXACT_COUNT  # matches read at most for a search whose filters k
 T = TypeVar("T")
 
 
-# how many index tokens apart the words of a phrase may stand (each word gives two to four forms: about eight words)
-NEAR = 24
+# how many index tokens apart the words of a phrase may stand (each word gives two to four forms: three to five words)
+NEAR = 10
 
 
 def fts5_quote(token: str) -> str:

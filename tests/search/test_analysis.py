@@ -96,9 +96,7 @@ def test_english_words_and_phrases_find_the_danish_terms() -> None:
     assert [t.text for t in terms] == ["interpreter", "booking"]
     assert "tolk" in terms[0].exact and "bestil" in terms[1].exact
     # the English function words are left out
-    assert [t.text for t in parse_query("freedom of information request").terms] == [
-        "freedom information request"
-    ]
+    assert [t.text for t in parse_query("freedom of information request").terms] == ["freedom information request"]
 
 
 def test_a_danish_word_that_is_not_english_keeps_its_typo_tolerance() -> None:
