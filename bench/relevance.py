@@ -1,5 +1,5 @@
-"""Relevance of the search on the whole demo (catalogue and code bank): hit@3 and MRR over
-tests/search/relevance_queries.tsv.
+"""Relevance of the search on the whole demo (catalogue and code bank) and the relevance corpus: hit@1, hit@3 and
+MRR over tests/search/relevance_queries.tsv, in all and per kind of query.
 
     .venv/bin/python bench/relevance.py            # the embedded FTS5 backend
     RPABANK_MEILI_URL=http://127.0.0.1:7700 .venv/bin/python bench/relevance.py   # also Meilisearch
@@ -20,12 +20,12 @@ from search.backends.base import SearchBackend  # noqa: E402
 from search.backends.fts5 import Fts5Backend  # noqa: E402
 from service.demo import demo_documents  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from tests.search.test_relevance import evaluate, relevance_set  # noqa: E402
+from tests.search.test_relevance import corpus_documents, evaluate, relevance_set  # noqa: E402
 
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="rpabank-relevance-"))
-    docs = asyncio.run(demo_documents(Settings(data_dir=folder / "data")))
+    docs = asyncio.run(demo_documents(Settings(data_dir=folder / "data"))) + corpus_documents()
     backends: list[SearchBackend] = [Fts5Backend(folder / "search")]
     if os.environ.get("RPABANK_MEILI_URL"):
         from search.backends.meili import MeiliBackend
@@ -42,12 +42,12 @@ def main() -> None:
         pg = PostgresBackend(os.environ["RPABANK_PG_URL"], schema=f"rpabank_relevance_{os.getpid()}")
         backends.append(pg)
         schemas.append(pg)
-    print(f"{len(relevance_set())} queries over {len(docs)} demo documents")
+    print(f"{len(relevance_set())} queries over {len(docs)} documents (the demo and the relevance corpus)")
     for backend in backends:
         backend.rebuild(docs)
-        hit3, mrr, misses = evaluate(backend)
-        print(f"{backend.name:12} hit@3 {hit3:.3f}  MRR {mrr:.3f}")
-        for miss in misses:
+        result = evaluate(backend)
+        print(result.report(backend.name))
+        for miss in result.misses:
             print("   miss:", miss)
     for pg in schemas:
         with pg.engine.begin() as conn:

@@ -10,20 +10,29 @@ A word becomes a few index *forms*, all plain ASCII `[a-z0-9]`:
   lexicon, so that a search for the head or the modifier finds the compound;
 - for a suspended compound (`børne- og straffeattester`) the **completed** word (`børneattester`).
 
-Queries are analysed the same way and then expanded: prefixes, domain synonyms (a data file) and, for
-words the index does not know, the known words one or two letters away (typos).
+Queries are analysed the same way and then expanded: prefixes, domain and everyday synonyms (a data file; also
+for the parts of a compound: `papirregninger` finds `papirfakturaer`), English words and phrases mapped to the
+Danish terms (`english_da.txt`: `invoice matching` finds fakturamatch), and for words the index does not know,
+the known words one or two letters away (typos). A word the lexicon cannot split is tried as a known modifier
+followed by a misspelt or half-typed head (`bankafstemmning`, `bankafst` → bank + afstemning / afst…). Question
+words and everyday fillers (`weak_words.txt`) are left out when the query has other words.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extract
+
 from search.code import code_forms, looks_like_identifier
 from search.code import parts as code_parts
-from search.stemming import data_lines, english_words, synonym_groups
+from search.stemming import data_lines, english_danish, english_stem, english_words, synonym_groups, weak_words
 from search.stemming import fold as fold
 from search.stemming import stem as stem
 from search.stemming import stopwords as stopwords
@@ -38,6 +47,8 @@ KNOWN_MIN_HEAD = 5
 MIN_MODIFIER = 3
 MAX_WORD = 100  # longer runs of letters are cut (no word is that long)
 MAX_COMPOUND = 40  # longer "words" are not split (no real compound is; keeps the work bounded)
+MAX_REPAIRS = 3  # modifier + repaired head readings tried for a word the lexicon cannot split
+MAX_PART_SYNONYMS = 8  # compound readings with a synonym in place of a part
 
 
 @cache
@@ -184,9 +195,18 @@ class QueryTerm:
     prefixes: list[str] = field(default_factory=list)  # forms that may match the start of a token
     phrases: list[list[str]] = field(default_factory=list)  # multi-word alternatives (synonyms)
     fuzzy: list[str] = field(default_factory=list)  # known tokens one or two letters away
+    # multi-word alternatives whose last word is a prefix (a half-typed compound: bank + afst…)
+    prefix_phrases: list[list[str]] = field(default_factory=list)
+    typos: bool = True  # False for English words: never corrected into a Danish word
+    own: list[str] = field(default_factory=list)  # the forms of the word itself (not of its synonyms)
 
     def all_exact(self) -> list[str]:
         return self.exact + self.fuzzy
+
+    def whole_words(self) -> tuple[list[str], list[str]]:
+        """(whole forms, prefixes) of the word itself and its typo corrections, without synonyms or parts."""
+        whole, prefixes = self.reduced()
+        return [f for f in whole if f in self.own or f in self.fuzzy], prefixes
 
     def reduced(self) -> tuple[list[str], list[str]]:
         """(whole forms, prefixes) to match, without redundancy: a prefix makes every longer form starting with
@@ -210,8 +230,10 @@ class AnalyzedQuery:
 
 
 def _query_words(text: str) -> list[str]:
+    """The query's words without stop words; weak words (question words, fillers) only when nothing else is left."""
     ws = [w for w in _WORD.findall(text[:2000].casefold()) if w not in stopwords()]
-    return ws[:MAX_QUERY_WORDS]
+    strong = [w for w in ws if w not in weak_words()]
+    return (strong or ws)[:MAX_QUERY_WORDS]
 
 
 @cache
@@ -225,6 +247,34 @@ def _synonym_index() -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
             index.append((alt, analyzed))
     index.sort(key=lambda item: -len(item[0]))
     return index
+
+
+@cache
+def _word_synonyms() -> dict[str, list[tuple[str, ...]]]:
+    """The stem of a one-word synonym → the other alternatives of its group (for the parts of compounds)."""
+    found: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for alt, group in _synonym_index():
+        if len(alt) == 1:
+            found[alt[0]].extend(g for g in group if g != alt and g not in found[alt[0]])
+    return dict(found)
+
+
+@cache
+def _english_index() -> list[tuple[tuple[str, ...], list[str]]]:
+    """(English stems of a word or phrase without its function words, its Danish terms), longest first."""
+    merged: dict[tuple[str, ...], list[str]] = {}
+    for english, danish in english_danish():
+        key = tuple(english_stem(w) for w in _WORD.findall(english) if w not in stopwords() and w not in weak_words())
+        if key:
+            merged.setdefault(key, [])
+            merged[key].extend(d for d in danish if d not in merged[key])
+    return sorted(merged.items(), key=lambda item: -len(item[0]))
+
+
+@cache
+def _english_stems() -> frozenset[str]:
+    """The English stems the English layer knows (such words are never typo-corrected into Danish ones)."""
+    return frozenset(w for key, _ in _english_index() for w in key)
 
 
 def parse_query(text: str) -> AnalyzedQuery:
@@ -256,15 +306,22 @@ def parse_query(text: str) -> AnalyzedQuery:
 def _prose_terms(text: str) -> list[QueryTerm]:
     ws = _query_words(text)
     stems = [stem(w) for w in ws]
+    english = [english_stem(w) for w in ws]
     terms: list[QueryTerm] = []
     i = 0
     while i < len(ws):
-        synonyms = None
+        synonyms: list[tuple[str, ...]] = []
         length = 1
         for alt, group in _synonym_index():
-            n = len(alt)
-            if tuple(stems[i : i + n]) == alt:
-                synonyms, length = group, n
+            if tuple(stems[i : i + len(alt)]) == alt:
+                synonyms, length = group, len(alt)
+                break
+        translations: list[str] = []
+        for key, danish in _english_index():
+            if len(key) >= length and tuple(english[i : i + len(key)]) == key:
+                translations, length = danish, len(key)
+                if len(key) > len(synonyms[0] if synonyms else ()):
+                    synonyms = []
                 break
         phrase_words = ws[i : i + length]
         term = QueryTerm(text=" ".join(phrase_words))
@@ -272,27 +329,126 @@ def _prose_terms(text: str) -> list[QueryTerm]:
             _add_word(term, ws[i])
         else:
             term.phrases.append([stem(w) for w in phrase_words])
-        for alt in synonyms or []:
-            if len(alt) == 1:
-                for form in (alt[0],):
-                    if form not in term.exact:
-                        term.exact.append(form)
-            elif list(alt) not in term.phrases:
-                term.phrases.append(list(alt))
+        for alt in synonyms:
+            _add_stems(term, list(alt))
+        for meaning in translations:
+            _add_alternative(term, meaning)
+        if translations or all(e in _english_stems() for e in english[i : i + length]):
+            term.typos = False
         terms.append(term)
         i += length
     return terms
+
+
+def _add_stems(term: QueryTerm, stems: list[str]) -> None:
+    if len(stems) == 1:
+        if stems[0] not in term.exact:
+            term.exact.append(stems[0])
+    elif stems not in term.phrases:
+        term.phrases.append(stems)
+
+
+def _add_alternative(term: QueryTerm, text: str) -> None:
+    """A Danish word or phrase that the term also means (an English word's translation)."""
+    ws = [w for w in _WORD.findall(text.casefold()) if w not in stopwords()]
+    if len(ws) == 1:
+        _add_word(term, ws[0])
+    elif ws:
+        _add_stems(term, [stem(w) for w in ws])
 
 
 def _add_word(term: QueryTerm, word: str) -> None:
     for form in (fold(word), stem(word)):
         if form not in term.exact:
             term.exact.append(form)
+        if form not in term.own:
+            term.own.append(form)
         if len(form) >= 4 and form not in term.prefixes:
             term.prefixes.append(form)
-    parts = split_compound(word)
-    if parts:  # `lægeerklæring` also finds "erklæring fra lægen"
-        term.phrases.append([stem(part) for part in parts])
+    splits = compound_splits(word)
+    for parts in splits:  # `lægeerklæring` also finds "erklæring fra lægen"
+        _add_stems(term, [stem(part) for part in parts])
+    if splits:
+        for variant in _part_synonyms(splits[0]):
+            _add_stems(term, variant)
+    # not a known word, and no split or only one into short pieces (ban+kaf+tem+ning): a misspelt or half-typed head?
+    if len(word) > 2 * MIN_MODIFIER and not is_word(word) and (not splits or min(map(len, splits[0])) < MIN_HEAD):
+        for stems, prefix in _repairs(word):
+            if prefix:
+                if stems not in term.prefix_phrases:
+                    term.prefix_phrases.append(stems)
+            else:
+                _add_stems(term, stems)
+                for variant in _part_synonyms(tuple(stems), stemmed=True):
+                    _add_stems(term, variant)
+
+
+def _part_synonyms(parts: tuple[str, ...], stemmed: bool = False) -> list[list[str]]:
+    """A compound's readings with a synonym in place of one part or a run of parts: `papir` + `regninger` →
+    papir faktura; `hjemme` + `hjælp` + `visitation` → hjemmepleje visitation."""
+    stems = list(parts) if stemmed else [stem(p) for p in parts]
+    variants: list[list[str]] = []
+    for i in range(len(parts)):
+        for j in range(i + 1, len(parts) + 1):
+            run = parts[i] if stemmed and j == i + 1 else stem("".join(parts[i:j]))
+            for alt in _word_synonyms().get(run, ()):
+                variant = [*stems[:i], *alt, *stems[j:]]
+                if variant not in variants:
+                    variants.append(variant)
+                if len(variants) >= MAX_PART_SYNONYMS:
+                    return variants
+    return variants
+
+
+@cache
+def _lexicon_sorted() -> list[str]:
+    return sorted(_lexicon())
+
+
+@cache
+def _lexicon_by_length() -> dict[int, list[str]]:
+    by_length: dict[int, list[str]] = defaultdict(list)
+    for word in _lexicon():
+        by_length[len(word)].append(word)
+    return dict(by_length)
+
+
+def _lexicon_near(form: str) -> list[str]:
+    """Lexicon stems one or two letters away from `form` (two from 8 letters), the nearest first, at most two."""
+    distance = allowed_typos(form)
+    if not distance:
+        return []
+    candidates = [
+        w for n in range(len(form) - distance, len(form) + distance + 1) for w in _lexicon_by_length().get(n, ())
+    ]
+    return [w for w, _, _ in extract(form, candidates, scorer=OSA.distance, score_cutoff=distance, limit=2)]
+
+
+def _lexicon_has_prefix(prefix: str) -> bool:
+    words = _lexicon_sorted()
+    i = bisect.bisect_left(words, prefix)
+    return i < len(words) and words[i].startswith(prefix)
+
+
+@lru_cache(maxsize=20_000)
+def _repairs(word: str) -> tuple[tuple[list[str], bool], ...]:
+    """A compound the lexicon cannot split, read as a known modifier followed by a misspelt head (the head's
+    nearest lexicon words) or a half-typed one (a prefix of a lexicon word): (stems, last one is a prefix)."""
+    found: list[tuple[list[str], bool]] = []
+    for i in range(MIN_MODIFIER, len(word) - MIN_MODIFIER + 1):  # the longest head first
+        modifier = _modifier(word[:i])
+        if not modifier or any(len(p) < MIN_HEAD and p not in _short_domain_words() for p in modifier):
+            continue
+        head = word[i:]
+        stems = [stem(p) for p in modifier if p not in stopwords()]
+        near = _lexicon_near(stem(head)) if len(head) >= 5 else []
+        for fixed in near:
+            found.append(([*stems, fixed], False))
+        if not near and len(head) >= MIN_MODIFIER and _lexicon_has_prefix(fold(head)):
+            found.append(([*stems, fold(head)], True))
+        if len(found) >= MAX_REPAIRS:
+            break
+    return tuple(found[:MAX_REPAIRS])
 
 
 def allowed_typos(form: str) -> int:

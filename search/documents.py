@@ -8,6 +8,8 @@ FACETS = ("type", "domain", "phase", "status", "system", "technology", "municipa
 TYPES = ("process", "municipality", "bot", "code", "principle", "document")
 NETWORK = "network"
 EXACT_COUNT = 1000  # matches a backend counts one by one (with their facets); above it may estimate both
+# a document with every query term as a whole word (`fremmødetolkning`, not fremmøde … tolkning) scores this much more
+WHOLE_WORD_BOOST = 1.5
 
 
 def municipality_visibility(code: str) -> str:

@@ -60,6 +60,9 @@ def matcher_for(query: AnalyzedQuery) -> Matcher:
         prefixes.extend(term.prefixes)
         for phrase in term.phrases:
             exact.update(phrase)
+        for phrase in term.prefix_phrases:
+            exact.update(phrase[:-1])
+            prefixes.append(phrase[-1])
     return _matcher(frozenset(exact), tuple(sorted(set(prefixes))))
 
 

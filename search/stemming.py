@@ -39,6 +39,23 @@ def english_words() -> frozenset[str]:
 
 
 @cache
+def weak_words() -> frozenset[str]:
+    return frozenset(data_lines("weak_words.txt"))
+
+
+@cache
+def english_danish() -> list[tuple[str, list[str]]]:
+    """(English word or phrase, the Danish terms it means) from english_da.txt."""
+    pairs = []
+    for line in data_lines("english_da.txt"):
+        english, _, danish = line.partition("=")
+        alternatives = [a.strip().lower() for a in danish.split(",") if a.strip()]
+        if english.strip() and alternatives:
+            pairs.append((english.strip().lower(), alternatives))
+    return pairs
+
+
+@cache
 def stem_overrides() -> dict[str, str]:
     pairs = (line.split() for line in data_lines("stem_overrides.txt"))
     return {words[0]: words[1] for words in pairs if len(words) >= 2}
@@ -69,6 +86,20 @@ def _stemmer() -> snowballstemmer.stemmer:
     if stemmer is None:
         stemmer = _local.stemmer = snowballstemmer.stemmer("danish")
     return stemmer
+
+
+def _english_stemmer() -> snowballstemmer.stemmer:
+    """This thread's English Snowball stemmer (for the English layer of queries)."""
+    stemmer = getattr(_local, "english", None)
+    if stemmer is None:
+        stemmer = _local.english = snowballstemmer.stemmer("english")
+    return stemmer
+
+
+@lru_cache(maxsize=50_000)
+def english_stem(word: str) -> str:
+    """The English stem of a lower-case word (`invoices`, `invoicing` → `invoic`)."""
+    return str(_english_stemmer().stemWord(word))
 
 
 @lru_cache(maxsize=200_000)

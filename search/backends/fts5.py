@@ -46,7 +46,17 @@ from rapidfuzz.process import extract
 from search import documents
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
-from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
+from search.documents import (
+    FACETS,
+    NETWORK,
+    WHOLE_WORD_BOOST,
+    Document,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Viewer,
+    municipality_visibility,
+)
 from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
@@ -100,25 +110,35 @@ MAX_READ = 20 * EXACT_COUNT  # matches read at most for a search whose filters k
 T = TypeVar("T")
 
 
+# how many index tokens apart the words of a phrase may stand (each word gives two to four forms: three to five words)
+NEAR = 10
+
+
 def fts5_quote(token: str) -> str:
     """One FTS5 string token: the only way text reaches a MATCH expression."""
     return '"' + token.replace('"', '""') + '"'
 
 
-def match_group(term: QueryTerm) -> str | None:
-    """An FTS5 expression matching any form of one query term, or None when it has none.
+def match_group(term: QueryTerm, whole_words: bool = False) -> str | None:
+    """An FTS5 expression matching any form of one query term, or None when it has none; with `whole_words`,
+    only the forms that match a whole word (not the parts of a compound or the words of a phrase).
 
     A prefix makes every longer form starting with it redundant; those are left out, since each
     alternative costs scoring time on every matching document.
     """
-    whole, prefixes = term.reduced()
+    whole, prefixes = term.whole_words() if whole_words else term.reduced()
     alternatives = [fts5_quote(form) for form in whole] + [fts5_quote(form) + " *" for form in prefixes]
+    if whole_words:
+        return "(" + " OR ".join(alternatives) + ")" if alternatives else None
     for phrase in term.phrases:
         tokens = [fts5_quote(w) for w in dict.fromkeys(phrase) if w]
         if len(tokens) == 1:
             alternatives.append(tokens[0])
         elif tokens:
-            alternatives.append(f"NEAR({' '.join(tokens)}, 10)")
+            alternatives.append(f"NEAR({' '.join(tokens)}, {NEAR})")
+    for phrase in term.prefix_phrases:  # a half-typed compound: bank + afst…
+        tokens = [fts5_quote(w) for w in phrase[:-1] if w] + [fts5_quote(phrase[-1]) + " *"]
+        alternatives.append(f"NEAR({' '.join(tokens)}, {NEAR})" if len(tokens) > 1 else tokens[0])
     if not alternatives:
         return None
     return "(" + " OR ".join(alternatives) + ")"
@@ -132,6 +152,15 @@ def match_expressions(query: AnalyzedQuery) -> tuple[str | None, str | None]:
     if len(groups) == 1:
         return groups[0], groups[0]
     return " AND ".join(groups), " OR ".join(groups)
+
+
+def whole_word_expression(query: AnalyzedQuery) -> str | None:
+    """Every term matched by a whole word (`fremmødetolkning` itself, not fremmøde … tolkning), or None when a
+    term has no such form: the documents that rank first."""
+    groups = [match_group(t, whole_words=True) for t in query.terms]
+    if not groups or None in groups:
+        return None
+    return " AND ".join(g for g in groups if g)
 
 
 def _facet_key(value: str) -> str:
@@ -824,7 +853,7 @@ class Fts5Backend(SearchBackend):
         """Give each word the index does not know the known words one or two letters away."""
         vocab = self.vocabulary(conn, self.snapshot(conn))
         for term in query.terms:
-            if term.phrases and not term.exact:
+            if not term.typos or (term.phrases and not term.exact):
                 continue
             forms = term.exact[:2]
             if any(f in vocab for f in term.exact) or any(vocab.has_prefix(p) for p in term.prefixes):
@@ -866,6 +895,13 @@ class Fts5Backend(SearchBackend):
                 complete = _Matches([], 0, True)
             else:
                 complete = _Matches.collect(self._scored(conn, snap, all_match), keep, cap, want)
+            # A document with every term as a whole word (`fremmødetolkning` itself, not fremmøde … tolkning)
+            # scores WHOLE_WORD_BOOST times better; documents with every term come first.
+            exact = whole_word_expression(analyzed)
+            if exact is not None and exact != any_match:
+                whole = {r for r, _ in _Matches.collect(self._scored(conn, snap, exact), keep, cap, want).rows}
+                complete.rows = [(r, score * WHOLE_WORD_BOOST if r in whole else score) for r, score in complete.rows]
+                first.rows = [(r, score * WHOLE_WORD_BOOST if r in whole else score) for r, score in first.rows]
             top = heapq.nsmallest(want, complete.rows, key=lambda item: item[1])
             if len(top) < want:
                 done = {r for r, _ in top}

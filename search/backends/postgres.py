@@ -38,6 +38,7 @@ from search.backends.base import SearchBackend, SearchError
 from search.documents import (
     EXACT_COUNT,
     FACETS,
+    WHOLE_WORD_BOOST,
     Document,
     Hit,
     SearchQuery,
@@ -132,6 +133,19 @@ def document_row(doc: Document) -> Params:
 # ---------------------------------------------------------------- queries → tsquery
 
 
+def whole_word_query(terms: Sequence[QueryTerm]) -> str | None:
+    """Every term matched by a whole word (`fremmødetolkning` itself, not fremmøde … tolkning), or None when a
+    term has no such form (as FTS5's `whole_word_expression`)."""
+    groups = []
+    for term in terms:
+        whole, prefixes = term.whole_words()
+        alternatives = [lexeme_quote(f) for f in whole] + [lexeme_quote(f) + ":*" for f in prefixes]
+        if not alternatives:
+            return None
+        groups.append("(" + " | ".join(alternatives) + ")")
+    return " & ".join(groups) if groups else None
+
+
 def term_query(term: QueryTerm) -> tuple[str, int] | None:
     """(a tsquery matching any form of one query term, how many lexemes it has), or None when it has none.
 
@@ -147,6 +161,10 @@ def term_query(term: QueryTerm) -> tuple[str, int] | None:
             alternatives.append(tokens[0])
         elif tokens:
             alternatives.append("(" + " & ".join(tokens) + ")")
+        lexemes += len(tokens)
+    for phrase in term.prefix_phrases:  # a half-typed compound: bank + afst…
+        tokens = [lexeme_quote(w) for w in phrase[:-1] if w] + [lexeme_quote(phrase[-1]) + ":*"]
+        alternatives.append("(" + " & ".join(tokens) + ")")
         lexemes += len(tokens)
     if not alternatives:
         return None
@@ -458,6 +476,10 @@ class PostgresBackend(SearchBackend):
         params["weights"] = WEIGHTS
         params["title_cap"] = max(TITLE_CANDIDATES, want)
         score = f"({' + '.join(ranks)} + 0.01) * boost"
+        whole = whole_word_query([g.term for g in groups])
+        if whole is not None and whole != params["any"]:
+            params["whole"] = whole
+            score += f" * CASE WHEN d.tsv @@ CAST(:whole AS tsquery) THEN {WHOLE_WORD_BOOST} ELSE 1 END"
         where_any = f"{where} AND tsv @@ CAST(:any AS tsquery)"
         share_all = math.prod(min(g.df / documents, 1.0) for g in groups)
         share_any = 1.0 - math.prod(1.0 - min(g.df / documents, 1.0) for g in groups)
@@ -600,6 +622,8 @@ class PostgresBackend(SearchBackend):
             for phrase in term.phrases:
                 for form in dict.fromkeys(phrase):
                     lookups.append((len(groups), False, form))
+            for phrase in term.prefix_phrases:
+                lookups.extend((len(groups), i == len(phrase) - 1, form) for i, form in enumerate(phrase))
             groups.append(g)
         frequencies, documents = self._frequencies(conn, lookups)
         for (i, prefix, form), df in zip(lookups, frequencies, strict=True):
@@ -609,7 +633,7 @@ class PostgresBackend(SearchBackend):
                 g.known = True
         for g in groups:
             term = g.term
-            if g.known or (term.phrases and not term.exact):
+            if g.known or not term.typos or (term.phrases and not term.exact):
                 continue
             for form in term.exact[:2]:
                 distance = allowed_typos(form)

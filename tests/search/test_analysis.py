@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.analysis import analyze, compound_splits, fold, parse_query, stem, word_forms, words
-from search.backends.fts5 import fts5_quote, match_expressions
+from search.backends.fts5 import fts5_quote, match_expressions, match_group, whole_word_expression
+from search.backends.postgres import term_query, whole_word_query
 
 
 @pytest.mark.parametrize(
@@ -83,6 +84,68 @@ def test_synonyms_expand_queries() -> None:
     assert "sprogmodel" in term.exact
     (term,) = parse_query("kø").terms
     assert "queue" in term.exact
+
+
+def test_english_words_and_phrases_find_the_danish_terms() -> None:
+    (term,) = parse_query("invoices").terms  # English inflection: invoices → invoice
+    assert "faktura" in term.exact and "regning" in term.exact
+    assert not term.typos  # never corrected into a Danish word one or two letters away
+    (term,) = parse_query("sick pay").terms  # a phrase, as one term
+    assert "sygedagp" in term.exact or "sygedagpeng" in term.exact
+    terms = parse_query("interpreter booking").terms
+    assert [t.text for t in terms] == ["interpreter", "booking"]
+    assert "tolk" in terms[0].exact and "bestil" in terms[1].exact
+    # the English function words are left out
+    assert [t.text for t in parse_query("freedom of information request").terms] == ["freedom information request"]
+
+
+def test_a_danish_word_that_is_not_english_keeps_its_typo_tolerance() -> None:
+    (term,) = parse_query("bankafstemnig").terms
+    assert term.typos
+
+
+def test_weak_words_weigh_nothing_beside_content_words() -> None:
+    terms = parse_query("besked til forældre når barnet har meget fravær").terms
+    assert [t.text for t in terms] == ["besked", "forældre", "barnet", "fravær"]
+    terms = parse_query("hvordan får vi straffeattester til nye medarbejdere").terms
+    assert [t.text for t in terms] == ["straffeattester", "nye", "medarbejdere"]
+    # a query of only weak words still searches for them
+    assert [t.text for t in parse_query("hvordan").terms] == ["hvordan"]
+
+
+def test_everyday_synonyms_apply_to_compound_parts() -> None:
+    (term,) = parse_query("papirregninger").terms
+    assert ["papir", "faktura"] in term.phrases
+    (term,) = parse_query("parkeringsbøder").terms
+    assert ["parkering", "afgift"] in term.phrases
+    (term,) = parse_query("hjemmehjælp").terms
+    assert "hjemmeplej" in term.exact  # the stem of hjemmepleje
+
+
+def test_a_misspelt_compound_is_read_as_modifier_and_repaired_head() -> None:
+    (term,) = parse_query("bankafstemmning").terms
+    assert ["bank", "afstemning"] in term.phrases
+    (term,) = parse_query("attestbestiling").terms
+    assert ["attest", "bestilling"] in term.phrases
+
+
+def test_a_half_typed_compound_matches_its_head_by_prefix() -> None:
+    (term,) = parse_query("bankafst").terms
+    assert term.prefix_phrases == [["bank", "afst"]]
+    assert match_group(term) is not None and 'NEAR("bank" "afst" *' in (match_group(term) or "")
+    built = term_query(term)
+    assert built is not None and "'bank' & 'afst':*" in built[0]
+
+
+def test_the_whole_word_expression_leaves_out_parts_and_synonyms() -> None:
+    analyzed = parse_query("fremmødetolkning")
+    (term,) = analyzed.terms
+    assert ["fremmod", "tolkning"] in term.phrases  # the parts still match …
+    exact = whole_word_expression(analyzed) or ""
+    assert "fremmodetolkning" in exact and "NEAR" not in exact  # … but only the whole word ranks first
+    assert whole_word_query(analyzed.terms) is not None
+    (term,) = parse_query("hjemmehjælp").terms
+    assert "hjemmeplej" not in term.whole_words()[0]
 
 
 def test_stopwords_are_dropped_from_queries() -> None:
