@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,8 +27,11 @@ from core.errors import Invalid, NotFound
 
 MODE_SYMLINK = "120000"
 MAX_BLOB = 1024 * 1024  # larger blobs are listed, not returned or indexed
-CLONE_TIMEOUT = 300
+CLONE_TIMEOUT = 300  # a clone or fetch, all in all
+CONNECT_TIMEOUT = 10.0  # reaching the host (TCP and TLS, or ssh)
+STALL_SECONDS = 30  # a transfer slower than 1 KB/s for this long is given up
 MAX_REPO_BYTES = 500 * 1024 * 1024
+MAX_REPO_FILES = 20_000  # paths at the head; a larger repository is refused before anything is read
 
 _SCP = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^\s]+)$")
 _REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!/)(?!.*@\{)[A-Za-z0-9._/+-]{1,200}(?<!/)(?<!\.lock)(?<!\.)$")
@@ -105,7 +111,9 @@ def _env() -> dict[str, str]:
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_ASKPASS": "true",
             "SSH_ASKPASS": "true",
-            "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+            "GIT_SSH_COMMAND": (
+                f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout={CONNECT_TIMEOUT:.0f}"
+            ),
             "GIT_ALLOW_PROTOCOL": "https:ssh:file",
             "LC_ALL": "C",
         }
@@ -128,6 +136,10 @@ SAFE_CONFIG = [
     "core.fsmonitor=false",
     "-c",
     "uploadpack.allowFilter=false",
+    "-c",
+    "http.lowSpeedLimit=1000",
+    "-c",
+    f"http.lowSpeedTime={STALL_SECONDS}",
 ]
 
 
@@ -148,6 +160,59 @@ def run_git(args: list[str], *, cwd: Path | None = None, timeout: float = 60) ->
             raise GitError(f"git {args[0]} took longer than {timeout:.0f} s") from exc
         raise GitError(f"git {args[0]} failed: {last}") from exc
     return out if isinstance(out, bytes) else str(out).encode()
+
+
+def probe(url: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Check that the host of a remote repository answers within `timeout` (git itself would wait minutes for a
+    host that accepts the connection and then stays silent). Local paths need no probe."""
+    if url.startswith("/"):
+        return
+    scp = _SCP.match(url)
+    if scp and "://" not in url:
+        host, port, tls = scp.group("host"), 22, False
+    else:
+        parts = urlsplit(url)
+        host, tls = parts.hostname or "", parts.scheme == "https"
+        port = parts.port or (443 if tls else 22)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if tls:
+                context = ssl.create_default_context()
+                context.check_hostname = False  # only whether it answers; git checks the certificate
+                context.verify_mode = ssl.CERT_NONE
+                sock.settimeout(timeout)
+                with context.wrap_socket(sock, server_hostname=host):
+                    pass
+            else:
+                sock.settimeout(timeout)
+                if not sock.recv(1):  # an ssh server speaks first
+                    raise OSError("the connection was closed")
+    except (OSError, ssl.SSLError) as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
+        raise GitError(f"{host}:{port} did not answer within {timeout:.0f} s ({reason})") from None
+
+
+def count_paths(repo: Path, commit: str, limit: int) -> int:
+    """The number of files (paths) at `commit`, counting no further than `limit` + 1: a repository made to list
+    millions of paths (a "git bomb") is stopped as soon as it is over the limit."""
+    process = subprocess.Popen(
+        ["git", *SAFE_CONFIG, "ls-tree", "-r", "-z", "--name-only", commit],
+        cwd=repo,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    count = 0
+    assert process.stdout is not None
+    try:
+        while chunk := process.stdout.read(65536):
+            count += chunk.count(b"\0")
+            if count > limit:
+                break
+    finally:
+        process.kill()
+        process.wait()
+    return min(count, limit + 1)
 
 
 def _dir_size(path: Path) -> int:

@@ -54,6 +54,8 @@ class BotRead(Struct, kw_only=True):
     synced_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # registering: reserved, the repository is being mirrored by a background job; ready: mirrored
+    state: str = "ready"
 
 
 class RefRead(Struct, kw_only=True):
@@ -130,3 +132,23 @@ class HookAccepted(Struct, kw_only=True):
 class SyncResult(Struct, kw_only=True):
     synced: list[str]
     errors: dict[str, str]
+
+
+class JobRead(Struct, kw_only=True):
+    """A background job of the code bank (registering or syncing a bot), for the client to follow."""
+
+    id: int
+    kind: str  # register_bot | sync_bot
+    bot: str
+    status: str  # queued | running | done | failed
+    error: str | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    url: str  # where to follow it: GET /api/jobs/{id}
+
+
+class BotJob(Struct, kw_only=True):
+    """The answer to a registration or sync: 202 with the bot as it is now and the job that does the git work."""
+
+    bot: BotRead
+    job: JobRead

@@ -59,6 +59,8 @@ class CodebankConfig:
     max_blob: int = git.MAX_BLOB
     clone_timeout: float = git.CLONE_TIMEOUT
     max_repo_bytes: int = git.MAX_REPO_BYTES
+    max_repo_files: int = git.MAX_REPO_FILES
+    connect_timeout: float = git.CONNECT_TIMEOUT
 
     @property
     def mirrors(self) -> Path:
@@ -87,6 +89,40 @@ def normalise_url(url: str) -> str:
         return f"{host.lower()}/{path.removesuffix('.git').strip('/')}"
     parts = urlsplit(url)
     return f"{(parts.hostname or '').lower()}/{parts.path.removesuffix('.git').strip('/')}"
+
+
+def _without_server_paths(message: str, config: CodebankConfig) -> str:
+    """An error message without the server's own folders (its working directory, the data folder)."""
+    for folder, name in ((config.data_dir.resolve(), "<data>"), (Path.cwd(), "<server>")):
+        message = message.replace(str(folder), name)
+    return message
+
+
+async def clone_repository(config: CodebankConfig, url: str) -> Path:
+    """Clone `url` into a staging folder and return it (no database work: call it outside any transaction).
+    The host must answer within the connect timeout, and the repository stay under the size and file-count
+    limits; otherwise GitError, and nothing is left on disk."""
+    staging = config.staging_dir()
+    try:
+        await asyncio.to_thread(git.probe, url, timeout=config.connect_timeout)
+        await asyncio.to_thread(
+            git.clone_mirror, url, staging, timeout=config.clone_timeout, max_bytes=config.max_repo_bytes
+        )
+        await asyncio.to_thread(check_file_count, config, staging)
+    except (GitError, NotFound) as exc:
+        await asyncio.to_thread(shutil.rmtree, staging, True)
+        raise GitError(_without_server_paths(str(exc), config)) from None
+    return staging
+
+
+def check_file_count(config: CodebankConfig, mirror: Path) -> None:
+    """GitError when the head of `mirror` has more files than `max_repo_files` (counted no further)."""
+    try:
+        head = git.resolve(mirror, None)
+    except NotFound:
+        return  # an empty repository
+    if git.count_paths(mirror, head, config.max_repo_files) > config.max_repo_files:
+        raise GitError(f"the repository has more than {config.max_repo_files:,} files (RPABANK_MAX_REPO_FILES)")
 
 
 def text_file(entry: git.Entry, max_blob: int) -> bool:
@@ -158,6 +194,7 @@ class BotService:
             synced_at=bot.synced_at,
             created_at=bot.created_at,
             updated_at=bot.updated_at,
+            state="registering" if bot.synced_at is None else "ready",
         )
 
     async def get(self, slug: str, viewer: Actor = ANONYMOUS) -> BotRead:
@@ -220,25 +257,27 @@ class BotService:
     # -------------------------------------------------------- writes
 
     async def register(self, actor: Actor, data: BotCreate) -> BotRead:
+        """Register and mirror a bot in one go (the command line and the demo). The API reserves the bot and
+        leaves the git work to a background job (`reserve`, `clone`, `fill`), so no request waits for a host."""
+        bot = await self.reserve(actor, data)
+        try:
+            staging = await clone_repository(self.config, bot.url)
+        except GitError as exc:
+            raise Invalid(f"The repository could not be mirrored: {exc}", field="url") from None
+        return await self.fill(bot.slug, staging, actor)
+
+    async def reserve(self, actor: Actor, data: BotCreate) -> Bot:
+        """Check a registration and reserve the bot's slug and repository: a bot in the state `registering`,
+        until `fill` gives it its mirror (or `abandon` removes it)."""
         actor.require_writer()
         url = git.validate_url(data.url, allow_local=self.config.allow_local)
-        if await self.session.scalar(select(Bot.slug).where(Bot.url == url)):
+        same = normalise_url(url)
+        if any(normalise_url(u) == same for u in (await self.session.scalars(select(Bot.url))).all()):
             raise Conflict("That repository is registered already.", field="url")
         await self._check_processes(actor, data.processes)
         slug = await self._free_slug(
             slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git"), fallback="bot")
         )
-        # Cloned into a folder of its own and moved into place only when the registration commits.
-        staging = self.config.staging_dir()
-        try:
-            await asyncio.to_thread(
-                git.clone_mirror, url, staging, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
-            )
-        except GitError as exc:
-            await asyncio.to_thread(shutil.rmtree, staging, True)
-            raise Invalid(f"The repository could not be mirrored: {exc}", field="url") from None
-        on_rollback(self.session, lambda: shutil.rmtree(staging, ignore_errors=True))
-        after_commit(self.session, lambda: git.move_into_place(staging, self.config.mirror(slug)))
         bot = Bot(
             slug=slug,
             url=url,
@@ -253,8 +292,24 @@ class BotService:
         await self.session.flush()
         for pid in dict.fromkeys(data.processes):
             self.session.add(BotProcess(bot_slug=slug, process_id=pid, source="api"))
+        await self.session.flush()
+        return bot
+
+    async def fill(self, slug: str, staging: Path, viewer: Actor = ANONYMOUS) -> BotRead:
+        """Give a reserved bot its freshly cloned mirror: read it, and move it into place when this commits."""
+        on_rollback(self.session, lambda: shutil.rmtree(staging, ignore_errors=True))
+        await self._lock(slug)
+        bot = await self.get_model(slug)
+        after_commit(self.session, lambda: git.move_into_place(staging, self.config.mirror(slug)))
         await self._refresh(bot, staging)
-        return await self.read(bot, actor)
+        return await self.read(bot, viewer)
+
+    async def abandon(self, slug: str) -> None:
+        """Remove a reserved bot whose repository could not be mirrored (nothing of it is left)."""
+        bot = await self.session.get(Bot, slug)
+        if bot is not None and bot.synced_at is None:
+            await self.session.delete(bot)
+            await self.session.flush()
 
     async def update(self, actor: Actor, slug: str, data: BotUpdate) -> BotRead:
         bot = await self.get_model(slug)
@@ -281,10 +336,12 @@ class BotService:
         bot = await self.get_model(slug)
         mirror = self.config.mirror(slug)
         try:
+            await asyncio.to_thread(git.probe, bot.url, timeout=self.config.connect_timeout)
             if mirror.exists():
                 await asyncio.to_thread(
                     git.fetch_mirror, mirror, timeout=self.config.clone_timeout, max_bytes=self.config.max_repo_bytes
                 )
+                await asyncio.to_thread(check_file_count, self.config, mirror)
             else:  # cloned aside and renamed into place: no instance ever sees a half-made mirror
                 staging = self.config.staging_dir()
                 try:
@@ -295,11 +352,12 @@ class BotService:
                         timeout=self.config.clone_timeout,
                         max_bytes=self.config.max_repo_bytes,
                     )
+                    await asyncio.to_thread(check_file_count, self.config, staging)
                     await asyncio.to_thread(git.move_into_place, staging, mirror)
                 finally:
                     await asyncio.to_thread(shutil.rmtree, staging, True)
         except GitError as exc:
-            bot.sync_error = str(exc)
+            bot.sync_error = _without_server_paths(str(exc), self.config)
             bot.synced_at = utcnow()
             await self.session.flush()
             return await self.read(bot, actor or ANONYMOUS)

@@ -97,8 +97,15 @@ async def claim(session: AsyncSession, worker: str, lease_seconds: float = LEASE
     return job
 
 
-async def finish(session: AsyncSession, job_id: int, *, error: str | None = None, result: Any = None) -> str:
-    """Record how a claimed job ended: `done`, or on error `queued` again (later) or `failed`. Returns it."""
+class JobFailed(Exception):
+    """A job that cannot succeed by trying again (a repository that cannot be mirrored): `failed` at once."""
+
+
+async def finish(
+    session: AsyncSession, job_id: int, *, error: str | None = None, result: Any = None, final: bool = False
+) -> str:
+    """Record how a claimed job ended: `done`, or on error `queued` again (later) or `failed` (after
+    MAX_ATTEMPTS, or at once when `final`). Returns it."""
     job = await session.get(Job, job_id)
     if job is None:
         return "gone"
@@ -109,7 +116,8 @@ async def finish(session: AsyncSession, job_id: int, *, error: str | None = None
         job.status, job.finished_at, job.result, job.last_error = "done", now, result, None
         return job.status
     job.last_error = error[:4000]
-    if job.attempts >= MAX_ATTEMPTS or await _queued_twin(session, job):
+    job.result = result
+    if final or job.attempts >= MAX_ATTEMPTS or await _queued_twin(session, job):
         job.status, job.finished_at = "failed", now
     else:
         job.status, job.run_after = "queued", now + dt.timedelta(seconds=min(600, 5 * 2**job.attempts))

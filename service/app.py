@@ -20,7 +20,7 @@ from litestar.static_files import create_static_files_router
 from core.db import create_engine, session_factories
 from service import __version__
 from service.controllers.benefits import AdoptionBenefitController, BenefitController, ReuseController
-from service.controllers.bots import BotController, HookController, PrincipleController
+from service.controllers.bots import BotController, HookController, JobController, PrincipleController
 from service.controllers.exports import ExportController
 from service.controllers.health import HealthController
 from service.controllers.ideas import IdeaController, ProcessIdeaController, ScreeningQuestionController
@@ -62,6 +62,7 @@ CONTROLLERS = [
     ExportController,
     ImportController,
     BotController,
+    JobController,
     PrincipleController,
     HookController,
     MetricsController,

@@ -20,20 +20,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from codebank.errors import GitError
 from codebank.models import Bot
-from codebank.services import BotService, CodebankConfig, PrincipleService
-from core.jobs import acquire_lease, claim, enqueue, finish
+from codebank.services import BotService, CodebankConfig, PrincipleService, clone_repository
+from core.jobs import Job, JobFailed, acquire_lease, claim, enqueue, finish
 from service.indexing import Indexer
 from service.metrics import count_sync
 from service.notifier import Notifier
 
 log = logging.getLogger("rpabank.jobs")
 SYNC_BOT = "sync_bot"
+REGISTER_BOT = "register_bot"
+BOT_JOBS = (REGISTER_BOT, SYNC_BOT)  # the jobs a client may follow (GET /api/jobs/{id})
 SYNC_PRINCIPLES = "sync_principles"
 SCHEDULE_LEASE = "scheduled-sync"
 DAILY_LEASE = "daily"
 DAY_SECONDS = 86_400.0
-SYNC_TARGETS = {SYNC_BOT: "bot", SYNC_PRINCIPLES: "principles"}  # the sync jobs counted in the metrics
+SYNC_TARGETS = {
+    SYNC_BOT: "bot",
+    REGISTER_BOT: "bot",
+    SYNC_PRINCIPLES: "principles",
+}  # the sync jobs counted in the metrics
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -43,9 +50,24 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-async def enqueue_bot_sync(session: AsyncSession, slug: str) -> bool:
-    """Queue a sync of one bot (a no-op while one is queued already). True when queued."""
-    return await enqueue(session, SYNC_BOT, f"{SYNC_BOT}:{slug}", {"slug": slug}) is not None
+async def enqueue_bot_sync(session: AsyncSession, slug: str) -> Job:
+    """Queue a sync of one bot; while one is queued already, that one."""
+    key = f"{SYNC_BOT}:{slug}"
+    job = await enqueue(session, SYNC_BOT, key, {"slug": slug})
+    if job is None:
+        job = await session.scalar(select(Job).where(Job.key == key, Job.status == "queued"))
+    if job is None:  # it was claimed between the two reads: queue the next one
+        job = await enqueue(session, SYNC_BOT, key, {"slug": slug})
+    assert job is not None
+    return job
+
+
+async def enqueue_bot_registration(session: AsyncSession, slug: str) -> Job:
+    """Queue the mirroring of a bot just reserved (its slug is unique, so this always queues)."""
+    job = await enqueue(session, REGISTER_BOT, f"{REGISTER_BOT}:{slug}", {"slug": slug})
+    assert job is not None
+    await session.flush()
+    return job
 
 
 class JobRunner:
@@ -64,7 +86,11 @@ class JobRunner:
         self.poll_seconds = poll_seconds
         self.worker = worker_name()
         self._wake = asyncio.Event()
-        self.handlers: dict[str, Handler] = {SYNC_BOT: self._sync_bot, SYNC_PRINCIPLES: self._sync_principles}
+        self.handlers: dict[str, Handler] = {
+            SYNC_BOT: self._sync_bot,
+            REGISTER_BOT: self._register_bot,
+            SYNC_PRINCIPLES: self._sync_principles,
+        }
         self.notifier = notifier
         if notifier is not None:
             self.handlers.update(notifier.handlers())
@@ -83,18 +109,22 @@ class JobRunner:
             await session.commit()
         error: str | None = None
         result: Any = None
+        final = False
         handler = self.handlers.get(kind)
         try:
             if handler is None:
                 raise LookupError(f"no handler for jobs of kind {kind!r}")
             result = await handler(payload)
+        except JobFailed as exc:
+            error, final = str(exc), True
+            log.warning("job %s (%s) failed: %s", job_id, kind, error)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning("job %s (%s) failed: %s", job_id, kind, error)
         if kind in SYNC_TARGETS:
             count_sync(SYNC_TARGETS[kind], error or (result or {}).get("sync_error"))
         async with self.sessions() as session:
-            await finish(session, job_id, error=error, result=result)
+            await finish(session, job_id, error=error, result=result, final=final)
             await session.commit()
         return True
 
@@ -151,6 +181,28 @@ class JobRunner:
             log.warning("code bank sync of %s failed: %s", slug, bot.sync_error)
         await self.indexer.drain()
         return {"slug": slug, "head": bot.head, "sync_error": bot.sync_error}
+
+    async def _register_bot(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Mirror a reserved bot: the clone runs outside any transaction (no write waits for the host); a
+        repository that cannot be mirrored leaves nothing behind, and the job says why."""
+        slug = str(payload["slug"])
+        async with self.sessions() as session:
+            bot = await session.get(Bot, slug)
+            url = bot.url if bot is not None and bot.synced_at is None else None
+        if url is None:
+            return {"slug": slug, "skipped": "the bot is gone or registered already"}
+        try:
+            staging = await clone_repository(self.codebank, url)
+        except GitError as exc:
+            async with self.sessions() as session:
+                await BotService(session, self.codebank).abandon(slug)
+                await session.commit()
+            raise JobFailed(f"The repository could not be mirrored: {exc}") from None
+        async with self.sessions() as session:
+            bot_read = await BotService(session, self.codebank).fill(slug, staging)
+            await session.commit()
+        await self.indexer.drain()
+        return {"slug": slug, "head": bot_read.head, "sync_error": None}
 
     async def _sync_principles(self, payload: dict[str, Any]) -> dict[str, Any]:
         async with self.sessions() as session:

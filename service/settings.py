@@ -13,6 +13,7 @@ from typing import ClassVar
 from sqlalchemy.engine import URL
 
 from catalogue.formulas import DEFAULT_SETTINGS, BenefitSettings
+from codebank.git import CONNECT_TIMEOUT, MAX_REPO_FILES
 from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
 
@@ -99,6 +100,8 @@ class Settings:
     # Code bank: local repository paths only when allowed (the demo allows them), the principles repository,
     # the webhook secret, and minutes between scheduled syncs (0: none).
     allow_local_repos: bool = False
+    max_repo_files: int = MAX_REPO_FILES
+    git_connect_timeout: float = CONNECT_TIMEOUT
     principles_url: str | None = None
     webhook_secret: str | None = None
     sync_interval_minutes: float = 0.0
@@ -157,7 +160,11 @@ class Settings:
 
     def codebank(self) -> CodebankConfig:
         return CodebankConfig(
-            data_dir=self.data_dir, allow_local=self.allow_local_repos, principles_url=self.principles_url
+            data_dir=self.data_dir,
+            allow_local=self.allow_local_repos,
+            principles_url=self.principles_url,
+            max_repo_files=self.max_repo_files,
+            connect_timeout=self.git_connect_timeout,
         )
 
     def ensure_data_dir(self) -> None:
@@ -179,6 +186,8 @@ class Settings:
             secure_cookies=(env.get("RPABANK_SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
             allow_local_repos=(env.get("RPABANK_ALLOW_LOCAL_REPOS") or "").lower() in ("1", "true", "yes"),
             principles_url=env.get("RPABANK_PRINCIPLES_URL") or None,
+            max_repo_files=max(1, int(env.get("RPABANK_MAX_REPO_FILES") or MAX_REPO_FILES)),
+            git_connect_timeout=float(env.get("RPABANK_GIT_CONNECT_TIMEOUT") or CONNECT_TIMEOUT),
             webhook_secret=env.get("RPABANK_WEBHOOK_SECRET") or None,
             sync_interval_minutes=float(env.get("RPABANK_SYNC_INTERVAL") or 0),
             search_engine=(env.get("RPABANK_SEARCH") or "").strip().lower() or None,
@@ -204,6 +213,8 @@ class Settings:
             "RPABANK_SESSION_SECRET": self.effective_session_secret,
             "RPABANK_SECURE_COOKIES": "1" if self.secure_cookies else "0",
             "RPABANK_ALLOW_LOCAL_REPOS": "1" if self.allow_local_repos else "0",
+            "RPABANK_MAX_REPO_FILES": str(self.max_repo_files),
+            "RPABANK_GIT_CONNECT_TIMEOUT": str(self.git_connect_timeout),
             "RPABANK_SYNC_INTERVAL": str(self.sync_interval_minutes),
             "RPABANK_MEILI_INDEX": self.meili_index,
             "RPABANK_LOG_LEVEL": self.log_level,

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -316,6 +317,49 @@ class Api:
 
     async def delete(self, url: str, who: str | None = "admin", **kw: Any) -> Any:
         return await self.client.delete(url, headers={**self.auth(who), **kw.pop("headers", {})}, **kw)
+
+    async def wait_job(self, job: dict[str, Any], who: str | None = "admin", seconds: float = 60) -> dict[str, Any]:
+        """Follow a code bank job (as the 202 of a registration or sync gives it) until it is done or failed."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            r = await self.get(job["url"], who=who)
+            assert r.status_code == 200, r.text
+            if r.json()["status"] in ("done", "failed"):
+                return dict(r.json())
+            assert asyncio.get_running_loop().time() < deadline, f"job still {r.json()['status']}"
+            await asyncio.sleep(0.05)
+
+    async def register_bot(self, body: dict[str, Any], who: str | None = "admin") -> Any:
+        """Register a bot as a client does: 202, follow the job, then read the bot (a failed job: its answer)."""
+        r = await self.post("/api/bots", body, who=who)
+        if r.status_code != 202:
+            return r
+        job = await self.wait_job(r.json()["job"], who=who)
+        if job["status"] == "failed":
+            return job
+        return await self.get(f"/api/bots/{r.json()['bot']['slug']}", who=who)
+
+    async def sync_bot(self, slug: str, who: str | None = "admin") -> Any:
+        """Sync a bot as a client does: 202, follow the job, then read the bot."""
+        r = await self.post(f"/api/bots/{slug}/sync", who=who)
+        if r.status_code != 202:
+            return r
+        await self.wait_job(r.json()["job"], who=who)
+        return await self.get(f"/api/bots/{slug}", who=who)
+
+
+def register_bot_sync(client: Any, url: str, token: str = ADMIN_TOKEN, seconds: float = 60) -> dict[str, Any]:
+    """Register a bot through a synchronous test client and wait for its job; the job as it ended."""
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.post("/api/bots", json={"url": url}, headers=headers)
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + seconds
+    while True:
+        job = client.get(r.json()["job"]["url"], headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return dict(job)
+        assert time.monotonic() < deadline, f"job still {job['status']}"
+        time.sleep(0.05)
 
 
 def process_body(title: str = "Indhentning af børne- og straffeattester", **extra: Any) -> dict[str, Any]:

@@ -7,16 +7,18 @@ import hmac
 import json
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from codebank.schemas import (
     BlobRead,
     BotCreate,
+    BotJob,
     BotRead,
     BotUpdate,
     HookAccepted,
+    JobRead,
     PrincipleRead,
     PrincipleSummary,
     ReadmeRead,
@@ -24,8 +26,10 @@ from codebank.schemas import (
     TreeRead,
 )
 from codebank.services import normalise_url
+from core.errors import NotFound
+from core.jobs import Job
 from service.deps import ActorDep, BotServiceDep, PrincipleServiceDep, SettingsDep, requires_token
-from service.jobs import enqueue_bot_sync
+from service.jobs import BOT_JOBS, enqueue_bot_registration, enqueue_bot_sync
 
 Slug = Annotated[str, PathParameter(max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Ref = Annotated[str | None, QueryParameter(max_length=200, description="branch, tag or commit (default: HEAD)")]
@@ -50,9 +54,23 @@ class BotController(Controller):
             process=process, technology=technology, system=system, municipality=municipality, viewer=actor
         )
 
-    @post("/", guards=[requires_token], summary="Register a bot repository (mirrored, never executed)")
-    async def register_bot(self, bot_service: BotServiceDep, actor: ActorDep, data: JSONBody[BotCreate]) -> BotRead:
-        return await bot_service.register(actor, data)
+    @post(
+        "/",
+        guards=[requires_token],
+        status_code=202,
+        summary="Register a bot repository (mirrored, never executed): 202, then follow the job",
+        description=(
+            "Checks the request and reserves the bot (state `registering`) at once; a background job mirrors the "
+            "repository. Follow it at the `Location` (GET /api/jobs/{id}) until `done` (the bot is `ready`) or "
+            "`failed` (the bot is removed again, and `error` says why)."
+        ),
+    )
+    async def register_bot(
+        self, bot_service: BotServiceDep, actor: ActorDep, data: JSONBody[BotCreate]
+    ) -> Response[BotJob]:
+        bot = await bot_service.reserve(actor, data)
+        job = await enqueue_bot_registration(bot_service.session, bot.slug)
+        return accepted(await bot_service.read(bot, actor), job)
 
     @get("/{slug:str}", summary="One bot with its metadata, versions and who runs which")
     async def get_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> BotRead:
@@ -71,11 +89,16 @@ class BotController(Controller):
     @post(
         "/{slug:str}/sync",
         guards=[requires_token],
-        status_code=200,
-        summary="Fetch the repository now and re-index what changed",
+        status_code=202,
+        summary="Fetch the repository now and re-index what changed: 202, then follow the job",
+        description="A background job fetches; while a sync of the bot is queued already, that one is answered.",
     )
-    async def sync_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> BotRead:
-        return await bot_service.sync(actor, slug)
+    async def sync_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> Response[BotJob]:
+        actor.require_writer()
+        bot = await bot_service.get_model(slug)
+        job = await enqueue_bot_sync(bot_service.session, slug)
+        await bot_service.session.flush()
+        return accepted(await bot_service.read(bot, actor), job)
 
     @get("/{slug:str}/refs", summary="Branches and tags with dates")
     async def bot_refs(self, bot_service: BotServiceDep, slug: FromPath[Slug]) -> list[RefRead]:
@@ -147,6 +170,39 @@ def repository_urls(payload: Any) -> set[str]:
 
 
 DELIVERY_HEADERS = ("x-github-delivery", "x-gitea-delivery", "x-gogs-delivery", "x-gitlab-event-uuid")
+
+
+def job_read(job: Job) -> JobRead:
+    return JobRead(
+        id=job.id,
+        kind=job.kind,
+        bot=str((job.payload or {}).get("slug", "")),
+        status=job.status,
+        error=job.last_error if job.status == "failed" else None,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        url=f"/api/jobs/{job.id}",
+    )
+
+
+def accepted(bot: BotRead, job: Job) -> Response[BotJob]:
+    return Response(BotJob(bot=bot, job=job_read(job)), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+
+
+class JobController(Controller):
+    path = "/api/jobs"
+    tags = ["code bank"]
+
+    @get(
+        "/{job_id:int}",
+        guards=[requires_token],
+        summary="A code bank job (registering or syncing a bot): queued, running, done or failed",
+    )
+    async def get_job(self, bot_service: BotServiceDep, job_id: FromPath[int]) -> JobRead:
+        job = await bot_service.session.get(Job, job_id)
+        if job is None or job.kind not in BOT_JOBS:
+            raise NotFound(f"No code bank job {job_id}.", field="job_id")
+        return job_read(job)
 
 
 def delivery_id(host: str, headers: Any) -> str | None:

@@ -27,8 +27,8 @@ async def _signed_in_csrf(api: Api, who: str) -> str:
 
 async def _registered_bot(api: Api, source: SourceRepo) -> dict[str, Any]:
     assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
-    r = await api.post("/api/bots", {"url": source.url}, who="editor_253")
-    assert r.status_code == 201, r.text
+    r = await api.register_bot({"url": source.url}, who="editor_253")
+    assert r.status_code == 200, r.text
     return r.json()
 
 

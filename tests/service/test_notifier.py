@@ -231,7 +231,7 @@ async def test_webhook_rights_and_private_addresses(api: Api, settings: Settings
 
 async def test_a_new_bot_version_is_news_for_followers_and_runners(api: Api, source: SourceRepo) -> None:
     await _process(api)
-    assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 201
+    assert (await api.register_bot({"url": source.url}, who="editor_253")).status_code == 200
     await api.person("rita", "reader", "376")
     await api.person("ed376", "editor", "376")
     r = await api.put(
@@ -242,7 +242,7 @@ async def test_a_new_bot_version_is_news_for_followers_and_runners(api: Api, sou
     assert r.status_code == 201, r.text
     assert (await api.put("/api/follows/bot/hent-attester", who="rita")).status_code == 200
     source.commit({"src/robot.py": "def ny():\n    return 2\n"}, "v2", tag="v2.0.0")
-    assert (await api.post("/api/bots/hent-attester/sync", who="editor_253")).status_code == 200
+    assert (await api.sync_bot("hent-attester", who="editor_253")).status_code == 200
     for who in ("rita", "ed376"):
         items = (await api.get("/api/notifications", who=who)).json()["items"]
         assert [(i["kind"], i["title"]) for i in items] == [("bot_version", "Attest-robotten: ny version v2.0.0")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -27,8 +28,8 @@ def settings(settings: Settings) -> Settings:  # type: ignore[override]
 @pytest.fixture
 async def bot(api: Api, source: SourceRepo) -> dict[str, Any]:
     assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
-    r = await api.post("/api/bots", {"url": source.url}, who="editor_253")
-    assert r.status_code == 201, r.text
+    r = await api.register_bot({"url": source.url}, who="editor_253")
+    assert r.status_code == 200, r.text
     return r.json()
 
 
@@ -125,7 +126,7 @@ async def test_symlinks_submodules_binaries_and_large_files(
     )
     source.git("update-index", "--add", "--cacheinfo", f"160000,{other},vendor/lib")  # a submodule
     source.git("commit", "-q", "-m", "submodule")
-    assert (await api.post("/api/bots/hent-attester/sync", who="editor_253")).status_code == 200
+    assert (await api.sync_bot("hent-attester", who="editor_253")).status_code == 200
 
     entries = {e["name"]: e for e in (await api.get("/api/bots/hent-attester/tree")).json()["entries"]}
     assert entries["link"]["kind"] == "symlink" and entries["link"]["target"] == str(outside)
@@ -143,7 +144,7 @@ async def test_symlinks_submodules_binaries_and_large_files(
 
 async def test_non_utf8_names_and_contents(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
     source.commit({b"latin1-\xe6\xf8\xe5.txt": b"gr\xf8d med fl\xf8de", "ok.py": "x = 'blåbær'\n"}, "latin-1")
-    r = await api.post("/api/bots/hent-attester/sync", who="editor_253")
+    r = await api.sync_bot("hent-attester", who="editor_253")
     assert r.status_code == 200 and r.json()["sync_error"] is None
     names = [e["name"] for e in (await api.get("/api/bots/hent-attester/tree")).json()["entries"]]
     assert any(n.startswith("latin1-") for n in names)
@@ -159,8 +160,8 @@ async def test_hooks_in_a_repository_never_run(api: Api, source: SourceRepo, tmp
     source.commit({".githooks/post-checkout": f"#!/bin/sh\ntouch {marker}\n"}, "hooks", tag=None)
     marker.unlink(missing_ok=True)  # our own commit ran the origin's hooks; the bank must not
     assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
-    assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 201
-    assert (await api.post("/api/bots/hent-attester/sync", who="editor_253")).status_code == 200
+    assert (await api.register_bot({"url": source.url}, who="editor_253")).status_code == 200
+    assert (await api.sync_bot("hent-attester", who="editor_253")).status_code == 200
     await api.get("/api/bots/hent-attester/tree")
     assert not marker.exists()
     mirror = Path(api.client.app.state.settings.data_dir) / "mirrors" / "hent-attester.git"
@@ -175,7 +176,7 @@ async def test_readme_html_is_safe(api: Api, source: SourceRepo) -> None:
         }
     )
     assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
-    assert (await api.post("/api/bots", {"url": source.url}, who="editor_253")).status_code == 201
+    assert (await api.register_bot({"url": source.url}, who="editor_253")).status_code == 200
     html = (await api.get("/api/bots/hent-attester/readme")).json()["html"]
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "javascript:" not in html.replace("[klik](javascript:alert(1))", "") or 'href="javascript' not in html
@@ -184,14 +185,14 @@ async def test_readme_html_is_safe(api: Api, source: SourceRepo) -> None:
 
 async def test_a_broken_manifest_keeps_the_last_valid_one(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
     source.commit({"rpabank.yaml": "name: [ikke lukket\n"}, "broken manifest")
-    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    synced = (await api.sync_bot("hent-attester", who="editor_253")).json()
     assert synced["name"] == "Attest-robotten" and synced["processes"] == [PID]
     assert synced["manifest_errors"] and "not valid YAML" in synced["manifest_errors"][0]
     source.commit({"rpabank.yaml": "name: Ny\nprocesses: [findes-ikke]\nfarve: blå\n"}, "unknown key")
-    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    synced = (await api.sync_bot("hent-attester", who="editor_253")).json()
     assert "farve" in synced["manifest_errors"][0] and synced["name"] == "Attest-robotten"
     source.commit({"rpabank.yaml": "name: Ny robot\nprocesses: [findes-ikke]\n"}, "unknown process")
-    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    synced = (await api.sync_bot("hent-attester", who="editor_253")).json()
     assert synced["name"] == "Ny robot" and "findes-ikke" in synced["manifest_errors"][0]
 
 
@@ -202,14 +203,14 @@ async def test_sync_reindexes_changed_files_and_follows_force_pushes(
     source.commit({"src/ny.py": "def beregn_refusion_for_sygedagpenge():\n    pass\n"}, "new file")
     source.git("rm", "-q", "src/edoc.py")
     source.git("commit", "-q", "-m", "remove edoc")
-    await api.post("/api/bots/hent-attester/sync", who="editor_253")
+    await api.sync_bot("hent-attester", who="editor_253")
     hit = (await search(api, "beregn_refusion"))["hits"][0]
     assert (hit["path"], hit["line"]) == ("src/ny.py", 1)
     assert (await search(api, "opret_sag"))["total"] == 0  # the deleted file left the index
 
     source.git("reset", "-q", "--hard", "v1.0.0")  # rewrite history …
     source.commit({"src/omskrevet.py": "def helt_ny_historik():\n    pass\n"}, "rewritten")
-    r = await api.post("/api/bots/hent-attester/sync", who="editor_253")  # … and force-push it
+    r = await api.sync_bot("hent-attester", who="editor_253")  # … and force-push it
     assert r.json()["head"] == source.git("rev-parse", "HEAD") and r.json()["sync_error"] is None
     assert (await search(api, "helt_ny_historik"))["total"] == 1
     assert (await search(api, "beregn_refusion"))["total"] == 0
@@ -233,7 +234,7 @@ async def test_only_changed_files_are_queued(api: Api, bot: dict[str, Any], sour
     backend.upsert = spy
     try:
         source.commit({"src/robot.py": "def hent_straffeattest_fra_politiet(sag_id):\n    return 2\n"}, "one file")
-        await api.post("/api/bots/hent-attester/sync", who="editor_253")
+        await api.sync_bot("hent-attester", who="editor_253")
     finally:
         backend.upsert = real_upsert
     assert seen == ["hent-attester:src/robot.py"]
@@ -343,7 +344,6 @@ async def test_webhook_pushes(api: Api, bot: dict[str, Any], source: SourceRepo)
 
 
 async def test_local_paths_need_the_setting(api: Api, source: SourceRepo) -> None:
-    import dataclasses
 
     api.client.app.state.settings = dataclasses.replace(api.client.app.state.settings, allow_local_repos=False)
     r = await api.post("/api/bots", {"url": source.url}, who="editor_253")
@@ -369,7 +369,7 @@ async def test_drafts_do_not_leak_through_the_code_bank(api: Api, bot: dict[str,
     did = (await api.post("/api/processes", draft, who="editor_376")).json()["id"]
     # the bot's owner (253) cannot link another municipality's draft through its manifest
     source.commit({"rpabank.yaml": f"name: Attest-robotten\nprocesses: [{PID}, {did}]\n"}, "link a draft")
-    synced = (await api.post("/api/bots/hent-attester/sync", who="editor_253")).json()
+    synced = (await api.sync_bot("hent-attester", who="editor_253")).json()
     assert synced["processes"] == [PID]
     assert any(did in e for e in synced["manifest_errors"])
     # an admin links it; Køge runs the bot for its own draft
@@ -397,9 +397,46 @@ async def test_drafts_do_not_leak_through_the_code_bank(api: Api, bot: dict[str,
 
 
 async def test_a_bot_an_admin_registered_is_changed_by_admins_only(api: Api, source: SourceRepo) -> None:
-    r = await api.post("/api/bots", {"url": source.url}, who="admin")
-    assert r.status_code == 201 and r.json()["owner_municipality"] is None
+    r = await api.register_bot({"url": source.url}, who="admin")
+    assert r.status_code == 200 and r.json()["owner_municipality"] is None
     slug = r.json()["slug"]
     refused = await api.patch(f"/api/bots/{slug}", {"processes": []}, who="editor_376")
     assert refused.status_code == 403
     assert (await api.patch(f"/api/bots/{slug}", {"processes": []}, who="admin")).status_code == 200
+
+
+async def test_a_registration_is_followed_through_its_job(api: Api, source: SourceRepo) -> None:
+    assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
+    r = await api.post("/api/bots", {"url": source.url, "processes": [PID]}, who="editor_253")
+    assert r.status_code == 202 and r.headers["Location"] == r.json()["job"]["url"]
+    assert r.json()["job"]["kind"] == "register_bot" and r.json()["job"]["bot"] == "hent-attester"
+    # the slug and the repository are taken at once: a second registration is a conflict, not a second clone
+    assert (await api.post("/api/bots", {"url": source.url + "/"}, who="editor_376")).status_code == 409
+    job = await api.wait_job(r.json()["job"], who="editor_253")
+    assert job["status"] == "done" and job["error"] is None and job["finished_at"]
+    bot = (await api.get("/api/bots/hent-attester")).json()
+    assert bot["state"] == "ready" and bot["head"] == source.git("rev-parse", "HEAD")
+    assert (await api.get(r.json()["job"]["url"], who=None)).status_code == 401  # jobs are for signed-in clients
+
+
+async def test_a_sync_answers_202_with_the_queued_job(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    head = source.commit({"src/ny.py": "def ny_funktion():\n    pass\n"}, "ny")
+    r = await api.post("/api/bots/hent-attester/sync", who="editor_253")
+    assert r.status_code == 202 and r.json()["job"]["kind"] == "sync_bot"
+    assert (await api.wait_job(r.json()["job"], who="editor_253"))["status"] == "done"
+    assert (await api.get("/api/bots/hent-attester")).json()["head"] == head
+    await api.person("rita", "reader", "253")
+    assert (await api.post("/api/bots/hent-attester/sync", who="rita")).status_code == 403
+
+
+async def test_only_code_bank_jobs_can_be_followed(api: Api) -> None:
+    assert (await api.get("/api/jobs/999999", who="editor_253")).status_code == 404
+
+
+async def test_a_clone_error_does_not_show_the_servers_folders(api: Api, tmp_path: Path) -> None:
+    not_a_repo = tmp_path / "ikke-et-repo"
+    not_a_repo.mkdir()
+    r = await api.post("/api/bots", {"url": str(not_a_repo)}, who="editor_253")
+    job = await api.wait_job(r.json()["job"], who="editor_253")
+    assert job["status"] == "failed"
+    assert str(Path.cwd()) not in job["error"] and str(api.client.app.state.settings.data_dir) not in job["error"]

@@ -17,7 +17,7 @@ from service.app import create_app
 from service.cli import main
 from service.demo import demo_settings
 from service.settings import Settings
-from tests.conftest import ADMIN_TOKEN, Api, SourceRepo, process_body
+from tests.conftest import ADMIN_TOKEN, Api, SourceRepo, process_body, register_bot_sync
 
 PID = "indhentning-af-boerne-og-straffeattester"
 
@@ -100,8 +100,7 @@ def demo_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient[A
         assert main(["demo", "--no-serve"], env(settings)) == 0
     repo = hostile_repo(root / "origin")
     with TestClient(create_app(demo_settings(settings))) as client:
-        r = client.post("/api/bots", json={"url": repo.url}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-        assert r.status_code == 201, r.text
+        assert register_bot_sync(client, repo.url)["status"] == "done"
         yield client
 
 

@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import ADMIN_TOKEN, SourceRepo
+from tests.conftest import SourceRepo, register_bot_sync
 from tests.service.pages.conftest import BOT, PID, POLITI, text_of
 
 
@@ -149,8 +149,7 @@ def test_escaping_in_the_file_view(tmp_path: Path, settings: Settings) -> None:
         "first",
     )
     with TestClient(create_app(settings)) as client:
-        r = client.post("/api/bots", json={"url": repo.url}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-        assert r.status_code == 201, r.text
+        assert register_bot_sync(client, repo.url)["status"] == "done"
         bot = client.get("/bots/skummel")
         assert bot.status_code == 200 and "<script>alert" not in bot.text and "&lt;script&gt;" in bot.text
         tree = client.get("/bots/skummel/tree")
