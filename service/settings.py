@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import ClassVar
@@ -159,13 +159,8 @@ class Settings:
         return BenefitSettings(hourly_cost_dkk=self.hourly_cost_dkk, annual_hours=self.annual_hours)
 
     def codebank(self) -> CodebankConfig:
-        return CodebankConfig(
-            data_dir=self.data_dir,
-            allow_local=self.allow_local_repos,
-            principles_url=self.principles_url,
-            max_repo_files=self.max_repo_files,
-            connect_timeout=self.git_connect_timeout,
-        )
+        config = CodebankConfig(self.data_dir, self.allow_local_repos, self.principles_url)
+        return replace(config, max_repo_files=self.max_repo_files, connect_timeout=self.git_connect_timeout)
 
     def ensure_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -46,17 +46,7 @@ from rapidfuzz.process import extract
 from search import documents
 from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
 from search.backends.base import SearchBackend, SearchError
-from search.documents import (
-    FACETS,
-    NETWORK,
-    WHOLE_WORD_BOOST,
-    Document,
-    Hit,
-    SearchQuery,
-    SearchResult,
-    Viewer,
-    municipality_visibility,
-)
+from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
@@ -900,8 +890,9 @@ class Fts5Backend(SearchBackend):
             exact = whole_word_expression(analyzed)
             if exact is not None and exact != any_match:
                 whole = {r for r, _ in _Matches.collect(self._scored(conn, snap, exact), keep, cap, want).rows}
-                complete.rows = [(r, score * WHOLE_WORD_BOOST if r in whole else score) for r, score in complete.rows]
-                first.rows = [(r, score * WHOLE_WORD_BOOST if r in whole else score) for r, score in first.rows]
+                boost = documents.WHOLE_WORD_BOOST
+                complete.rows = [(r, score * boost if r in whole else score) for r, score in complete.rows]
+                first.rows = [(r, score * boost if r in whole else score) for r, score in first.rows]
             top = heapq.nsmallest(want, complete.rows, key=lambda item: item[1])
             if len(top) < want:
                 done = {r for r, _ in top}

@@ -193,11 +193,7 @@ class JobController(Controller):
     path = "/api/jobs"
     tags = ["code bank"]
 
-    @get(
-        "/{job_id:int}",
-        guards=[requires_token],
-        summary="A code bank job (registering or syncing a bot): queued, running, done or failed",
-    )
+    @get("/{job_id:int}", guards=[requires_token], summary="A code bank job: queued, running, done or failed")
     async def get_job(self, bot_service: BotServiceDep, job_id: FromPath[int]) -> JobRead:
         job = await bot_service.session.get(Job, job_id)
         if job is None or job.kind not in BOT_JOBS:
