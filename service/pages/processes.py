@@ -75,7 +75,7 @@ NOTICES = {
     "udfaset": "Processen er udfaset.",
 }
 # API field names of the adoption as the form names them
-ADOPTION_FORM_FIELDS = {"bot": "bot_repo"}
+ADOPTION_FORM_FIELDS = {"bot": "bot_repo", "bot.repo": "bot_repo", "bot.ref": "bot_ref"}
 ADOPTION_NUMBERS = ("cases_per_year", "minutes_per_case", "automation_rate")
 ADOPTION_FIELDS = (
     "status",
@@ -130,7 +130,8 @@ ADOPTION_SPEC = (
 )
 ADOPTION_REFUSALS = {
     "live_on": "I drift siden kan ikke være før startdatoen.",
-    "bot_repo": "Robotversionen findes ikke i robottens repository: vælg en version, der findes.",
+    "bot_ref": "Robotversionen findes ikke i robottens repository: vælg en version, der findes.",
+    "bot_repo": "Robottens repository kan ikke bruges: angiv en registreret robot eller en adresse.",
     "municipality": "Vælg en kommune, der er med i netværket.",
 }
 
@@ -309,7 +310,8 @@ class ProcessPages(Controller):
         except NotFound:
             raise
         except DomainError as exc:
-            field = ADOPTION_FORM_FIELDS.get((exc.field or "").split(".")[0], exc.field)
+            name = exc.field or ""
+            field = ADOPTION_FORM_FIELDS.get(name) or ADOPTION_FORM_FIELDS.get(name.split(".")[0], exc.field)
             renamed = DomainError(exc.message, field=field)
             errors = domain_errors(renamed, ADOPTION_SPEC, ADOPTION_REFUSALS).errors
         if not errors and not is_htmx(request):
