@@ -440,3 +440,12 @@ async def test_a_clone_error_does_not_show_the_servers_folders(api: Api, tmp_pat
     job = await api.wait_job(r.json()["job"], who="editor_253")
     assert job["status"] == "failed"
     assert str(Path.cwd()) not in job["error"] and str(api.client.app.state.settings.data_dir) not in job["error"]
+
+
+async def test_files_with_the_same_content_are_each_found(api: Api, bot: dict[str, Any], source: SourceRepo) -> None:
+    same = "def faelles_journaliseringshjaelper(sag):\n    return sag\n"
+    source.commit({"src/a/hjaelper.py": same, "src/b/kopi.py": same}, "the same file twice")
+    assert (await api.sync_bot("hent-attester", who="editor_253")).status_code == 200
+    found = await search(api, "faelles_journaliseringshjaelper", type="code")
+    paths = sorted(h["path"] for h in found["hits"])
+    assert paths == ["src/a/hjaelper.py", "src/b/kopi.py"]
