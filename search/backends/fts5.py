@@ -158,19 +158,21 @@ def _facet_key(value: str) -> str:
 
 
 class _Vocabulary:
-    """The index's terms, for typo tolerance: sorted and bucketed by length.
+    """The index's terms, for typo tolerance: sorted, and bucketed by first letter and length.
 
     Loaded once per index file from the `terms` table; after that a write changes it by the terms it added or
-    removed (`changed`), so a one-document write does not mean reading every term again.
+    removed (`changed`), so a one-document write does not mean reading every term again. A word is corrected only
+    into words with its first letter (as search engines commonly require): the words compared stay a small share
+    of the vocabulary, however large it grows.
     """
 
-    def __init__(self, terms: list[str], by_length: dict[int, list[str]] | None = None) -> None:
+    def __init__(self, terms: list[str], buckets: dict[tuple[str, int], list[str]] | None = None) -> None:
         self.sorted = terms
-        if by_length is None:
-            by_length = defaultdict(list)
+        if buckets is None:
+            buckets = defaultdict(list)
             for term in terms:
-                by_length[len(term)].append(term)
-        self.by_length = by_length
+                buckets[_bucket(term)].append(term)
+        self.buckets = buckets
 
     def __contains__(self, form: str) -> bool:
         i = bisect.bisect_left(self.sorted, form)
@@ -181,8 +183,9 @@ class _Vocabulary:
         return i < len(self.sorted) and self.sorted[i].startswith(prefix)
 
     def near(self, form: str, distance: int, limit: int = 6) -> list[str]:
+        first = form[:1]
         candidates = [
-            t for n in range(len(form) - distance, len(form) + distance + 1) for t in self.by_length.get(n, ())
+            t for n in range(len(form) - distance, len(form) + distance + 1) for t in self.buckets.get((first, n), ())
         ]
         found = extract(form, candidates, scorer=OSA.distance, score_cutoff=distance, limit=limit)
         return [term for term, _score, _ in found]
@@ -201,11 +204,15 @@ class _Vocabulary:
                 del terms[bisect.bisect_left(terms, t)]
             for t in add:
                 bisect.insort(terms, t)
-        by_length = dict(self.by_length)
-        for n in {len(t) for t in add} | {len(t) for t in gone}:
-            bucket = [t for t in by_length.get(n, ()) if t not in gone]
-            by_length[n] = sorted(bucket + [t for t in add if len(t) == n])
-        return _Vocabulary(terms, by_length)
+        buckets = dict(self.buckets)
+        for key in {_bucket(t) for t in add} | {_bucket(t) for t in gone}:
+            bucket = [t for t in buckets.get(key, ()) if t not in gone]
+            buckets[key] = sorted(bucket + [t for t in add if _bucket(t) == key])
+        return _Vocabulary(terms, buckets)
+
+
+def _bucket(term: str) -> tuple[str, int]:
+    return term[:1], len(term)
 
 
 @dataclasses.dataclass
