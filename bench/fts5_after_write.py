@@ -1,15 +1,16 @@
-"""The embedded backend after a write: N generated processes plus M synthetic code files (large vocabulary).
+"""A search backend after a write: N generated processes plus M synthetic code files (large vocabulary).
 
 Prints the rebuild time, warm search latency p50/p95 and the time of the first search after a one-document
 upsert (median of 5; the query has a typo, so the typo vocabulary is needed). `--src DIR` imports `search`
 from another checkout (e.g. the old code unpacked with `git archive`), so before/after run the same bench.
 
-    .venv/bin/python bench/fts5_after_write.py [--processes 10000] [--code 100000] [--src DIR]
+    .venv/bin/python bench/fts5_after_write.py [--processes 10000] [--code 100000] [--src DIR] [--engine postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SYLLABLES = [
@@ -94,6 +96,8 @@ def main() -> None:
     parser.add_argument("--code", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--src", type=Path, default=ROOT, help="the checkout whose `search` package is measured")
+    parser.add_argument("--engine", choices=["fts5", "postgres"], default="fts5")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(args.src.resolve()))
@@ -103,10 +107,16 @@ def main() -> None:
     from search.backends.fts5 import Fts5Backend
     from search.documents import Document, SearchQuery, Viewer
 
-    print(f"code under test: {Path(search.__file__).parent.parent}")
-    backend = Fts5Backend(Path(tempfile.mkdtemp(prefix="rpabank-fts5-bench-")) / "search")
+    print(f"code under test: {Path(search.__file__).parent.parent}, engine {args.engine}")
+    backend: Any
+    if args.engine == "postgres":
+        from search.backends.postgres import PostgresBackend
+
+        backend = PostgresBackend(args.pg_url, schema=f"rpabank_after_write_{os.getpid()}")
+    else:
+        backend = Fts5Backend(Path(tempfile.mkdtemp(prefix="rpabank-fts5-bench-")) / "search")
     started = time.perf_counter()
-    count = backend.rebuild(chain(processes(args.processes), code_files(args.code)))  # type: ignore[arg-type]
+    count = backend.rebuild(chain(processes(args.processes), code_files(args.code)))
     print(f"rebuild: {count} documents in {time.perf_counter() - started:.1f} s")
 
     def timed(text: str) -> float:
@@ -143,6 +153,9 @@ def main() -> None:
         f"first search after a one-document upsert ms: median {statistics.median(after):.1f} "
         f"(all: {', '.join(f'{x:.0f}' for x in after)})"
     )
+    if args.engine == "postgres":
+        with backend.engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{backend.sql.schema}" CASCADE')
     backend.close()
 
 
