@@ -1143,9 +1143,9 @@ class BenefitService:
         return stmt
 
     async def selection(
-        self, actor: Actor, f: BenefitFilters
+        self, actor: Actor, f: BenefitFilters, *, with_reads: bool = True
     ) -> tuple[list[AdoptionFacts], list[RecordFacts], list[BenefitRead]]:
-        """The adoptions and the benefit records a filter selects, as facts and as records to show."""
+        """The adoptions and the benefit records a filter selects, as facts and (`with_reads`) as records to show."""
         first, last = period_range(f.first, f.last)
         facts: dict[tuple[str, str], AdoptionFacts] = {}
         loaded: dict[tuple[str, str], tuple[Adoption, Process, Municipality]] = {}
@@ -1195,14 +1195,15 @@ class BenefitService:
                     source=r.source,
                 )
             )
-            shown.append(self.read(r, *loaded[key]))
+            if with_reads:
+                shown.append(self.read(r, *loaded[key]))
         return list(facts.values()), records, shown
 
     async def summary(self, actor: Actor, group_by: str, f: BenefitFilters) -> BenefitSummary:
         if group_by not in GROUP_BYS:
             raise Invalid(f"group_by: one of {', '.join(GROUP_BYS)}.", field="group_by")
-        adoptions, records, _ = await self.selection(actor, f)
-        return self._summary(group_by, f, adoptions, records)
+        adoptions, records, _ = await self.selection(actor, f, with_reads=False)
+        return await asyncio.to_thread(self._summary, group_by, f, adoptions, records)
 
     async def report(self, actor: Actor, f: BenefitFilters) -> tuple[dict[str, BenefitSummary], list[BenefitRead]]:
         """Every grouping of one selection, and its records (for spreadsheets)."""
