@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from core.db import create_engine
-from tests.conftest import MUNICIPALITIES, PG_DEFAULT, SourceRepo, _pg_reachable, process_body
+from tests.conftest import MUNICIPALITIES, PG_DEFAULT, SourceRepo, _pg_reachable, process_body, register_bot_sync
 
 ADMIN = "multi-instance-admin"
 SECRET = "multi-instance-webhook"
@@ -189,9 +189,9 @@ def test_one_webhook_sent_to_two_instances_at_once_fetches_once(cluster: Cluster
     a, b, _ = cluster.bases
     source = SourceRepo(tmp_path / "origin" / "webhook-robot")
     source.commit({"README.md": "# Webhook-robotten\n", "src/main.py": "def start():\n    pass\n"})
-    r = httpx.post(f"{a}/api/bots", json={"url": source.url}, headers=_auth(), timeout=60)
-    assert r.status_code == 201, r.text
-    slug = r.json()["slug"]
+    job = register_bot_sync(httpx.Client(base_url=a, timeout=60), source.url, token=ADMIN)
+    assert job["status"] == "done", job
+    slug = job["bot"]
     source.commit({"src/ny.py": "def ny_funktion_fra_push():\n    pass\n"}, "push")
     body = json.dumps({"ref": "refs/heads/main", "repository": {"clone_url": source.url}}).encode()
     headers = {"X-Hub-Signature-256": _sign(body), "X-GitHub-Delivery": uuid.uuid4().hex}
