@@ -974,6 +974,9 @@ def _period_order(text: str) -> tuple[int, int, int]:
     return (p.year, p.first_month, -p.months)
 
 
+READ_CHUNK = 500  # rows a report reads at a time (the server answers other requests in between)
+
+
 class BenefitService:
     """Benefit records of adoptions. Reads need no rights beyond seeing the process; writes are the
     adopting municipality's (its editors) or an admin's, exactly like the adoption itself."""
@@ -1149,21 +1152,12 @@ class BenefitService:
         first, last = period_range(f.first, f.last)
         facts: dict[tuple[str, str], AdoptionFacts] = {}
         loaded: dict[tuple[str, str], tuple[Adoption, Process, Municipality]] = {}
-        for a, p, m in (await self.session.execute(self._adoptions(actor, f))).all():
-            facts[(a.process_id, a.municipality_code)] = AdoptionFacts(
-                process=p.id,
-                process_title=p.title,
-                domain=p.domain,
-                municipality=m.code,
-                municipality_name=m.name,
-                status=a.status,
-                expected_hours_per_year=adoption_expected_hours(a, p),
-                hourly_cost_dkk=hourly_cost(m.hourly_cost_dkk, self.settings),
-                avoided_build_hours=avoided_build_hours(
-                    p.owner_municipality, m.code, a.bot_repo is not None, p.build_hours
-                ),
-            )
-            loaded[(a.process_id, a.municipality_code)] = (a, p, m)
+        # Read through a server-side cursor in chunks: between chunks the server answers other requests, so a
+        # network-wide report over tens of thousands of adoptions never stalls it.
+        adoption_rows = await self.session.stream(self._adoptions(actor, f).execution_options(yield_per=READ_CHUNK))
+        async for part in adoption_rows.partitions(READ_CHUNK):
+            for a, p, m in part:
+                self._add_facts(facts, loaded, a, p, m)
         stmt = (
             select(BenefitRecord).join(Process, Process.id == BenefitRecord.process_id).where(visible_processes(actor))
         )
@@ -1173,9 +1167,25 @@ class BenefitService:
             stmt = stmt.where(BenefitRecord.municipality_code == f.municipality)
         if f.domain:
             stmt = stmt.where(Process.domain == f.domain)
+        rows: list[BenefitRecord] = []
+        record_rows = await self.session.stream_scalars(stmt.execution_options(yield_per=READ_CHUNK))
+        async for chunk in record_rows.partitions(READ_CHUNK):
+            rows.extend(chunk)
+        # the rest is work on what is loaded: in a worker thread
+        records, shown = await asyncio.to_thread(self._records, rows, facts, loaded, first, last, with_reads)
+        return list(facts.values()), records, shown
+
+    def _records(
+        self,
+        rows: list[BenefitRecord],
+        facts: dict[tuple[str, str], AdoptionFacts],
+        loaded: dict[tuple[str, str], tuple[Adoption, Process, Municipality]],
+        first: Any,
+        last: Any,
+        with_reads: bool,
+    ) -> tuple[list[RecordFacts], list[BenefitRead]]:
         records: list[RecordFacts] = []
         shown: list[BenefitRead] = []
-        rows = (await self.session.scalars(stmt)).all()
         for r in sorted(rows, key=lambda r: (r.process_id, r.municipality_code, _period_order(r.period))):
             key = (r.process_id, r.municipality_code)
             period = parse_period(r.period)
@@ -1197,7 +1207,30 @@ class BenefitService:
             )
             if with_reads:
                 shown.append(self.read(r, *loaded[key]))
-        return list(facts.values()), records, shown
+        return records, shown
+
+    def _add_facts(
+        self,
+        facts: dict[tuple[str, str], AdoptionFacts],
+        loaded: dict[tuple[str, str], tuple[Adoption, Process, Municipality]],
+        a: Adoption,
+        p: Process,
+        m: Municipality,
+    ) -> None:
+        facts[(a.process_id, a.municipality_code)] = AdoptionFacts(
+            process=p.id,
+            process_title=p.title,
+            domain=p.domain,
+            municipality=m.code,
+            municipality_name=m.name,
+            status=a.status,
+            expected_hours_per_year=adoption_expected_hours(a, p),
+            hourly_cost_dkk=hourly_cost(m.hourly_cost_dkk, self.settings),
+            avoided_build_hours=avoided_build_hours(
+                p.owner_municipality, m.code, a.bot_repo is not None, p.build_hours
+            ),
+        )
+        loaded[(a.process_id, a.municipality_code)] = (a, p, m)
 
     async def summary(self, actor: Actor, group_by: str, f: BenefitFilters) -> BenefitSummary:
         if group_by not in GROUP_BYS:
