@@ -104,6 +104,9 @@ T = TypeVar("T")
 NEAR = 10
 
 
+VOCABULARY_DELTA = 20_000  # terms added or removed since the vocabulary was loaded, before they are merged in
+
+
 def fts5_quote(token: str) -> str:
     """One FTS5 string token: the only way text reaches a MATCH expression."""
     return '"' + token.replace('"', '""') + '"'
@@ -161,13 +164,22 @@ class _Vocabulary:
     """The index's terms, for typo tolerance: sorted, and bucketed by first letter and length.
 
     Loaded once per index file from the `terms` table; after that a write changes it by the terms it added or
-    removed (`changed`), so a one-document write does not mean reading every term again. A word is corrected only
-    into words with its first letter (as search engines commonly require): the words compared stay a small share
-    of the vocabulary, however large it grows.
+    removed (`changed`): the loaded list is shared and never copied, the changes since are kept beside it (merged
+    into a new list only when they grow past VOCABULARY_DELTA), so a write costs in proportion to what it changed,
+    not to the vocabulary. A word is corrected only into words with its first letter (as search engines commonly
+    require): the words compared stay a small share of the vocabulary, however large it grows.
     """
 
-    def __init__(self, terms: list[str], buckets: dict[tuple[str, int], list[str]] | None = None) -> None:
-        self.sorted = terms
+    def __init__(
+        self,
+        terms: list[str],
+        buckets: dict[tuple[str, int], list[str]] | None = None,
+        added: list[str] | None = None,
+        removed: frozenset[str] = frozenset(),
+    ) -> None:
+        self.sorted = terms  # shared between generations: never changed
+        self.added = added or []  # sorted; not in `sorted`
+        self.removed = removed  # in `sorted`, but gone
         if buckets is None:
             buckets = defaultdict(list)
             for term in terms:
@@ -175,12 +187,18 @@ class _Vocabulary:
         self.buckets = buckets
 
     def __contains__(self, form: str) -> bool:
-        i = bisect.bisect_left(self.sorted, form)
-        return i < len(self.sorted) and self.sorted[i] == form
+        return form not in self.removed and (_holds(self.added, form) or _holds(self.sorted, form))
 
     def has_prefix(self, prefix: str) -> bool:
+        i = bisect.bisect_left(self.added, prefix)
+        if i < len(self.added) and self.added[i].startswith(prefix):
+            return True
         i = bisect.bisect_left(self.sorted, prefix)
-        return i < len(self.sorted) and self.sorted[i].startswith(prefix)
+        while i < len(self.sorted) and self.sorted[i].startswith(prefix):
+            if self.sorted[i] not in self.removed:
+                return True
+            i += 1
+        return False
 
     def near(self, form: str, distance: int, limit: int = 6) -> list[str]:
         first = form[:1]
@@ -196,19 +214,29 @@ class _Vocabulary:
         gone = {t for t in absent if t in self}
         if not add and not gone:
             return self
-        if len(add) + len(gone) > 64:  # one merge instead of many insertions
-            terms = sorted([t for t in self.sorted if t not in gone] + add)
-        else:
-            terms = list(self.sorted)
-            for t in gone:
-                del terms[bisect.bisect_left(terms, t)]
-            for t in add:
-                bisect.insort(terms, t)
+        added, removed = set(self.added), set(self.removed)
+        for t in add:
+            if t in removed:  # back in the loaded list
+                removed.discard(t)
+            else:
+                added.add(t)
+        for t in gone:
+            if t in added:
+                added.discard(t)
+            else:
+                removed.add(t)
         buckets = dict(self.buckets)
         for key in {_bucket(t) for t in add} | {_bucket(t) for t in gone}:
             bucket = [t for t in buckets.get(key, ()) if t not in gone]
             buckets[key] = sorted(bucket + [t for t in add if _bucket(t) == key])
-        return _Vocabulary(terms, buckets)
+        if len(added) + len(removed) > VOCABULARY_DELTA:  # merge the changes in, once in a while
+            return _Vocabulary(sorted([t for t in self.sorted if t not in removed] + list(added)), buckets)
+        return _Vocabulary(self.sorted, buckets, sorted(added), frozenset(removed))
+
+
+def _holds(terms: list[str], form: str) -> bool:
+    i = bisect.bisect_left(terms, form)
+    return i < len(terms) and terms[i] == form
 
 
 def _bucket(term: str) -> tuple[str, int]:

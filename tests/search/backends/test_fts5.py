@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import multiprocessing
+import random
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -346,3 +347,28 @@ def test_many_matches_are_estimated_and_said_to_be(tmp_path: Path, monkeypatch: 
     )
     assert not set(first) & set(second)
     assert backend.search(SearchQuery(text="", viewer=admin)).total_approximate
+
+
+@pytest.mark.parametrize("delta", [3, 20_000])
+def test_the_vocabulary_after_writes_equals_one_loaded_afresh(delta: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changes are kept beside the loaded list (or merged in past VOCABULARY_DELTA): either way the vocabulary
+    answers as one loaded from scratch with the same terms."""
+    from search.backends import fts5
+
+    monkeypatch.setattr(fts5, "VOCABULARY_DELTA", delta)
+    rng = random.Random(7)
+    words = sorted({"".join(rng.choice("abcdeo") for _ in range(rng.randint(3, 9))) for _ in range(400)})
+    current = set(words[:200])
+    vocabulary = fts5._Vocabulary(sorted(current))
+    for _ in range(30):  # writes: terms come and go, some come back
+        present = set(rng.sample(words, 12))
+        absent = set(rng.sample(sorted(current), 8)) - present
+        vocabulary = vocabulary.changed(present, absent)
+        current = (current | present) - absent
+        fresh = fts5._Vocabulary(sorted(current))
+        for word in words:
+            assert (word in vocabulary) == (word in fresh), word
+        for prefix in {w[:2] for w in words} | {w[:4] for w in words}:
+            assert vocabulary.has_prefix(prefix) == fresh.has_prefix(prefix), prefix
+        for word in words[::25]:
+            assert sorted(vocabulary.near(word, 1, limit=100)) == sorted(fresh.near(word, 1, limit=100))
