@@ -49,6 +49,7 @@ from core.indexing import EntityKind, mark_for_index
 from core.slugs import slugify
 
 DELIVERY_DAYS = 7  # how long a webhook delivery id is remembered
+RESERVED_SLUGS = frozenset({"new", "jobs"})  # page addresses under /bots/
 
 
 @dataclass(frozen=True)
@@ -275,9 +276,8 @@ class BotService:
         if any(normalise_url(u) == same for u in (await self.session.scalars(select(Bot.url))).all()):
             raise Conflict("That repository is registered already.", field="url")
         await self._check_processes(actor, data.processes)
-        slug = await self._free_slug(
-            slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git"), fallback="bot")
-        )
+        base = slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git"), fallback="bot")
+        slug = await self._free_slug(base + "-bot" if base in RESERVED_SLUGS else base)
         bot = Bot(
             slug=slug,
             url=url,
@@ -313,7 +313,7 @@ class BotService:
 
     async def update(self, actor: Actor, slug: str, data: BotUpdate) -> BotRead:
         bot = await self.get_model(slug)
-        self._require_owner(actor, bot)
+        self.require_owner(actor, bot)
         if data.processes is not UNSET:
             await self._check_processes(actor, data.processes)
             await self.session.execute(
@@ -473,7 +473,7 @@ class BotService:
             if found is None:
                 raise Invalid(f"processes: no process with id {pid!r}.", field="processes")
 
-    def _require_owner(self, actor: Actor, bot: Bot) -> None:
+    def require_owner(self, actor: Actor, bot: Bot) -> None:
         """The owner municipality's editors and admins; a bot an admin registered (no owner): admins only."""
         actor.require_writer()
         if bot.owner_municipality is None:

@@ -194,6 +194,8 @@ class BotPages(Controller):
                 **HELPERS,
                 **await social.context(actor, "bot", slug),
                 latest_tag=bot.tags[-1] if bot.tags else None,
+                can_sync=actor.can_write
+                and (actor.is_admin if bot.owner_municipality is None else actor.can_write_for(bot.owner_municipality)),
                 languages=sorted(bot.languages.items(), key=lambda kv: (-kv[1], kv[0])),
             ),
         )

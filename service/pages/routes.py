@@ -19,6 +19,7 @@ from litestar.middleware.session.client_side import ClientSideSessionBackend, Co
 from litestar.types import ASGIApp
 
 from service.pages.auth import AuthPages, TokenPages, UserPages
+from service.pages.bot_forms import BotFormPages
 from service.pages.bots import BotPages, PrinciplePages
 from service.pages.common import provide_page_actor
 from service.pages.dashboard import DashboardPages
@@ -37,6 +38,7 @@ PAGE_CONTROLLERS = [
     ProcessPages,
     MunicipalityPages,
     DashboardPages,
+    BotFormPages,
     BotPages,
     PrinciplePages,
     AuthPages,
