@@ -191,6 +191,9 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
         "decisions": await services.ideas.decisions(actor, process_id),
         "votes": await services.ideas.votes(actor, process_id),
         "bots": bots,
+        # the adoption form's choices: this process's bots first, then the rest of the code bank
+        "bot_choices": bots
+        + [b for b in await services.bots.find(viewer=actor) if b.slug not in {x.slug for x in bots}],
         "realised": realised.years,
         "expected_by_year": realised.expected_years,
         "benefit_view": realised,

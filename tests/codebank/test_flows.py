@@ -59,3 +59,12 @@ async def test_the_adoption_form_refuses_a_version_the_bot_does_not_have(api: Ap
     assert re.search(r'id="f-ref"[^>]*aria-invalid="true"', r.text)
     assert 'id="err-bot_ref"' in r.text and "v9.9.9" in r.text
     assert (await api.get(f"/api/processes/{PID}/adoptions/376")).status_code == 404  # nothing was written
+
+
+async def test_the_adoption_form_offers_the_registered_bots_and_their_versions(api: Api, source: SourceRepo) -> None:
+    bot = await _registered_bot(api, source)
+    await _signed_in_csrf(api, "editor_376")
+    page = (await api.client.get(f"/processes/{PID}")).text
+    assert f'<option value="{bot["slug"]}">{bot["name"]}</option>' in page  # the bot, by its name
+    assert f'<option value="v1.0.0">{bot["name"]} v1.0.0</option>' in page  # and its versions
+    assert 'list="dl-bots"' in page and 'list="dl-refs"' in page
