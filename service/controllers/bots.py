@@ -28,6 +28,7 @@ from codebank.schemas import (
 from codebank.services import normalise_url
 from core.errors import NotFound
 from core.jobs import Job
+from service.controllers.params import IdPath
 from service.deps import ActorDep, BotServiceDep, PrincipleServiceDep, SettingsDep, requires_token
 from service.jobs import BOT_JOBS, enqueue_bot_registration, enqueue_bot_sync
 
@@ -94,8 +95,8 @@ class BotController(Controller):
         description="A background job fetches; while a sync of the bot is queued already, that one is answered.",
     )
     async def sync_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> Response[BotJob]:
-        actor.require_writer()
         bot = await bot_service.get_model(slug)
+        bot_service.require_owner(actor, bot)  # the owner's editors and admins, as for every change of a bot
         job = await enqueue_bot_sync(bot_service.session, slug)
         await bot_service.session.flush()
         return accepted(await bot_service.read(bot, actor), job)
@@ -194,7 +195,7 @@ class JobController(Controller):
     tags = ["code bank"]
 
     @get("/{job_id:int}", guards=[requires_token], summary="A code bank job: queued, running, done or failed")
-    async def get_job(self, bot_service: BotServiceDep, job_id: FromPath[int]) -> JobRead:
+    async def get_job(self, bot_service: BotServiceDep, job_id: IdPath) -> JobRead:
         job = await bot_service.session.get(Job, job_id)
         if job is None or job.kind not in BOT_JOBS:
             raise NotFound(f"No code bank job {job_id}.", field="job_id")

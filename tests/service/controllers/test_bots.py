@@ -427,6 +427,7 @@ async def test_a_sync_answers_202_with_the_queued_job(api: Api, bot: dict[str, A
     assert (await api.get("/api/bots/hent-attester")).json()["head"] == head
     await api.person("rita", "reader", "253")
     assert (await api.post("/api/bots/hent-attester/sync", who="rita")).status_code == 403
+    assert (await api.post("/api/bots/hent-attester/sync", who="editor_376")).status_code == 403  # not its owner
 
 
 async def test_only_code_bank_jobs_can_be_followed(api: Api) -> None:
