@@ -203,6 +203,8 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
         "field_labels": FIELD_LABELS,
         "network_expected_hours": sum(a.expected_hours_per_year or 0 for a in running),
         "running_count": len(running),
+        # the badge: municipalities that run it or are putting it in (not the interested or planning ones)
+        "in_use_count": sum(a.status in ("implementing", "operation") for a in adoptions),
         "writable": [m for m in municipalities if actor.can_write_for(m.code)] if actor.is_authenticated else [],
         "adopters_writable": [a for a in adoptions if actor.can_write_for(a.municipality)],
         "benefit_form": {},

@@ -21,6 +21,8 @@ async def test_process_page(site: Api) -> None:
     assert "I drift" in html and "Planlagt" in html and "v1.2.0" in html and "01.02.2022" in html
     assert "Politiets attestløsning" in html and "Power Automate" in html
     assert "Historik" in html
+    # the badge counts Greve (in operation), not Guldborgsund (planned)
+    assert re.search(r'<li class="pill"[^>]*>1 kommune i brug</li>', html)
     assert "Log ind" in html and "Gem anvendelse" not in html  # no form for readers
 
 
