@@ -202,6 +202,7 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
         "related": related,
         "field_labels": FIELD_LABELS,
         "network_expected_hours": sum(a.expected_hours_per_year or 0 for a in running),
+        "hourly_cost_dkk": services.benefits.settings.hourly_cost_dkk,  # the network's default, for expected DKK
         "running_count": len(running),
         # the badge: municipalities that run it or are putting it in (not the interested or planning ones)
         "in_use_count": sum(a.status in ("implementing", "operation") for a in adoptions),

@@ -23,6 +23,7 @@ async def test_process_page(site: Api) -> None:
     assert "Historik" in html
     # the badge counts Greve (in operation), not Guldborgsund (planned)
     assert re.search(r'<li class="pill"[^>]*>1 kommune i brug</li>', html)
+    assert "54,4 timer · 24.480 kr." in html  # expected benefit in DKK too (54.4 hours × 450 kr.)
     assert "Log ind" in html and "Gem anvendelse" not in html  # no form for readers
 
 
