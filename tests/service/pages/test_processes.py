@@ -190,3 +190,18 @@ def test_process_page_lists_its_bots(demo_bank: TestClient[Any]) -> None:
 def test_a_pinned_bot_version_links_to_the_bot(demo_bank: TestClient[Any]) -> None:
     html = demo_bank.get("/processes/indhentning-af-boerne-og-straffeattester").text
     assert 'href="/bots/straffeattest-robot/tree?ref=v1.0.0"' in html
+
+
+async def test_benefit_table_is_ordered_by_period_with_a_total_row(site: Api) -> None:
+    for period, cases in (("2024", 600), ("2023", 300)):
+        r = await site.put(
+            f"/api/processes/{PID}/adoptions/253/benefits/{period}",
+            {"cases_handled": cases, "minutes_saved_per_case": 6},
+        )
+        assert r.status_code in (200, 201), r.text
+    page = (await site.client.get(f"/processes/{PID}")).text
+    table = page[page.index("Indberettede gevinster") :]
+    assert table.index(">2023<") < table.index(">2024<")
+    total = re.search(r"<tfoot>.*?</tfoot>", table, re.S)
+    assert total and "I alt" in total[0]
+    assert ">900<" in total[0] and ">90,0<" in total[0]  # cases and hours: 300 + 600, 30 + 60
