@@ -205,3 +205,23 @@ async def test_benefit_table_is_ordered_by_period_with_a_total_row(site: Api) ->
     total = re.search(r"<tfoot>.*?</tfoot>", table, re.S)
     assert total and "I alt" in total[0]
     assert ">900<" in total[0] and ">90,0<" in total[0]  # cases and hours: 300 + 600, 30 + 60
+
+
+async def test_editor_removes_a_benefit_record_after_confirming(site: Api) -> None:
+    url = f"/api/processes/{PID}/adoptions/253/benefits/2023"
+    assert (await site.put(url, {"cases_handled": 300, "minutes_saved_per_case": 6})).status_code == 201
+    remove = f"/processes/{PID}/benefits/253/2023/remove"
+    assert (await site.client.get(remove, follow_redirects=False)).status_code == 303  # anonymous: to the login
+    await sign_in(site, "editor_376")
+    assert (await site.client.get(remove)).status_code == 403  # another municipality's editor
+    site.client.cookies.clear()
+    await sign_in(site, "editor_253")
+    assert f'href="{remove}"' in (await site.client.get(f"/processes/{PID}")).text
+    page = await site.client.get(remove)
+    assert page.status_code == 200 and "Fjern gevinsten?" in page.text
+    assert (await site.get(url)).status_code == 200  # asking removes nothing
+    token = await csrf_of(site, remove)
+    r = await site.client.post(remove, data={"_csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert (await site.get(url)).status_code == 404
+    assert (await site.client.get(remove)).status_code == 404
