@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, PathParameter
@@ -336,52 +336,35 @@ class ProcessPages(Controller):
         template = "partials/adoptions.html" if is_htmx(request) else "process.html"
         return Template(template_name=template, context=page, status_code=422 if errors else 200)
 
-    @get("/processes/{process_id:str}/benefits/{code:str}/{period:str}/remove")
-    async def confirm_benefit_removal(
+    @route("/processes/{process_id:str}/benefits/{code:str}/{period:str}/remove", http_method=["GET", "POST"])
+    async def remove_benefit(
         self,
+        request: Request[Any, Any, Any],
         page_services: PageServicesDep,
         actor: ActorDep,
         process_id: ProcessIdPath,
         code: FromPath[str],
         period: FromPath[str],
     ) -> Template | Redirect:
-        """Asks before removing one municipality's benefit record of one period (its editors and admins)."""
+        """GET asks before removing one municipality's benefit record of one period (its editors and admins);
+        POST removes it, through the same service as DELETE /api/.../benefits/{period}."""
         here = f"/processes/{process_id}/benefits/{code}/{period}/remove"
         if (redirect := require_signed_in(actor, here)) is not None:
             return redirect
+        if request.method == "POST":
+            await page_services.benefits.delete(actor, process_id, code, period)
+            return Redirect(path=f"/processes/{process_id}?gemt=gevinst-fjernet#gevinst", status_code=303)
         if not actor.can_write_for(code):
             raise Forbidden(f"Only the editors of municipality {code} may remove its benefits.")
         process = await page_services.processes.get(actor, process_id)
-        record = next(
-            (
-                r
-                for r in (await benefits.benefits_for_process(page_services.benefits, actor, process_id)).records
-                if r.municipality == code and r.period == period
-            ),
-            None,
-        )
+        view = await benefits.benefits_for_process(page_services.benefits, actor, process_id)
+        record = next((r for r in view.records if r.municipality == code and r.period == period), None)
         if record is None:
             raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
         return Template(
             template_name="benefit_remove.html",
             context=page_context(actor, nav="search", process=process, record=record),
         )
-
-    @post("/processes/{process_id:str}/benefits/{code:str}/{period:str}/remove", status_code=303)
-    async def remove_benefit(
-        self,
-        page_services: PageServicesDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: FromPath[str],
-        period: FromPath[str],
-    ) -> Redirect:
-        """Removes the record once confirmed, through the same service as DELETE /api/.../benefits/{period}."""
-        here = f"/processes/{process_id}/benefits/{code}/{period}/remove"
-        if (redirect := require_signed_in(actor, here)) is not None:
-            return redirect
-        await page_services.benefits.delete(actor, process_id, code, period)
-        return Redirect(path=f"/processes/{process_id}?gemt=gevinst-fjernet#gevinst", status_code=303)
 
     @post("/processes/{process_id:str}/benefits", status_code=303)
     async def save_benefit(
