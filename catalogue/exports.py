@@ -170,29 +170,41 @@ GROUP_SHEETS: dict[str, tuple[str, list[Column]]] = {
 # ---------------------------------------------------------------- writers
 
 
-def csv_lines(columns: Sequence[Column], items: Iterable[Any], *, header: bool = False) -> bytes:
-    """Rows of the CSV for programs: comma separated, UTF-8, decimal point, ISO dates."""
+BOM = "\ufeff".encode()
+
+
+def csv_lines(
+    columns: Sequence[Column], items: Iterable[Any], *, header: bool = False, dialect: str = "plain"
+) -> bytes:
+    """Rows of the CSV. `plain` for programs: comma separated, decimal point, ISO dates. `excel` for a Danish
+    Excel: semicolon separated, decimal comma (the byte-order mark goes before the header, see processes_csv)."""
+    excel = dialect == "excel"
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n")
     if header:
         writer.writerow([c.header for c in columns])
     for item in items:
-        writer.writerow([_csv_value(c.value(item)) for c in columns])
+        writer.writerow([_csv_value(c.value(item), decimal_comma=excel) for c in columns])
     return out.getvalue().encode("utf-8")
 
 
-async def processes_csv(processes: AsyncIterator[list[ProcessRead]], names: dict[str, str]) -> AsyncIterator[bytes]:
+async def processes_csv(
+    processes: AsyncIterator[list[ProcessRead]], names: dict[str, str], dialect: str = "excel"
+) -> AsyncIterator[bytes]:
     """The processes CSV, a chunk of rows at a time (each formatted in a worker thread): the header goes out at
-    once and the file is never whole in memory."""
+    once and the file is never whole in memory. `excel` (the default) starts with a UTF-8 byte-order mark, so a
+    Danish Excel reads the letters æ, ø, å right."""
     columns = process_columns(names)
-    yield csv_lines(columns, [], header=True)
+    yield (BOM if dialect == "excel" else b"") + csv_lines(columns, [], header=True, dialect=dialect)
     async for chunk in processes:
-        yield await asyncio.to_thread(csv_lines, columns, chunk)
+        yield await asyncio.to_thread(csv_lines, columns, chunk, dialect=dialect)
 
 
-def _csv_value(value: Any) -> Any:
+def _csv_value(value: Any, *, decimal_comma: bool = False) -> Any:
     if value is None:
         return ""
+    if decimal_comma and isinstance(value, float):
+        return repr(value).replace(".", ",")
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, dt.date):

@@ -12,7 +12,7 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, get
 from litestar.background_tasks import BackgroundTask
@@ -32,6 +32,13 @@ from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerD
 from service.indexing import search_process_ids
 
 CSV = "text/csv"  # Litestar adds "; charset=utf-8"
+CsvDialect = Annotated[
+    Literal["excel", "plain"],
+    QueryParameter(
+        description="excel (default): semicolons, decimal comma, UTF-8 with byte-order mark, for a Danish Excel; "
+        "plain: commas, decimal point, UTF-8, for programs"
+    ),
+]
 FILE_CHUNK = 256 * 1024
 Text = Annotated[str | None, QueryParameter(max_length=10_000, description="free text, as in GET /api/search")]
 
@@ -144,13 +151,16 @@ class ExportController(Controller):
         "/processes.csv",
         CSV,
         "The processes as CSV (same filters as the process list)",
-        "UTF-8 CSV, comma separated, one process a row, Danish headers",
+        "One process a row, Danish headers. `dialect=excel` (default): for a Danish Excel, semicolon separated,"
+        " decimal comma, UTF-8 with byte-order mark. `dialect=plain`: comma separated, decimal point, UTF-8.",
     )
-    async def processes_csv(self, state: State, export_slot: ExportSlot, selection: Selected) -> Stream:
+    async def processes_csv(
+        self, state: State, export_slot: ExportSlot, selection: Selected, dialect: CsvDialect = "excel"
+    ) -> Stream:
         async def chunks() -> AsyncIterator[bytes]:
             async with state.read_sessions() as session:
                 rows = ProcessService(session).stream(selection.actor, selection.filters, selection.ids)
-                async for chunk in processes_csv(rows, selection.names):
+                async for chunk in processes_csv(rows, selection.names, dialect):
                     yield chunk
 
         return streamed(export_slot, chunks(), "processer.csv", CSV)

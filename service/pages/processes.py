@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, PathParameter
@@ -21,7 +21,7 @@ from catalogue.vocab import ADOPTION_STATUSES
 from codebank.flows import register_adoption
 from codebank.services import BotService
 from core.actors import Actor
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, Forbidden, NotFound
 from service.deps import (
     ActorDep,
     AdoptionServiceDep,
@@ -35,7 +35,7 @@ from service.deps import (
     RunServiceDep,
 )
 from service.pages import benefits
-from service.pages.common import FormErrors, is_htmx, page_context
+from service.pages.common import FormErrors, is_htmx, page_context, require_signed_in
 from service.pages.forms import Field, domain_errors, parse_form, to_struct
 from service.pages.social import SOCIAL_DEPENDENCY, Social, SocialDep
 
@@ -205,7 +205,10 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
         "related": related,
         "field_labels": FIELD_LABELS,
         "network_expected_hours": sum(a.expected_hours_per_year or 0 for a in running),
+        "hourly_cost_dkk": services.benefits.settings.hourly_cost_dkk,  # the network's default, for expected DKK
         "running_count": len(running),
+        # the badge: municipalities that run it or are putting it in (not the interested or planning ones)
+        "in_use_count": sum(a.status in ("implementing", "operation") for a in adoptions),
         "writable": [m for m in municipalities if actor.can_write_for(m.code)] if actor.is_authenticated else [],
         "adopters_writable": [a for a in adoptions if actor.can_write_for(a.municipality)],
         "benefit_form": {},
@@ -335,6 +338,36 @@ class ProcessPages(Controller):
         )
         template = "partials/adoptions.html" if is_htmx(request) else "process.html"
         return Template(template_name=template, context=page, status_code=422 if errors else 200)
+
+    @route("/processes/{process_id:str}/benefits/{code:str}/{period:str}/remove", http_method=["GET", "POST"])
+    async def remove_benefit(
+        self,
+        request: Request[Any, Any, Any],
+        page_services: PageServicesDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: FromPath[str],
+        period: FromPath[str],
+    ) -> Template | Redirect:
+        """GET asks before removing one municipality's benefit record of one period (its editors and admins);
+        POST removes it, through the same service as DELETE /api/.../benefits/{period}."""
+        here = f"/processes/{process_id}/benefits/{code}/{period}/remove"
+        if (redirect := require_signed_in(actor, here)) is not None:
+            return redirect
+        if request.method == "POST":
+            await page_services.benefits.delete(actor, process_id, code, period)
+            return Redirect(path=f"/processes/{process_id}?gemt=gevinst-fjernet#gevinst", status_code=303)
+        if not actor.can_write_for(code):
+            raise Forbidden(f"Only the editors of municipality {code} may remove its benefits.")
+        process = await page_services.processes.get(actor, process_id)
+        view = await benefits.benefits_for_process(page_services.benefits, actor, process_id)
+        record = next((r for r in view.records if r.municipality == code and r.period == period), None)
+        if record is None:
+            raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
+        return Template(
+            template_name="benefit_remove.html",
+            context=page_context(actor, nav="search", process=process, record=record),
+        )
 
     @post("/processes/{process_id:str}/benefits", status_code=303)
     async def save_benefit(

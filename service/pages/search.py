@@ -18,6 +18,9 @@ from service.deps import ActorDep, IndexerDep, MunicipalityServiceDep
 from service.indexing import viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context
 
+# what the processes export takes of a search: the text and the process list's filters (not `type`)
+EXPORT_PARAMS = ("q", "domain", "phase", "status", "system", "technology", "municipality")
+
 PAGE_SIZE = 20
 FACET_ORDER = ("type", "domain", "phase", "municipality", "system", "technology", "status")
 FACET_VALUES_SHOWN = 12
@@ -113,6 +116,7 @@ class SearchPages(Controller):
             url_toggle=lambda name, value: url({**base, name: None if filters.get(name) == value else value}),
             url_without=lambda name: url({**base, name: None}),
             url_page=lambda n: url({**base, "page": n}),
+            export_query=urlencode({k: v for k, v in base.items() if v and k in EXPORT_PARAMS}),
         )
         if is_htmx(request):
             return Template(template_name="partials/results.html", context=context)

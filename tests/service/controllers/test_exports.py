@@ -41,7 +41,7 @@ async def test_processes_csv_has_danish_headers_and_the_list_filters(api: Api) -
         ),
         who="editor_376",
     )
-    r = await api.get("/api/export/processes.csv")
+    r = await api.get("/api/export/processes.csv?dialect=plain")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     assert "processer.csv" in r.headers["content-disposition"]
@@ -55,11 +55,36 @@ async def test_processes_csv_has_danish_headers_and_the_list_filters(api: Api) -
     assert dt.datetime.fromisoformat(attester["Oprettet (UTC)"])
     assert rows[0]["Sager pr. år"] == ""
 
-    r = await api.get("/api/export/processes.csv?domain=social")
+    r = await api.get("/api/export/processes.csv?dialect=plain&domain=social")
     assert [row["ID"] for row in csv.DictReader(io.StringIO(r.text))] == ["betaling-af-tolkeregninger"]
-    r = await api.get("/api/export/processes.csv?q=straffeattest")
+    r = await api.get("/api/export/processes.csv?dialect=plain&q=straffeattest")
     assert [row["ID"] for row in csv.DictReader(io.StringIO(r.text))] == [PID]
     assert (await api.get("/api/export/processes.csv?phase=done")).status_code == 422
+
+
+async def test_processes_csv_is_for_a_danish_excel_by_default(api: Api) -> None:
+    await api.post("/api/processes", process_body(), who="editor_253")
+    r = await api.get("/api/export/processes.csv")
+    assert r.status_code == 200
+    assert r.content.startswith(b"\xef\xbb\xbfID;Titel;")  # UTF-8 byte-order mark, semicolons
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0]["Titel"] == "Indhentning af børne- og straffeattester"
+    assert rows[0]["Forventede timer pr. år"] == "54,4"  # decimal comma
+    assert rows[0]["Sager pr. år"] == "1200"
+
+
+async def test_processes_csv_plain_dialect_is_comma_and_point(api: Api) -> None:
+    await api.post("/api/processes", process_body(), who="editor_253")
+    r = await api.get("/api/export/processes.csv?dialect=plain")
+    assert r.status_code == 200
+    assert r.content.startswith(b"ID,Titel,")
+    assert list(csv.DictReader(io.StringIO(r.text)))[0]["Forventede timer pr. år"] == "54.4"
+
+
+async def test_processes_csv_unknown_dialect_is_refused(api: Api) -> None:
+    r = await api.get("/api/export/processes.csv?dialect=word")
+    assert r.status_code == 422
+    assert "dialect" in r.text
 
 
 async def test_processes_xlsx_numbers_as_numbers_and_dates_as_dates(api: Api) -> None:
@@ -214,7 +239,7 @@ async def test_exports_stream_and_hold_their_slot_until_the_last_byte(api: Api) 
     before = set(Path(tempfile.gettempdir()).glob("rpabank-export-*"))
     slots = api.client.app.state.export_slots
     free = slots._value
-    async with api.client.stream("GET", "/api/export/processes.csv") as r:
+    async with api.client.stream("GET", "/api/export/processes.csv?dialect=plain") as r:
         assert r.status_code == 200
         assert r.headers["content-type"] == "text/csv; charset=utf-8"
         assert "content-length" not in r.headers  # streamed, not built whole first
@@ -242,4 +267,4 @@ async def test_exports_beyond_the_instances_slots_answer_429(api: Api) -> None:
     finally:
         for _ in range(held):
             slots.release()
-    assert (await api.get("/api/export/processes.csv")).status_code == 200
+    assert (await api.get("/api/export/processes.csv?dialect=plain")).status_code == 200

@@ -21,6 +21,9 @@ async def test_process_page(site: Api) -> None:
     assert "I drift" in html and "Planlagt" in html and "v1.2.0" in html and "01.02.2022" in html
     assert "Politiets attestløsning" in html and "Power Automate" in html
     assert "Historik" in html
+    # the badge counts Greve (in operation), not Guldborgsund (planned)
+    assert re.search(r'<li class="pill"[^>]*>1 kommune i brug</li>', html)
+    assert "54,4 timer · 24.480 kr." in html  # expected benefit in DKK too (54.4 hours × 450 kr.)
     assert "Log ind" in html and "Gem anvendelse" not in html  # no form for readers
 
 
@@ -187,3 +190,38 @@ def test_process_page_lists_its_bots(demo_bank: TestClient[Any]) -> None:
 def test_a_pinned_bot_version_links_to_the_bot(demo_bank: TestClient[Any]) -> None:
     html = demo_bank.get("/processes/indhentning-af-boerne-og-straffeattester").text
     assert 'href="/bots/straffeattest-robot/tree?ref=v1.0.0"' in html
+
+
+async def test_benefit_table_is_ordered_by_period_with_a_total_row(site: Api) -> None:
+    for period, cases in (("2024", 600), ("2023", 300)):
+        r = await site.put(
+            f"/api/processes/{PID}/adoptions/253/benefits/{period}",
+            {"cases_handled": cases, "minutes_saved_per_case": 6},
+        )
+        assert r.status_code in (200, 201), r.text
+    page = (await site.client.get(f"/processes/{PID}")).text
+    table = page[page.index("Indberettede gevinster") :]
+    assert table.index(">2023<") < table.index(">2024<")
+    total = re.search(r"<tfoot>.*?</tfoot>", table, re.S)
+    assert total and "I alt" in total[0]
+    assert ">900<" in total[0] and ">90,0<" in total[0]  # cases and hours: 300 + 600, 30 + 60
+
+
+async def test_editor_removes_a_benefit_record_after_confirming(site: Api) -> None:
+    url = f"/api/processes/{PID}/adoptions/253/benefits/2023"
+    assert (await site.put(url, {"cases_handled": 300, "minutes_saved_per_case": 6})).status_code == 201
+    remove = f"/processes/{PID}/benefits/253/2023/remove"
+    assert (await site.client.get(remove, follow_redirects=False)).status_code == 303  # anonymous: to the login
+    await sign_in(site, "editor_376")
+    assert (await site.client.get(remove)).status_code == 403  # another municipality's editor
+    site.client.cookies.clear()
+    await sign_in(site, "editor_253")
+    assert f'href="{remove}"' in (await site.client.get(f"/processes/{PID}")).text
+    page = await site.client.get(remove)
+    assert page.status_code == 200 and "Fjern gevinsten?" in page.text
+    assert (await site.get(url)).status_code == 200  # asking removes nothing
+    token = await csrf_of(site, remove)
+    r = await site.client.post(remove, data={"_csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert (await site.get(url)).status_code == 404
+    assert (await site.client.get(remove)).status_code == 404

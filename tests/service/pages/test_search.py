@@ -71,3 +71,11 @@ def test_a_code_search_hit_lands_on_its_line(demo_bank: TestClient[Any]) -> None
     page = demo_bank.get(url)
     assert page.status_code == 200 and f'id="{anchor}"' in page.text
     assert quote(POLITI, safe="/") in url
+
+
+async def test_pages_have_a_favicon(site: Api) -> None:
+    r = await site.client.get("/")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in r.text
+    icon = await site.client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml") and "<svg" in icon.text
