@@ -73,6 +73,7 @@ NOTICES = {
     "kopi": "Kopien er lavet til din kommune i fasen „Idé“. Ret den til, så den passer til jer.",
     "dublet": "Processen er markeret som dublet.",
     "udfaset": "Processen er udfaset.",
+    "anvendelse-fjernet": "Anvendelsen er fjernet.",
 }
 # API field names of the adoption as the form names them
 ADOPTION_FORM_FIELDS = {"bot": "bot_repo", "bot.repo": "bot_repo", "bot.ref": "bot_ref"}
@@ -367,6 +368,30 @@ class ProcessPages(Controller):
         return Template(
             template_name="benefit_remove.html",
             context=page_context(actor, nav="search", process=process, record=record),
+        )
+
+    @route("/processes/{process_id:str}/adoptions/{code:str}/remove", http_method=["GET", "POST"])
+    async def remove_adoption(
+        self,
+        request: Request[Any, Any, Any],
+        page_services: PageServicesDep,
+        actor: ActorDep,
+        process_id: ProcessIdPath,
+        code: FromPath[str],
+    ) -> Template | Redirect:
+        """GET asks before removing one municipality's adoption (its editors and admins); POST removes it, through
+        the same service as DELETE /api/processes/{id}/adoptions/{code}."""
+        if (redirect := require_signed_in(actor, f"/processes/{process_id}/adoptions/{code}/remove")) is not None:
+            return redirect
+        if request.method == "POST":
+            await page_services.adoptions.delete(actor, process_id, code)
+            return Redirect(path=f"/processes/{process_id}?gemt=anvendelse-fjernet#anvendelse", status_code=303)
+        if not actor.can_write_for(code):
+            raise Forbidden(f"Only the editors of municipality {code} may remove its adoptions.")
+        adoption = await page_services.adoptions.get(actor, process_id, code)
+        return Template(
+            template_name="adoption_remove.html",
+            context=page_context(actor, nav="search", adoption=adoption),
         )
 
     @post("/processes/{process_id:str}/benefits", status_code=303)
