@@ -82,8 +82,10 @@ def hbar_chart(
     width, row = 480, 46
     height = row * len(items) + 6
     peak = max(v for _, v in items) or 1.0
+    # a picture (role img) may hold no links: with links the bars are a labelled group the links stay reachable in
+    role = "group" if links and any(links) else "img"
     parts = [
-        f'<svg class="chart chart-h" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'<svg class="chart chart-h" viewBox="0 0 {width} {height}" role="{role}" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title><desc>{escape(_desc(items, unit, decimals))}</desc>",
     ]
