@@ -430,6 +430,25 @@ class ProcessService:
         rows = (await self.session.scalars(page)).all()
         return total, await self._shown(actor, [process_read(p) for p in rows])
 
+    async def highlights(self, actor: Actor, limit: int = 5) -> tuple[list[ProcessRead], list[tuple[ProcessRead, int]]]:
+        """(the newest processes, the processes most municipalities run or are implementing, with that number):
+        the front page's."""
+        visible = select(Process.id).where(visible_processes(actor))
+        newest = (await self.session.scalars(visible.order_by(Process.created_at.desc()).limit(limit))).all()
+        running = func.count(Adoption.municipality_code)
+        stmt = (
+            select(Process.id, running)
+            .where(visible_processes(actor))
+            .join(Adoption, Adoption.process_id == Process.id)
+            .where(Adoption.status.in_(("implementing", "operation")))
+            .group_by(Process.id)
+            .order_by(running.desc(), Process.id)
+            .limit(limit)
+        )
+        most = {str(pid): int(n) for pid, n in (await self.session.execute(stmt)).all()}
+        used = [(p, most[p.id]) for p in await self.get_many(actor, list(most))]
+        return await self.get_many(actor, list(newest)), used
+
     def selected_ids(self, actor: Actor, filters: ProcessFilters) -> Any:
         """A Select of the ids of the processes `filters` choose (for a query over what hangs off them)."""
         return self._filtered(actor, filters).with_only_columns(Process.id)

@@ -14,7 +14,7 @@ from litestar.response import Template
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
 from search.documents import TYPES, SearchQuery
 from service.controllers.search import named_filters
-from service.deps import ActorDep, IndexerDep, MunicipalityServiceDep
+from service.deps import ActorDep, IndexerDep, MunicipalityServiceDep, ProcessServiceDep
 from service.indexing import viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context
 
@@ -51,6 +51,7 @@ class SearchPages(Controller):
     @get(["/", "/search"], name="search")
     async def search(
         self,
+        process_service: ProcessServiceDep,
         municipality_service: MunicipalityServiceDep,
         indexer: IndexerDep,
         request: Request[Any, Any, Any],
@@ -71,6 +72,8 @@ class SearchPages(Controller):
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=PAGE_SIZE, offset=offset)
         )
         names = {m.code: m.name for m in await municipality_service.all()}
+        front = not q.strip() and not filters and page == 1
+        newest, most_used = await process_service.highlights(actor) if front else ([], [])
 
         def facet_label(name: str, value: str) -> str:
             labels: dict[str, dict[str, str]] = {
@@ -117,6 +120,9 @@ class SearchPages(Controller):
             url_without=lambda name: url({**base, name: None}),
             url_page=lambda n: url({**base, "page": n}),
             export_query=urlencode({k: v for k, v in base.items() if v and k in EXPORT_PARAMS}),
+            newest=newest,
+            most_used=most_used,
+            names=names,
         )
         if is_htmx(request):
             return Template(template_name="partials/results.html", context=context)

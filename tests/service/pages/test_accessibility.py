@@ -30,7 +30,14 @@ PAGES = [
     "/ideas",
     "/login",
 ]
-SIGNED_IN = ["/processes/new", "/processes/betaling-af-regninger-for-laegeerklaeringer/edit", "/bots/new", "/import", "/notifications", "/me/tokens"]
+SIGNED_IN = [
+    "/processes/new",
+    "/processes/betaling-af-regninger-for-laegeerklaeringer/edit",
+    "/bots/new",
+    "/import",
+    "/notifications",
+    "/me/tokens",
+]
 
 
 def axe_source() -> str:

@@ -79,3 +79,13 @@ async def test_pages_have_a_favicon(site: Api) -> None:
     icon = await site.client.get("/static/favicon.svg")
     assert icon.status_code == 200
     assert icon.headers["content-type"].startswith("image/svg+xml") and "<svg" in icon.text
+
+
+def test_the_front_page_shows_the_newest_and_the_most_used_processes(demo_bank: TestClient[Any]) -> None:
+    page = demo_bank.get("/").text
+    assert "Nyeste processer" in page and "Mest brugte processer" in page
+    used = page.split('id="front-used"', 1)[1].split("</ol>", 1)[0]
+    counts = [int(n) for n in re.findall(r"i brug i (\d+) kommuner?", used)]
+    assert counts and counts == sorted(counts, reverse=True)  # the most used first
+    # a search shows its results only
+    assert "Nyeste processer" not in demo_bank.get("/search", params={"q": "attest"}).text
