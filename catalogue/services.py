@@ -188,6 +188,9 @@ def municipality_read(m: Municipality, today: dt.date | None = None) -> Municipa
     )
 
 
+RUNNING_STATUSES = ("implementing", "operation")  # adoptions that count as "in use"
+
+
 class MunicipalityService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -440,7 +443,7 @@ class ProcessService:
             select(Process.id, running)
             .where(visible_processes(actor))
             .join(Adoption, Adoption.process_id == Process.id)
-            .where(Adoption.status.in_(("implementing", "operation")))
+            .where(Adoption.status.in_(RUNNING_STATUSES))
             .group_by(Process.id)
             .order_by(running.desc(), Process.id)
             .limit(limit)
@@ -448,6 +451,17 @@ class ProcessService:
         most = {str(pid): int(n) for pid, n in (await self.session.execute(stmt)).all()}
         used = [(p, most[p.id]) for p in await self.get_many(actor, list(most))]
         return await self.get_many(actor, list(newest)), used
+
+    async def running_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        """How many municipalities run or are implementing each of these processes."""
+        if not ids:
+            return {}
+        stmt = (
+            select(Adoption.process_id, func.count())
+            .where(Adoption.process_id.in_(list(ids)), Adoption.status.in_(RUNNING_STATUSES))
+            .group_by(Adoption.process_id)
+        )
+        return {str(pid): int(n) for pid, n in (await self.session.execute(stmt)).all()}
 
     def selected_ids(self, actor: Actor, filters: ProcessFilters) -> Any:
         """A Select of the ids of the processes `filters` choose (for a query over what hangs off them)."""

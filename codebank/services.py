@@ -237,6 +237,13 @@ class BotService:
             bots.append(await self.read(bot, viewer))
         return bots
 
+    async def names(self, slugs: Sequence[str]) -> dict[str, str]:
+        """The names of these bots (for the code hits of a search)."""
+        if not slugs:
+            return {}
+        rows = await self.session.execute(select(Bot.slug, Bot.name).where(Bot.slug.in_(list(slugs))))
+        return {str(slug): str(name) for slug, name in rows.all()}
+
     async def slugs_for_urls(self, urls: set[str]) -> list[str]:
         """The registered bots whose repository is one of these (normalised) URLs."""
         rows = (await self.session.execute(select(Bot.slug, Bot.url).order_by(Bot.slug))).all()

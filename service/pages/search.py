@@ -14,7 +14,7 @@ from litestar.response import Template
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
 from search.documents import TYPES, SearchQuery
 from service.controllers.search import named_filters
-from service.deps import ActorDep, IndexerDep, MunicipalityServiceDep, ProcessServiceDep
+from service.deps import ActorDep, BotServiceDep, IndexerDep, MunicipalityServiceDep, ProcessServiceDep
 from service.indexing import viewer_for
 from service.pages.common import TYPE_LABELS, is_htmx, page_context
 
@@ -52,6 +52,7 @@ class SearchPages(Controller):
     async def search(
         self,
         process_service: ProcessServiceDep,
+        bot_service: BotServiceDep,
         municipality_service: MunicipalityServiceDep,
         indexer: IndexerDep,
         request: Request[Any, Any, Any],
@@ -72,6 +73,11 @@ class SearchPages(Controller):
             SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=PAGE_SIZE, offset=offset)
         )
         names = {m.code: m.name for m in await municipality_service.all()}
+        # what a hit shows besides its title: a process's owner, phase and how many run it; a code file's bot
+        process_ids = [h.id for h in result.hits if h.type == "process"]
+        found = {p.id: p for p in await process_service.get_many(actor, process_ids)}
+        running = await process_service.running_counts(process_ids)
+        bots = await bot_service.names(sorted({h.id.split(":", 1)[0] for h in result.hits if h.type == "code"}))
         front = not q.strip() and not filters and page == 1
         newest, most_used = await process_service.highlights(actor) if front else ([], [])
 
@@ -123,6 +129,9 @@ class SearchPages(Controller):
             newest=newest,
             most_used=most_used,
             names=names,
+            found=found,
+            running=running,
+            bots=bots,
         )
         if is_htmx(request):
             return Template(template_name="partials/results.html", context=context)

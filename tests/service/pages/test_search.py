@@ -89,3 +89,17 @@ def test_the_front_page_shows_the_newest_and_the_most_used_processes(demo_bank: 
     assert counts and counts == sorted(counts, reverse=True)  # the most used first
     # a search shows its results only
     assert "Nyeste processer" not in demo_bank.get("/search", params={"q": "attest"}).text
+
+
+def test_hits_show_the_owner_the_phase_and_how_many_run_it(demo_bank: TestClient[Any]) -> None:
+    page = demo_bank.get("/search", params={"q": "straffeattester", "type": "process"}).text
+    hit = page.split('href="/processes/indhentning-af-boerne-og-straffeattester"', 1)[1].split("</li>", 1)[0]
+    meta = re.search(r'<p class="hit-meta">([^<]*)</p>', hit)
+    assert meta is not None
+    owner, phase, used = (part.strip() for part in meta.group(1).split("·"))
+    assert owner == "Greve" and phase == "Drift" and re.fullmatch(r"i brug i \d+ kommuner?", used)
+
+
+def test_code_hits_name_their_bot(demo_bank: TestClient[Any]) -> None:
+    page = demo_bank.get("/search", params={"q": "hent_straffeattest", "type": "code"}).text
+    assert '<p class="hit-meta">Robot: Straffeattest-robotten</p>' in page
