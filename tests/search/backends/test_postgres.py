@@ -115,7 +115,10 @@ def test_rebuild_streams_and_is_atomic_for_readers(make_postgres: MakePostgres) 
     assert ids(backend, "kvistvinduer") == ["p3"]
     assert backend.count() == n
     assert ids(backend, "tolkeregninger") == []
-    assert backend.search(SearchQuery(text="registrering", viewer=ADMIN)).total == n - 1  # p3 was replaced
+    found = backend.search(SearchQuery(text="registrering", viewer=ADMIN))
+    # p3 was replaced; above EXACT_COUNT the total is an estimate from the terms' counts, which a write that ran
+    # during the rebuild may leave one behind until they are counted again
+    assert found.total == n - 1 or (found.total_approximate and found.total == n)
 
 
 def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
