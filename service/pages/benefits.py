@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalogue.schemas import BenefitFilters, BenefitRead, BenefitRow
+from catalogue.schemas import BenefitFilters, BenefitRead, BenefitRow, FiguresRead
 from catalogue.services import BenefitService
 from core.actors import Actor
 from service.pages.common import QUALITATIVE
@@ -25,6 +25,7 @@ class BenefitView:
     top: list[tuple[str, str, float]] = field(default_factory=list)  # (process id, title, realised hours)
     records: list[BenefitRead] = field(default_factory=list)
     months: list[BenefitRow] = field(default_factory=list)  # the latest months: expected, realised, from runs
+    totals: FiguresRead | None = None  # realisation %, FTE, net DKK, avoided build hours … over the whole selection
 
 
 async def _view(benefits: BenefitService, actor: Actor, filters: BenefitFilters, *, top: bool = False) -> BenefitView:
@@ -38,6 +39,7 @@ async def _view(benefits: BenefitService, actor: Actor, filters: BenefitFilters,
         total_dkk=summaries["year"].totals.dkk_saved,
         records=records,
         months=summaries["month"].rows[-MONTHS_SHOWN:],
+        totals=summaries["year"].totals,
     )
     if top:
         rows = sorted((r for r in summaries["process"].rows if r.realised_hours > 0), key=lambda r: -r.realised_hours)[

@@ -68,3 +68,16 @@ async def test_dashboard_figures_are_counted_by_the_database_as_the_adoptions_sa
             best = max(running, key=lambda a: a.expected_hours_per_year or 0)
             assert overview.top_expected[0][2] >= (best.expected_hours_per_year or 0) - 1e-6
     await engine.dispose()
+
+
+async def test_the_dashboard_and_municipality_page_show_realisation_fte_net_and_avoided_hours(site: Api) -> None:
+    r = await site.put(f"/api/processes/{PID}/adoptions/253/benefits/2024", {"cases_handled": 1000}, who="editor_253")
+    assert r.status_code == 201, r.text
+    totals = (await site.get("/api/benefits?group_by=year")).json()["totals"]
+    for url in ("/dashboard", "/municipalities/253"):
+        page = (await site.client.get(url)).text
+        figures = page.split('class="figures figures-benefit"', 1)[1].split("</dl>", 1)[0]
+        for label in ("Realiseringsgrad", "Årsværk", "Netto", "Sparede udviklingstimer"):
+            assert label in figures, (url, label)
+    dashboard = (await site.client.get("/dashboard")).text.split('class="figures figures-benefit"', 1)[1]
+    assert f"{round(totals['realisation_pct'])} %" in dashboard.split("</dl>", 1)[0]
