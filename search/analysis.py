@@ -199,6 +199,7 @@ class QueryTerm:
     prefix_phrases: list[list[str]] = field(default_factory=list)
     typos: bool = True  # False for English words: never corrected into a Danish word
     own: list[str] = field(default_factory=list)  # the forms of the word itself (not of its synonyms)
+    unknown: bool = False  # set by a backend: the index has no word of this form (typo tolerance applies)
 
     def all_exact(self) -> list[str]:
         return self.exact + self.fuzzy
@@ -449,6 +450,17 @@ def _repairs(word: str) -> tuple[tuple[list[str], bool], ...]:
         if len(found) >= MAX_REPAIRS:
             break
     return tuple(found[:MAX_REPAIRS])
+
+
+def corrections(query: AnalyzedQuery) -> dict[str, list[list[str]]]:
+    """The words of a query the index does not know, and what was searched instead: word → alternatives, each
+    the forms one word of a hit must all have (a known word one or two letters away; a repaired compound's
+    parts). Empty when every word was known."""
+    found = {}
+    for term in query.terms:
+        if term.unknown and (term.fuzzy or term.phrases):
+            found[term.text] = [[f] for f in term.fuzzy] + [list(p) for p in term.phrases]
+    return found
 
 
 def allowed_typos(form: str) -> int:

@@ -81,3 +81,6 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
     total_approximate: bool = False
     facets_approximate: bool = False
+    # query words the index did not know → the known forms searched instead (typo tolerance), for "Viser
+    # resultater for …"
+    corrections: dict[str, list[list[str]]] = field(default_factory=dict)

@@ -44,7 +44,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from search import documents
-from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
+from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, corrections, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
@@ -883,15 +883,21 @@ class Fts5Backend(SearchBackend):
             forms = term.exact[:2]
             if any(f in vocab for f in term.exact) or any(vocab.has_prefix(p) for p in term.prefixes):
                 continue
+            term.unknown = True
             for form in forms:
                 distance = allowed_typos(form)
                 if distance:
                     term.fuzzy.extend(t for t in vocab.near(form, distance) if t not in term.fuzzy)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        analyzed = parse_query(query.text)
+        result = self._search(query, analyzed)
+        result.corrections = corrections(analyzed)
+        return result
+
+    def _search(self, query: SearchQuery, analyzed: AnalyzedQuery) -> SearchResult:
         conn = self._conn()
         snap = self.snapshot(conn)
-        analyzed = parse_query(query.text)
         filters = []
         for name, value in query.filters.items():
             if name in FACETS and value:

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, TextClause, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, parse_query
+from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, corrections, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import (
     EXACT_COUNT,
@@ -440,7 +440,9 @@ class PostgresBackend(SearchBackend):
         analyzed = parse_query(query.text)
         try:
             with self.engine.connect() as conn:
-                return self._search(conn, query, analyzed)
+                result = self._search(conn, query, analyzed)
+                result.corrections = corrections(analyzed)
+                return result
         except DBAPIError as exc:
             raise SearchError(f"PostgreSQL search failed: {exc.orig}") from exc
 
@@ -635,6 +637,7 @@ class PostgresBackend(SearchBackend):
             term = g.term
             if g.known or not term.typos or (term.phrases and not term.exact):
                 continue
+            term.unknown = True
             for form in term.exact[:2]:
                 distance = allowed_typos(form)
                 if distance:

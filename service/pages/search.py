@@ -4,6 +4,7 @@ results partial is swapped while typing; without JavaScript the form submits nor
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
+from search.analysis import word_forms
 from search.documents import TYPES, SearchQuery
 from service.controllers.search import named_filters
 from service.deps import ActorDep, BotServiceDep, IndexerDep, MunicipalityServiceDep, ProcessServiceDep
@@ -43,6 +45,26 @@ def clean_filters(raw: dict[str, str | None]) -> dict[str, str]:
             continue
         out[name] = value
     return out
+
+
+MARKED = re.compile(r"<mark>([^<]+)</mark>")
+
+
+def corrected_query(q: str, corrections: dict[str, list[list[str]]], snippets: list[str]) -> str | None:
+    """The query as it was searched when words the index does not know were replaced ("tolkeregnig" →
+    "tolkeregninger"): each replaced word as the hits' snippets show it (the first highlighted word with the forms
+    searched), or None when nothing was replaced."""
+    if not corrections:
+        return None
+    marked = list(dict.fromkeys(m.casefold() for snippet in snippets for m in MARKED.findall(snippet)))
+    shown = q
+    for word, alternatives in corrections.items():
+        for mark in marked:
+            forms = set(word_forms(mark))
+            if mark != word.casefold() and any(set(alt) <= forms for alt in alternatives):
+                shown = re.sub(re.escape(word), mark, shown, count=1, flags=re.IGNORECASE)
+                break
+    return shown if shown.casefold() != q.casefold() else None
 
 
 class SearchPages(Controller):
@@ -126,6 +148,7 @@ class SearchPages(Controller):
             url_without=lambda name: url({**base, name: None}),
             url_page=lambda n: url({**base, "page": n}),
             export_query=urlencode({k: v for k, v in base.items() if v and k in EXPORT_PARAMS}),
+            corrected=corrected_query(q, result.corrections, [h.snippet for h in result.hits]),
             newest=newest,
             most_used=most_used,
             names=names,

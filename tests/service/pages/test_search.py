@@ -103,3 +103,9 @@ def test_hits_show_the_owner_the_phase_and_how_many_run_it(demo_bank: TestClient
 def test_code_hits_name_their_bot(demo_bank: TestClient[Any]) -> None:
     page = demo_bank.get("/search", params={"q": "hent_straffeattest", "type": "code"}).text
     assert '<p class="hit-meta">Robot: Straffeattest-robotten</p>' in page
+
+
+def test_a_corrected_typo_says_what_was_searched(demo_bank: TestClient[Any]) -> None:
+    page = demo_bank.get("/search", params={"q": "helbredstilæg"}).text
+    assert "Viser resultater for »<strong>helbredstillæg</strong>« (du skrev »helbredstilæg«)." in page
+    assert "Viser resultater for" not in demo_bank.get("/search", params={"q": "helbredstillæg"}).text
