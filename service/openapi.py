@@ -47,6 +47,8 @@ ERRORS: dict[int, tuple[str, str, str]] = {  # status → (error name, when, an 
     409: ("conflict", "Clashes with existing data or a simultaneous write; read again and retry.", "A clash."),
     412: ("precondition_failed", "If-Match names an older version: it changed since you read it.", "Changed since."),
     413: ("too_large", "The body is larger than this address accepts.", "The request is too large."),
+    428: ("precondition_required", "A PATCH without If-Match: read the process and send its ETag back.",
+          "If-Match is required."),
     422: ("invalid", "A parameter or a field of the body breaks a rule (`field` names it).", "title: too long."),
     429: ("too_many_requests", "Too many exports at once; retry after `Retry-After` seconds.", "Please retry."),
     502: ("git_failed", "The bot's repository could not be read.", "The repository could not be read."),
@@ -145,6 +147,8 @@ def _statuses(method: str, path: str, op: dict[str, Any], guarded: bool) -> set[
         statuses.add(413)
     if "If-Match" in names:
         statuses.add(412)
+        if method == "patch":
+            statuses.add(428)  # without If-Match
     if path.startswith("/api/export/"):
         statuses.add(429)
     if path.startswith("/api/bots"):

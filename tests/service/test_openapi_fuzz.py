@@ -107,7 +107,7 @@ async def test_the_document_shows_errors_content_types_and_locks_as_served(api: 
     assert "Retry-After" in post["responses"]["503"]["headers"]
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
     patch = paths["/api/processes/{process_id}"]["patch"]
-    assert "412" in patch["responses"] and "404" in patch["responses"]
+    assert "412" in patch["responses"] and "404" in patch["responses"] and "428" in patch["responses"]
     assert "text/csv" in paths["/api/export/processes.csv"]["get"]["responses"]["200"]["content"]
     assert "429" in paths["/api/export/processes.xlsx"]["get"]["responses"]
     for item in paths.values():
