@@ -46,8 +46,8 @@ class Column:
     width: int = 14
 
 
-def _yes(value: bool) -> str:
-    return "Ja" if value else "Nej"
+def _yes(value: bool | None) -> str:
+    return "Ikke oplyst" if value is None else "Ja" if value else "Nej"
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

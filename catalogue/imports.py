@@ -789,7 +789,7 @@ class Importer:
         for listed in ("systems", "technologies", "tags"):
             if listed in values and values[listed] is None:
                 values[listed] = []
-        for flag in ("personal_data", "dpia_done"):
+        for flag in ("dpia_done",):  # personal_data may stay unknown
             if flag in values and values[flag] is None:
                 values[flag] = False
         update = _convert(d, lay, values, ProcessUpdate)

@@ -96,7 +96,7 @@ class Process(Timestamps, Base):
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     legal_basis: Mapped[str | None] = mapped_column(Text)
-    personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    personal_data: Mapped[bool | None] = mapped_column(Boolean, default=None)  # None: not stated ("Ikke oplyst")
     dpia_done: Mapped[bool] = mapped_column(Boolean, default=False)
     cases_per_year: Mapped[int | None] = mapped_column(Integer)
     minutes_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))

@@ -117,7 +117,7 @@ class ProcessCreate(Struct, **IN):
     owner_municipality: MunicipalityCode | None = None
     contact: Contact | None = None
     legal_basis: LongText | None = None
-    personal_data: bool = False
+    personal_data: bool | None = None  # None: not stated
     dpia_done: bool = False
     cases_per_year: CasesPerYear | None = None
     minutes_per_case: Minutes | None = None
@@ -142,7 +142,7 @@ class ProcessUpdate(Struct, **IN):
     owner_municipality: MunicipalityCode | UnsetType = UNSET
     contact: Contact | None | UnsetType = UNSET
     legal_basis: LongText | None | UnsetType = UNSET
-    personal_data: bool | UnsetType = UNSET
+    personal_data: bool | None | UnsetType = UNSET
     dpia_done: bool | UnsetType = UNSET
     cases_per_year: CasesPerYear | None | UnsetType = UNSET
     minutes_per_case: Minutes | None | UnsetType = UNSET
@@ -171,7 +171,7 @@ class ProcessRead(Struct, kw_only=True):
     owner_municipality: str
     contact: Contact | None
     legal_basis: str | None
-    personal_data: bool
+    personal_data: bool | None
     dpia_done: bool
     cases_per_year: int | None
     minutes_per_case: float | None

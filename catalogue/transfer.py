@@ -92,7 +92,7 @@ class ProcessRecord(msgspec.Struct, **_STRICT):
     owner_municipality: MunicipalityCode
     contact: Contact | None
     legal_basis: LongText | None
-    personal_data: bool
+    personal_data: bool | None
     dpia_done: bool
     cases_per_year: CasesPerYear | None
     minutes_per_case: Minutes | None

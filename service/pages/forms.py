@@ -41,6 +41,7 @@ class Field:
     pattern: str | None = None
     pattern_message: str = ""
     example: str = ""
+    empty: str = "– ikke valgt –"  # a choice that is not required: the label of choosing none
 
     @property
     def id(self) -> str:

@@ -96,9 +96,18 @@ FIGURES = (
         help="Timer brugt på at bygge robotten.",
     ),
 )
+PERSONAL_DATA = {"ja": "Ja", "nej": "Nej"}  # the form's values; none chosen is None in the API ("Ikke oplyst")
+PERSONAL_DATA_VALUES: dict[str, bool] = {"ja": True, "nej": False}
 COMPLIANCE = (
     Field("legal_basis", "Hjemmel", max_length=5_000, help="Lov eller regel, der giver lov til behandlingen."),
-    Field("personal_data", "Behandler personoplysninger", "bool"),
+    Field(
+        "personal_data",
+        "Behandler personoplysninger",
+        "choice",
+        choices=PERSONAL_DATA,
+        empty="Ikke oplyst",
+        help="Vælg »Ikke oplyst«, hvis det ikke er afklaret endnu.",
+    ),
     Field("dpia_done", "Konsekvensanalyse (DPIA) er udført", "bool"),
     Field(
         "visibility", "Synlighed", "choice", required=True, choices=VISIBILITY, help="En kladde ses kun af din kommune."
@@ -134,6 +143,8 @@ REFUSALS = {
 def process_body(values: dict[str, Any]) -> dict[str, Any]:
     """The parsed form as the API's body: the contact is one object."""
     body = {k: v for k, v in values.items() if k not in ("contact_name", "contact_email")}
+    if "personal_data" in body:
+        body["personal_data"] = PERSONAL_DATA_VALUES.get(body["personal_data"] or "")
     if "description" in body:
         body["description"] = body["description"] or ""
     name, email = values.get("contact_name"), values.get("contact_email")
@@ -146,6 +157,9 @@ def process_body(values: dict[str, Any]) -> dict[str, Any]:
 def shown(process: ProcessRead) -> dict[str, Any]:
     """A process as the edit form shows it."""
     values = msgspec.structs.asdict(process)
+    values["personal_data"] = (
+        {True: "ja", False: "nej"}.get(process.personal_data) if process.personal_data is not None else ""
+    )
     contact = process.contact
     values.update(contact_name=contact.name if contact else "", contact_email=(contact.email or "") if contact else "")
     return form_values(values, EDIT_FIELDS)

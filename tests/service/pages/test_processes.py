@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.conftest import Api
+from tests.conftest import Api, process_body
 from tests.service.pages.conftest import BOT, PID, csrf_of, sign_in
 
 
@@ -225,3 +225,16 @@ async def test_editor_removes_a_benefit_record_after_confirming(site: Api) -> No
     assert r.status_code == 303
     assert (await site.get(url)).status_code == 404
     assert (await site.client.get(remove)).status_code == 404
+
+
+async def test_personal_data_not_stated_is_shown_as_not_stated(api: Api) -> None:
+    body = process_body()
+    body.pop("personal_data", None)
+    r = await api.post("/api/processes", body, who="editor_253")
+    assert r.status_code == 201 and r.json()["personal_data"] is None
+    page = (await api.client.get(f"/processes/{PID}")).text
+    assert re.search(r"<dt>Personoplysninger</dt><dd>Ikke oplyst", page)
+    etag = (await api.get(f"/api/processes/{PID}")).headers["ETag"]
+    r = await api.patch(f"/api/processes/{PID}", {"personal_data": False}, who="editor_253", headers={"If-Match": etag})
+    assert r.status_code == 200
+    assert re.search(r"<dt>Personoplysninger</dt><dd>Nej", (await api.client.get(f"/processes/{PID}")).text)
