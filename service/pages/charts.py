@@ -89,7 +89,8 @@ def hbar_chart(
         f'xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(title)}</title><desc>{escape(_desc(items, unit, decimals))}</desc>",
     ]
-    value_w = 110
+    # room right of the longest bar for its value and unit (about 8 units of the 480 wide box a character)
+    value_w = 20 + 8 * max(len(f"{_num(v, decimals)} {unit}") for _, v in items)
     for i, (label, value) in enumerate(items):
         y = i * row + 4
         w = max((width - value_w) * value / peak, 2 if value else 0)

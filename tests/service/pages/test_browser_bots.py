@@ -103,6 +103,7 @@ def test_an_editor_registers_a_bot_and_removes_an_adoption(browser: Any, bank: d
     page.get_by_label("Repositoriets adresse").fill(bank["repo"])
     page.get_by_label("Processen, robotten automatiserer (valgfrit)").fill("")
     page.get_by_role("button", name="Registrér robotten").click()
+    page.screenshot(path=str(SHOTS / "bot-job-desktop.png"), full_page=True)
     # the job page reloads itself until the job is done
     sync_api.expect(page.get_by_role("heading", name="Robotten er registreret")).to_be_visible(timeout=30_000)
     page.get_by_role("link", name="Gå til robotten").click()
@@ -122,7 +123,9 @@ def test_an_editor_registers_a_bot_and_removes_an_adoption(browser: Any, bank: d
         "bot-new": "/bots/new",
         "bot-page": bot_url.removeprefix(bank["url"]),
         "adoption-remove": "/processes/midlertidig-adgang-for-vikarer-i-kmd-nexus/adoptions/376/remove",
+        "benefit-remove": "/processes/indhentning-af-boerne-og-straffeattester/benefits/376/2024/remove",
+        "dashboard-figures": "/dashboard",
         "forside-ny": "/",
     }.items():
         shots(browser, bank, name, path)
-    assert all((SHOTS / f"{name}-{size}.png").exists() for name in ("bot-new", "adoption-remove") for size in SIZES)
+    assert all((SHOTS / f"{name}-{size}.png").exists() for name in ("bot-new", "benefit-remove") for size in SIZES)
