@@ -29,11 +29,19 @@ PAGES = [
     "/principles",
     "/ideas",
     "/login",
-]
+    "/municipalities/253",
+    "/bots/straffeattest-robot/blob?path=README.md",
+    "/principles/fejlhaandtering",
+]  # /api/schema is Swagger UI's own page (served from our files), not one of ours: not checked here
 SIGNED_IN = [
     "/processes/new",
     "/processes/betaling-af-regninger-for-laegeerklaeringer/edit",
+    "/processes/betaling-af-regninger-for-laegeerklaeringer/duplicate",
+    "/processes/betaling-af-regninger-for-laegeerklaeringer/retire",
+    "/processes/midlertidig-adgang-for-vikarer-i-kmd-nexus/adoptions/376/remove",
+    f"/processes/{PID}/benefits/376/2024/remove",
     "/bots/new",
+    "/ideas/new",
     "/import",
     "/notifications",
     "/me/tokens",
