@@ -164,8 +164,9 @@ def run_git(args: list[str], *, cwd: Path | None = None, timeout: float = 60) ->
 
 def probe(url: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
     """Check that the host of a remote repository answers within `timeout` (git itself would wait minutes for a
-    host that accepts the connection and then stays silent). Local paths need no probe."""
-    if url.startswith("/"):
+    host that accepts the connection and then stays silent). Local paths need no probe, and neither do hosts
+    reached through a proxy (git then talks to the proxy, not the host; its stall limit still applies)."""
+    if url.startswith("/") or _proxied(url):
         return
     scp = _SCP.match(url)
     if scp and "://" not in url:
@@ -190,6 +191,11 @@ def probe(url: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
     except (OSError, ssl.SSLError) as exc:
         reason = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
         raise GitError(f"{host}:{port} did not answer within {timeout:.0f} s ({reason})") from None
+
+
+def _proxied(url: str) -> bool:
+    names = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY") if url.startswith("https://") else ()
+    return any(os.environ.get(name) for name in names)
 
 
 def count_paths(repo: Path, commit: str, limit: int) -> int:

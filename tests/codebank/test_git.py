@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from codebank import git
 from codebank.git import validate_path, validate_ref, validate_url
 from core.errors import Invalid
 
@@ -95,3 +96,24 @@ def test_refused_paths(path: str) -> None:
 def test_paths_are_normalised() -> None:
     assert validate_path("") == "" and validate_path("/") == ""
     assert validate_path("src//robot.py") == "src/robot.py"
+
+
+def test_the_probe_gives_up_on_a_silent_host_and_skips_a_proxied_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    from codebank.errors import GitError
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts (the kernel does), never answers
+    url = f"https://127.0.0.1:{server.getsockname()[1]}/kommune/robot.git"
+    try:
+        started = time.monotonic()
+        with pytest.raises(GitError, match="did not answer within 1 s"):
+            git.probe(url, timeout=1)
+        assert time.monotonic() - started < 5
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy.kommune.dk:3128")
+        git.probe(url, timeout=1)  # through a proxy git talks to the proxy: no probe of the host
+    finally:
+        server.close()
