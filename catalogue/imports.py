@@ -120,6 +120,16 @@ def _bool(value: Any, _: Context) -> bool:
     return parse_bool(value)
 
 
+UNKNOWN_WORDS = frozenset({"ikke oplyst", "ukendt", "unknown", "?"})
+
+
+def _maybe_bool(value: Any, _: Context) -> bool | None:
+    """Ja/Nej, or not stated ("Ikke oplyst", as the export writes it)."""
+    if isinstance(value, str) and value.strip().casefold() in UNKNOWN_WORDS:
+        return None
+    return parse_bool(value)
+
+
 def _date(value: Any, _: Context) -> dt.date:
     return parse_date(value)
 
@@ -189,7 +199,7 @@ PROCESS_FIELDS = [
     Field("minutes_per_case", _number, ("Minutter pr. sag", "Tid pr. sag (minutter)", "minutes_per_case")),
     Field("automation_rate", _percent, ("Automatiseringsgrad (%)", "Automatiseringsgrad", "automation_rate")),
     Field("build_hours", _number, ("Udviklingstimer", "build_hours")),
-    Field("personal_data", _bool, ("Personoplysninger", "personal_data")),
+    Field("personal_data", _maybe_bool, ("Personoplysninger", "personal_data")),
     Field("dpia_done", _bool, ("DPIA udført", "dpia_done")),
     Field("visibility", _choice(VISIBILITIES), ("Synlighed", "visibility")),
     Field("legal_basis", _text, ("Hjemmel", "Lovgrundlag", "legal_basis")),
