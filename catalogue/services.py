@@ -24,6 +24,7 @@ from catalogue.errors import AdoptionMissing
 from catalogue.formulas import (
     DEFAULT_SETTINGS,
     GROUP_BYS,
+    RUNNING_STATUSES,
     ZERO,
     AdoptionFacts,
     BenefitSettings,
@@ -186,9 +187,6 @@ def municipality_read(m: Municipality, today: dt.date | None = None) -> Municipa
         created_at=m.created_at,
         updated_at=m.updated_at,
     )
-
-
-RUNNING_STATUSES = ("implementing", "operation")  # adoptions that count as "in use"
 
 
 class MunicipalityService:

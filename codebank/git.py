@@ -50,33 +50,44 @@ def validate_url(url: str, *, allow_local: bool) -> str:
     """
     url = url.strip()
     if not url:
-        raise Invalid("url must not be empty.", field="url")
+        raise Invalid("url must not be empty.", field="url", code="empty")
     if url.startswith("-"):
-        raise Invalid("url must not start with '-'.", field="url")
+        raise Invalid("url must not start with '-'.", field="url", code="option")
     if any(ch in url for ch in "\0\n\r\t ") or "::" in url:
-        raise Invalid("url has characters or a transport (such as ext:: or fd::) that are not allowed.", field="url")
+        raise Invalid(
+            "url has characters or a transport (such as ext:: or fd::) that are not allowed.",
+            field="url",
+            code="characters",
+        )
     if url.startswith("/"):
         if not allow_local:
             raise Invalid(
-                "Local paths are not allowed here (set RPABANK_ALLOW_LOCAL_REPOS=1 to allow them).", field="url"
+                "Local paths are not allowed here (set RPABANK_ALLOW_LOCAL_REPOS=1 to allow them).",
+                field="url",
+                code="local_not_allowed",
             )
         if not Path(url).exists():
-            raise Invalid(f"No repository at {url}.", field="url")
+            raise Invalid(f"No repository at {url}.", field="url", code="no_repository")
         return str(Path(url).resolve())
     if _SCP.match(url) and "://" not in url:
         if ":" in _SCP.match(url).group("user"):  # type: ignore[union-attr]
-            raise Invalid("url must not contain credentials.", field="url")
+            raise Invalid("url must not contain credentials.", field="url", code="credentials")
         return url
     parts = urlsplit(url)
     if parts.scheme not in ("https", "ssh"):
         raise Invalid(
             f"url scheme {parts.scheme or '(none)'!r} is not allowed; use https://, ssh:// or git@host:path.",
             field="url",
+            code="scheme",
         )
     if not parts.hostname:
-        raise Invalid("url has no host.", field="url")
+        raise Invalid("url has no host.", field="url", code="no_host")
     if parts.password is not None or (parts.scheme == "https" and parts.username is not None):
-        raise Invalid("url must not contain credentials; give the bank read access another way.", field="url")
+        raise Invalid(
+            "url must not contain credentials; give the bank read access another way.",
+            field="url",
+            code="credentials",
+        )
     return url
 
 

@@ -281,7 +281,7 @@ class BotService:
         url = git.validate_url(data.url, allow_local=self.config.allow_local)
         same = normalise_url(url)
         if any(normalise_url(u) == same for u in (await self.session.scalars(select(Bot.url))).all()):
-            raise Conflict("That repository is registered already.", field="url")
+            raise Conflict("That repository is registered already.", field="url", code="registered")
         await self._check_processes(actor, data.processes)
         base = slugify(url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git"), fallback="bot")
         slug = await self._free_slug(base + "-bot" if base in RESERVED_SLUGS else base)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base of the errors a user can cause. `field` names the input at fault, when one is."""
+    """Base of the errors a user can cause. `field` names the input at fault, when one is; `code` says which rule
+    it broke, for a page that words it in Danish (never matched from the English message)."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
 
 
 class NotFound(DomainError):

@@ -24,18 +24,18 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 JobId = FromPath[Annotated[int, PathParameter(ge=1, le=2**31 - 1)]]
 BotSlug = FromPath[Annotated[str, PathParameter(max_length=100)]]
 
-# The code bank's refusals as a person reads them (by the start of the API's English message)
-URL_MESSAGES = (
-    ("url must not be empty", "Skriv adressen på git-repositoriet."),
-    ("url scheme", "Adressen skal begynde med https://, ssh:// eller git@…, fx https://github.com/kommune/robot."),
-    ("url must not contain credentials", "Adressen må ikke indeholde brugernavn eller adgangskode."),
-    ("url has no host", "Adressen mangler et værtsnavn, fx github.com."),
-    ("url has characters", "Adressen indeholder tegn eller en overførselsmetode, der ikke er tilladt."),
-    ("url must not start", "Adressen må ikke begynde med en bindestreg."),
-    ("Local paths are not allowed", "Lokale stier er ikke tilladt på denne server; brug en https-adresse."),
-    ("No repository at", "Der er intet repository på den sti."),
-    ("That repository is registered already", "Repositoriet er allerede registreret i kodebanken."),
-)
+# The code bank's refusals of a repository address as a person reads them, by the rule broken (DomainError.code)
+URL_MESSAGES = {
+    "empty": "Skriv adressen på git-repositoriet.",
+    "scheme": "Adressen skal begynde med https://, ssh:// eller git@…, fx https://github.com/kommune/robot.",
+    "credentials": "Adressen må ikke indeholde brugernavn eller adgangskode.",
+    "no_host": "Adressen mangler et værtsnavn, fx github.com.",
+    "characters": "Adressen indeholder tegn eller en overførselsmetode, der ikke er tilladt.",
+    "option": "Adressen må ikke begynde med en bindestreg.",
+    "local_not_allowed": "Lokale stier er ikke tilladt på denne server; brug en https-adresse.",
+    "no_repository": "Der er intet repository på den sti.",
+    "registered": "Repositoriet er allerede registreret i kodebanken.",
+}
 PROCESS_MESSAGE = "Vælg en proces fra kataloget (eller lad feltet stå tomt)."
 JOB_ERROR = "Repositoriet kunne ikke hentes, og robotten er ikke registreret."
 
@@ -44,10 +44,7 @@ def danish(exc: DomainError) -> dict[str, str]:
     """The field error of a refused registration, in Danish."""
     if exc.field == "processes":
         return {"process": PROCESS_MESSAGE}
-    for start, text in URL_MESSAGES:
-        if exc.message.startswith(start):
-            return {"url": text}
-    return {"url": "Repositoriet kan ikke registreres: " + exc.message}
+    return {"url": URL_MESSAGES.get(exc.code or "", "Repositoriet kan ikke registreres: " + exc.message)}
 
 
 async def bot_form(

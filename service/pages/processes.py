@@ -13,6 +13,7 @@ from litestar.params import Body, FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
 
 from catalogue.errors import AdoptionMissing
+from catalogue.formulas import RUNNING_STATUSES
 from catalogue.ideas import IdeaService
 from catalogue.runs import RunService
 from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
@@ -209,7 +210,7 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
         "hourly_cost_dkk": services.benefits.settings.hourly_cost_dkk,  # the network's default, for expected DKK
         "running_count": len(running),
         # the badge: municipalities that run it or are putting it in (not the interested or planning ones)
-        "in_use_count": sum(a.status in ("implementing", "operation") for a in adoptions),
+        "in_use_count": sum(a.status in RUNNING_STATUSES for a in adoptions),
         "writable": [m for m in municipalities if actor.can_write_for(m.code)] if actor.is_authenticated else [],
         "adopters_writable": [a for a in adoptions if actor.can_write_for(a.municipality)],
         "benefit_form": {},
