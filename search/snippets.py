@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
+from itertools import islice
 
 from search.analysis import AnalyzedQuery, word_forms
 from search.code import IDENTIFIER, code_forms
@@ -40,6 +41,7 @@ class Matcher:
         self.exact = exact
         self.prefixes = prefixes
         self._seen: dict[str, bool] = {}
+        self._yes: set[str] = set()  # the words seen that match
 
     def matches(self, word: str) -> bool:
         known = self._seen.get(word)
@@ -48,7 +50,18 @@ class Matcher:
             known = any(form in self.exact or form.startswith(self.prefixes) for form in word_forms(key))
             if len(self._seen) < MATCHER_MEMORY:
                 self._seen[word] = known
+                if known:
+                    self._yes.add(word)
         return known
+
+    def matching(self, words: set[str]) -> set[str]:
+        """The words of `words` that match (set operations for the words already seen)."""
+        for word in words.difference(self._seen.keys()):
+            self.matches(word)
+        found = words & self._yes
+        if len(self._seen) >= MATCHER_MEMORY:  # past its memory: the rest is decided word by word
+            found.update(w for w in words.difference(self._seen.keys()) if self.matches(w))
+        return found
 
 
 def matcher_for(query: AnalyzedQuery) -> Matcher:
@@ -74,32 +87,38 @@ def _matcher(exact: frozenset[str], prefixes: tuple[str, ...]) -> Matcher:
 def snippet(texts: list[str], query: AnalyzedQuery, window: int = WINDOW) -> str:
     """HTML: the window of the first text with the most matching words, matches in <mark>."""
     matcher = matcher_for(query)
-    best: tuple[int, str, list[re.Match[str]], int] | None = None
+    best: tuple[int, str, int] | None = None
     for text in texts:
         if not text:
             continue
-        spans = list(_WORD_SPAN.finditer(text))
-        if not spans:
+        words = _WORD_SPAN.findall(text)
+        if not words:
             continue
-        hits = [i for i, m in enumerate(spans) if matcher.matches(m.group())] if not query.empty else []
-        start, count = _best_window(hits, len(spans), window)
-        if best is None or count > best[3]:
-            best = (start, text, spans, count)
+        hits: list[int] = []
+        if not query.empty:  # each distinct word is looked at once
+            matched = matcher.matching(set(words))
+            if matched:
+                hits = [i for i, word in enumerate(words) if word in matched]
+        start, count = _best_window(hits, len(words), window)
+        if best is None or count > best[2]:
+            best = (start, text, count)
     if best is None:
         return ""
-    start, text, spans, _ = best
+    start, text, _ = best
+    spans = list(islice(_WORD_SPAN.finditer(text), start + window + 1))
     end = min(len(spans), start + window)
+    more = len(spans) > end
     begin_char = spans[start].start() if start > 0 else 0
-    end_char = spans[end - 1].end() if end < len(spans) else len(text)
+    end_char = spans[end - 1].end() if more else len(text)
     out = ["…" if start > 0 else ""]
     cursor = begin_char
     for m in spans[start:end]:
         out.append(html.escape(text[cursor : m.start()]))
-        word = html.escape(m.group())
-        out.append(f"<mark>{word}</mark>" if not query.empty and matcher.matches(m.group()) else word)
+        word = m.group()  # letters and digits: nothing to escape
+        out.append(f"<mark>{word}</mark>" if not query.empty and matcher.matches(word) else word)
         cursor = m.end()
     out.append(html.escape(text[cursor:end_char]))
-    if end < len(spans):
+    if more:
         out.append("…")
     return "".join(out).strip()
 

@@ -28,6 +28,7 @@ import contextlib
 import copy
 import dataclasses
 import fcntl
+import hashlib
 import heapq
 import json
 import os
@@ -36,9 +37,9 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain, islice, repeat
+from itertools import chain, islice
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
@@ -50,8 +51,9 @@ from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, Search
 from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
-WEIGHTS = (10.0, 5.0, 1.0, 2.5)
-SCHEMA_VERSION = "3"
+# title > summary > the rest (systems, technologies, tags, names) > description; the facet tokens do not score
+WEIGHTS = (10.0, 5.0, 1.0, 2.5, 0.0)
+SCHEMA_VERSION = "4"
 TOKENIZE = "unicode61 remove_diacritics 0"
 SCHEMA = (
     """
@@ -69,7 +71,7 @@ CREATE TABLE IF NOT EXISTS docs (
     boost REAL NOT NULL DEFAULT 1.0
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, summary, body, meta, tokenize = '"""
+    title, summary, body, meta, facets, tokenize = '"""
     + TOKENIZE
     + """'
 );
@@ -100,6 +102,8 @@ MAX_READ = 20 * EXACT_COUNT  # matches read at most for a search whose filters k
 T = TypeVar("T")
 
 
+PREFIX_WORDS = 32  # a prefix that starts at most this many words of the index is searched as those words
+
 # how many index tokens apart the words of a phrase may stand (each word gives two to four forms: three to five words)
 NEAR = 10
 
@@ -112,7 +116,24 @@ def fts5_quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-def match_group(term: QueryTerm, whole_words: bool = False) -> str | None:
+Expand = Callable[[str], "list[str] | None"]
+
+
+def _no_expansion(_: str) -> list[str] | None:
+    return None
+
+
+def prefix_alternatives(prefix: str, expand: Expand) -> list[str]:
+    """A prefix as FTS5 alternatives: the index's words that start with it when there are few (`expand`), else
+    the prefix query itself. FTS5 answers a prefix by merging the lists of every word it starts into one list of
+    all their documents before it returns the first; a few words are read lazily, as far as a search reads."""
+    words = expand(prefix)
+    if words is None:
+        return [fts5_quote(prefix) + " *"]
+    return [fts5_quote(word) for word in words]
+
+
+def match_group(term: QueryTerm, whole_words: bool = False, expand: Expand = _no_expansion) -> str | None:
     """An FTS5 expression matching any form of one query term, or None when it has none; with `whole_words`,
     only the forms that match a whole word (not the parts of a compound or the words of a phrase).
 
@@ -120,7 +141,11 @@ def match_group(term: QueryTerm, whole_words: bool = False) -> str | None:
     alternative costs scoring time on every matching document.
     """
     whole, prefixes = term.whole_words() if whole_words else term.reduced()
-    alternatives = [fts5_quote(form) for form in whole] + [fts5_quote(form) + " *" for form in prefixes]
+    alternatives = [fts5_quote(form) for form in whole]
+    for prefix in prefixes:
+        alternatives += [a for a in prefix_alternatives(prefix, expand) if a not in alternatives]
+    if not alternatives and prefixes:  # no word of the index starts with it: nothing can match
+        alternatives = [fts5_quote(prefixes[0])]
     if whole_words:
         return "(" + " OR ".join(alternatives) + ")" if alternatives else None
     for phrase in term.phrases:
@@ -137,9 +162,9 @@ def match_group(term: QueryTerm, whole_words: bool = False) -> str | None:
     return "(" + " OR ".join(alternatives) + ")"
 
 
-def match_expressions(query: AnalyzedQuery) -> tuple[str | None, str | None]:
+def match_expressions(query: AnalyzedQuery, expand: Expand = _no_expansion) -> tuple[str | None, str | None]:
     """(every term must match, any term may match); the same when there is one term."""
-    groups = [g for g in (match_group(t) for t in query.terms) if g]
+    groups = [g for g in (match_group(t, expand=expand) for t in query.terms) if g]
     if not groups:
         return None, None
     if len(groups) == 1:
@@ -147,10 +172,10 @@ def match_expressions(query: AnalyzedQuery) -> tuple[str | None, str | None]:
     return " AND ".join(groups), " OR ".join(groups)
 
 
-def whole_word_expression(query: AnalyzedQuery) -> str | None:
+def whole_word_expression(query: AnalyzedQuery, expand: Expand = _no_expansion) -> str | None:
     """Every term matched by a whole word (`fremmødetolkning` itself, not fremmøde … tolkning), or None when a
     term has no such form: the documents that rank first."""
-    groups = [match_group(t, whole_words=True) for t in query.terms]
+    groups = [match_group(t, whole_words=True, expand=expand) for t in query.terms]
     if not groups or None in groups:
         return None
     return " AND ".join(g for g in groups if g)
@@ -158,6 +183,24 @@ def whole_word_expression(query: AnalyzedQuery) -> str | None:
 
 def _facet_key(value: str) -> str:
     return " ".join(value.split()).casefold()
+
+
+FACET_TOKEN = "zzf"  # facet tokens are this and 16 hex digits; never a word of the vocabulary
+
+
+def facet_token(name: str, value: str) -> str:
+    """The token in the `facets` column of a document with this facet value (values compared as filters do)."""
+    return FACET_TOKEN + hashlib.blake2b(f"{name}:{_facet_key(value)}".encode(), digest_size=8).hexdigest()
+
+
+def facet_tokens(facets: dict[str, list[str]]) -> str:
+    return " ".join(dict.fromkeys(facet_token(name, value) for name, values in facets.items() for value in values))
+
+
+def facet_filter(tokens: Sequence[str]) -> str:
+    """An FTS5 expression for documents with every one of these facet tokens: the filters are applied inside the
+    index, before any document is scored."""
+    return " AND ".join(f"facets : {fts5_quote(token)}" for token in tokens)
 
 
 class _Vocabulary:
@@ -199,6 +242,19 @@ class _Vocabulary:
                 return True
             i += 1
         return False
+
+    def starting_with(self, prefix: str, limit: int) -> list[str] | None:
+        """The words that start with `prefix`, in order, or None when there are more than `limit`."""
+        found: list[str] = []
+        for terms in (self.sorted, self.added):
+            i = bisect.bisect_left(terms, prefix)
+            while i < len(terms) and terms[i].startswith(prefix):
+                if terms[i] not in self.removed or terms is self.added:
+                    found.append(terms[i])
+                    if len(found) > limit:
+                        return None
+                i += 1
+        return sorted(found)
 
     def near(self, form: str, distance: int, limit: int = 6) -> list[str]:
         first = form[:1]
@@ -283,12 +339,54 @@ def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
+LAYER_CHANGES = 1000  # changes a layered map keeps beside its base (or a twentieth of the base) before merging
+K = TypeVar("K")
+V = TypeVar("V")
+SortKey = tuple[int, str, str, int]  # browse order: processes first, then by title, id (and rowid)
+
+
+class _Layered(Generic[K, V]):
+    """A mapping made of a shared base dict, never changed, and the changes since it was made (None: gone).
+
+    The next generation copies only the changes; they are merged into a new base once they outgrow
+    `_Layered.limit` of it, so a write costs in proportion to what it changed, not to the catalogue (amortised).
+    """
+
+    __slots__ = ("base", "changes", "size")
+
+    def __init__(self, base: dict[K, V], changes: dict[K, V | None] | None = None, size: int | None = None) -> None:
+        self.base = base
+        self.changes: dict[K, V | None] = changes or {}
+        self.size = len(base) if size is None else size  # how many keys have a value
+
+    def get(self, key: K) -> V | None:
+        changes = self.changes
+        if changes and key in changes:
+            return changes[key]
+        return self.base.get(key)
+
+    def changed(self, updates: dict[K, V | None]) -> _Layered[K, V]:
+        size = self.size + sum((v is not None) - (self.get(k) is not None) for k, v in updates.items())
+        changes = {**self.changes, **updates}
+        if len(changes) <= max(LAYER_CHANGES, len(self.base) // 20):
+            return _Layered(self.base, changes, size)
+        base = dict(self.base)
+        for k, v in changes.items():
+            if v is None:
+                base.pop(k, None)
+            else:
+                base[k] = v
+        return _Layered(base)
+
+
 class _Snapshot:
     """What one generation of the index keeps in memory: facets, visibility, boosts, browse order, vocabulary.
 
     Facet counting and filtering over thousands of matches is much faster here than in SQL. A snapshot is
     never changed once made: `advance` makes the next generation's from the rows the writes since then touched
-    (the `changed_docs` and `changed_terms` logs), sharing what they did not touch.
+    (the `changed_docs` and `changed_terms` logs), sharing what they did not touch: the per-row maps are
+    layered (`_Layered`) and the browse order is the loaded order without `removed` merged with `added`, so a
+    one-document write costs the next search a few small queries and copies, however large the index.
     """
 
     def __init__(self, path: Path, generation: int) -> None:
@@ -297,13 +395,18 @@ class _Snapshot:
         self.values: dict[int, tuple[str, str]] = {}
         self.by_key: dict[tuple[str, str], int] = {}
         self.max_value_id = 0
-        self.facets: dict[int, tuple[int, ...]] = {}
-        self.visibility: dict[int, str] = {}
-        self.boost: dict[int, float] = {}
-        self.order: list[tuple[int, str, str, int]] = []  # browse order: processes first, then by title, id
-        self.browse: list[int] = []  # the rowids in that order
-        self.sort_key: dict[int, tuple[int, str, str, int]] = {}
+        self.facets: _Layered[int, tuple[int, ...]] = _Layered({})
+        self.hidden: _Layered[int, str] = _Layered({})  # the visibility of the rows not visible to the network
+        self.boost: _Layered[int, float] = _Layered({})  # the boosts that are not 1.0
+        self.sort_key: _Layered[int, SortKey] = _Layered({})
+        self.order: list[SortKey] = []  # the browse order as loaded (shared, never changed)
+        self.removed: frozenset[int] = frozenset()  # rows of `order` changed or gone since
+        self.added: list[SortKey] = []  # rows added or changed since, sorted
         self.vocabulary: _Vocabulary | None = None  # loaded on the first search that needs it
+
+    @property
+    def documents(self) -> int:
+        return self.sort_key.size
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, path: Path, generation: int) -> _Snapshot:
@@ -312,7 +415,10 @@ class _Snapshot:
         facets: dict[int, list[int]] = defaultdict(list)
         for rowid, vid in conn.execute("SELECT rowid, value_id FROM doc_facets"):
             facets[rowid].append(vid)
-        snap.facets = {r: tuple(v) for r, v in facets.items()}
+        snap.facets = _Layered({r: tuple(v) for r, v in facets.items()})
+        hidden: dict[int, str] = {}
+        boosts: dict[int, float] = {}
+        sort_key: dict[int, SortKey] = {}
         rows = conn.execute(
             "SELECT rowid, type != 'process', title, id, visibility, boost FROM docs "
             "ORDER BY type != 'process', title, id, rowid"
@@ -320,12 +426,12 @@ class _Snapshot:
         for rowid, not_process, title, id_, visibility, boost in rows:
             key = (not_process, title, id_, rowid)
             snap.order.append(key)
-            snap.browse.append(rowid)
-            snap.sort_key[rowid] = key
+            sort_key[rowid] = key
             if visibility != NETWORK:
-                snap.visibility[rowid] = visibility
+                hidden[rowid] = visibility
             if boost != 1.0:
-                snap.boost[rowid] = boost
+                boosts[rowid] = boost
+        snap.hidden, snap.boost, snap.sort_key = _Layered(hidden), _Layered(boosts), _Layered(sort_key)
         return snap
 
     def _add_values(self, conn: sqlite3.Connection) -> None:
@@ -336,13 +442,17 @@ class _Snapshot:
             self.by_key[(facet, vkey)] = vid
             self.max_value_id = vid
 
+    def browse(self) -> Iterator[int]:
+        """The rowids in browse order."""
+        return (key[3] for key in self.browse_keys())
+
     def advance(self, conn: sqlite3.Connection, generation: int) -> _Snapshot | None:
         """This snapshot brought up to `generation`, or None when reading everything again is the better way."""
         floor = int(conn.execute("SELECT value FROM meta WHERE key = 'log_floor'").fetchone()[0])
         if floor > self.generation:  # the log no longer reaches back to this snapshot
             return None
         rowids = [r for (r,) in conn.execute("SELECT DISTINCT doc FROM changed_docs WHERE gen > ?", (self.generation,))]
-        if len(rowids) > max(2000, len(self.sort_key) // 20):
+        if len(rowids) > max(2000, self.documents // 20):
             return None
         new = copy.copy(self)
         new.generation = generation
@@ -364,61 +474,68 @@ class _Snapshot:
         return new
 
     def _replace_rows(self, conn: sqlite3.Connection, rowids: list[int]) -> None:
-        self.facets, self.visibility, self.boost = dict(self.facets), dict(self.visibility), dict(self.boost)
-        self.order, self.browse, self.sort_key = list(self.order), list(self.browse), dict(self.sort_key)
-        for rowid in rowids:
-            self.facets.pop(rowid, None)
-            self.visibility.pop(rowid, None)
-            self.boost.pop(rowid, None)
-            key = self.sort_key.pop(rowid, None)
-            if key is not None:
-                i = bisect.bisect_left(self.order, key)
-                del self.order[i]
-                del self.browse[i]
+        """Take these rows (changed, added or gone) as they are now in the index."""
+        facets: dict[int, tuple[int, ...] | None] = dict.fromkeys(rowids)
+        hidden: dict[int, str | None] = dict.fromkeys(rowids)
+        boosts: dict[int, float | None] = dict.fromkeys(rowids)
+        sort_key: dict[int, SortKey | None] = dict.fromkeys(rowids)
         for chunk in _chunks(rowids):
             marks = _marks(chunk)
-            facets: dict[int, list[int]] = defaultdict(list)
+            found: dict[int, list[int]] = defaultdict(list)
             for rowid, vid in conn.execute(f"SELECT rowid, value_id FROM doc_facets WHERE rowid IN ({marks})", chunk):
-                facets[rowid].append(vid)
-            self.facets.update((r, tuple(v)) for r, v in facets.items())
+                found[rowid].append(vid)
+            facets.update((r, tuple(v)) for r, v in found.items())
             for rowid, not_process, title, id_, visibility, boost in conn.execute(
                 f"SELECT rowid, type != 'process', title, id, visibility, boost FROM docs WHERE rowid IN ({marks})",
                 chunk,
             ):
-                key = (not_process, title, id_, rowid)
-                i = bisect.bisect_left(self.order, key)
-                self.order.insert(i, key)
-                self.browse.insert(i, rowid)
-                self.sort_key[rowid] = key
-                if visibility != NETWORK:
-                    self.visibility[rowid] = visibility
-                if boost != 1.0:
-                    self.boost[rowid] = boost
+                sort_key[rowid] = (not_process, title, id_, rowid)
+                hidden[rowid] = visibility if visibility != NETWORK else None
+                boosts[rowid] = boost if boost != 1.0 else None
+        changed = set(rowids)
+        self.removed = self.removed | {r for r in changed if r in self.sort_key.base}
+        self.added = sorted([k for k in self.added if k[3] not in changed] + [k for k in sort_key.values() if k])
+        self.facets = self.facets.changed(facets)
+        self.hidden = self.hidden.changed(hidden)
+        self.boost = self.boost.changed(boosts)
+        self.sort_key = self.sort_key.changed(sort_key)
+        if self.sort_key.changes == {}:  # merged into a new base: the browse order too
+            self.order, self.removed, self.added = list(self.browse_keys()), frozenset(), []
+
+    def browse_keys(self) -> Iterator[SortKey]:
+        """The rows' sort keys in browse order: the loaded order without the rows changed since, merged with
+        them as they are now."""
+        removed = self.removed
+        loaded: Iterable[SortKey] = (k for k in self.order if k[3] not in removed) if removed else self.order
+        return heapq.merge(loaded, self.added) if self.added else iter(loaded)
 
     def keep(self, viewer: Viewer, filters: list[int]) -> Callable[[int], bool]:
         """A test for one rowid: visible to this viewer and carrying every filter value."""
-        hidden = self.visibility
+        hidden = self.hidden
         allowed = (
             None
             if viewer.is_admin
             else ({municipality_visibility(viewer.municipality)} if viewer.municipality else set())
         )
         facets = self.facets
-        if not filters and (allowed is None or not hidden):
+        if not filters and (allowed is None or not hidden.size):
             return _always
 
         def test(rowid: int) -> bool:
-            if allowed is not None and rowid in hidden and hidden[rowid] not in allowed:
-                return False
+            if allowed is not None:
+                visibility = hidden.get(rowid)
+                if visibility is not None and visibility not in allowed:
+                    return False
             if filters:
-                have = facets.get(rowid, ())
+                have = facets.get(rowid) or ()
                 return all(f in have for f in filters)
             return True
 
         return test
 
     def count_facets(self, rowids: Iterable[int]) -> dict[str, dict[str, int]]:
-        counter = Counter(chain.from_iterable(map(self.facets.get, rowids, repeat(()))))
+        get = self.facets.get
+        counter = Counter(chain.from_iterable(get(r) or () for r in rowids))
         out: dict[str, dict[str, int]] = {name: {} for name in FACETS}
         for vid, n in sorted(counter.items(), key=lambda item: (-item[1], self.values[item[0]][1])):
             facet, value = self.values[vid]
@@ -711,7 +828,9 @@ class Fts5Backend(SearchBackend):
                 conn.execute("COMMIT")
                 count += len(batch)
             conn.execute("BEGIN")
-            conn.execute("INSERT INTO terms (term, n) SELECT term, doc FROM vocab")
+            conn.execute(  # the words: the facet tokens are no words
+                f"INSERT INTO terms (term, n) SELECT term, doc FROM vocab WHERE term NOT GLOB '{FACET_TOKEN}*'"
+            )
             self._bump(conn)
             conn.execute("COMMIT")
             conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
@@ -813,14 +932,15 @@ class Fts5Backend(SearchBackend):
             )
             rowid = cur.lastrowid
             assert rowid is not None
+            facets = doc.facet_values()
             conn.execute(
-                "INSERT INTO fts (rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
-                (rowid, a_title, a_summary, a_body, a_meta),
+                "INSERT INTO fts (rowid, title, summary, body, meta, facets) VALUES (?, ?, ?, ?, ?, ?)",
+                (rowid, a_title, a_summary, a_body, a_meta, facet_tokens(facets)),
             )
             rowids.append(rowid)
             texts.append(" ".join((a_title, a_summary, a_body, a_meta)))
             value_ids = []
-            for name, values in doc.facet_values().items():
+            for name, values in facets.items():
                 for value in values:
                     found = conn.execute(
                         "SELECT id FROM facet_values WHERE facet = ? AND value = ?", (name, value)
@@ -898,25 +1018,38 @@ class Fts5Backend(SearchBackend):
     def _search(self, query: SearchQuery, analyzed: AnalyzedQuery) -> SearchResult:
         conn = self._conn()
         snap = self.snapshot(conn)
-        filters = []
+        filters, tokens = [], []
         for name, value in query.filters.items():
             if name in FACETS and value:
                 vid = snap.by_key.get((name, _facet_key(value)))
                 if vid is None:  # nobody has that value: nothing matches
                     return SearchResult(total=0, hits=[], facets={n: {} for n in FACETS})
                 filters.append(vid)
-        keep = snap.keep(query.viewer, filters)
+                tokens.append(facet_token(name, value))
         want = query.offset + query.limit
         cap = max(EXACT_COUNT, want)
         if analyzed.empty:
-            first = _Matches.collect(((r, 0.0) for r in snap.browse), keep, cap, want)
+            keep = snap.keep(query.viewer, filters)
+            first = _Matches.collect(((r, 0.0) for r in snap.browse()), keep, cap, want)
             share = 1.0
             ranked = first.rows[:want]
         else:
+            keep = snap.keep(query.viewer, [])  # the filters are part of the match expressions
             self.expand_typos(analyzed, conn)
-            all_match, any_match = match_expressions(analyzed)
+            vocab = self.vocabulary(conn, snap)
+
+            def expand(prefix: str) -> list[str] | None:
+                return vocab.starting_with(prefix, PREFIX_WORDS)
+
+            all_match, any_match = match_expressions(analyzed, expand)
             if any_match is None:
                 return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
+            exact = whole_word_expression(analyzed, expand)
+            if tokens:
+                only = facet_filter(tokens)
+                all_match, any_match = (f"({e}) AND {only}" if e else None for e in (all_match, any_match))
+                assert any_match is not None
+                exact = f"({exact}) AND {only}" if exact else None
             # Only the first matches are read and scored (every match when there are at most EXACT_COUNT);
             # documents with every word come first.
             first = _Matches.collect(self._scored(conn, snap, any_match), keep, cap, want)
@@ -928,7 +1061,6 @@ class Fts5Backend(SearchBackend):
                 complete = _Matches.collect(self._scored(conn, snap, all_match), keep, cap, want)
             # A document with every term as a whole word (`fremmødetolkning` itself, not fremmøde … tolkning)
             # scores WHOLE_WORD_BOOST times better; documents with every term come first.
-            exact = whole_word_expression(analyzed)
             if exact is not None and exact != any_match:
                 whole = {r for r, _ in _Matches.collect(self._scored(conn, snap, exact), keep, cap, want).rows}
                 boost = documents.WHOLE_WORD_BOOST
@@ -940,7 +1072,9 @@ class Fts5Backend(SearchBackend):
                 partial = [item for item in first.rows if item[0] not in done]
                 top += heapq.nsmallest(want - len(top), partial, key=lambda item: item[1])
             ranked = [(r, -score) for r, score in top]
-            share = 1.0 if first.complete else self._share(conn, analyzed, len(snap.sort_key))
+            share = 1.0
+            if not first.complete:
+                share = self._share(conn, analyzed, snap.documents) * self._filtered_share(conn, tokens, snap.documents)
         page = ranked[query.offset : want]
         matched = [r for r, _ in first.rows]
         if first.complete:
@@ -949,7 +1083,7 @@ class Fts5Backend(SearchBackend):
             )
         # More than EXACT_COUNT: the total is estimated (documents × the share the words' document counts give ×
         # the share of those read that the filters and visibility keep), the facets from those read.
-        total = max(len(matched) + 1, round(len(snap.sort_key) * share * len(matched) / max(first.read, 1)))
+        total = max(len(matched) + 1, round(snap.documents * share * len(matched) / max(first.read, 1)))
         scale = total / max(len(matched), 1)
         facets = {
             name: {value: max(1, round(n * scale)) for value, n in counts.items()}
@@ -962,6 +1096,15 @@ class Fts5Backend(SearchBackend):
             total_approximate=True,
             facets_approximate=True,
         )
+
+    @staticmethod
+    def _filtered_share(conn: sqlite3.Connection, tokens: list[str], documents: int) -> float:
+        """About which share of the documents has every one of these facet values (taken as independent)."""
+        share = 1.0
+        for token in tokens:
+            row = conn.execute("SELECT doc FROM vocab WHERE term = ?", (token,)).fetchone()
+            share *= min((int(row[0]) if row else 0) / max(documents, 1), 1.0)
+        return share
 
     @staticmethod
     def _share(conn: sqlite3.Connection, analyzed: AnalyzedQuery, documents: int) -> float:
@@ -990,8 +1133,8 @@ class Fts5Backend(SearchBackend):
         w = ", ".join(str(x) for x in WEIGHTS)
         boost = snap.boost
         rows = conn.execute(f"SELECT rowid, bm25(fts, {w}) FROM fts WHERE fts MATCH ?", [match])
-        if boost:
-            return ((rowid, score * boost.get(rowid, 1.0)) for rowid, score in rows)
+        if boost.size:
+            return ((rowid, score * (boost.get(rowid) or 1.0)) for rowid, score in rows)
         return iter(rows)
 
     def _hits(self, conn: sqlite3.Connection, page: list[tuple[int, float]], analyzed: AnalyzedQuery) -> list[Hit]:

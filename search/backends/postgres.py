@@ -59,10 +59,15 @@ TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
 NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
 BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
-SAMPLE_ROWS = 1000  # about how many documents the estimate samples
-BROAD_MATCHES = 10 * EXACT_COUNT  # more (estimated) matches: a sample answers
+SAMPLE_ROWS = 500  # about how many documents the estimate samples (each is read whole: its match is tested)
+BROAD_MATCHES = 3 * EXACT_COUNT  # more (estimated) matches: a sample answers
 TITLE_LEXEMES = "ts_filter(rank, '{a}')"  # the title's words (GIN indexed)
+# GIN indexes write straight into the index: with PostgreSQL's default `fastupdate` new entries wait in a pending
+# list (up to 4 MB) that every search reads through from start to end, and a rebuild left all of them there
+NO_PENDING = "WITH (fastupdate = off)"
+GIN_INDEXES = ("search_documents_tsv", "search_documents_title", "search_documents_facets", "search_terms_trgm")
 TITLE_CANDIDATES = 200  # documents with a query word in the title that are always scored
+COMPLETE_CANDIDATES = 500  # documents with every word that are scored (with those with a word in the title)
 _DOCUMENTS = """SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::bigint
                        ELSE (SELECT count(*) FROM {docs}) END
                 FROM pg_class AS c WHERE c.oid = CAST(:table AS regclass)"""
@@ -193,8 +198,10 @@ class _Group:
 
 @dataclass
 class _Plan:
-    """One search as SQL: `where` selects the matches, `page` ranks the candidates (it may read the matches
-    the count read, as `m`), `documents` is the size of the index."""
+    """One search as SQL: `where` selects the matches; `score` and `complete` (has every word) are expressions
+    over a document `d`, computed in the same pass that reads a match (no second visit to its row); `page` ranks
+    the candidates (key, score), reading the matches the count read as `m` (key, hit, score, complete);
+    `documents` is the size of the index."""
 
     query: SearchQuery
     analyzed: AnalyzedQuery
@@ -202,6 +209,8 @@ class _Plan:
     params: Params
     page: str
     documents: int
+    score: str = "0.0"
+    complete: str = "false"
 
 
 class _Sql:
@@ -238,16 +247,18 @@ class _Sql:
                 facet_keys text[] NOT NULL
             )""",
             f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
-            f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv)",
+            f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv) {NO_PENDING}",
             # the words of the title, for the candidates that are always scored
-            f"CREATE INDEX IF NOT EXISTS search_documents_title ON {self.docs} USING gin ({TITLE_LEXEMES})",
-            f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys)",
+            f"CREATE INDEX IF NOT EXISTS search_documents_title ON {self.docs} USING gin ({TITLE_LEXEMES}) "
+            f"{NO_PENDING}",
+            f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys) {NO_PENDING}",
             f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({BROWSE_ORDER})",
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
                 df integer NOT NULL
             )""",
-            f'CREATE INDEX IF NOT EXISTS search_terms_trgm ON {self.terms} USING gin (term "{ext}".gin_trgm_ops)',
+            f'CREATE INDEX IF NOT EXISTS search_terms_trgm ON {self.terms} USING gin (term "{ext}".gin_trgm_ops) '
+            f"{NO_PENDING}",
             f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
         ]
 
@@ -375,6 +386,18 @@ class PostgresBackend(SearchBackend):
                 self.ext_schema = str(ext).strip('"')
                 for ddl in self.sql.ensure(self.ext_schema):
                     conn.execute(text(ddl))
+                pending = conn.execute(  # made before NO_PENDING: switched, their pending lists merged in
+                    text(
+                        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = :schema AND c.relname = ANY(CAST(:names AS text[])) "
+                        "AND NOT coalesce(c.reloptions @> ARRAY['fastupdate=off'], false)"
+                    ),
+                    {"schema": self.sql.schema, "names": list(GIN_INDEXES)},
+                ).scalars()
+                for index in list(pending):
+                    name = f'"{self.sql.schema}"."{index}"'
+                    conn.execute(text(f"ALTER INDEX {name} SET (fastupdate = off)"))
+                    conn.execute(text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": name})
             self.schema_ready = True
         except DBAPIError as exc:
             raise SearchError(f"PostgreSQL search schema {self.sql.schema!r}: {exc.orig}") from exc
@@ -458,7 +481,7 @@ class PostgresBackend(SearchBackend):
             "seed": zlib.crc32(repr((query.text, sorted(query.filters.items()))).encode()),
         }
         if analyzed.empty:
-            page = f"SELECT key, 0.0 FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"
+            page = f"SELECT key, 0.0 AS score FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"
             return self._answer(conn, _Plan(query, analyzed, where, params, page, self._documents(conn)))
         groups, documents = self._groups(conn, analyzed)
         if not groups:
@@ -477,6 +500,7 @@ class PostgresBackend(SearchBackend):
             ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
         params["weights"] = WEIGHTS
         params["title_cap"] = max(TITLE_CANDIDATES, want)
+        params["complete_cap"] = max(COMPLETE_CANDIDATES, want)
         score = f"({' + '.join(ranks)} + 0.01) * boost"
         whole = whole_word_query([g.term for g in groups])
         if whole is not None and whole != params["any"]:
@@ -488,22 +512,20 @@ class PostgresBackend(SearchBackend):
         # Only a bounded set of candidates is scored: the matches the count reads (every match when there are
         # at most EXACT_COUNT), those with a word in the title and those with every word. Documents with every
         # word rank first.
+        complete = "false" if len(groups) == 1 else "d.tsv @@ CAST(:all AS tsquery)"
         candidates = [
-            "(SELECT key, false AS complete FROM m WHERE m.hit)",
-            f"(SELECT key, false FROM {self.sql.docs} WHERE {where} "
+            "SELECT key, score, complete FROM m WHERE m.hit",
+            f"(SELECT d.key, {score}, {complete} FROM {self.sql.docs} AS d WHERE {where} "
             f"AND {TITLE_LEXEMES} @@ CAST(:any AS tsquery) LIMIT :title_cap)",
         ]
         if len(groups) > 1 and share_all * documents <= BROAD_MATCHES:
             candidates.append(
-                f"(SELECT key, true FROM {self.sql.docs} WHERE {where} AND tsv @@ CAST(:all AS tsquery) LIMIT :cap)"
+                f"(SELECT d.key, {score}, true FROM {self.sql.docs} AS d WHERE {where} "
+                "AND tsv @@ CAST(:all AS tsquery) LIMIT :complete_cap)"
             )
-        complete = "c.complete" if len(groups) == 1 else "(c.complete OR d.tsv @@ CAST(:all AS tsquery))"
-        page = f"""SELECT d.key, {score} AS score
-            FROM {self.sql.docs} AS d JOIN (SELECT key, bool_or(complete) AS complete FROM (
-                {" UNION ALL ".join(candidates)}) AS u GROUP BY key) AS c
-            USING (key)
-            ORDER BY {complete} DESC, score DESC, d.key LIMIT :want"""
-        plan = _Plan(query, analyzed, where_any, params, page, documents)
+        page = f"""SELECT key, max(score) AS score FROM ({" UNION ALL ".join(candidates)}) AS c (key, score, complete)
+            GROUP BY key ORDER BY bool_or(complete) DESC, max(score) DESC, key LIMIT :want"""
+        plan = _Plan(query, analyzed, where_any, params, page, documents, score, complete)
         if share_any * documents > BROAD_MATCHES:
             # So many documents match that collecting them from the index costs more than reading a sample.
             result = self._sampled(conn, plan)
@@ -517,8 +539,9 @@ class PostgresBackend(SearchBackend):
         estimated from a sample."""
         rows = conn.execute(
             text(
-                f"""WITH m AS MATERIALIZED (SELECT key, facets, true AS hit FROM {self.sql.docs}
-                                            WHERE {plan.where} LIMIT :cap + 1)
+                f"""WITH m AS MATERIALIZED (SELECT d.key, d.facets, true AS hit, {plan.score} AS score,
+                                                   {plan.complete} AS complete
+                                            FROM {self.sql.docs} AS d WHERE {plan.where} LIMIT :cap + 1)
                 SELECT true, f, count(*)::float8 FROM m, unnest(m.facets) AS f GROUP BY f
                 UNION ALL
                 SELECT false, p.* FROM ({plan.page}) AS p"""
@@ -551,11 +574,17 @@ class PostgresBackend(SearchBackend):
         documents = plan.documents
         percent = min(100.0, 100.0 * SAMPLE_ROWS / max(documents, 1))
         page = f"UNION ALL SELECT 2, p.* FROM ({plan.page}) AS p" if ranked else ""
+        ranking = (
+            f"CASE WHEN d.hit THEN {plan.score} END AS score, CASE WHEN d.hit THEN {plan.complete} END AS complete"
+            if ranked
+            else "0.0 AS score, false AS complete"
+        )
         rows = conn.execute(
             text(
                 f"""WITH m AS MATERIALIZED (
-                    SELECT key, facets, ({plan.where}) AS hit
-                    FROM {self.sql.docs} TABLESAMPLE SYSTEM (:percent) REPEATABLE (:seed))
+                    SELECT d.key, d.facets, d.hit, {ranking}
+                    FROM (SELECT *, ({plan.where}) AS hit
+                          FROM {self.sql.docs} TABLESAMPLE SYSTEM (:percent) REPEATABLE (:seed)) AS d)
                 SELECT 0, f, count(*)::float8 FROM m, unnest(m.facets) AS f WHERE m.hit GROUP BY f
                 UNION ALL
                 SELECT 1, NULL, count(*)::float8 FROM m

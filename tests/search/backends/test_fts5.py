@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from search.backends import fts5
-from search.backends.fts5 import BATCH, Fts5Backend
+from search.backends.fts5 import BATCH, FACET_TOKEN, Fts5Backend
 from search.documents import Document, SearchQuery, Viewer
 from tests.search.backends.test_base import many_robots
 
@@ -258,7 +258,11 @@ def test_the_first_search_after_a_write_reads_no_whole_table(tmp_path: Path) -> 
     assert not whole, whole
 
 
-def test_the_moved_forward_snapshot_answers_like_a_fresh_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("layer", [1000, 0], ids=["layered", "merged-every-write"])
+def test_the_moved_forward_snapshot_answers_like_a_fresh_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layer: int
+) -> None:
+    monkeypatch.setattr(fts5, "LAYER_CHANGES", layer)  # 0: the changes are merged into new bases at once
     backend = Fts5Backend(tmp_path)
     backend.rebuild(
         [doc(f"p{i}", f"Betaling af tolkeregninger {i}", "Robotten betaler", domain="oekonomi") for i in range(30)]
@@ -282,8 +286,8 @@ def test_the_moved_forward_snapshot_answers_like_a_fresh_one(tmp_path: Path) -> 
                     b.facets,
                 ), (q, viewer, filters)
     conn = backend._conn()
-    assert set(conn.execute("SELECT term, n FROM terms")) == set(
-        conn.execute("SELECT term, doc FROM vocab WHERE doc > 0")
+    assert set(conn.execute("SELECT term, n FROM terms")) == set(  # the words: the facet tokens are not words
+        conn.execute(f"SELECT term, doc FROM vocab WHERE doc > 0 AND term NOT GLOB '{FACET_TOKEN}*'")
     )
 
 
@@ -372,3 +376,43 @@ def test_the_vocabulary_after_writes_equals_one_loaded_afresh(delta: int, monkey
             assert vocabulary.has_prefix(prefix) == fresh.has_prefix(prefix), prefix
         for word in words[::25]:
             assert sorted(vocabulary.near(word, 1, limit=100)) == sorted(fresh.near(word, 1, limit=100))
+
+
+# -------------------------------------------------------------- 6. cost that follows the answer
+
+
+def test_facet_filters_are_applied_inside_the_index_before_scoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild(
+        [
+            doc(f"p{i}", f"Robot nummer {i}", "robotten", domain="sundhed" if i % 50 == 0 else "oekonomi")
+            for i in range(300)
+        ]
+    )
+    scored: list[int] = []
+    original = Fts5Backend._scored
+
+    def counting(conn: sqlite3.Connection, snap: Any, match: str) -> Iterator[tuple[int, float]]:
+        for item in original(conn, snap, match):
+            scored.append(item[0])
+            yield item
+
+    monkeypatch.setattr(Fts5Backend, "_scored", staticmethod(counting))
+    assert sorted(ids(backend, "robot", domain="Sundhed")) == sorted(f"p{i}" for i in range(0, 300, 50))
+    assert len(set(scored)) == 6  # only the documents in the filter were read and scored, not the 294 others
+    scored.clear()
+    assert len(ids(backend, "robot")) == 100
+
+
+def test_a_prefix_is_searched_as_the_few_words_it_starts(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc("a", "Robotten kører"), doc("b", "Robotter i drift"), doc("c", "Robust drift")])
+    conn = backend._conn()
+    vocab = backend.vocabulary(conn, backend.snapshot(conn))
+    assert vocab.starting_with("robot", 32) == ["robot", "robotten", "robotter"]
+    assert vocab.starting_with("robot", 1) is None  # more words than the limit: the prefix query itself
+    assert sorted(ids(backend, "robot")) == ["a", "b"]
+    backend.upsert([doc("d", "Robotics i kommunen")])  # a word added after the vocabulary was loaded
+    assert sorted(ids(backend, "robot")) == ["a", "b", "d"]
