@@ -1,8 +1,9 @@
 """Search at scale, side by side in one run: FTS5 and PostgreSQL, at 10,000 and 100,000 generated processes.
 
 For every catalogue size and engine the index is built once (rebuild time, peak RSS of the building process),
-then the code under test (this checkout, and with `--before DIR` an older checkout of the same index format,
-e.g. unpacked with `git archive`) is measured on it, each in a process of its own:
+then the code under test is measured on it, each in a process of its own (this checkout, and with `--before
+DIR` an older checkout, e.g. unpacked with `git archive`, which builds and measures an index of its own, since
+the index formats of two versions may differ):
 
 - bare backend: search p50/p95 over the query mix (benchmark queries plus facet-filtered ones);
 - over HTTP (a real `rpabank serve` on this size's index): search p50/p95, RSS of the server;
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -228,7 +230,7 @@ def main() -> None:
     parser.add_argument("--engines", default="fts5,postgres")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--code", type=int, default=0)
-    parser.add_argument("--before", type=Path, help="an older checkout to measure on the same indexes")
+    parser.add_argument("--before", type=Path, help="an older checkout, measured the same way on its own index")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--port", type=int, default=8610)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -248,21 +250,23 @@ def main() -> None:
     columns: list[tuple[str, dict[str, Any]]] = []
     for engine in args.engines.split(","):
         for n in sizes:
-            if engine == "fts5":
-                where = tempfile.mkdtemp(prefix=f"rpabank-bench-{n}-")
-            else:
-                name = f"rpabank_bench_{os.getpid()}_{n}"
-                pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
-                where = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-            try:
-                built = child(ROOT, "--child", "build", engine, where, str(n), str(args.code))
-                for label, src in codes:
+            for label, src in codes:  # each code builds its own index: their index formats may differ
+                if engine == "fts5":
+                    where = tempfile.mkdtemp(prefix=f"rpabank-bench-{n}-")
+                else:
+                    name = f"rpabank_bench_{os.getpid()}_{n}_{label}"
+                    pg_admin(args.pg_url, f'CREATE DATABASE "{name}"')
+                    where = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+                try:
+                    built = child(src, "--child", "build", engine, where, str(n), str(args.code))
                     measured = child(src, "--child", "measure", engine, where, str(args.rounds), str(args.port))
                     columns.append((f"{engine} {n // 1000}k {label}", {**built, **measured}))
                     print(f"{columns[-1][0]}: {json.dumps(columns[-1][1])}", file=sys.stderr)
-            finally:
-                if engine == "postgres":
-                    pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{where.rsplit("/", 1)[1]}" WITH (FORCE)')
+                finally:
+                    if engine == "postgres":
+                        pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{where.rsplit("/", 1)[1]}" WITH (FORCE)')
+                    else:
+                        shutil.rmtree(where, ignore_errors=True)
     print(
         f"{len(queries())} queries ({len(FILTERED)} with facet filters) × {args.rounds} rounds; code files: {args.code}"
     )

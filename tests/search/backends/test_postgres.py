@@ -116,9 +116,8 @@ def test_rebuild_streams_and_is_atomic_for_readers(make_postgres: MakePostgres) 
     assert backend.count() == n
     assert ids(backend, "tolkeregninger") == []
     found = backend.search(SearchQuery(text="registrering", viewer=ADMIN))
-    # p3 was replaced; above EXACT_COUNT the total is an estimate from the terms' counts, which a write that ran
-    # during the rebuild may leave one behind until they are counted again
-    assert found.total == n - 1 or (found.total_approximate and found.total == n)
+    # p3 was replaced; above EXACT_COUNT the total is an estimate (from a sample of the table) and says so
+    assert found.total == n - 1 or (found.total_approximate and abs(found.total - (n - 1)) <= n // 50)
 
 
 def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
@@ -246,3 +245,34 @@ def test_many_matches_rank_every_word_first_and_page_stably(make_postgres: MakeP
     again = backend.search(SearchQuery(text="robot", viewer=ADMIN, offset=0, limit=10))
     assert [h.id for h in again.hits] == first
     assert backend.search(SearchQuery(text="", viewer=ADMIN)).total_approximate
+
+
+def test_gin_indexes_take_writes_straight_in(make_postgres: MakePostgres) -> None:
+    """With GIN's default `fastupdate` new entries wait in a pending list that every search reads from start to
+    end (a rebuild left all of them there); the indexes are made without one, and an index made before that is
+    switched (its pending entries merged in) when a backend starts on the schema."""
+    backend = make_postgres()
+    schema = backend.sql.schema
+
+    def options() -> dict[str, list[str]]:
+        with backend.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, coalesce(c.reloptions, '{}') FROM pg_class AS c "
+                    "JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relam = "
+                    "(SELECT oid FROM pg_am WHERE amname = 'gin')"
+                ),
+                {"s": schema},
+            ).all()
+        return {name: list(opts) for name, opts in rows}
+
+    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
+    with backend.engine.begin() as conn:  # as an older version made it
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv SET (fastupdate = on)'))
+    backend.rebuild(many_robots())
+    assert options()["search_documents_tsv"] == ["fastupdate=on"]
+    again = make_postgres(schema)
+    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
+    assert {h.id for h in again.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits} == {
+        h.id for h in backend.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits
+    }
