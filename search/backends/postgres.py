@@ -247,12 +247,7 @@ class _Sql:
                 facet_keys text[] NOT NULL
             )""",
             f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
-            f"CREATE INDEX IF NOT EXISTS search_documents_tsv ON {self.docs} USING gin (tsv) {NO_PENDING}",
-            # the words of the title, for the candidates that are always scored
-            f"CREATE INDEX IF NOT EXISTS search_documents_title ON {self.docs} USING gin ({TITLE_LEXEMES}) "
-            f"{NO_PENDING}",
-            f"CREATE INDEX IF NOT EXISTS search_documents_facets ON {self.docs} USING gin (facet_keys) {NO_PENDING}",
-            f"CREATE INDEX IF NOT EXISTS search_documents_browse ON {self.docs} ({BROWSE_ORDER})",
+            *self.document_indexes(self.docs),
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
                 df integer NOT NULL
@@ -260,6 +255,18 @@ class _Sql:
             f'CREATE INDEX IF NOT EXISTS search_terms_trgm ON {self.terms} USING gin (term "{ext}".gin_trgm_ops) '
             f"{NO_PENDING}",
             f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
+        ]
+
+    def document_indexes(self, table: str, suffix: str = "") -> list[str]:
+        """The indexes of the documents' table (named with `suffix` while a rebuild makes them on its new table)."""
+        return [
+            f"CREATE INDEX IF NOT EXISTS search_documents_tsv{suffix} ON {table} USING gin (tsv) {NO_PENDING}",
+            # the words of the title, for the candidates that are always scored
+            f"CREATE INDEX IF NOT EXISTS search_documents_title{suffix} ON {table} USING gin ({TITLE_LEXEMES}) "
+            f"{NO_PENDING}",
+            f"CREATE INDEX IF NOT EXISTS search_documents_facets{suffix} ON {table} USING gin (facet_keys) "
+            f"{NO_PENDING}",
+            f"CREATE INDEX IF NOT EXISTS search_documents_browse{suffix} ON {table} ({BROWSE_ORDER})",
         ]
 
     # ---------------------------------------------------------------- writing
@@ -280,10 +287,11 @@ class _Sql:
             ),
         ]
 
-    def insert_documents(self, rows: list[Params]) -> Statement:
+    def insert_documents(self, rows: list[Params], table: str | None = None) -> Statement:
         return (
             text(
-                f"INSERT INTO {self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, rank, "
+                f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
+                "rank, "
                 "terms, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
                 "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:terms AS text[]), "
                 "CAST(:facets AS text[]), "
@@ -433,21 +441,35 @@ class PostgresBackend(SearchBackend):
     def rebuild(self, documents: Iterable[Document]) -> int:
         """Replace every document in one transaction: searches see the old index until it commits.
 
-        The documents are read and written in chunks of BATCH; the vocabulary is counted in SQL at the end.
+        The documents are read and written in chunks of BATCH into a new table without indexes; its indexes are
+        then built in one pass each (much faster than entering each document into them), and it takes the old
+        table's place at the end, in the same transaction: searches wait only for that swap, writers (who wait
+        for the rebuild's lock) for the whole rebuild. The vocabulary is counted in SQL at the end.
         """
         self._ready()
         count = 0
+        schema = f'"{self.sql.schema}"'
+        new = f"{schema}.search_documents_new"
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
-            conn.execute(text(f"DELETE FROM {self.sql.docs}"))
+            conn.execute(text(f"DROP TABLE IF EXISTS {new}"))
+            conn.execute(text(f"CREATE TABLE {new} (LIKE {self.sql.docs} INCLUDING DEFAULTS INCLUDING STORAGE)"))
             for chunk in _chunks(documents, BATCH):
                 rows = [document_row(doc) for doc in chunk]
                 rows = list({r["key"]: r for r in rows}.values())  # a repeated document: the last one counts
-                _run(conn, [self.sql.insert_documents(rows)])
+                _run(conn, [self.sql.insert_documents(rows, new)])
                 count += len(rows)
+            conn.execute(text(f"ALTER TABLE {new} ADD CONSTRAINT search_documents_pkey_new PRIMARY KEY (key)"))
+            for ddl in self.sql.document_indexes(new, "_new"):
+                conn.execute(text(ddl))
+            conn.execute(text(f"ANALYZE {new}"))
+            conn.execute(text(f"DROP TABLE {self.sql.docs}"))  # from here on searches wait for the commit
+            conn.execute(text(f"ALTER TABLE {new} RENAME TO search_documents"))
+            for index in ("pkey", "tsv", "title", "facets", "browse"):
+                name = f"search_documents_{index}"
+                conn.execute(text(f"ALTER INDEX {schema}.{name}_new RENAME TO {name}"))
             _run(conn, self.sql.recount_terms())
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"ANALYZE {self.sql.docs}"))
             conn.execute(text(f"ANALYZE {self.sql.terms}"))
         return count
 
