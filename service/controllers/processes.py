@@ -4,8 +4,8 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from catalogue.reuse import ProcessCreated
 from catalogue.schemas import (
@@ -19,9 +19,9 @@ from catalogue.schemas import (
     TermCount,
 )
 from catalogue.services import ProcessFilters, etag
-from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
+from catalogue.vocab import AdoptionStatus, TermKind
 from codebank.flows import register_adoption
-from service.controllers.params import CodePath, ProcessIdPath
+from service.controllers.params import ADOPTION, PROCESS_FILTERS, AdoptionDep, ProcessIdPath
 from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep, requires_token
 from service.indexing import search_process_ids
 from service.reuse import similar_processes
@@ -35,27 +35,10 @@ def with_etag(process: ProcessRead, status_code: int = 200) -> Response[ProcessR
     return Response(process, status_code=status_code, headers={"ETag": etag(process)})
 
 
-async def provide_process_filters(
-    domain: FromQuery[Domain | None] = None,
-    phase: FromQuery[Phase | None] = None,
-    status: FromQuery[Status | None] = None,
-    system: FromQuery[str | None] = None,
-    technology: FromQuery[str | None] = None,
-    municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="owner or adopter")] = None,
-) -> ProcessFilters:
-    """The process list's filters, read from the query string: one definition for the list and the exports."""
-    return ProcessFilters(
-        domain=domain, phase=phase, status=status, system=system, technology=technology, municipality=municipality
-    )
-
-
-PROCESS_FILTERS = {"filters": Provide(provide_process_filters)}
-
-
 class ProcessController(Controller):
     path = "/api/processes"
     tags = ["processes"]
-    dependencies = PROCESS_FILTERS
+    dependencies = {**PROCESS_FILTERS, **ADOPTION}
 
     @get("/", summary="List and filter processes")
     async def list_processes(
@@ -130,10 +113,8 @@ class ProcessController(Controller):
         return await adoption_service.for_process(actor, process_id)
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
-    async def get_adoption(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> AdoptionRead:
-        return await adoption_service.get(actor, process_id, code)
+    async def get_adoption(self, adoption_service: AdoptionServiceDep, adoption: AdoptionDep) -> AdoptionRead:
+        return await adoption_service.get(*adoption)
 
     @put(
         "/{process_id:str}/adoptions/{code:str}",
@@ -141,22 +122,14 @@ class ProcessController(Controller):
         summary="Register or replace a municipality's adoption (201 created, 200 replaced)",
     )
     async def put_adoption(
-        self,
-        codebank: CodebankDep,
-        db: DbDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        data: JSONBody[AdoptionWrite],
+        self, codebank: CodebankDep, db: DbDep, adoption: AdoptionDep, data: JSONBody[AdoptionWrite]
     ) -> Response[AdoptionRead]:
-        adoption, created = await register_adoption(db, codebank, actor, process_id, code, data)
-        return Response(adoption, status_code=201 if created else 200)
+        read, created = await register_adoption(db, codebank, *adoption, data)
+        return Response(read, status_code=201 if created else 200)
 
     @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
-    async def delete_adoption(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> None:
-        await adoption_service.delete(actor, process_id, code)
+    async def delete_adoption(self, adoption_service: AdoptionServiceDep, adoption: AdoptionDep) -> None:
+        await adoption_service.delete(*adoption)
 
 
 class VocabularyController(Controller):

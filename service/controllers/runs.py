@@ -17,7 +17,7 @@ from catalogue.schemas import (
     RunPushResult,
     RunRuleWrite,
 )
-from service.controllers.params import CodePath, MunicipalityQuery, ProcessIdPath
+from service.controllers.params import ADOPTION, AdoptionDep, MunicipalityQuery
 from service.deps import ActorDep, RunServiceDep, requires_token
 
 MAX_RUN_FILE = 500 * 1024 * 1024  # about 5 million generic rows
@@ -28,12 +28,11 @@ MonthPath = FromPath[Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$", desc
 class AdoptionRunController(Controller):
     path = "/api/processes/{process_id:str}/adoptions/{code:str}/runs"
     tags = ["runs"]
+    dependencies = ADOPTION
 
     @get("/", summary="The adoption's saving rule and its runs month by month (success rate, conflicts)")
-    async def run_overview(
-        self, run_service: RunServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> RunOverview:
-        return await run_service.overview(actor, process_id, code)
+    async def run_overview(self, run_service: RunServiceDep, adoption: AdoptionDep) -> RunOverview:
+        return await run_service.overview(*adoption)
 
     @post(
         "/",
@@ -42,25 +41,15 @@ class AdoptionRunController(Controller):
         summary="Report runs (idempotent by run id); each month with runs becomes a benefit record",
     )
     async def push_runs(
-        self,
-        run_service: RunServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        data: JSONBody[RunPush],
+        self, run_service: RunServiceDep, adoption: AdoptionDep, data: JSONBody[RunPush]
     ) -> RunPushResult:
-        return await run_service.push(actor, process_id, code, data)
+        return await run_service.push(*adoption, data)
 
     @put("/rule", guards=[requires_token], summary="Set the saving rule: unit, minutes per unit, run keys")
     async def put_rule(
-        self,
-        run_service: RunServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        data: JSONBody[RunRuleWrite],
+        self, run_service: RunServiceDep, adoption: AdoptionDep, data: JSONBody[RunRuleWrite]
     ) -> RunOverview:
-        return await run_service.put_rule(actor, process_id, code, data)
+        return await run_service.put_rule(*adoption, data)
 
     @put(
         "/months/{month:str}/choice",
@@ -68,15 +57,9 @@ class AdoptionRunController(Controller):
         summary="For a month with runs and a record typed by hand: which figures count",
     )
     async def choose(
-        self,
-        run_service: RunServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        month: MonthPath,
-        data: JSONBody[RunChoice],
+        self, run_service: RunServiceDep, adoption: AdoptionDep, month: MonthPath, data: JSONBody[RunChoice]
     ) -> RunOverview:
-        return await run_service.choose(actor, process_id, code, month, data.use)
+        return await run_service.choose(*adoption, month, data.use)
 
 
 class RunImportController(Controller):
