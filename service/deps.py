@@ -119,6 +119,13 @@ def requires_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         )
 
 
+def writes_need_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard of the API's controllers: a write (any method but GET, HEAD and OPTIONS) needs a token, so that no
+    write handler can go without one."""
+    if isinstance(connection, Request) and connection.method not in READ_METHODS:
+        requires_token(connection, handler)
+
+
 def provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings

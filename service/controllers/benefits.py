@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
@@ -13,6 +13,7 @@ from catalogue.formulas import GroupBy
 from catalogue.reuse import ProcessCopy, SimilarProcesses
 from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, MissingFigures, ProcessRead
 from catalogue.services import etag
+from service.controllers.base import ApiController
 from service.controllers.params import (
     ADOPTION,
     BENEFIT_FILTERS,
@@ -21,14 +22,14 @@ from service.controllers.params import (
     ProcessIdPath,
     ProcessQuery,
 )
-from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, RunServiceDep, requires_token
+from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, RunServiceDep
 from service.reuse import similar_processes
 
 PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
 PeriodPath = FromPath[PeriodParam]
 
 
-class AdoptionBenefitController(Controller):
+class AdoptionBenefitController(ApiController):
     path = "/api/processes/{process_id:str}/adoptions/{code:str}/benefits"
     tags = ["benefits"]
     dependencies = ADOPTION
@@ -45,7 +46,6 @@ class AdoptionBenefitController(Controller):
 
     @put(
         "/{period:str}",
-        guards=[requires_token],
         summary="Report or replace the benefits of one period (201 created, 200 replaced)",
     )
     async def put_benefit(
@@ -58,14 +58,14 @@ class AdoptionBenefitController(Controller):
         record, created = await benefit_service.put(*adoption, period, data)
         return Response(record, status_code=201 if created else 200)
 
-    @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
+    @delete("/{period:str}", summary="Remove the benefits of one period")
     async def delete_benefit(
         self, benefit_service: BenefitServiceDep, adoption: AdoptionDep, period: PeriodPath
     ) -> None:
         await benefit_service.delete(*adoption, period)
 
 
-class BenefitController(Controller):
+class BenefitController(ApiController):
     path = "/api/benefits"
     tags = ["benefits"]
     dependencies = BENEFIT_FILTERS
@@ -93,7 +93,7 @@ class BenefitController(Controller):
         return await run_service.missing(actor, municipality, process)
 
 
-class ReuseController(Controller):
+class ReuseController(ApiController):
     path = "/api/processes"
     tags = ["processes"]
 
@@ -112,7 +112,6 @@ class ReuseController(Controller):
 
     @post(
         "/{process_id:str}/copy",
-        guards=[requires_token],
         status_code=201,
         summary="Copy a process for your municipality (lineage kept, adoption registered as interested)",
     )

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, get
+from litestar import get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -26,6 +26,7 @@ from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv,
 from catalogue.schemas import BenefitFilters
 from catalogue.services import ProcessFilters, ProcessService
 from core.actors import Actor
+from service.controllers.base import ApiController
 from service.controllers.params import BENEFIT_FILTERS, PROCESS_FILTERS
 from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerDep
 from service.indexing import search_process_ids
@@ -137,7 +138,7 @@ def download(path: str, media_type: str, summary: str, what: str) -> get:
     return get(path, summary=summary, media_type=media_type, response_description=what)
 
 
-class ExportController(Controller):
+class ExportController(ApiController):
     path = "/api/export"
     tags = ["exports"]
     dependencies = {

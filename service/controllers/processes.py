@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -21,8 +21,9 @@ from catalogue.schemas import (
 from catalogue.services import ProcessFilters, etag
 from catalogue.vocab import AdoptionStatus, TermKind
 from codebank.flows import register_adoption
+from service.controllers.base import ApiController
 from service.controllers.params import ADOPTION, PROCESS_FILTERS, AdoptionDep, ProcessIdPath
-from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep, requires_token
+from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep
 from service.indexing import search_process_ids
 from service.reuse import similar_processes
 
@@ -35,7 +36,7 @@ def with_etag(process: ProcessRead, status_code: int = 200) -> Response[ProcessR
     return Response(process, status_code=status_code, headers={"ETag": etag(process)})
 
 
-class ProcessController(Controller):
+class ProcessController(ApiController):
     path = "/api/processes"
     tags = ["processes"]
     dependencies = {**PROCESS_FILTERS, **ADOPTION}
@@ -60,7 +61,6 @@ class ProcessController(Controller):
 
     @post(
         "/",
-        guards=[requires_token],
         status_code=201,
         summary="Describe a new process (the answer lists possible_duplicates to warn about)",
     )
@@ -83,7 +83,7 @@ class ProcessController(Controller):
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.get(actor, process_id))
 
-    @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (If-Match: 428 without, 412 stale)")
+    @patch("/{process_id:str}", summary="Change a process (If-Match: 428 without, 412 stale)")
     async def update_process(
         self,
         process_service: ProcessServiceDep,
@@ -94,7 +94,7 @@ class ProcessController(Controller):
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.update(actor, process_id, data, if_match, if_match_required=True))
 
-    @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
+    @delete("/{process_id:str}", summary="Delete a process (admin)")
     async def delete_process(
         self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> None:
@@ -118,7 +118,6 @@ class ProcessController(Controller):
 
     @put(
         "/{process_id:str}/adoptions/{code:str}",
-        guards=[requires_token],
         summary="Register or replace a municipality's adoption (201 created, 200 replaced)",
     )
     async def put_adoption(
@@ -127,12 +126,12 @@ class ProcessController(Controller):
         read, created = await register_adoption(db, codebank, *adoption, data)
         return Response(read, status_code=201 if created else 200)
 
-    @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
+    @delete("/{process_id:str}/adoptions/{code:str}", summary="Remove an adoption")
     async def delete_adoption(self, adoption_service: AdoptionServiceDep, adoption: AdoptionDep) -> None:
         await adoption_service.delete(*adoption)
 
 
-class VocabularyController(Controller):
+class VocabularyController(ApiController):
     path = "/api/vocabularies"
     tags = ["processes"]
 

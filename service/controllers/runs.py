@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from catalogue.schemas import (
@@ -17,15 +17,16 @@ from catalogue.schemas import (
     RunPushResult,
     RunRuleWrite,
 )
+from service.controllers.base import ApiController
 from service.controllers.params import ADOPTION, AdoptionDep, MunicipalityQuery
-from service.deps import ActorDep, RunServiceDep, requires_token
+from service.deps import ActorDep, RunServiceDep
 
 MAX_RUN_FILE = 500 * 1024 * 1024  # about 5 million generic rows
 SPOOL = 8 * 1024 * 1024  # larger uploads go to a temporary file, never whole into memory
 MonthPath = FromPath[Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$", description="a month, e.g. 2024-05")]]
 
 
-class AdoptionRunController(Controller):
+class AdoptionRunController(ApiController):
     path = "/api/processes/{process_id:str}/adoptions/{code:str}/runs"
     tags = ["runs"]
     dependencies = ADOPTION
@@ -36,7 +37,6 @@ class AdoptionRunController(Controller):
 
     @post(
         "/",
-        guards=[requires_token],
         status_code=200,
         summary="Report runs (idempotent by run id); each month with runs becomes a benefit record",
     )
@@ -45,7 +45,7 @@ class AdoptionRunController(Controller):
     ) -> RunPushResult:
         return await run_service.push(*adoption, data)
 
-    @put("/rule", guards=[requires_token], summary="Set the saving rule: unit, minutes per unit, run keys")
+    @put("/rule", summary="Set the saving rule: unit, minutes per unit, run keys")
     async def put_rule(
         self, run_service: RunServiceDep, adoption: AdoptionDep, data: JSONBody[RunRuleWrite]
     ) -> RunOverview:
@@ -53,7 +53,6 @@ class AdoptionRunController(Controller):
 
     @put(
         "/months/{month:str}/choice",
-        guards=[requires_token],
         summary="For a month with runs and a record typed by hand: which figures count",
     )
     async def choose(
@@ -62,13 +61,12 @@ class AdoptionRunController(Controller):
         return await run_service.choose(*adoption, month, data.use)
 
 
-class RunImportController(Controller):
+class RunImportController(ApiController):
     path = "/api/runs"
     tags = ["runs"]
 
     @post(
         "/import",
-        guards=[requires_token],
         status_code=200,
         request_max_body_size=MAX_RUN_FILE,
         summary="Import a run file (the request body: CSV or JSON) with a preview; all or nothing",

@@ -5,12 +5,13 @@ import time
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, get
+from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from catalogue.services import ProcessFilters
 from search.documents import SearchQuery
+from service.controllers.base import ApiController
 from service.controllers.params import PROCESS_FILTERS
 from service.deps import ActorDep, IndexerDep
 from service.indexing import viewer_for
@@ -49,7 +50,7 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     facets_approximate: bool = False
 
 
-class SearchController(Controller):
+class SearchController(ApiController):
     path = "/api/search"
     tags = ["search"]
     dependencies = PROCESS_FILTERS
