@@ -18,6 +18,7 @@ from catalogue.services import ProcessService
 from core.actors import Actor
 from core.db import utcnow
 from core.errors import Forbidden, Invalid, NotFound
+from core.reads import read_from
 
 COMMENT_KINDS = ("process", "bot")
 
@@ -59,19 +60,15 @@ class CommentService:
         stmt = select(Municipality.code, Municipality.name).where(Municipality.code.in_(codes))
         names: dict[str, str] = {code: name for code, name in (await self.session.execute(stmt)).all()}
         return [
-            CommentRead(
-                id=c.id,
-                target_kind=c.target_kind,
-                target_id=c.target_id,
+            read_from(
+                CommentRead,
+                c,
                 parent=c.parent_id,
                 author=c.author_name,
-                user_id=c.user_id,
                 municipality=c.municipality_code,
                 municipality_name=names.get(c.municipality_code or ""),
-                body=c.body,
                 html=self.render(c.body),
-                created_at=c.created_at,
-                edited_at=c.edited_at,
+                answers=[],
             )
             for c in rows
         ]

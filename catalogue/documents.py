@@ -22,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from catalogue.models import Process, ProcessDocument
-from catalogue.notify import Event, notify, process_event_codes
+from catalogue.notify import notify
 from catalogue.schemas import DocumentRead
-from catalogue.services import ProcessService, visible_rows
+from catalogue.services import ProcessService, process_news, visible_rows
 from core.actors import Actor
 from core.db import utcnow
 from core.errors import Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
 from core.indexing import EntityKind, mark_for_index
+from core.reads import read_from
 
 log = logging.getLogger("rpabank.documents")
 
@@ -149,18 +150,11 @@ def visible_documents(actor: Actor) -> ColumnElement[bool]:
 
 
 def document_read(d: ProcessDocument) -> DocumentRead:
-    return DocumentRead(
-        id=d.id,
+    return read_from(
+        DocumentRead,
+        d,
         process=d.process_id,
-        kind=d.kind,
-        title=d.title,
-        filename=d.filename,
-        content_type=d.content_type,
-        size=d.size,
-        visibility=d.visibility,
         municipality=d.municipality_code,
-        uploaded_by=d.uploaded_by,
-        created_at=d.created_at,
         has_text=bool(d.text),
         url=f"/api/documents/{d.id}",
     )
@@ -253,23 +247,16 @@ class DocumentService:
         self.session.add(doc)
         await self.session.flush()
         mark_for_index(self.session, EntityKind.DOCUMENT, str(doc.id))
-        codes = process_event_codes(process.owner_municipality, (a.municipality_code for a in process.adoptions))
-        private = owner if visibility == "municipality" else None
-        await notify(
-            self.session,
-            Event(
-                kind="document",
-                title=f"Nyt dokument på {process.title}: {title}",
-                url=f"/processes/{process.id}#dokumenter",
-                targets=[("process", process.id)],
-                auto_codes=codes,
-                auto_target=("process", process.id),
-                private_to=private,
-                exclude_user=actor.user_id,
-                webhook=("document.added", {"process": process.id, "document": doc.id, "title": title}),
-                webhook_codes=codes,
-            ),
+        news = process_news(
+            process,
+            actor,
+            kind="document",
+            title=f"Nyt dokument på {process.title}: {title}",
+            url=f"/processes/{process.id}#dokumenter",
+            private_to=owner if visibility == "municipality" else None,  # as private as the document
+            webhook=("document.added", {"process": process.id, "document": doc.id, "title": title}),
         )
+        await notify(self.session, news)
         return document_read(doc)
 
     async def delete(self, actor: Actor, document_id: int) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.models import Adoption, Municipality, Process
 from catalogue.schemas import AdoptionRead, BenefitRead, BenefitRow, BenefitSummary, FiguresRead, ProcessRead
-from catalogue.services import adoption_read, visible_processes
+from catalogue.services import adoption_read, visible_adoptions
 from catalogue.vocab import VISIBILITIES
 from core.actors import Actor
 from core.streaming import blocking_iter
@@ -337,10 +337,8 @@ class ExportService:
         name, `chunk` at a time through a server-side cursor."""
         ids = list(processes) if isinstance(processes, (list, tuple)) else processes
         stmt = (
-            select(Adoption, Process, Municipality)
-            .join(Process, Process.id == Adoption.process_id)
-            .join(Municipality, Municipality.code == Adoption.municipality_code)
-            .where(Adoption.process_id.in_(ids), visible_processes(actor))
+            visible_adoptions(actor)
+            .where(Adoption.process_id.in_(ids))
             .order_by(Process.title, Process.id, Municipality.name)
             .execution_options(yield_per=chunk)
         )

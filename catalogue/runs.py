@@ -62,10 +62,18 @@ from catalogue.schemas import (
     RunRuleRead,
     RunRuleWrite,
 )
-from catalogue.services import BenefitService, MunicipalityService, ProcessService, visible_processes
+from catalogue.services import (
+    BenefitService,
+    MunicipalityService,
+    ProcessService,
+    adoption_names,
+    chosen,
+    visible_adoptions,
+)
 from core.actors import Actor
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound
+from core.reads import read_from
 
 BATCH = 5_000
 # Record a chunk of run ids of one rule and answer those that were new, in one statement with two parameters.
@@ -317,14 +325,11 @@ class RunService:
             runs = m.success_runs + m.failure_runs + m.exception_runs
             rate = success_rate(m.success_runs, runs)
             shown.append(
-                RunMonthRead(
-                    month=m.month,
+                read_from(
+                    RunMonthRead,
+                    m,
                     runs=runs,
-                    success_runs=m.success_runs,
-                    failure_runs=m.failure_runs,
                     business_exception_runs=m.exception_runs,
-                    success_units=m.success_units,
-                    failure_units=m.failure_units,
                     business_exception_units=m.exception_units,
                     success_rate=to_float(rate),
                     runs_hours=float(hours),
@@ -332,7 +337,6 @@ class RunService:
                     record_source=covering[0].source if covering else None,
                     manual=manual,
                     conflict=manual is not None and m.choice != "manual",
-                    choice=m.choice,
                 )
             )
         total = sum(m.runs for m in shown)
@@ -527,23 +531,16 @@ class RunService:
         today = today or dt.datetime.now(DANISH).date()
         last = last_completed_month(today)
         stmt = (
-            select(Adoption, Process, Municipality)
-            .join(Process, Process.id == Adoption.process_id)
-            .join(Municipality, Municipality.code == Adoption.municipality_code)
-            .where(visible_processes(actor), Adoption.status == "operation")
+            visible_adoptions(actor)
+            .where(Adoption.status == "operation")
+            .where(*chosen((Adoption.municipality_code, municipality), (Adoption.process_id, process)))
         )
-        if municipality:
-            stmt = stmt.where(Adoption.municipality_code == municipality)
-        if process:
-            stmt = stmt.where(Adoption.process_id == process)
         adoptions = (await self.session.execute(stmt.order_by(Municipality.name, Process.title))).all()
         if not adoptions:
             return []
-        records = select(BenefitRecord.process_id, BenefitRecord.municipality_code, BenefitRecord.period)
-        if municipality:
-            records = records.where(BenefitRecord.municipality_code == municipality)
-        if process:
-            records = records.where(BenefitRecord.process_id == process)
+        records = select(BenefitRecord.process_id, BenefitRecord.municipality_code, BenefitRecord.period).where(
+            *chosen((BenefitRecord.municipality_code, municipality), (BenefitRecord.process_id, process))
+        )
         covered: dict[tuple[str, str], set[str]] = {}
         for pid, code, period_text in (await self.session.execute(records)).all():
             period = parse_period(period_text)
@@ -553,16 +550,7 @@ class RunService:
             start = a.live_on or a.started_on or a.created_at.astimezone(DANISH).date()
             gaps = [month for month in months_between(start, last) if month not in covered.get((p.id, m.code), set())]
             if gaps:
-                out.append(
-                    MissingFigures(
-                        process=p.id,
-                        process_title=p.title,
-                        municipality=m.code,
-                        municipality_name=m.name,
-                        live_on=a.live_on,
-                        missing=gaps,
-                    )
-                )
+                out.append(MissingFigures(**adoption_names(p, m), live_on=a.live_on, missing=gaps))
         return out
 
 

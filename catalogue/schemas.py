@@ -246,11 +246,16 @@ class AdoptionWrite(Struct, **IN):
     contact: Contact | None = None
 
 
-class AdoptionRead(Struct, kw_only=True):
+class AdoptionNamed(Struct, kw_only=True):
+    """The start of every read about one adoption: the process and the municipality, by id and by name."""
+
     process: str
     process_title: str
     municipality: str
     municipality_name: str
+
+
+class AdoptionRead(AdoptionNamed, kw_only=True):
     status: str
     status_label: str
     started_on: dt.date | None
@@ -347,11 +352,7 @@ class BenefitWrite(Struct, forbid_unknown_fields=True, kw_only=True):
     qualitative_note: LongText | None = None
 
 
-class BenefitRead(Struct, kw_only=True):
-    process: str
-    process_title: str
-    municipality: str
-    municipality_name: str
+class BenefitRead(AdoptionNamed, kw_only=True):
     period: str
     period_kind: str
     period_start: dt.date
@@ -641,11 +642,7 @@ class RunImportReport(Struct, kw_only=True):
     adoptions: list[RunImportAdoption]
 
 
-class MissingFigures(Struct, kw_only=True):
-    process: str
-    process_title: str
-    municipality: str
-    municipality_name: str
+class MissingFigures(AdoptionNamed, kw_only=True):
     live_on: dt.date | None
     missing: list[str]  # completed months without a benefit record
 

@@ -86,6 +86,7 @@ from core.actors import Actor
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from core.indexing import EntityKind, mark_for_index
+from core.reads import read_from
 from core.slugs import slugify
 
 # The fields of a process, in the order history and exports show them.
@@ -147,6 +148,22 @@ def visible_rows(actor: Actor, visibility: Any, municipality: Any) -> ColumnElem
     return visibility == "network"  # type: ignore[no-any-return]
 
 
+def visible_adoptions(actor: Actor) -> Any:  # a Select of (Adoption, Process, Municipality)
+    """The adoptions of the processes `actor` sees, each with its process and municipality."""
+    return (
+        select(Adoption, Process, Municipality)
+        .join(Process, Process.id == Adoption.process_id)
+        .join(Municipality, Municipality.code == Adoption.municipality_code)
+        .where(visible_processes(actor))
+    )
+
+
+def chosen(*filters: tuple[Any, object]) -> list[ColumnElement[bool]]:
+    """The conditions of the filters given, as (column, value): the column equals the value; an empty filter
+    chooses all."""
+    return [column == value for column, value in filters if value]
+
+
 def visible_processes(actor: Actor) -> ColumnElement[bool]:
     """Network processes, plus a municipality's own drafts for its editors; admins see all."""
     return visible_rows(actor, Process.visibility, Process.owner_municipality)
@@ -174,18 +191,12 @@ def municipality_read(m: Municipality, today: dt.date | None = None) -> Municipa
     )
     if m.member_since is None and m.member_until is None:
         is_member = True
-    return MunicipalityRead(
-        code=m.code,
-        name=m.name,
-        cvr=m.cvr,
-        population=m.population,
-        member_since=m.member_since,
-        member_until=m.member_until,
+    return read_from(
+        MunicipalityRead,
+        m,
         is_member=is_member,
         aliases=list(m.aliases or []),
         hourly_cost_dkk=to_float(m.hourly_cost_dkk),
-        created_at=m.created_at,
-        updated_at=m.updated_at,
     )
 
 
@@ -213,16 +224,8 @@ class MunicipalityService:
         name = _clean_text(data.name, "name")
         await self._name_free(name, None)
         _check_membership(data.member_since, data.member_until)
-        m = Municipality(
-            code=data.code,
-            name=name,
-            cvr=data.cvr,
-            population=data.population,
-            member_since=data.member_since,
-            member_until=data.member_until,
-            aliases=_aliases(data.aliases),
-            hourly_cost_dkk=to_decimal(data.hourly_cost_dkk),
-        )
+        cleaned = {"name": name, "aliases": _aliases(data.aliases), "hourly_cost_dkk": to_decimal(data.hourly_cost_dkk)}
+        m = Municipality(**(msgspec.structs.asdict(data) | cleaned))
         self.session.add(m)
         await self.session.flush()
         mark_for_index(self.session, EntityKind.MUNICIPALITY, m.code)
@@ -284,40 +287,23 @@ LINK_FIELDS = ("derived_from", "duplicate_of")
 
 def process_read(p: Process) -> ProcessRead:
     adopted_by = sorted(a.municipality_code for a in p.adoptions)
-    return ProcessRead(
-        id=p.id,
-        title=p.title,
-        summary=p.summary,
-        description=p.description,
-        domain=p.domain,
+    return read_from(
+        ProcessRead,
+        p,
         domain_label=DOMAINS[p.domain],
-        kle=p.kle,
-        phase=p.phase,
         phase_label=PHASES[p.phase],
-        status=p.status,
         status_label=STATUSES[p.status],
-        duplicate_of=p.duplicate_of,
         systems=p.terms("system"),
         technologies=p.terms("technology"),
         tags=p.terms("tag"),
-        owner_municipality=p.owner_municipality,
         contact=_contact(p.contact_name, p.contact_email),
-        legal_basis=p.legal_basis,
-        personal_data=p.personal_data,
-        dpia_done=p.dpia_done,
-        cases_per_year=p.cases_per_year,
         minutes_per_case=to_float(p.minutes_per_case),
         automation_rate=to_float(p.automation_rate),
         build_hours=to_float(p.build_hours),
         expected_hours_per_year=to_float(expected_hours(p.cases_per_year, p.minutes_per_case, p.automation_rate)),
-        derived_from=p.derived_from,
         derived=[d.id for d in p.derived_processes if d.visibility == "network"],
-        visibility=p.visibility,
         adoption_count=len(adopted_by),
         adopted_by=adopted_by,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-        version=p.version,
     )
 
 
@@ -403,12 +389,7 @@ class ProcessService:
 
     def _filtered(self, actor: Actor, f: ProcessFilters) -> Any:  # a Select of processes
         stmt = select(Process).where(visible_processes(actor))
-        if f.domain:
-            stmt = stmt.where(Process.domain == f.domain)
-        if f.phase:
-            stmt = stmt.where(Process.phase == f.phase)
-        if f.status:
-            stmt = stmt.where(Process.status == f.status)
+        stmt = stmt.where(*chosen((Process.domain, f.domain), (Process.phase, f.phase), (Process.status, f.status)))
         for kind, value in (("system", f.system), ("technology", f.technology)):
             if value:
                 tagged = (
@@ -563,23 +544,9 @@ class ProcessService:
         values.pop("summary")
         await self._apply(actor, process, values)
         self.session.add(process)
-        await self.session.flush()
-        self.session.add(
-            ProcessRevision(
-                process_id=process.id,
-                version=process.version,
-                actor=actor.name,
-                user_id=actor.user_id,
-                action="created",
-                changes=[
-                    {"field": k, "old": None, "new": v}
-                    for k, v in process_snapshot(process).items()
-                    if v not in (None, [], "", False)
-                ],
-            )
-        )
-        await self.session.flush()
-        mark_for_index(self.session, EntityKind.PROCESS, process.id)
+        snapshot = process_snapshot(process)
+        changes = [{"field": k, "old": None, "new": v} for k, v in snapshot.items() if v not in (None, [], "", False)]
+        await self._revised(actor, process, "created", changes)
         return process_read(process)
 
     async def update(
@@ -623,23 +590,28 @@ class ProcessService:
         if changes:
             process.version += 1
             process.updated_at = utcnow()
-            await self.session.flush()
-            self.session.add(
-                ProcessRevision(
-                    process_id=process.id,
-                    version=process.version,
-                    actor=actor.name,
-                    user_id=actor.user_id,
-                    action="updated",
-                    changes=changes,
-                )
-            )
-            await self.session.flush()
-            mark_for_index(self.session, EntityKind.PROCESS, process.id)
+            await self._revised(actor, process, "updated", changes)
             if any(c["field"] in ("visibility", "title") for c in changes):
                 await self._reindex_documents(process.id)  # they show its title and are as private as it is
             await notify(self.session, process_event(process, actor, changes))
         return process_read(process)
+
+    async def _revised(self, actor: Actor, process: Process, action: str, changes: list[dict[str, Any]]) -> None:
+        """Write `process` with its revision (`action` by `actor`, the fields' old and new values) and queue it for
+        the search index."""
+        await self.session.flush()
+        self.session.add(
+            ProcessRevision(
+                process_id=process.id,
+                version=process.version,
+                actor=actor.name,
+                user_id=actor.user_id,
+                action=action,
+                changes=changes,
+            )
+        )
+        await self.session.flush()
+        mark_for_index(self.session, EntityKind.PROCESS, process.id)
 
     async def delete(self, actor: Actor, process_id: str) -> None:
         actor.require_admin("delete processes")
@@ -766,38 +738,48 @@ def _process_codes(process: Process) -> list[str]:
     return process_event_codes(process.owner_municipality, (a.municipality_code for a in process.adoptions))
 
 
+def process_news(process: Process, actor: Actor, **event: Any) -> Event:
+    """News about `process` caused by `actor`: its followers hear of it, and the editors of its owner and adopters
+    (unless they unfollowed it), the owner's people only while it is a draft; so do the same municipalities'
+    webhooks. `event` gives the kind, title and webhook, and whatever differs from that."""
+    codes = _process_codes(process)
+    about: dict[str, Any] = {
+        "url": f"/processes/{process.id}",
+        "targets": [("process", process.id)],
+        "auto_codes": codes,
+        "auto_target": ("process", process.id),
+        "private_to": process.owner_municipality if process.visibility != "network" else None,
+        "exclude_user": actor.user_id,
+        "webhook_codes": codes,
+    }
+    return Event(**(about | event))
+
+
 def process_event(process: Process, actor: Actor, changes: list[dict[str, Any]]) -> Event:
     """A process changed: its followers, its owner's followers and its adopters' editors hear which fields."""
     fields = [c["field"] for c in changes]
-    codes = _process_codes(process)
-    return Event(
+    return process_news(
+        process,
+        actor,
         kind="process_changed",
         title=f"{process.title}: ændret ({', '.join(fields)})",
-        url=f"/processes/{process.id}",
         targets=[("process", process.id), ("municipality", process.owner_municipality)],
-        auto_codes=codes,
-        auto_target=("process", process.id),
-        private_to=process.owner_municipality if process.visibility != "network" else None,
-        exclude_user=actor.user_id,
         webhook=("process.changed", {"process": process.id, "title": process.title, "fields": fields}),
-        webhook_codes=codes,
     )
 
 
 def adoption_event(process: Process, municipality: Municipality, actor: Actor) -> Event:
-    """A municipality has started to use a process."""
-    codes = _process_codes(process)
-    return Event(
+    """A municipality has started to use a process: the others that run it hear of it, and its own webhooks."""
+    codes, code = _process_codes(process), municipality.code
+    return process_news(
+        process,
+        actor,
         kind="adopted",
         title=f"{municipality.name} anvender nu {process.title}",
-        url=f"/processes/{process.id}",
-        targets=[("process", process.id), ("municipality", municipality.code)],
-        auto_codes=[c for c in codes if c != municipality.code],
-        auto_target=("process", process.id),
-        private_to=process.owner_municipality if process.visibility != "network" else None,
-        exclude_user=actor.user_id,
-        webhook=("process.adopted", {"process": process.id, "title": process.title, "municipality": municipality.code}),
-        webhook_codes=[*codes, municipality.code],
+        targets=[("process", process.id), ("municipality", code)],
+        auto_codes=[c for c in codes if c != code],
+        webhook=("process.adopted", {"process": process.id, "title": process.title, "municipality": code}),
+        webhook_codes=[*codes, code],
     )
 
 
@@ -814,29 +796,25 @@ def revision_read(r: ProcessRevision) -> Revision:
 # ---------------------------------------------------------------- adoptions
 
 
+def adoption_names(p: Process, m: Municipality) -> dict[str, str]:
+    """The fields of AdoptionNamed, which every read about municipality `m`'s adoption of process `p` starts with."""
+    return {"process": p.id, "process_title": p.title, "municipality": m.code, "municipality_name": m.name}
+
+
 def adoption_read(a: Adoption, process: Process, municipality: Municipality) -> AdoptionRead:
     cases = a.cases_per_year if a.cases_per_year is not None else process.cases_per_year
     minutes = a.minutes_per_case if a.minutes_per_case is not None else process.minutes_per_case
     rate = a.automation_rate if a.automation_rate is not None else process.automation_rate
-    return AdoptionRead(
-        process=a.process_id,
-        process_title=process.title,
-        municipality=a.municipality_code,
-        municipality_name=municipality.name,
-        status=a.status,
+    return read_from(
+        AdoptionRead,
+        a,
+        **adoption_names(process, municipality),
         status_label=ADOPTION_STATUSES[a.status],
-        started_on=a.started_on,
-        live_on=a.live_on,
         bot=BotRef(repo=a.bot_repo, ref=a.bot_ref, slug=a.bot_slug) if a.bot_repo else None,
-        cases_per_year=a.cases_per_year,
         minutes_per_case=to_float(a.minutes_per_case),
         automation_rate=to_float(a.automation_rate),
         expected_hours_per_year=to_float(expected_hours(cases, minutes, rate)),
-        notes=a.notes,
         contact=_contact(a.contact_name, a.contact_email),
-        recorded_by=a.recorded_by,
-        created_at=a.created_at,
-        updated_at=a.updated_at,
     )
 
 
@@ -862,17 +840,11 @@ class AdoptionService:
         rows = (await self.session.execute(stmt)).all()
         return [adoption_read(a, p, m) for a, p, m in rows]
 
-    def _base(self, actor: Actor) -> Any:  # a Select of (Adoption, Process, Municipality)
-        return (
-            select(Adoption, Process, Municipality)
-            .join(Process, Process.id == Adoption.process_id)
-            .join(Municipality, Municipality.code == Adoption.municipality_code)
-            .where(visible_processes(actor))
-        )
-
     async def for_process(self, actor: Actor, process_id: str) -> list[AdoptionRead]:
         await ProcessService(self.session).get_model(actor, process_id)
-        return await self._rows(self._base(actor).where(Adoption.process_id == process_id).order_by(Municipality.name))
+        return await self._rows(
+            visible_adoptions(actor).where(Adoption.process_id == process_id).order_by(Municipality.name)
+        )
 
     async def overview(self, actor: Actor, *, matrix_rows: int = 40, top: int = 10) -> AdoptionOverview:
         """The network's adoption figures for the dashboard, counted by the database: the totals in one aggregate
@@ -902,7 +874,7 @@ class AdoptionService:
             .order_by(func.count().desc(), Process.title)
             .limit(matrix_rows)
         )
-        rows = await self._rows(self._base(actor).where(Adoption.process_id.in_(most)))
+        rows = await self._rows(visible_adoptions(actor).where(Adoption.process_id.in_(most)))
         per_process: dict[str, list[AdoptionRead]] = {}
         for a in rows:
             per_process.setdefault(a.process, []).append(a)
@@ -930,15 +902,17 @@ class AdoptionService:
 
     async def visible(self, actor: Actor) -> list[AdoptionRead]:
         """Every adoption of the processes this actor may see, in one query (the network's adoption matrix)."""
-        return await self._rows(self._base(actor).order_by(Municipality.name, Process.title))
+        return await self._rows(visible_adoptions(actor).order_by(Municipality.name, Process.title))
 
     async def for_municipality(self, actor: Actor, code: str) -> list[AdoptionRead]:
         await MunicipalityService(self.session).get_model(code)
-        return await self._rows(self._base(actor).where(Adoption.municipality_code == code).order_by(Process.title))
+        return await self._rows(
+            visible_adoptions(actor).where(Adoption.municipality_code == code).order_by(Process.title)
+        )
 
     async def get(self, actor: Actor, process_id: str, code: str) -> AdoptionRead:
         rows = await self._rows(
-            self._base(actor).where(Adoption.process_id == process_id, Adoption.municipality_code == code)
+            visible_adoptions(actor).where(Adoption.process_id == process_id, Adoption.municipality_code == code)
         )
         if not rows:
             await ProcessService(self.session).get_model(actor, process_id)
@@ -1013,6 +987,11 @@ def _period_order(text: str) -> tuple[int, int, int]:
 READ_CHUNK = 500  # rows a report reads at a time (the server answers other requests in between)
 
 
+def _benefits_chosen(f: BenefitFilters, table: type[Adoption] | type[BenefitRecord]) -> list[ColumnElement[bool]]:
+    """The conditions of the benefit filters `f` on adoptions or benefit records (joined with their process)."""
+    return chosen((table.process_id, f.process), (table.municipality_code, f.municipality), (Process.domain, f.domain))
+
+
 class BenefitService:
     """Benefit records of adoptions. Reads need no rights beyond seeing the process; writes are the
     adopting municipality's (its editors) or an admin's, exactly like the adoption itself."""
@@ -1041,36 +1020,23 @@ class BenefitService:
         hours = ZERO if minutes is None else realised_hours(r.cases_handled, minutes)
         cost = hourly_cost(municipality.hourly_cost_dkk, self.settings)
         saved = dkk_saved(hours, cost)
-        return BenefitRead(
-            process=process.id,
-            process_title=process.title,
-            municipality=municipality.code,
-            municipality_name=municipality.name,
-            period=r.period,
+        return read_from(
+            BenefitRead,
+            r,
+            **adoption_names(process, municipality),
             period_kind=period.kind,
             period_start=period.start,
             period_end=period.end,
-            cases_handled=r.cases_handled,
             minutes_saved_per_case=to_float(minutes),
             minutes_saved_per_case_from=source,
             baseline_minutes=to_float(r.baseline_minutes),
             running_cost_dkk=to_float(r.running_cost_dkk),
-            budget_realised=r.budget_realised,
-            note=r.note,
-            quality=r.quality,
-            work_environment=r.work_environment,
-            citizen_experience=r.citizen_experience,
-            qualitative_note=r.qualitative_note,
-            recorded_by=r.recorded_by,
-            source=r.source,
             hourly_cost_dkk=float(cost),
             realised_hours=float(hours),
             hours_saved=float(hours),
             dkk_saved=float(saved),
             fte=float(fte(hours, self.settings.annual_hours)),
             net_dkk=float(net_dkk(saved, r.running_cost_dkk)),
-            created_at=r.created_at,
-            updated_at=r.updated_at,
         )
 
     async def list_for_adoption(self, actor: Actor, process_id: str, code: str) -> list[BenefitRead]:
@@ -1167,19 +1133,7 @@ class BenefitService:
     # -------------------------------------------------------- the network
 
     def _adoptions(self, actor: Actor, f: BenefitFilters) -> Any:  # a Select of (Adoption, Process, Municipality)
-        stmt = (
-            select(Adoption, Process, Municipality)
-            .join(Process, Process.id == Adoption.process_id)
-            .join(Municipality, Municipality.code == Adoption.municipality_code)
-            .where(visible_processes(actor))
-        )
-        if f.process:
-            stmt = stmt.where(Adoption.process_id == f.process)
-        if f.municipality:
-            stmt = stmt.where(Adoption.municipality_code == f.municipality)
-        if f.domain:
-            stmt = stmt.where(Process.domain == f.domain)
-        return stmt
+        return visible_adoptions(actor).where(*_benefits_chosen(f, Adoption))
 
     async def selection(
         self, actor: Actor, f: BenefitFilters, *, with_reads: bool = True
@@ -1195,14 +1149,10 @@ class BenefitService:
             for a, p, m in part:
                 self._add_facts(facts, loaded, a, p, m)
         stmt = (
-            select(BenefitRecord).join(Process, Process.id == BenefitRecord.process_id).where(visible_processes(actor))
+            select(BenefitRecord)
+            .join(Process, Process.id == BenefitRecord.process_id)
+            .where(visible_processes(actor), *_benefits_chosen(f, BenefitRecord))
         )
-        if f.process:
-            stmt = stmt.where(BenefitRecord.process_id == f.process)
-        if f.municipality:
-            stmt = stmt.where(BenefitRecord.municipality_code == f.municipality)
-        if f.domain:
-            stmt = stmt.where(Process.domain == f.domain)
         rows: list[BenefitRecord] = []
         record_rows = await self.session.stream_scalars(stmt.execution_options(yield_per=READ_CHUNK))
         async for chunk in record_rows.partitions(READ_CHUNK):

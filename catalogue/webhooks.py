@@ -22,6 +22,7 @@ from catalogue.services import MunicipalityService
 from core.actors import Actor
 from core.db import utcnow
 from core.errors import Forbidden, Invalid, NotFound
+from core.reads import read_from
 
 SIGNATURE_HEADER = "X-RPAbank-Signature"  # "sha256=<hex HMAC-SHA256 of the body with the secret>"
 EVENT_HEADER = "X-RPAbank-Event"
@@ -54,28 +55,11 @@ async def check_address(url: str, allow_private: bool) -> None:
 
 
 def webhook_read(w: Webhook) -> WebhookRead:
-    return WebhookRead(
-        id=w.id,
-        url=w.url,
-        events=list(w.events),
-        municipality=w.municipality_code,
-        created_by=w.created_by,
-        created_at=w.created_at,
-    )
+    return read_from(WebhookRead, w, events=list(w.events), municipality=w.municipality_code)
 
 
 def delivery_read(a: WebhookAttempt) -> WebhookDeliveryRead:
-    return WebhookDeliveryRead(
-        id=a.id,
-        event=a.event,
-        status=a.status,
-        attempts=a.attempts,
-        response_status=a.response_status,
-        error=a.error,
-        created_at=a.created_at,
-        delivered_at=a.delivered_at,
-        payload=dict(a.payload),
-    )
+    return read_from(WebhookDeliveryRead, a, payload=dict(a.payload))
 
 
 class WebhookService:

@@ -46,6 +46,7 @@ from core.actors import ANONYMOUS, Actor
 from core.db import after_commit, on_rollback, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.indexing import EntityKind, mark_for_index
+from core.reads import read_from
 from core.slugs import slugify
 
 DELIVERY_DAYS = 7  # how long a webhook delivery id is remembered
@@ -171,14 +172,9 @@ class BotService:
         ).all()
         facts = bot.facts or {}
         tags = list(facts.get("tags", []))  # read at the last sync: the mirror changes only then
-        return BotRead(
-            slug=bot.slug,
-            url=bot.url,
-            name=bot.name,
-            summary=bot.summary,
-            owner_municipality=bot.owner_municipality,
-            default_branch=bot.default_branch,
-            head=bot.head,
+        return read_from(
+            BotRead,
+            bot,
             tags=tags,
             languages=facts.get("languages", {}),
             frameworks=facts.get("frameworks", []),
@@ -191,10 +187,6 @@ class BotService:
             processes=list(processes),
             runs=[BotRun(municipality=c, municipality_name=n, process=p, ref=r, status=s) for c, n, p, r, s in runs],
             manifest_errors=list(bot.manifest_errors or []),
-            sync_error=bot.sync_error,
-            synced_at=bot.synced_at,
-            created_at=bot.created_at,
-            updated_at=bot.updated_at,
             state="registering" if bot.synced_at is None else "ready",
         )
 

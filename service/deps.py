@@ -119,6 +119,13 @@ def requires_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         )
 
 
+def writes_need_token(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard of the API's controllers: a write (any method but GET, HEAD and OPTIONS) needs a token, so that no
+    write handler can go without one."""
+    if isinstance(connection, Request) and connection.method not in READ_METHODS:
+        requires_token(connection, handler)
+
+
 def provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings
@@ -163,26 +170,31 @@ def provide_webhook_service(db: NamedDependency[AsyncSession], settings: NamedDe
     return WebhookService(db, settings.webhook_allow_private)
 
 
+# The services made from the request's session alone.
+SESSION_SERVICES: dict[str, Callable[[AsyncSession], object]] = {
+    "process_service": ProcessService,
+    "adoption_service": AdoptionService,
+    "municipality_service": MunicipalityService,
+    "token_service": TokenService,
+    "user_service": UserService,
+    "idea_service": IdeaService,
+    "export_service": ExportService,
+    "reuse_service": ReuseService,
+    "follow_service": FollowService,
+    "notification_service": NotificationService,
+    "comment_service": CommentService,
+    "document_service": DocumentService,
+}
+
 DEPENDENCIES = {
     "db": Provide(provide_db),
     "actor": Provide(provide_actor),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "indexer": Provide(provide_indexer, sync_to_thread=False),
     "codebank": Provide(provide_codebank, sync_to_thread=False),
-    "process_service": _with_session(ProcessService),
-    "adoption_service": _with_session(AdoptionService),
-    "municipality_service": _with_session(MunicipalityService),
-    "token_service": _with_session(TokenService),
-    "user_service": _with_session(UserService),
-    "idea_service": _with_session(IdeaService),
-    "export_service": _with_session(ExportService),
-    "reuse_service": _with_session(ReuseService),
+    **{name: _with_session(service) for name, service in SESSION_SERVICES.items()},
     "benefit_service": Provide(provide_benefit_service, sync_to_thread=False),
     "run_service": Provide(provide_run_service, sync_to_thread=False),
-    "follow_service": _with_session(FollowService),
-    "notification_service": _with_session(NotificationService),
-    "comment_service": _with_session(CommentService),
-    "document_service": _with_session(DocumentService),
     "webhook_service": Provide(provide_webhook_service, sync_to_thread=False),
     "bot_service": _with_codebank(BotService),
     "principle_service": _with_codebank(PrincipleService),

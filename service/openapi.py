@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.routes import HTTPRoute
 
-from service.deps import requires_token
+from service.deps import READ_METHODS, requires_token, writes_need_token
 
 ERROR_SCHEMA = "Error"
 ERROR_BODY: dict[str, Any] = {
@@ -228,8 +228,11 @@ class CompletedOpenAPIPlugin(OpenAPIPlugin):
                 if not isinstance(route, HTTPRoute):
                     continue
                 for handler in route.route_handlers:
-                    if requires_token in [getattr(g, "func", g) for g in handler.resolve_guards()]:
-                        guarded |= {(m.lower(), route.path_format or "/") for m in handler.http_methods}
+                    guards = [getattr(g, "func", g) for g in handler.resolve_guards()]
+                    methods = handler.http_methods if requires_token in guards else set()
+                    if writes_need_token in guards:
+                        methods = methods | (handler.http_methods - READ_METHODS)
+                    guarded |= {(m.lower(), route.path_format or "/") for m in methods}
             self._openapi_schema = complete(self.provide_openapi().to_schema(), guarded)
         return self._openapi_schema
 

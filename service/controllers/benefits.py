@@ -5,95 +5,82 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Response, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from catalogue.formulas import GroupBy
 from catalogue.reuse import ProcessCopy, SimilarProcesses
 from catalogue.schemas import BenefitFilters, BenefitRead, BenefitSummary, BenefitWrite, MissingFigures, ProcessRead
 from catalogue.services import etag
-from catalogue.vocab import Domain
-from service.controllers.params import CodePath, MunicipalityQuery, ProcessIdPath, ProcessQuery
-from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, RunServiceDep, requires_token
+from service.controllers.base import ApiController
+from service.controllers.params import (
+    ADOPTION,
+    BENEFIT_FILTERS,
+    AdoptionDep,
+    MunicipalityQuery,
+    ProcessIdPath,
+    ProcessQuery,
+)
+from service.deps import ActorDep, BenefitServiceDep, DbDep, IndexerDep, ReuseServiceDep, RunServiceDep
 from service.reuse import similar_processes
 
 PeriodParam = Annotated[str, PathParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
 PeriodPath = FromPath[PeriodParam]
-PeriodQuery = Annotated[str | None, QueryParameter(max_length=20, description="2024, 2024-Q2 or 2024-05")]
 
 
-class AdoptionBenefitController(Controller):
+class AdoptionBenefitController(ApiController):
     path = "/api/processes/{process_id:str}/adoptions/{code:str}/benefits"
     tags = ["benefits"]
+    dependencies = ADOPTION
 
     @get("/", summary="The benefits a municipality has reported for a process, period by period")
-    async def list_benefits(
-        self, benefit_service: BenefitServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> list[BenefitRead]:
-        return await benefit_service.list_for_adoption(actor, process_id, code)
+    async def list_benefits(self, benefit_service: BenefitServiceDep, adoption: AdoptionDep) -> list[BenefitRead]:
+        return await benefit_service.list_for_adoption(*adoption)
 
     @get("/{period:str}", summary="The benefits of one period")
     async def get_benefit(
-        self,
-        benefit_service: BenefitServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        period: PeriodPath,
+        self, benefit_service: BenefitServiceDep, adoption: AdoptionDep, period: PeriodPath
     ) -> BenefitRead:
-        return await benefit_service.get(actor, process_id, code, period)
+        return await benefit_service.get(*adoption, period)
 
     @put(
         "/{period:str}",
-        guards=[requires_token],
         summary="Report or replace the benefits of one period (201 created, 200 replaced)",
     )
     async def put_benefit(
         self,
         benefit_service: BenefitServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
+        adoption: AdoptionDep,
         period: PeriodPath,
         data: JSONBody[BenefitWrite],
     ) -> Response[BenefitRead]:
-        record, created = await benefit_service.put(actor, process_id, code, period, data)
+        record, created = await benefit_service.put(*adoption, period, data)
         return Response(record, status_code=201 if created else 200)
 
-    @delete("/{period:str}", guards=[requires_token], summary="Remove the benefits of one period")
+    @delete("/{period:str}", summary="Remove the benefits of one period")
     async def delete_benefit(
-        self,
-        benefit_service: BenefitServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        period: PeriodPath,
+        self, benefit_service: BenefitServiceDep, adoption: AdoptionDep, period: PeriodPath
     ) -> None:
-        await benefit_service.delete(actor, process_id, code, period)
+        await benefit_service.delete(*adoption, period)
 
 
-class BenefitController(Controller):
+class BenefitController(ApiController):
     path = "/api/benefits"
     tags = ["benefits"]
+    dependencies = BENEFIT_FILTERS
 
     @get("/", summary="Expected against realised benefits of the network, grouped")
     async def benefit_summary(
         self,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
+        benefit_filters: NamedDependency[BenefitFilters],
         group_by: Annotated[
             GroupBy, QueryParameter(description="one row per process, municipality, year or domain")
         ] = "process",
-        process: ProcessQuery = None,
-        municipality: MunicipalityQuery = None,
-        domain: Annotated[Domain | None, QueryParameter()] = None,
-        from_: Annotated[
-            str | None, QueryParameter(name="from", max_length=20, description="first period, e.g. 2023 or 2023-Q2")
-        ] = None,
-        to: PeriodQuery = None,
     ) -> BenefitSummary:
-        filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
-        return await benefit_service.summary(actor, group_by, filters)
+        return await benefit_service.summary(actor, group_by, benefit_filters)
 
     @get("/missing", summary="Adoptions in operation without a benefit record for a completed month")
     async def missing_figures(
@@ -106,7 +93,7 @@ class BenefitController(Controller):
         return await run_service.missing(actor, municipality, process)
 
 
-class ReuseController(Controller):
+class ReuseController(ApiController):
     path = "/api/processes"
     tags = ["processes"]
 
@@ -125,7 +112,6 @@ class ReuseController(Controller):
 
     @post(
         "/{process_id:str}/copy",
-        guards=[requires_token],
         status_code=201,
         summary="Copy a process for your municipality (lineage kept, adoption registered as interested)",
     )

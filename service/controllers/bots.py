@@ -28,6 +28,7 @@ from codebank.schemas import (
 from codebank.services import normalise_url
 from core.errors import NotFound
 from core.jobs import Job
+from service.controllers.base import ApiController
 from service.controllers.params import IdPath
 from service.deps import ActorDep, BotServiceDep, PrincipleServiceDep, SettingsDep, requires_token
 from service.jobs import BOT_JOBS, enqueue_bot_registration, enqueue_bot_sync
@@ -37,7 +38,7 @@ Ref = Annotated[str | None, QueryParameter(max_length=200, description="branch, 
 RepoPath = Annotated[str, QueryParameter(max_length=4096, description="path inside the repository")]
 
 
-class BotController(Controller):
+class BotController(ApiController):
     path = "/api/bots"
     tags = ["code bank"]
 
@@ -57,7 +58,6 @@ class BotController(Controller):
 
     @post(
         "/",
-        guards=[requires_token],
         status_code=202,
         summary="Register a bot repository (mirrored, never executed): 202, then follow the job",
         description=(
@@ -77,19 +77,18 @@ class BotController(Controller):
     async def get_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> BotRead:
         return await bot_service.get(slug, actor)
 
-    @patch("/{slug:str}", guards=[requires_token], summary="Change the processes a bot is linked to")
+    @patch("/{slug:str}", summary="Change the processes a bot is linked to")
     async def update_bot(
         self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug], data: JSONBody[BotUpdate]
     ) -> BotRead:
         return await bot_service.update(actor, slug, data)
 
-    @delete("/{slug:str}", guards=[requires_token], summary="Remove a bot and its mirror (admin)")
+    @delete("/{slug:str}", summary="Remove a bot and its mirror (admin)")
     async def delete_bot(self, bot_service: BotServiceDep, actor: ActorDep, slug: FromPath[Slug]) -> None:
         await bot_service.delete(actor, slug)
 
     @post(
         "/{slug:str}/sync",
-        guards=[requires_token],
         status_code=202,
         summary="Fetch the repository now and re-index what changed: 202, then follow the job",
         description="A background job fetches; while a sync of the bot is queued already, that one is answered.",
@@ -122,7 +121,7 @@ class BotController(Controller):
         return await bot_service.readme(slug, ref)
 
 
-class PrincipleController(Controller):
+class PrincipleController(ApiController):
     path = "/api/principles"
     tags = ["code bank"]
 
@@ -190,7 +189,7 @@ def accepted(bot: BotRead, job: Job) -> Response[BotJob]:
     return Response(BotJob(bot=bot, job=job_read(job)), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
 
-class JobController(Controller):
+class JobController(ApiController):
     path = "/api/jobs"
     tags = ["code bank"]
 

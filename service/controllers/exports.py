@@ -14,20 +14,20 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, get
+from litestar import get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import TooManyRequestsException
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from catalogue.exports import XLSX, ExportService, benefits_xlsx, processes_csv, processes_xlsx
 from catalogue.schemas import BenefitFilters
 from catalogue.services import ProcessFilters, ProcessService
-from catalogue.vocab import Domain
 from core.actors import Actor
-from service.controllers.processes import PROCESS_FILTERS
+from service.controllers.base import ApiController
+from service.controllers.params import BENEFIT_FILTERS, PROCESS_FILTERS
 from service.deps import ActorDep, BenefitServiceDep, ExportServiceDep, IndexerDep
 from service.indexing import search_process_ids
 
@@ -138,11 +138,12 @@ def download(path: str, media_type: str, summary: str, what: str) -> get:
     return get(path, summary=summary, media_type=media_type, response_description=what)
 
 
-class ExportController(Controller):
+class ExportController(ApiController):
     path = "/api/export"
     tags = ["exports"]
     dependencies = {
         **PROCESS_FILTERS,
+        **BENEFIT_FILTERS,
         "export_slot": Provide(provide_export_slot),
         "selection": Provide(provide_selection),
     }
@@ -194,14 +195,9 @@ class ExportController(Controller):
         export_slot: ExportSlot,
         benefit_service: BenefitServiceDep,
         actor: ActorDep,
-        process: Annotated[str | None, QueryParameter(max_length=140, description="a process id")] = None,
-        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="municipality code")] = None,
-        domain: FromQuery[Domain | None] = None,
-        from_: Annotated[str | None, QueryParameter(name="from", max_length=20, description="first period")] = None,
-        to: Annotated[str | None, QueryParameter(max_length=20, description="last period, e.g. 2024-Q4")] = None,
+        benefit_filters: NamedDependency[BenefitFilters],
     ) -> Stream:
-        filters = BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
-        summaries, records = await benefit_service.report(actor, filters)
+        summaries, records = await benefit_service.report(actor, benefit_filters)
 
         async def workbook() -> str:
             return await asyncio.to_thread(benefits_xlsx, summaries, records)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Response, delete, get, post, put
 from litestar.params import JSONBody, QueryParameter
 
 from catalogue.ideas import IDEA_SORTS
@@ -21,13 +21,14 @@ from catalogue.schemas import (
     VoteRead,
 )
 from catalogue.vocab import Domain
+from service.controllers.base import ApiController
 from service.controllers.params import ProcessIdPath
-from service.deps import ActorDep, IdeaServiceDep, requires_token
+from service.deps import ActorDep, IdeaServiceDep
 
 Sort = Annotated[str, QueryParameter(description=f"one of {', '.join(IDEA_SORTS)}")]
 
 
-class IdeaController(Controller):
+class IdeaController(ApiController):
     path = "/api/ideas"
     tags = ["ideas"]
 
@@ -42,14 +43,14 @@ class IdeaController(Controller):
     ) -> IdeaBoard:
         return await idea_service.board(actor, sort, domain, system)
 
-    @post("/", guards=[requires_token], summary="Propose an idea (anyone signed in, readers too)")
+    @post("/", summary="Propose an idea (anyone signed in, readers too)")
     async def propose_idea(
         self, idea_service: IdeaServiceDep, actor: ActorDep, data: JSONBody[IdeaProposal]
     ) -> ProcessRead:
         return await idea_service.propose(actor, data)
 
 
-class ScreeningQuestionController(Controller):
+class ScreeningQuestionController(ApiController):
     path = "/api/screening/questions"
     tags = ["ideas"]
 
@@ -57,14 +58,14 @@ class ScreeningQuestionController(Controller):
     async def screening_questions(self, idea_service: IdeaServiceDep) -> list[ScreeningQuestionRead]:
         return await idea_service.questions()
 
-    @put("/", guards=[requires_token], summary="Replace the questionnaire (admin)")
+    @put("/", summary="Replace the questionnaire (admin)")
     async def set_screening_questions(
         self, idea_service: IdeaServiceDep, actor: ActorDep, data: JSONBody[list[ScreeningQuestionRead]]
     ) -> list[ScreeningQuestionRead]:
         return await idea_service.set_questions(actor, data)
 
 
-class ProcessIdeaController(Controller):
+class ProcessIdeaController(ApiController):
     path = "/api/processes/{process_id:str}"
     tags = ["ideas"]
 
@@ -74,20 +75,18 @@ class ProcessIdeaController(Controller):
     ) -> ProcessScreening:
         return await idea_service.screening(actor, process_id)
 
-    @put(
-        "/screening", guards=[requires_token], summary="Screen a process for one's municipality (201 new, 200 replaced)"
-    )
+    @put("/screening", summary="Screen a process for one's municipality (201 new, 200 replaced)")
     async def screen_process(
         self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath, data: JSONBody[ScreeningWrite]
     ) -> Response[ScreeningRead]:
         read, created = await idea_service.screen(actor, process_id, data)
         return Response(read, status_code=201 if created else 200)
 
-    @put("/vote", guards=[requires_token], status_code=200, summary="Vote for a process (anyone signed in)")
+    @put("/vote", status_code=200, summary="Vote for a process (anyone signed in)")
     async def vote(self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath) -> VoteRead:
         return await idea_service.vote(actor, process_id, True)
 
-    @delete("/vote", guards=[requires_token], status_code=200, summary="Take one's vote back")
+    @delete("/vote", status_code=200, summary="Take one's vote back")
     async def unvote(self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath) -> VoteRead:
         return await idea_service.vote(actor, process_id, False)
 
@@ -97,7 +96,7 @@ class ProcessIdeaController(Controller):
     ) -> list[DecisionRead]:
         return await idea_service.decisions(actor, process_id)
 
-    @post("/decision", guards=[requires_token], summary="Record the network's decision (admin)")
+    @post("/decision", summary="Record the network's decision (admin)")
     async def decide(
         self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath, data: JSONBody[DecisionWrite]
     ) -> DecisionRead:

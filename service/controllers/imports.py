@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Response, post
+from litestar import Response, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery, QueryParameter
@@ -15,6 +15,7 @@ from catalogue.services import BenefitService
 from codebank.services import BotService
 from core.actors import Actor
 from core.errors import Invalid
+from service.controllers.base import ApiController
 from service.deps import ActorDep, DbDep, SettingsDep, requires_token
 from service.settings import Settings
 
@@ -43,7 +44,7 @@ async def upload_bytes(form: dict[str, Any]) -> bytes:
     return await upload.read()
 
 
-class ImportController(Controller):
+class ImportController(ApiController):
     path = "/api/imports"
     tags = ["imports"]
 

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from litestar import get, patch, post
 from litestar.params import JSONBody
 
 from catalogue.schemas import AdoptionRead, MunicipalityCreate, MunicipalityRead, MunicipalityUpdate
+from service.controllers.base import ApiController
 from service.controllers.params import CodePath
-from service.deps import ActorDep, AdoptionServiceDep, MunicipalityServiceDep, requires_token
+from service.deps import ActorDep, AdoptionServiceDep, MunicipalityServiceDep
 
 
-class MunicipalityController(Controller):
+class MunicipalityController(ApiController):
     path = "/api/municipalities"
     tags = ["municipalities"]
 
@@ -20,13 +21,13 @@ class MunicipalityController(Controller):
     async def get_municipality(self, municipality_service: MunicipalityServiceDep, code: CodePath) -> MunicipalityRead:
         return await municipality_service.get(code)
 
-    @post("/", guards=[requires_token], summary="Add a municipality (admin)")
+    @post("/", summary="Add a municipality (admin)")
     async def create_municipality(
         self, municipality_service: MunicipalityServiceDep, actor: ActorDep, data: JSONBody[MunicipalityCreate]
     ) -> MunicipalityRead:
         return await municipality_service.create(actor, data)
 
-    @patch("/{code:str}", guards=[requires_token], summary="Change a municipality (admin)")
+    @patch("/{code:str}", summary="Change a municipality (admin)")
     async def update_municipality(
         self,
         municipality_service: MunicipalityServiceDep,

@@ -7,11 +7,12 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody
 
 from catalogue.schemas import MeRead, TokenCreate, TokenCreated, TokenRead, UserRead, UserUpdate
+from service.controllers.base import ApiController
 from service.controllers.params import IdPath
 from service.deps import ActorDep, TokenServiceDep, UserServiceDep, requires_token
 
 
-class MeController(Controller):
+class MeController(ApiController):
     path = "/api/me"
     tags = ["people"]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar import Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from catalogue.reuse import ProcessCreated
 from catalogue.schemas import (
@@ -19,10 +19,11 @@ from catalogue.schemas import (
     TermCount,
 )
 from catalogue.services import ProcessFilters, etag
-from catalogue.vocab import AdoptionStatus, Domain, Phase, Status, TermKind
+from catalogue.vocab import AdoptionStatus, TermKind
 from codebank.flows import register_adoption
-from service.controllers.params import CodePath, ProcessIdPath
-from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep, requires_token
+from service.controllers.base import ApiController
+from service.controllers.params import ADOPTION, PROCESS_FILTERS, AdoptionDep, ProcessIdPath
+from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep
 from service.indexing import search_process_ids
 from service.reuse import similar_processes
 
@@ -35,27 +36,10 @@ def with_etag(process: ProcessRead, status_code: int = 200) -> Response[ProcessR
     return Response(process, status_code=status_code, headers={"ETag": etag(process)})
 
 
-async def provide_process_filters(
-    domain: FromQuery[Domain | None] = None,
-    phase: FromQuery[Phase | None] = None,
-    status: FromQuery[Status | None] = None,
-    system: FromQuery[str | None] = None,
-    technology: FromQuery[str | None] = None,
-    municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$", description="owner or adopter")] = None,
-) -> ProcessFilters:
-    """The process list's filters, read from the query string: one definition for the list and the exports."""
-    return ProcessFilters(
-        domain=domain, phase=phase, status=status, system=system, technology=technology, municipality=municipality
-    )
-
-
-PROCESS_FILTERS = {"filters": Provide(provide_process_filters)}
-
-
-class ProcessController(Controller):
+class ProcessController(ApiController):
     path = "/api/processes"
     tags = ["processes"]
-    dependencies = PROCESS_FILTERS
+    dependencies = {**PROCESS_FILTERS, **ADOPTION}
 
     @get("/", summary="List and filter processes")
     async def list_processes(
@@ -77,7 +61,6 @@ class ProcessController(Controller):
 
     @post(
         "/",
-        guards=[requires_token],
         status_code=201,
         summary="Describe a new process (the answer lists possible_duplicates to warn about)",
     )
@@ -100,7 +83,7 @@ class ProcessController(Controller):
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.get(actor, process_id))
 
-    @patch("/{process_id:str}", guards=[requires_token], summary="Change a process (If-Match: 428 without, 412 stale)")
+    @patch("/{process_id:str}", summary="Change a process (If-Match: 428 without, 412 stale)")
     async def update_process(
         self,
         process_service: ProcessServiceDep,
@@ -111,7 +94,7 @@ class ProcessController(Controller):
     ) -> Response[ProcessRead]:
         return with_etag(await process_service.update(actor, process_id, data, if_match, if_match_required=True))
 
-    @delete("/{process_id:str}", guards=[requires_token], summary="Delete a process (admin)")
+    @delete("/{process_id:str}", summary="Delete a process (admin)")
     async def delete_process(
         self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
     ) -> None:
@@ -130,36 +113,25 @@ class ProcessController(Controller):
         return await adoption_service.for_process(actor, process_id)
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
-    async def get_adoption(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> AdoptionRead:
-        return await adoption_service.get(actor, process_id, code)
+    async def get_adoption(self, adoption_service: AdoptionServiceDep, adoption: AdoptionDep) -> AdoptionRead:
+        return await adoption_service.get(*adoption)
 
     @put(
         "/{process_id:str}/adoptions/{code:str}",
-        guards=[requires_token],
         summary="Register or replace a municipality's adoption (201 created, 200 replaced)",
     )
     async def put_adoption(
-        self,
-        codebank: CodebankDep,
-        db: DbDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        data: JSONBody[AdoptionWrite],
+        self, codebank: CodebankDep, db: DbDep, adoption: AdoptionDep, data: JSONBody[AdoptionWrite]
     ) -> Response[AdoptionRead]:
-        adoption, created = await register_adoption(db, codebank, actor, process_id, code, data)
-        return Response(adoption, status_code=201 if created else 200)
+        read, created = await register_adoption(db, codebank, *adoption, data)
+        return Response(read, status_code=201 if created else 200)
 
-    @delete("/{process_id:str}/adoptions/{code:str}", guards=[requires_token], summary="Remove an adoption")
-    async def delete_adoption(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> None:
-        await adoption_service.delete(actor, process_id, code)
+    @delete("/{process_id:str}/adoptions/{code:str}", summary="Remove an adoption")
+    async def delete_adoption(self, adoption_service: AdoptionServiceDep, adoption: AdoptionDep) -> None:
+        await adoption_service.delete(*adoption)
 
 
-class VocabularyController(Controller):
+class VocabularyController(ApiController):
     path = "/api/vocabularies"
     tags = ["processes"]
 

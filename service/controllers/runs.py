@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from catalogue.schemas import (
@@ -17,75 +17,56 @@ from catalogue.schemas import (
     RunPushResult,
     RunRuleWrite,
 )
-from service.controllers.params import CodePath, MunicipalityQuery, ProcessIdPath
-from service.deps import ActorDep, RunServiceDep, requires_token
+from service.controllers.base import ApiController
+from service.controllers.params import ADOPTION, AdoptionDep, MunicipalityQuery
+from service.deps import ActorDep, RunServiceDep
 
 MAX_RUN_FILE = 500 * 1024 * 1024  # about 5 million generic rows
 SPOOL = 8 * 1024 * 1024  # larger uploads go to a temporary file, never whole into memory
 MonthPath = FromPath[Annotated[str, PathParameter(pattern=r"^\d{4}-\d{2}$", description="a month, e.g. 2024-05")]]
 
 
-class AdoptionRunController(Controller):
+class AdoptionRunController(ApiController):
     path = "/api/processes/{process_id:str}/adoptions/{code:str}/runs"
     tags = ["runs"]
+    dependencies = ADOPTION
 
     @get("/", summary="The adoption's saving rule and its runs month by month (success rate, conflicts)")
-    async def run_overview(
-        self, run_service: RunServiceDep, actor: ActorDep, process_id: ProcessIdPath, code: CodePath
-    ) -> RunOverview:
-        return await run_service.overview(actor, process_id, code)
+    async def run_overview(self, run_service: RunServiceDep, adoption: AdoptionDep) -> RunOverview:
+        return await run_service.overview(*adoption)
 
     @post(
         "/",
-        guards=[requires_token],
         status_code=200,
         summary="Report runs (idempotent by run id); each month with runs becomes a benefit record",
     )
     async def push_runs(
-        self,
-        run_service: RunServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        data: JSONBody[RunPush],
+        self, run_service: RunServiceDep, adoption: AdoptionDep, data: JSONBody[RunPush]
     ) -> RunPushResult:
-        return await run_service.push(actor, process_id, code, data)
+        return await run_service.push(*adoption, data)
 
-    @put("/rule", guards=[requires_token], summary="Set the saving rule: unit, minutes per unit, run keys")
+    @put("/rule", summary="Set the saving rule: unit, minutes per unit, run keys")
     async def put_rule(
-        self,
-        run_service: RunServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        data: JSONBody[RunRuleWrite],
+        self, run_service: RunServiceDep, adoption: AdoptionDep, data: JSONBody[RunRuleWrite]
     ) -> RunOverview:
-        return await run_service.put_rule(actor, process_id, code, data)
+        return await run_service.put_rule(*adoption, data)
 
     @put(
         "/months/{month:str}/choice",
-        guards=[requires_token],
         summary="For a month with runs and a record typed by hand: which figures count",
     )
     async def choose(
-        self,
-        run_service: RunServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: CodePath,
-        month: MonthPath,
-        data: JSONBody[RunChoice],
+        self, run_service: RunServiceDep, adoption: AdoptionDep, month: MonthPath, data: JSONBody[RunChoice]
     ) -> RunOverview:
-        return await run_service.choose(actor, process_id, code, month, data.use)
+        return await run_service.choose(*adoption, month, data.use)
 
 
-class RunImportController(Controller):
+class RunImportController(ApiController):
     path = "/api/runs"
     tags = ["runs"]
 
     @post(
         "/import",
-        guards=[requires_token],
         status_code=200,
         request_max_body_size=MAX_RUN_FILE,
         summary="Import a run file (the request body: CSV or JSON) with a preview; all or nothing",

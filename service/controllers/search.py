@@ -5,11 +5,14 @@ import time
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Controller, get
+from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from catalogue.vocab import Domain, Phase, Status
+from catalogue.services import ProcessFilters
 from search.documents import SearchQuery
+from service.controllers.base import ApiController
+from service.controllers.params import PROCESS_FILTERS
 from service.deps import ActorDep, IndexerDep
 from service.indexing import viewer_for
 
@@ -47,31 +50,27 @@ class SearchResponse(msgspec.Struct, kw_only=True):
     facets_approximate: bool = False
 
 
-class SearchController(Controller):
+class SearchController(ApiController):
     path = "/api/search"
     tags = ["search"]
+    dependencies = PROCESS_FILTERS
 
     @get("/", summary="Search processes, municipalities, bots, code and principles (Danish analysis, with facets)")
     async def search(
         self,
         indexer: IndexerDep,
         actor: ActorDep,
+        filters: NamedDependency[ProcessFilters],
         q: Text = "",
         type: Annotated[DocType | None, QueryParameter(description="only this kind of result")] = None,
-        domain: Annotated[Domain | None, QueryParameter()] = None,
-        phase: Annotated[Phase | None, QueryParameter()] = None,
-        status: Annotated[Status | None, QueryParameter()] = None,
-        system: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
     ) -> SearchResponse:
         started = time.perf_counter()
-        named = named_filters(type, domain, phase, status, system, technology, municipality)
-        filters = {k: v for k, v in named.items() if v}
+        named = {"type": type, **msgspec.structs.asdict(filters)}
+        chosen = {k: v for k, v in named.items() if v}
         result = await indexer.search(
-            SearchQuery(text=q, filters=filters, viewer=viewer_for(actor), limit=limit, offset=offset)
+            SearchQuery(text=q, filters=chosen, viewer=viewer_for(actor), limit=limit, offset=offset)
         )
         return SearchResponse(
             query=q,

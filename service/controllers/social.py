@@ -32,6 +32,7 @@ from catalogue.schemas import (
     WebhookRead,
 )
 from core.errors import NotFound
+from service.controllers.base import ApiController
 from service.controllers.params import IdPath, ProcessIdPath
 from service.deps import (
     ActorDep,
@@ -153,7 +154,7 @@ class FeedController(Controller):
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-class CommentController(Controller):
+class CommentController(ApiController):
     path = "/api"
     tags = ["comments"]
 
@@ -163,7 +164,7 @@ class CommentController(Controller):
     ) -> list[CommentRead]:
         return await comment_service.for_target(actor, "process", process_id)
 
-    @post("/processes/{process_id:str}/comments", guards=[requires_token], summary="Comment on a process")
+    @post("/processes/{process_id:str}/comments", summary="Comment on a process")
     async def comment_process(
         self,
         comment_service: CommentServiceDep,
@@ -179,7 +180,7 @@ class CommentController(Controller):
     ) -> list[CommentRead]:
         return await comment_service.for_target(actor, "bot", slug)
 
-    @post("/bots/{slug:str}/comments", guards=[requires_token], summary="Comment on a bot")
+    @post("/bots/{slug:str}/comments", summary="Comment on a bot")
     async def comment_bot(
         self,
         comment_service: CommentServiceDep,
@@ -189,15 +190,13 @@ class CommentController(Controller):
     ) -> CommentRead:
         return await comment_service.create(actor, "bot", slug, data)
 
-    @patch("/comments/{comment_id:int}", guards=[requires_token], summary="Change a comment (its author or an admin)")
+    @patch("/comments/{comment_id:int}", summary="Change a comment (its author or an admin)")
     async def update_comment(
         self, comment_service: CommentServiceDep, actor: ActorDep, comment_id: IdPath, data: JSONBody[CommentUpdate]
     ) -> CommentRead:
         return await comment_service.update(actor, comment_id, data)
 
-    @delete(
-        "/comments/{comment_id:int}", guards=[requires_token], status_code=204, summary="Remove a comment and answers"
-    )
+    @delete("/comments/{comment_id:int}", status_code=204, summary="Remove a comment and answers")
     async def delete_comment(self, comment_service: CommentServiceDep, actor: ActorDep, comment_id: IdPath) -> None:
         await comment_service.delete(actor, comment_id)
 
@@ -210,7 +209,7 @@ class DocumentUpload:
     visibility: str = "network"
 
 
-class DocumentController(Controller):
+class DocumentController(ApiController):
     path = "/api"
     tags = ["documents"]
 
@@ -222,7 +221,6 @@ class DocumentController(Controller):
 
     @post(
         "/processes/{process_id:str}/documents",
-        guards=[requires_token],
         request_max_body_size=UPLOAD_LIMIT,
         summary="Attach a document (multipart: file, kind, title, visibility); at most 20 MB",
     )
@@ -257,7 +255,7 @@ class DocumentController(Controller):
         }
         return Response(content, media_type=doc.content_type, headers=headers)
 
-    @delete("/documents/{document_id:int}", guards=[requires_token], status_code=204, summary="Remove a document")
+    @delete("/documents/{document_id:int}", status_code=204, summary="Remove a document")
     async def delete_document(self, document_service: DocumentServiceDep, actor: ActorDep, document_id: IdPath) -> None:
         await document_service.delete(actor, document_id)
 

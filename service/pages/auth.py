@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from catalogue.schemas import TokenCreate, UserUpdate
@@ -28,6 +27,7 @@ from service.deps import ActorDep, DbDep, MunicipalityServiceDep, SettingsDep, T
 from service.oidc import OidcClient, Pending, SignInFailed, identify
 from service.pages.common import (
     ROLE_LABELS,
+    Form,
     FormErrors,
     domain_form_errors,
     form_to_struct,
@@ -41,7 +41,6 @@ from service.pages.common import (
 )
 from service.statuses import domain_status
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PENDING_KEY = "oidc"
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 log = logging.getLogger("rpabank.signin")
@@ -68,8 +67,6 @@ def _problem(actor: Any, settings: Any, title: str, message: str, status: int, p
 
 
 class AuthPages(Controller):
-    include_in_schema = False
-
     def _login_page(self, actor: Any, settings: Any, next: str, error: str | None, status: int = 200) -> Template:
         return Template(
             template_name="login.html",
@@ -190,7 +187,6 @@ def _expiry(text: str) -> dt.datetime | None:
 
 class TokenPages(Controller):
     path = "/me/tokens"
-    include_in_schema = False
 
     async def _page(self, actor: Any, token_service: Any, *, status: int = 200, **values: Any) -> Template:
         context = {"errors": {}, "values": {"role": actor.role}, "secret": None, "created": None, **values}
@@ -242,7 +238,6 @@ class TokenPages(Controller):
 
 class UserPages(Controller):
     path = "/admin/users"
-    include_in_schema = False
 
     async def _page(
         self, actor: Any, users: UserService, municipalities: Any, error: str | None = None, status: int = 200

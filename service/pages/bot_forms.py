@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, PathParameter
+from litestar.params import FromPath, PathParameter
 from litestar.response import Redirect, Template
 
 from codebank.models import Bot
@@ -18,9 +17,8 @@ from core.errors import DomainError, NotFound
 from core.jobs import Job
 from service.deps import ActorDep, BotServiceDep, ProcessServiceDep
 from service.jobs import BOT_JOBS, enqueue_bot_registration, enqueue_bot_sync
-from service.pages.common import page, require_signed_in
+from service.pages.common import Form, page, require_signed_in
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 JobId = FromPath[Annotated[int, PathParameter(ge=1, le=2**31 - 1)]]
 BotSlug = FromPath[Annotated[str, PathParameter(max_length=100)]]
 
@@ -55,8 +53,6 @@ async def bot_form(
 
 
 class BotFormPages(Controller):
-    include_in_schema = False
-
     @get("/bots/new", name="new_bot")
     async def new_bot(self, actor: ActorDep, process_service: ProcessServiceDep) -> Template | Redirect:
         if (redirect := require_signed_in(actor, "/bots/new")) is not None:

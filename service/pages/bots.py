@@ -123,7 +123,6 @@ async def ref_choices(service: BotService, slug: str) -> list[RefRead]:
 
 
 class BotPages(Controller):
-    include_in_schema = False
     dependencies = SOCIAL_DEPENDENCY
 
     @get("/bots", name="bots")
@@ -268,8 +267,6 @@ async def _browser(
 
 
 class PrinciplePages(Controller):
-    include_in_schema = False
-
     @get("/principles", name="principles")
     async def principles(self, principle_service: PrincipleServiceDep, db: DbDep, actor: ActorDep) -> Template:
         principles = await principle_service.all()

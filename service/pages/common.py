@@ -9,7 +9,7 @@ import hmac
 import importlib.util
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +17,8 @@ import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request
 from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
@@ -37,6 +39,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 SID_KEY, USER_KEY, EPOCH_KEY, TOKEN_ID_KEY, ADMIN_KEY = "sid", "user", "epoch", "token_id", "admin"
 # KL's qualitative benefits: field → label (1: much worse · 3: unchanged · 5: much better)
 QUALITATIVE = {"quality": "Kvalitet", "work_environment": "Arbejdsmiljø", "citizen_experience": "Borgeroplevelse"}
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]  # a posted form, field by field
 ROLE_LABELS = {"reader": "Læser", "editor": "Redaktør", "admin": "Administrator"}
 
 FACET_LABELS = {

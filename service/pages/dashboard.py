@@ -25,8 +25,6 @@ MATRIX_ROWS = 40
 
 
 class DashboardPages(Controller):
-    include_in_schema = False
-
     @get("/dashboard", name="dashboard")
     async def dashboard(
         self,

@@ -4,12 +4,10 @@ with votes, the municipalities' screenings and the network's decision."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from catalogue.ideas import IDEA_SORTS, IdeaService
@@ -28,11 +26,10 @@ from service.deps import (
     MunicipalityServiceDep,
     ProcessServiceDep,
 )
-from service.pages.common import FormErrors, form_to_struct, page, require_signed_in
+from service.pages.common import Form, FormErrors, form_to_struct, page, require_signed_in
 from service.pages.forms import Field, parse_field
 from service.reuse import similar_processes
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SORT_LABELS = {
     "priority": "Prioritet",
     "votes": "Stemmer",
@@ -139,7 +136,6 @@ IdeaPageDep = NamedDependency[IdeaPageServices]
 
 class IdeaPages(Controller):
     path = "/ideas"
-    include_in_schema = False
     dependencies = {"idea_page": Provide(provide_idea_page_services, sync_to_thread=False)}
 
     @get("/", name="ideas")

@@ -10,6 +10,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,12 +26,11 @@ from core.actors import Actor
 from core.errors import DomainError
 from service.controllers.imports import importer
 from service.deps import ActorDep, DbDep, SettingsDep
-from service.pages.common import page, require_signed_in
+from service.pages.common import Form, page, require_signed_in
 from service.settings import Settings
 from service.statuses import domain_status
 
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 KIND_LABELS = {"processes": "Processer", "adoptions": "Anvendelser", "benefits": "Gevinster (registreringer)"}
 ACTION_LABELS = {"create": "Oprettes", "update": "Ændres", "unchanged": "Uændret", "error": "Fejl"}
 FORMAT_LABELS = {
@@ -108,9 +108,13 @@ def _kind(value: Any) -> ImportKind:
     return value if value in KINDS else "processes"
 
 
+def _values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the form keeps when it is shown again: the kind of import and the column mapping."""
+    return {"kind": _kind(data.get("kind")), "mapping": str(data.get("mapping") or "")}
+
+
 class ImportPages(Controller):
     path = "/import"
-    include_in_schema = False
 
     def _page(self, actor: Actor, *, status: int = 200, **values: Any) -> Template:
         context: dict[str, Any] = {"errors": {}, "values": {"kind": "processes", "mapping": ""}, "report": None}
@@ -129,7 +133,10 @@ class ImportPages(Controller):
             **context,
         )
 
-    def _refused(self, actor: Actor) -> Template | None:
+    def _refused(self, actor: Actor) -> Template | Redirect | None:
+        """Where a person who may not import goes instead: signing in, or the page saying who may."""
+        if (redirect := require_signed_in(actor, "/import")) is not None:
+            return redirect
         if actor.can_write:
             return None
         message = "Kun redaktører og administratorer kan importere. Spørg en administrator, hvis du skal have adgang."
@@ -137,18 +144,13 @@ class ImportPages(Controller):
 
     @get("/", name="import")
     async def form(self, actor: ActorDep) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, "/import")) is not None:
-            return redirect
         return self._refused(actor) or self._page(actor)
 
     @post("/", status_code=200, request_max_body_size=2 * MAX_BYTES)
     async def preview(self, actor: ActorDep, db: DbDep, settings: SettingsDep, data: Multipart) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, "/import")) is not None:
-            return redirect
         if (refused := self._refused(actor)) is not None:
             return refused
-        kind = _kind(data.get("kind"))
-        values = {"kind": kind, "mapping": str(data.get("mapping") or "")}
+        values = _values(data)
         upload = data.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             return self._page(actor, status=422, values=values, errors={"file": "Vælg et regneark (.xlsx eller .csv)."})
@@ -176,12 +178,9 @@ class ImportPages(Controller):
 
     @post("/apply", status_code=200)
     async def apply(self, actor: ActorDep, db: DbDep, settings: SettingsDep, data: Form) -> Template | Redirect:
-        if (redirect := require_signed_in(actor, "/import")) is not None:
-            return redirect
         if (refused := self._refused(actor)) is not None:
             return refused
-        kind = _kind(data.get("kind"))
-        values = {"kind": kind, "mapping": data.get("mapping") or ""}
+        values = _values(data)
         name = data.get("upload") or ""
         content = kept_upload(settings, actor, name)
         if content is None:

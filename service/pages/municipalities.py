@@ -27,7 +27,6 @@ RUN_MONTHS_SHOWN = 6
 
 
 class MunicipalityPages(Controller):
-    include_in_schema = False
     dependencies = {
         "page_services": Provide(provide_process_page_services, sync_to_thread=False),
         **SOCIAL_DEPENDENCY,

@@ -5,13 +5,12 @@ marking a duplicate, retiring and deleting. Each goes through the same services 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from catalogue.reuse import ProcessCopy, ReuseService
@@ -24,11 +23,10 @@ from search.documents import SearchQuery
 from service.controllers.params import ProcessIdPath
 from service.deps import ActorDep, DbDep, IndexerDep, ProcessServiceDep
 from service.indexing import Indexer, viewer_for
-from service.pages.common import FormErrors, page, require_signed_in
+from service.pages.common import Form, FormErrors, page, require_signed_in
 from service.pages.forms import Field, domain_errors, form_values, parse_form, posted_values, to_struct
 from service.reuse import similar_processes
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 VISIBILITY = {"network": "Hele netværket", "municipality": "Kun min kommune (kladde)"}
 TITLE_MAX = 120
 
@@ -290,7 +288,6 @@ async def confirmable(actor: Actor, forms: ProcessForms, process_id: str, action
 
 
 class ProcessFormPages(Controller):
-    include_in_schema = False
     dependencies = {"forms": Provide(provide_process_forms, sync_to_thread=False)}
 
     @get("/processes/new", name="new_process")

@@ -3,14 +3,16 @@ for a signed-in editor a form to register or change the municipality's adoption.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post, route
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, PathParameter
+from litestar.params import FromPath, FromQuery, PathParameter
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalogue.errors import AdoptionMissing
 from catalogue.formulas import RUNNING_STATUSES
@@ -36,13 +38,12 @@ from service.deps import (
     RunServiceDep,
 )
 from service.pages import benefits
-from service.pages.common import FormErrors, is_htmx, page_context, require_signed_in
+from service.pages.common import Form, FormErrors, is_htmx, page_context, require_signed_in
 from service.pages.forms import Field, domain_errors, parse_form, to_struct
 from service.pages.social import SOCIAL_DEPENDENCY, Social, SocialDep
 
 ProcessIdParam = Annotated[str, PathParameter(max_length=140)]
 ProcessIdPath = FromPath[ProcessIdParam]
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 FIELD_LABELS = {
     "title": "Titel",
@@ -250,6 +251,51 @@ def provide_process_page_services(
 PageServicesDep = NamedDependency[ProcessPageServices]
 
 
+@dataclass(frozen=True)
+class ProcessChange:
+    """A form posted on a process's page (an adoption, a period's benefits, a removal): what its handler works
+    with, the process's id from the path among it."""
+
+    request: Request[Any, Any, Any]
+    services: ProcessPageServices
+    db: AsyncSession
+    actor: Actor
+    process_id: str
+
+    async def removed(self, code: str, what: str, remove: Callable[[], Awaitable[None]], saved: str) -> Redirect | None:
+        """A removal of municipality `code`'s `what`, asked first: signing in comes first; a POST removes
+        (`remove()`, the API's service) and the process page says so (`saved`); a GET by someone who may not remove
+        it is refused. None: ask."""
+        if (redirect := require_signed_in(self.actor, self.request.url.path)) is not None:
+            return redirect
+        if self.request.method == "POST":
+            await remove()
+            return Redirect(path=f"/processes/{self.process_id}?gemt={saved}", status_code=303)
+        if not self.actor.can_write_for(code):
+            raise Forbidden(f"Only the editors of municipality {code} may remove its {what}.")
+        return None
+
+    async def context(self, *, failed: bool) -> dict[str, Any]:
+        """The process page's context after the form was handled; when it `failed`, what it wrote is rolled back
+        first."""
+        if failed:
+            await self.db.rollback()
+        return await process_context(self.services, self.actor, self.process_id)
+
+
+def provide_process_change(
+    request: Request[Any, Any, Any],
+    page_services: PageServicesDep,
+    db: DbDep,
+    actor: ActorDep,
+    process_id: ProcessIdPath,
+) -> ProcessChange:
+    return ProcessChange(request, page_services, db, actor, process_id)
+
+
+ProcessChangeDep = NamedDependency[ProcessChange]
+
+
 def require_editor(actor: Actor, code: str | None, to_do: str) -> str:
     """A form's first checks: someone signed in, and the municipality the change is for (returned)."""
     if not actor.is_authenticated:
@@ -262,9 +308,9 @@ def require_editor(actor: Actor, code: str | None, to_do: str) -> str:
 
 
 class ProcessPages(Controller):
-    include_in_schema = False
     dependencies = {
         "page_services": Provide(provide_process_page_services, sync_to_thread=False),
+        "change": Provide(provide_process_change, sync_to_thread=False),
         **SOCIAL_DEPENDENCY,
     }
 
@@ -296,17 +342,9 @@ class ProcessPages(Controller):
         )
 
     @post("/processes/{process_id:str}/adoption", status_code=303)
-    async def save_adoption(
-        self,
-        codebank: CodebankDep,
-        request: Request[Any, Any, Any],
-        page_services: PageServicesDep,
-        db: DbDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        data: Form,
-    ) -> Template | Redirect:
+    async def save_adoption(self, codebank: CodebankDep, change: ProcessChangeDep, data: Form) -> Template | Redirect:
         """Register or change one municipality's adoption, through the same service as PUT /api/.../adoptions."""
+        db, actor, process_id = change.db, change.actor, change.process_id
         code = editor_code(actor, (data.get("municipality") or "").strip() or None)
         errors: dict[str, str] = {}
         try:
@@ -322,11 +360,9 @@ class ProcessPages(Controller):
             field = ADOPTION_FORM_FIELDS.get(name) or ADOPTION_FORM_FIELDS.get(name.split(".")[0], exc.field)
             renamed = DomainError(exc.message, field=field)
             errors = domain_errors(renamed, ADOPTION_SPEC, ADOPTION_REFUSALS).errors
-        if not errors and not is_htmx(request):
+        if not errors and not is_htmx(change.request):
             return Redirect(path=f"/processes/{process_id}?gemt=anvendelse#anvendelse", status_code=303)
-        if errors:
-            await db.rollback()
-        context = await process_context(page_services, actor, process_id)
+        context = await change.context(failed=bool(errors))
         page = page_context(
             actor,
             nav="search",
@@ -338,31 +374,21 @@ class ProcessPages(Controller):
             errors=errors,
             saved=not errors,
         )
-        template = "partials/adoptions.html" if is_htmx(request) else "process.html"
+        template = "partials/adoptions.html" if is_htmx(change.request) else "process.html"
         return Template(template_name=template, context=page, status_code=422 if errors else 200)
 
     @route("/processes/{process_id:str}/benefits/{code:str}/{period:str}/remove", http_method=["GET", "POST"])
     async def remove_benefit(
-        self,
-        request: Request[Any, Any, Any],
-        page_services: PageServicesDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: FromPath[str],
-        period: FromPath[str],
+        self, change: ProcessChangeDep, code: FromPath[str], period: FromPath[str]
     ) -> Template | Redirect:
         """GET asks before removing one municipality's benefit record of one period (its editors and admins);
         POST removes it, through the same service as DELETE /api/.../benefits/{period}."""
-        here = f"/processes/{process_id}/benefits/{code}/{period}/remove"
-        if (redirect := require_signed_in(actor, here)) is not None:
-            return redirect
-        if request.method == "POST":
-            await page_services.benefits.delete(actor, process_id, code, period)
-            return Redirect(path=f"/processes/{process_id}?gemt=gevinst-fjernet#gevinst", status_code=303)
-        if not actor.can_write_for(code):
-            raise Forbidden(f"Only the editors of municipality {code} may remove its benefits.")
-        process = await page_services.processes.get(actor, process_id)
-        view = await benefits.benefits_for_process(page_services.benefits, actor, process_id)
+        actor, process_id, services = change.actor, change.process_id, change.services
+        remove = partial(services.benefits.delete, actor, process_id, code, period)
+        if (done := await change.removed(code, "benefits", remove, "gevinst-fjernet#gevinst")) is not None:
+            return done
+        process = await services.processes.get(actor, process_id)
+        view = await benefits.benefits_for_process(services.benefits, actor, process_id)
         record = next((r for r in view.records if r.municipality == code and r.period == period), None)
         if record is None:
             raise NotFound(f"Municipality {code} has reported no benefits of {process_id!r} for {period}.")
@@ -372,40 +398,23 @@ class ProcessPages(Controller):
         )
 
     @route("/processes/{process_id:str}/adoptions/{code:str}/remove", http_method=["GET", "POST"])
-    async def remove_adoption(
-        self,
-        request: Request[Any, Any, Any],
-        page_services: PageServicesDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        code: FromPath[str],
-    ) -> Template | Redirect:
+    async def remove_adoption(self, change: ProcessChangeDep, code: FromPath[str]) -> Template | Redirect:
         """GET asks before removing one municipality's adoption (its editors and admins); POST removes it, through
         the same service as DELETE /api/processes/{id}/adoptions/{code}."""
-        if (redirect := require_signed_in(actor, f"/processes/{process_id}/adoptions/{code}/remove")) is not None:
-            return redirect
-        if request.method == "POST":
-            await page_services.adoptions.delete(actor, process_id, code)
-            return Redirect(path=f"/processes/{process_id}?gemt=anvendelse-fjernet#anvendelse", status_code=303)
-        if not actor.can_write_for(code):
-            raise Forbidden(f"Only the editors of municipality {code} may remove its adoptions.")
-        adoption = await page_services.adoptions.get(actor, process_id, code)
+        actor, adoptions = change.actor, change.services.adoptions
+        remove = partial(adoptions.delete, actor, change.process_id, code)
+        if (done := await change.removed(code, "adoptions", remove, "anvendelse-fjernet#anvendelse")) is not None:
+            return done
+        adoption = await adoptions.get(actor, change.process_id, code)
         return Template(
             template_name="adoption_remove.html",
             context=page_context(actor, nav="search", adoption=adoption),
         )
 
     @post("/processes/{process_id:str}/benefits", status_code=303)
-    async def save_benefit(
-        self,
-        request: Request[Any, Any, Any],
-        page_services: PageServicesDep,
-        db: DbDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
-        data: Form,
-    ) -> Template | Redirect:
+    async def save_benefit(self, change: ProcessChangeDep, data: Form) -> Template | Redirect:
         """Report one period's realised benefit, through the same service as PUT /api/.../benefits/{period}."""
+        actor, process_id = change.actor, change.process_id
         code = (data.get("municipality") or actor.municipality or "").strip()
         period = (data.get("period") or "").strip()
         errors: dict[str, str] = {}
@@ -414,7 +423,7 @@ class ProcessPages(Controller):
             if not period:
                 raise FormErrors({"period": "Angiv perioden, fx 2024, 2024-Q2 eller 2024-05."})
             body = to_struct(benefits.benefit_body(data), BenefitWrite, benefits.BENEFIT_SPEC)
-            await page_services.benefits.put(actor, process_id, code, period, body)
+            await change.services.benefits.put(actor, process_id, code, period, body)
         except FormErrors as exc:
             errors = exc.errors
         except AdoptionMissing:  # no adoption to report on: the form says so
@@ -423,8 +432,7 @@ class ProcessPages(Controller):
             errors = domain_errors(exc, benefits.BENEFIT_SPEC, benefits.BENEFIT_REFUSALS).errors
         if not errors:
             return Redirect(path=f"/processes/{process_id}?gemt=gevinst#gevinst", status_code=303)
-        await db.rollback()
-        context = await process_context(page_services, actor, process_id)
+        context = await change.context(failed=True)
         own = editor_code(actor, None)
         current = next((a for a in context["adoptions"] if a.municipality == own), None)
         context.update(benefit_form=data, benefit_errors=errors)

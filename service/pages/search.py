@@ -68,8 +68,6 @@ def corrected_query(q: str, corrections: dict[str, list[list[str]]], snippets: l
 
 
 class SearchPages(Controller):
-    include_in_schema = False
-
     @get(["/", "/search"], name="search")
     async def search(
         self,

@@ -32,9 +32,8 @@ from service.deps import (
     FollowServiceDep,
     NotificationServiceDep,
 )
-from service.pages.common import FormErrors, form_to_struct, page, require_signed_in, safe_next
+from service.pages.common import Form, FormErrors, form_to_struct, page, require_signed_in, safe_next
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 TargetParam = FromPath[Annotated[str, PathParameter(max_length=140)]]
 KIND_PAGES = {"process": "/processes/{}", "bot": "/bots/{}", "municipality": "/municipalities/{}"}
 EMAIL_LABELS = {"immediate": "Med det samme", "daily": "Én samlet mail om dagen", "off": "Ingen mails"}
@@ -131,7 +130,6 @@ class UploadForm:
 
 
 class SocialPages(Controller):
-    include_in_schema = False
     dependencies = SOCIAL_DEPENDENCY
 
     @post("/follow", status_code=303)
