@@ -78,8 +78,12 @@ def multiprocess_dir() -> Iterator[str]:
 
 
 def supervisor_command(host: str, port: int, workers: int, log_level: str, log_format: str) -> list[str]:
+    """The supervisor imports from where this command did: `python -m service.cli` looked in the working folder
+    first, the `rpabank` script does not, and then neither does the supervisor (`-P`; its workers import as it)."""
+    from_working_folder = bool(sys.path) and os.path.abspath(sys.path[0] or os.curdir) == os.getcwd()
     return [
         sys.executable,
+        *([] if from_working_folder else ["-P"]),
         "-m",
         "service.server",
         f"--host={host}",

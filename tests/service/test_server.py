@@ -11,6 +11,7 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from service.server import HTTP_PROTOCOL
+from service.server import HTTP_PROTOCOL, supervisor_command
 from tests.service.test_observability import start_serve, stop
 
 SYS_PIDFD_GETFD = 438  # the same number on every architecture (Linux 5.6)
@@ -191,3 +192,25 @@ def test_small_answers_are_not_held_back_by_delayed_acks(
     finally:
         conn.close()
     assert statistics.median(took) < 30, took
+
+
+@pytest.mark.parametrize(
+    ("first", "safe"), [(os.getcwd(), False), ("", False), ("/usr/lib/rpabank/bin", True)], ids=["-m", "-c", "script"]
+)
+def test_the_supervisor_imports_from_where_the_command_did(
+    monkeypatch: pytest.MonkeyPatch, first: str, safe: bool
+) -> None:
+    """`rpabank` (a script) does not import from the working folder, so its supervisor must not either: a
+    `search.py` or `core/` where the command is run would otherwise replace the app's own."""
+    monkeypatch.setattr(sys, "path", [first, *sys.path[1:]])
+    command = supervisor_command("127.0.0.1", 8000, 2, "INFO", "text")
+    assert command[0] == sys.executable
+    assert ("-P" in command) == safe
+    assert command[command.index("-m") + 1 :] == [
+        "service.server",
+        "--host=127.0.0.1",
+        "--port=8000",
+        "--workers=2",
+        "--log-level=INFO",
+        "--log-format=text",
+    ]
