@@ -7,7 +7,7 @@ waited for the client's delayed ACK, about 40 ms on every small answer.
 
 With several workers `rpabank serve` migrates the database, then replaces itself (exec, same process id) by
 `python -m service.server`, the supervisor: it imports uvicorn and `service.logs`, not the app, so it does not
-keep a copy of the app's modules (about 100 MB) beside its workers. Each worker is a fresh interpreter
+keep a copy of the app's modules beside its workers (113 → 27 MB resident). Each worker is a fresh interpreter
 (uvicorn spawns them) that builds the app with `service.app:app_from_env`; the settings reach it through the
 environment, and the workers' metrics are summed through a shared folder (`multiprocess_dir`).
 """
