@@ -38,9 +38,10 @@ from service.errors import EXCEPTION_HANDLERS
 from service.idempotency import Idempotency
 from service.indexing import start_indexing
 from service.jobs import JobRunner
+from service.logs import configure_logging
 from service.metrics import TimedIndexer
 from service.notifier import Notifier
-from service.observability import configure_logging, instrument
+from service.observability import instrument
 from service.oidc import OidcClient
 from service.openapi import document
 from service.pages.common import template_config

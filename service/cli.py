@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 from sqlalchemy import make_url, select
@@ -71,34 +71,24 @@ def in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]],
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve with uvicorn. The database is already migrated: the app does not migrate again at start.
 
-    With several workers each is a process of its own, made by `service.app:app_from_env` from the
-    environment (the settings are passed on through it).
+    With several workers this process becomes their supervisor (`service.server`, exec'd: it keeps no copy of
+    the app); each worker builds the app from the environment, to which the settings are passed on.
     """
-    import uvicorn
-
-    from service.app import create_app
-    from service.metrics import multiprocess_dir
-    from service.observability import configure_logging
+    from service.logs import configure_logging
+    from service.server import become_supervisor, uvicorn_options
 
     if settings.is_sqlite:
         settings.ensure_data_dir()
     configure_logging(settings.log_level, settings.log_format)  # uvicorn's lines too: it gets no config of its own
     print(f"RPA-banken on http://{host}:{port}  (API docs: http://{host}:{port}/api/schema)", flush=True)
-    # h11's default 16 KiB would refuse a long search URL before the app could answer it
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_level": settings.log_level.lower(),
-        "log_config": None,
-        "proxy_headers": True,
-        "h11_max_incomplete_event_size": 256 * 1024,
-    }
     if workers > 1:
         os.environ.update(settings.to_env())
-        with multiprocess_dir():  # the workers' metrics are summed through it (see service.metrics)
-            uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
-    else:
-        uvicorn.run(create_app(settings, migrate=False), **options)
+        become_supervisor(host, port, workers, settings.log_level, settings.log_format)
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(create_app(settings, migrate=False), **uvicorn_options(host, port, settings.log_level))
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

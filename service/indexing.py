@@ -39,6 +39,7 @@ from search.documents import Document, SearchQuery, SearchResult, Viewer
 log = logging.getLogger("rpabank.indexing")
 DRAIN_BATCH = 500
 DRAIN_LOCK_KEY = 0x5270_4162  # PostgreSQL advisory lock key of the index drainer ("RpAb")
+START_LOCK_KEY = 0x5270_4163  # ... and of the start-up check for an empty index
 # Kinds whose documents come from the database alone; a backend in the database indexes them in the writing
 # transaction. Bots (their README) and code files are read from git mirrors, which are moved into place only
 # after the commit: they always go through the queue.
@@ -125,17 +126,18 @@ class Indexer:
             session.info.pop("index_dirty", None)
 
     @contextlib.asynccontextmanager
-    async def _drain_lock(self, session: AsyncSession) -> AsyncIterator[None]:
-        """One drainer at a time across instances: an advisory lock on PostgreSQL, a file lock on SQLite."""
+    async def exclusive(self, session: AsyncSession, key: int, name: str) -> AsyncIterator[None]:
+        """One holder at a time across instances and workers: the advisory lock `key` (for the transaction of
+        `session`) on PostgreSQL, the file lock `name` in the data folder on SQLite."""
         if session.get_bind().dialect.name == "postgresql":
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DRAIN_LOCK_KEY})
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
             yield
             return
         if self.lock_dir is None:
             yield
             return
         self.lock_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.lock_dir / "index-drain.lock").open("a")
+        handle = (self.lock_dir / name).open("a")
         try:
             await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
             yield
@@ -147,7 +149,10 @@ class Indexer:
         async with self._lock:
             done = 0
             while True:
-                async with self.write_sessions() as session, self._drain_lock(session):
+                async with (
+                    self.write_sessions() as session,
+                    self.exclusive(session, DRAIN_LOCK_KEY, "index-drain.lock"),
+                ):
                     claim = select(IndexQueue.id, IndexQueue.entity, IndexQueue.entity_id).order_by(IndexQueue.id)
                     if session.get_bind().dialect.name == "postgresql":
                         claim = claim.with_for_update(skip_locked=True)
@@ -254,14 +259,15 @@ def viewer_for(actor: Actor) -> Viewer:
 async def start_indexing(indexer: Indexer) -> None:
     """At start-up: an empty index over a catalogue with data is built; otherwise the queue is drained.
 
-    A search engine that does not answer does not stop the app: health shows it and retries continue.
+    Instances and workers starting together check one at a time (`START_LOCK_KEY`), so the index is built once:
+    the next finds it built. A search engine that does not answer does not stop the app: health shows it and
+    retries continue.
     """
     try:
-        count = await asyncio.to_thread(indexer.backend.count)
-        if count == 0:
-            async with indexer.sessions() as session:
-                has_data = await session.scalar(select(func.count()).select_from(Municipality))
-            if has_data:
+        async with indexer.sessions() as session, indexer.exclusive(session, START_LOCK_KEY, "index-start.lock"):
+            if await asyncio.to_thread(indexer.backend.count) == 0 and await session.scalar(
+                select(func.count()).select_from(Municipality)
+            ):
                 await indexer.rebuild()
                 return
         await indexer.drain()

@@ -6,21 +6,19 @@ status, the build info.
 
 Several worker processes: with `PROMETHEUS_MULTIPROC_DIR` set (before the process starts), prometheus-client
 keeps the counts in files in that folder and a scrape of any worker reports the sum over all of them.
-`rpabank serve --workers N` makes a temporary folder for this when the variable is unset (`multiprocess_dir`).
+`rpabank serve --workers N` makes a temporary folder for this when the variable is unset
+(`service.server.multiprocess_dir`).
 A folder given by hand must be empty when the service starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -34,10 +32,10 @@ from core.jobs import Job
 from search.documents import SearchQuery, SearchResult
 from service import __version__
 from service.indexing import Indexer
+from service.server import MULTIPROC_ENV
 
 log = logging.getLogger("rpabank.metrics")
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 EXCLUDED_PATHS = frozenset({"/metrics"})  # scrapes are not requests worth counting
 UNMATCHED = "(unmatched)"  # requests no route took (404, 405): one label, whatever the path
 JOB_STATUSES = ("queued", "running", "done", "failed")
@@ -190,20 +188,3 @@ def exposition(scrape_time: Iterable[Metric]) -> bytes:
 async def render(indexer: Indexer, sessions: async_sessionmaker[AsyncSession]) -> bytes:
     families = await scrape_time_metrics(indexer, sessions)
     return await asyncio.to_thread(exposition, families)
-
-
-@contextlib.contextmanager
-def multiprocess_dir() -> Iterator[str]:
-    """`PROMETHEUS_MULTIPROC_DIR` for worker processes started inside: the one set, or a temporary folder
-    (removed afterwards). Must be entered before the workers start: they read it when they import."""
-    given = os.environ.get(MULTIPROC_ENV)
-    if given:
-        yield given
-        return
-    folder = tempfile.mkdtemp(prefix="rpabank-prometheus-")
-    os.environ[MULTIPROC_ENV] = folder
-    try:
-        yield folder
-    finally:
-        os.environ.pop(MULTIPROC_ENV, None)
-        shutil.rmtree(folder, ignore_errors=True)

@@ -16,9 +16,9 @@ from catalogue.formulas import DEFAULT_SETTINGS, BenefitSettings
 from codebank.git import CONNECT_TIMEOUT, MAX_REPO_FILES
 from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
+from service.logs import LOG_FORMATS
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_FORMATS = ("text", "json")
 
 # Used when RPABANK_SESSION_SECRET is unset: sign-ins then last as long as this process, and several
 # workers do not share them.

@@ -5,8 +5,13 @@ all (503, retry)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from catalogue.models import Municipality
+from core.db import create_engine, session_factories
+from service.indexing import Indexer, start_indexing
+from service.settings import Settings
 from tests.conftest import Api, process_body
 from tests.service.controllers.test_search import PID, hit_ids, search
 
@@ -58,3 +63,34 @@ async def _transactional_index_failure(api: Api) -> None:
     assert hit_ids(await search(api, "straffeattester")) == [PID]
     health = (await api.get("/api/health")).json()
     assert health["status"] == "ok" and health["search"]["pending"] == 0
+
+
+async def test_workers_starting_together_build_an_empty_index_once(settings: Settings) -> None:
+    """Every worker of `rpabank serve --workers N` checks the index at start; over a catalogue with data and an
+    empty index, one builds it and the others find it built (not a second rebuild each)."""
+    engine = create_engine(settings.effective_database_url)
+    reads, writes = session_factories(engine)
+    async with writes() as session:
+        session.add(Municipality(code="253", name="Greve"))
+        await session.commit()
+    backends = [settings.open_search(), settings.open_search()]
+    rebuilds: list[int] = []
+    try:
+        workers = [Indexer(b, reads, writes, settings.codebank(), lock_dir=settings.data_dir) for b in backends]
+        for worker in workers:
+            rebuild = worker.rebuild
+
+            async def counted(rebuild: Any = rebuild) -> int:
+                count: int = await rebuild()
+                rebuilds.append(count)
+                return count
+
+            worker.rebuild = counted  # type: ignore[method-assign]
+        await asyncio.gather(*(start_indexing(w) for w in workers))
+        assert rebuilds == [1]  # one document: the municipality
+        assert [w.last_error for w in workers] == [None, None]
+        assert [await asyncio.to_thread(b.count) for b in backends] == [1, 1]
+    finally:
+        for b in backends:
+            b.close()
+        await engine.dispose()

@@ -1,4 +1,4 @@
-"""Logs and request ids (service.observability): stderr, text or JSON lines, the request id on every line."""
+"""Logs and request ids (service.logs, service.observability): stderr, text or JSON, the request id on each line."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from litestar.testing import AsyncTestClient
 from search.documents import SearchQuery, SearchResult
 from service.app import create_app
 from service.indexing import Indexer
-from service.observability import JsonFormatter, RequestIdFilter, StderrHandler, request_id, valid_request_id
+from service.logs import JsonFormatter, RequestIdFilter, StderrHandler, request_id
+from service.observability import valid_request_id
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
