@@ -71,6 +71,10 @@ COMPLETE_CANDIDATES = 500  # documents with every word that are scored (with tho
 _DOCUMENTS = """SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::bigint
                        ELSE (SELECT count(*) FROM {docs}) END
                 FROM pg_class AS c WHERE c.oid = CAST(:table AS regclass)"""
+SEARCH_SETTINGS = text(  # for the search's transaction; browsing (no words) may scan the table
+    "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
+    "set_config('enable_seqscan', CASE WHEN :words THEN 'off' ELSE 'on' END, true)"
+)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -191,6 +195,7 @@ class _Group:
     lexemes: int
     df: int = 0
     known: bool = False
+    matches: int = 0  # about how many documents match it: its most frequent alternative (a phrase: its rarest word)
 
 
 # ---------------------------------------------------------------- SQL
@@ -211,6 +216,7 @@ class _Plan:
     documents: int
     score: str = "0.0"
     complete: str = "false"
+    expected: float = 0.0  # about how many documents the words match (from their document counts), filters aside
 
 
 class _Sql:
@@ -492,8 +498,9 @@ class PostgresBackend(SearchBackend):
             raise SearchError(f"PostgreSQL search failed: {exc.orig}") from exc
 
     def _search(self, conn: Connection, query: SearchQuery, analyzed: AnalyzedQuery) -> SearchResult:
-        # Parallel workers cost more to start than these queries take.
-        conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        # Parallel workers cost more to start than these queries take. The planner cannot estimate how many
+        # documents a tsquery matches and may scan the whole table; the GIN index is always the better way in.
+        conn.execute(SEARCH_SETTINGS, {"words": not analyzed.empty})
         where, params = self._where(query)
         want = query.offset + query.limit
         params = {
@@ -510,9 +517,6 @@ class PostgresBackend(SearchBackend):
             return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
         params["any"] = " | ".join(g.query for g in groups)
         params["all"] = " & ".join(g.query for g in groups)
-        # The planner cannot estimate how many documents a tsquery matches and may scan the whole table; the
-        # GIN index is always the better way in.
-        conn.execute(text("SET LOCAL enable_seqscan = off"))
         ranks = []
         for i, g in enumerate(groups):
             # ts_rank divides by the number of lexemes; each term weighs by its rarity (as BM25's IDF)
@@ -529,8 +533,8 @@ class PostgresBackend(SearchBackend):
             params["whole"] = whole
             score += f" * CASE WHEN d.tsv @@ CAST(:whole AS tsquery) THEN {WHOLE_WORD_BOOST} ELSE 1 END"
         where_any = f"{where} AND tsv @@ CAST(:any AS tsquery)"
-        share_all = math.prod(min(g.df / documents, 1.0) for g in groups)
-        share_any = 1.0 - math.prod(1.0 - min(g.df / documents, 1.0) for g in groups)
+        share_all = math.prod(min(g.matches / documents, 1.0) for g in groups)
+        share_any = 1.0 - math.prod(1.0 - min(g.matches / documents, 1.0) for g in groups)
         # Only a bounded set of candidates is scored: the matches the count reads (every match when there are
         # at most EXACT_COUNT), those with a word in the title and those with every word. Documents with every
         # word rank first.
@@ -547,7 +551,7 @@ class PostgresBackend(SearchBackend):
             )
         page = f"""SELECT key, max(score) AS score FROM ({" UNION ALL ".join(candidates)}) AS c (key, score, complete)
             GROUP BY key ORDER BY bool_or(complete) DESC, max(score) DESC, key LIMIT :want"""
-        plan = _Plan(query, analyzed, where_any, params, page, documents, score, complete)
+        plan = _Plan(query, analyzed, where_any, params, page, documents, score, complete, share_any * documents)
         if share_any * documents > BROAD_MATCHES:
             # So many documents match that collecting them from the index costs more than reading a sample.
             result = self._sampled(conn, plan)
@@ -573,7 +577,13 @@ class PostgresBackend(SearchBackend):
         total, facets = _count_facets((f, int(n)) for is_facet, f, n in rows if is_facet)
         ranked = [(key, s) for is_facet, key, s in rows if not is_facet]
         approximate = total > EXACT_COUNT
-        if approximate:
+        if approximate and plan.expected > total and not plan.query.filters:
+            # more than were counted: the words' document counts say about how many; the facets of those counted
+            # (the first in the table's order) are scaled to it
+            scale = plan.expected / total
+            total = round(plan.expected)
+            facets = {name: {v: max(1, round(n * scale)) for v, n in counts.items()} for name, counts in facets.items()}
+        elif approximate:
             total, facets, _ = self._estimate(conn, plan, ranked=False)
         return self._result(conn, plan, ranked, total, facets, approximate)
 
@@ -666,24 +676,36 @@ class PostgresBackend(SearchBackend):
         does not know get the known words one or two letters away (from the trigram index)."""
         groups: list[_Group] = []
         lookups: list[tuple[int, bool, str]] = []
+        alternatives: list[int] = []  # the alternative of the group each lookup belongs to (a phrase: one)
         for term in analyzed.terms:
             g = _Group(term=term, query="", lexemes=0)
             for form in dict.fromkeys(term.exact):
                 lookups.append((len(groups), False, form))
+                alternatives.append(len(lookups))
             for form in dict.fromkeys(term.prefixes):
                 lookups.append((len(groups), True, form))
+                alternatives.append(len(lookups))
             for phrase in term.phrases:
+                alternative = len(lookups) + 1
                 for form in dict.fromkeys(phrase):
                     lookups.append((len(groups), False, form))
+                    alternatives.append(alternative)
             for phrase in term.prefix_phrases:
-                lookups.extend((len(groups), i == len(phrase) - 1, form) for i, form in enumerate(phrase))
+                alternative = len(lookups) + 1
+                for i, form in enumerate(phrase):
+                    lookups.append((len(groups), i == len(phrase) - 1, form))
+                    alternatives.append(alternative)
             groups.append(g)
         frequencies, documents = self._frequencies(conn, lookups)
-        for (i, prefix, form), df in zip(lookups, frequencies, strict=True):
+        rarest: dict[int, int] = {}  # alternative → documents with its rarest word
+        for (i, prefix, form), df, alternative in zip(lookups, frequencies, alternatives, strict=True):
             g = groups[i]
             g.df = max(g.df, df)
+            rarest[alternative] = min(rarest.get(alternative, df), df)
             if df and (prefix or form in g.term.exact):
                 g.known = True
+        for (i, _, _), alternative in zip(lookups, alternatives, strict=True):
+            groups[i].matches = max(groups[i].matches, rarest[alternative])
         for g in groups:
             term = g.term
             if g.known or not term.typos or (term.phrases and not term.exact):
@@ -696,12 +718,14 @@ class PostgresBackend(SearchBackend):
                         if near not in term.fuzzy:
                             term.fuzzy.append(near)
                             g.df = max(g.df, df)
+                            g.matches = max(g.matches, df)
         kept = []
         for g in groups:
             built = term_query(g.term)
             if built is not None:
                 g.query, g.lexemes = built
                 g.df = min(g.df, documents)
+                g.matches = min(g.matches, documents)
                 kept.append(g)
         return kept, documents
 

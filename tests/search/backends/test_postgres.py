@@ -277,3 +277,24 @@ def test_gin_indexes_take_writes_straight_in(make_postgres: MakePostgres) -> Non
     assert {h.id for h in again.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits} == {
         h.id for h in backend.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits
     }
+
+
+def test_more_matches_than_counted_are_estimated_from_the_words_document_counts(
+    make_postgres: MakePostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between EXACT_COUNT and BROAD_MATCHES the first matches are counted and scored in one statement, and the
+    total comes from the words' document counts (no second pass over a sample) when no filter narrows them."""
+    monkeypatch.setattr(postgres, "EXACT_COUNT", 50)
+    backend = make_postgres()
+    backend.rebuild(many_robots())
+    statements: list[str] = []
+    event.listen(backend.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    result = backend.search(SearchQuery(text="softwarerobot", viewer=ADMIN))
+    assert (result.total_approximate, result.facets_approximate) == (True, True)
+    assert 280 <= result.total <= 320  # every one of the 300 has the word
+    assert sum(result.facets["domain"].values()) == pytest.approx(result.total, rel=0.05)
+    assert not [s for s in statements if "TABLESAMPLE" in s]
+    assert result.hits[0].id == "p150"  # the title match still ranks first
+
+    filtered = backend.search(SearchQuery(text="softwarerobot", filters={"domain": "skole"}, viewer=ADMIN))
+    assert filtered.total_approximate and 60 <= filtered.total <= 140  # a hundred: estimated from a sample
