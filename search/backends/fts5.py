@@ -2,8 +2,13 @@
 
 Layout: `<dir>/current` names the live index file (`index-<stamp>.sqlite3`). A rebuild writes a new file and
 then replaces `current` atomically, so searches never see a half-built index and an interrupted rebuild
-leaves the old one live. Documents are stored as their analysed forms (see `search.analysis`); the
+leaves the old one live. Documents are indexed as their analysed forms (see `search.analysis`); the
 original text is kept beside them for snippets.
+
+The FTS5 table is contentless (`content=''`): it holds the inverted index only, not a second copy of the
+analysed text (that copy was half the file). Removing a document from such a table takes the very values it
+was indexed with, so they are kept zlib-compressed in `analysed` (a sixth of their size); they are never
+computed again, so a change to the analysis cannot unbalance the index.
 
 Several processes (app instances, workers, `rpabank reindex`) may share the folder:
 
@@ -34,6 +39,7 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice, repeat
@@ -51,7 +57,7 @@ from search.fields import indexed_fields, make_hit
 
 # title > summary > the rest (systems, technologies, tags, names) > description
 WEIGHTS = (10.0, 5.0, 1.0, 2.5)
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 TOKENIZE = "unicode61 remove_diacritics 0"
 SCHEMA = (
     """
@@ -68,8 +74,9 @@ CREATE TABLE IF NOT EXISTS docs (
     visibility TEXT NOT NULL,
     boost REAL NOT NULL DEFAULT 1.0
 );
+CREATE TABLE IF NOT EXISTS analysed (rowid INTEGER PRIMARY KEY, fields BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, summary, body, meta, tokenize = '"""
+    title, summary, body, meta, content = '', tokenize = '"""
     + TOKENIZE
     + """'
 );
@@ -93,6 +100,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
 """
 )
 BATCH = 500
+FIELD_SEPARATOR = "\n"  # between the analysed fields in `analysed` (analysed text is words and spaces only)
+AUTOMERGE = 4  # FTS5's default; a rebuild fills with it off and merges once at the end ('optimize')
 EXACT_COUNT = documents.EXACT_COUNT
 KEEP_GENERATIONS = 1000  # how far back the change log reaches (older snapshots are loaded anew)
 PRUNE_EVERY = 100
@@ -449,6 +458,27 @@ def _unlink_index(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
+def _pack(*fields: str) -> bytes:
+    """The analysed fields of a document as stored in `analysed` (to be removed from the index with)."""
+    return zlib.compress(FIELD_SEPARATOR.join(fields).encode(), 1)
+
+
+def _unpack(packed: bytes) -> list[str]:
+    return zlib.decompress(packed).decode().split(FIELD_SEPARATOR)
+
+
+def _value_id(conn: sqlite3.Connection, facet: str, value: str) -> int:
+    """The id of a facet value, added when new."""
+    found = conn.execute("SELECT id FROM facet_values WHERE facet = ? AND value = ?", (facet, value)).fetchone()
+    if found is not None:
+        return int(found[0])
+    rowid = conn.execute(
+        "INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)", (facet, value, _facet_key(value))
+    ).lastrowid
+    assert rowid is not None
+    return rowid
+
+
 def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
     """How many of these indexed texts hold each term, as FTS5 tokenizes them (the same tokenizer in a
     temporary table of this connection, so the term counts match the index exactly)."""
@@ -606,16 +636,17 @@ class Fts5Backend(SearchBackend):
     def upsert(self, documents: Iterable[Document]) -> None:
         docs = list(documents)
         if docs:
-            self._write([d.key for d in docs], docs, [(d.key, _dump(d)) for d in docs])
+            self._write([d.key for d in docs], docs)
 
     def delete(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted = [f"{t}:{i}" for t, i in keys]
         if wanted:
-            self._write(wanted, [], [(k, None) for k in wanted])
+            self._write(wanted, [])
 
-    def _write(self, keys: list[str], docs: list[Document], journal: list[tuple[str, str | None]]) -> None:
+    def _write(self, keys: list[str], docs: list[Document]) -> None:
         """Delete `keys`, insert `docs`, in the current file. While a rebuild runs, the change is also written to
-        the file's journal, which the rebuild replays into the new file before it swaps it in."""
+        the file's journal, which the rebuild replays into the new file before it swaps it in (an upsert as the
+        documents, a delete as their keys)."""
         with self._write_lock:
             for _ in range(10):
                 conn = self._conn()
@@ -628,6 +659,7 @@ class Fts5Backend(SearchBackend):
                     self._apply(conn, keys, docs)
                     if conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0]:
                         if self._rebuild_running():
+                            journal = [(d.key, _dump(d)) for d in docs] if docs else [(k, None) for k in keys]
                             conn.executemany("INSERT INTO journal (key, doc) VALUES (?, ?)", journal)
                         else:  # left by a rebuild that died: nobody will replay it
                             conn.execute("UPDATE meta SET value = '' WHERE key = 'rebuilding'")
@@ -705,6 +737,11 @@ class Fts5Backend(SearchBackend):
         try:
             count = 0
             it = iter(documents)
+            # no merging of index segments while filling (FTS5 still merges when a level grows past
+            # 'crisismerge'): one merge at the end ('optimize') is about half the work of merging as it goes
+            conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', 0)")
+            # The file is not live until the swap, whose checkpoint writes it out and syncs it: no sync before.
+            conn.execute("PRAGMA synchronous = OFF")
             while batch := list(islice(it, BATCH)):
                 conn.execute("BEGIN")
                 self._insert(conn, batch)
@@ -715,6 +752,7 @@ class Fts5Backend(SearchBackend):
             self._bump(conn)
             conn.execute("COMMIT")
             conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+            conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', ?)", (AUTOMERGE,))
         finally:
             conn.close()
         return count
@@ -787,13 +825,18 @@ class Fts5Backend(SearchBackend):
             if not rows:
                 continue
             row_marks = _marks(rows)
-            texts += [
-                " ".join(fields)
-                for fields in conn.execute(
-                    f"SELECT title, summary, body, meta FROM fts WHERE rowid IN ({row_marks})", rows
+            indexed = [
+                (rowid, *_unpack(fields))
+                for rowid, fields in conn.execute(
+                    f"SELECT rowid, fields FROM analysed WHERE rowid IN ({row_marks})", rows
                 )
             ]
-            conn.execute(f"DELETE FROM fts WHERE rowid IN ({row_marks})", rows)
+            # a contentless table forgets a row when told the values it was indexed with
+            conn.executemany(
+                "INSERT INTO fts (fts, rowid, title, summary, body, meta) VALUES ('delete', ?, ?, ?, ?, ?)", indexed
+            )
+            texts += [" ".join(fields[1:]) for fields in indexed]
+            conn.execute(f"DELETE FROM analysed WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM doc_facets WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM docs WHERE rowid IN ({row_marks})", rows)
             removed += rows
@@ -801,40 +844,40 @@ class Fts5Backend(SearchBackend):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: list[Document]) -> tuple[list[int], list[str]]:
-        """Insert; returns the new rowids and their indexed text (for the term counts)."""
-        rowids: list[int] = []
-        texts: list[str] = []
-        for doc in docs:
-            body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
-            cur = conn.execute(
-                "INSERT INTO docs (key, type, id, title, url, summary, body, visibility, boost) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc.key, doc.type, doc.id, doc.title, doc.url, doc.summary, body, doc.visibility, doc.boost),
-            )
-            rowid = cur.lastrowid
-            assert rowid is not None
-            conn.execute(
-                "INSERT INTO fts (rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
-                (rowid, a_title, a_summary, a_body, a_meta),
-            )
-            rowids.append(rowid)
-            texts.append(" ".join((a_title, a_summary, a_body, a_meta)))
-            value_ids = []
+        """Insert; returns the new rowids and their indexed text (for the term counts).
+
+        The rowids are given here (as SQLite would: after the largest, in the caller's write transaction), so that
+        each table takes all the documents in one statement."""
+        first = int(conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0])
+        rowids = list(range(first, first + len(docs)))
+        fields = [indexed_fields(doc) for doc in docs]
+        conn.executemany(
+            "INSERT INTO docs (rowid, key, type, id, title, url, summary, body, visibility, boost) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (rowid, d.key, d.type, d.id, d.title, d.url, d.summary, f[0], d.visibility, d.boost)
+                for rowid, d, f in zip(rowids, docs, fields, strict=True)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO fts (rowid, title, summary, body, meta) VALUES (?, ?, ?, ?, ?)",
+            [(rowid, *f[1:]) for rowid, f in zip(rowids, fields, strict=True)],
+        )
+        conn.executemany(
+            "INSERT INTO analysed (rowid, fields) VALUES (?, ?)",
+            [(rowid, _pack(*f[1:])) for rowid, f in zip(rowids, fields, strict=True)],
+        )
+        value_id: dict[tuple[str, str], int] = {}  # facet values met in this call
+        value_ids = []
+        for rowid, doc in zip(rowids, docs, strict=True):
             for name, values in doc.facet_values().items():
                 for value in values:
-                    found = conn.execute(
-                        "SELECT id FROM facet_values WHERE facet = ? AND value = ?", (name, value)
-                    ).fetchone()
-                    if found is None:
-                        found = (
-                            conn.execute(
-                                "INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)",
-                                (name, value, _facet_key(value)),
-                            ).lastrowid,
-                        )
-                    value_ids.append((rowid, found[0]))
-            conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
-        return rowids, texts
+                    vid = value_id.get((name, value))
+                    if vid is None:
+                        vid = value_id[(name, value)] = _value_id(conn, name, value)
+                    value_ids.append((rowid, vid))
+        conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
+        return rowids, [" ".join(f[1:]) for f in fields]
 
     @staticmethod
     def _bump(conn: sqlite3.Connection) -> int:
