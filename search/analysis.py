@@ -32,7 +32,15 @@ from rapidfuzz.process import extract
 
 from search.code import code_forms, looks_like_identifier
 from search.code import parts as code_parts
-from search.stemming import data_lines, english_danish, english_stem, english_words, synonym_groups, weak_words
+from search.stemming import (
+    JoinedForms,
+    data_lines,
+    english_danish,
+    english_stem,
+    english_words,
+    synonym_groups,
+    weak_words,
+)
 from search.stemming import fold as fold
 from search.stemming import stem as stem
 from search.stemming import stopwords as stopwords
@@ -194,26 +202,15 @@ def _completed_suspensions_plainly(text: str) -> Iterator[str]:
                 break
 
 
-class _FormsCache(dict[str, str]):
-    """word → its index forms joined by spaces; filled on a miss. A word's forms never change, so threads may
-    share it: a race computes one word twice, with the same answer. Bounded: emptied when it grows too large."""
-
-    def __missing__(self, word: str) -> str:
-        forms = " ".join(word_forms(word))
-        if len(self) >= MAX_CACHED_WORDS:
-            self.clear()
-        self[word] = forms
-        return forms
-
-
 MAX_CACHED_WORDS = 200_000
-_forms = _FormsCache()
+_forms = JoinedForms(word_forms, MAX_CACHED_WORDS)
 
 
 def analyze(text: str) -> str:
     """A text as the space-separated index forms of its words (what the backends index)."""
-    # Equal to " ".join(f for w in words(text) for f in word_forms(w)) (`analyze_plainly`), a word looked up once.
-    return " ".join(map(_forms.__getitem__, words(text)))
+    # Equal to " ".join(f for w in words(text) for f in word_forms(w)) (`analyze_plainly`), a word looked up once
+    # (every word has forms: its fold at least)
+    return " ".join(map(_forms.__getitem__, words(text)))  # type: ignore[arg-type]
 
 
 def analyze_plainly(text: str) -> str:

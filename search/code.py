@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from search.stemming import fold, stem
+from search.stemming import JoinedForms, fold, stem
 
 IDENTIFIER = re.compile(r"[^\W\d][\w]*", re.UNICODE)
 _CAMEL = re.compile(r"[A-ZÆØÅ]+(?=[A-ZÆØÅ][a-zæøå])|[A-ZÆØÅ]?[a-zæøå]+|[A-ZÆØÅ]+|\d+|[^\W\d_]+", re.UNICODE)
@@ -49,7 +49,16 @@ def code_forms(identifier: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+_forms = JoinedForms(code_forms, 200_000)
+
+
 def analyze_code(text: str) -> str:
+    """The index forms of a text's identifiers (each identifier's looked up once, in a shared cache)."""
+    return " ".join([f for f in map(_forms.__getitem__, IDENTIFIER.findall(text[:MAX_INDEXED])) if f is not None])
+
+
+def analyze_code_plainly(text: str) -> str:
+    """`analyze_code` the straightforward way (the reference it is tested against)."""
     out: list[str] = []
     for match in IDENTIFIER.finditer(text[:MAX_INDEXED]):
         out.extend(code_forms(match.group()))

@@ -7,8 +7,8 @@ original text is kept beside them for snippets.
 
 The FTS5 table is contentless (`content=''`): it holds the inverted index only, not a second copy of the
 analysed text (that copy was half the file). Removing a document from such a table takes the very values it
-was indexed with, so they are kept zlib-compressed in `analysed` (a sixth of their size); they are never
-computed again, so a change to the analysis cannot unbalance the index.
+was indexed with, so they are kept zlib-compressed in `analysed`; they are never computed again, so a change
+to the analysis cannot unbalance the index. The body kept for snippets is zlib-compressed too.
 
 Several processes (app instances, workers, `rpabank reindex`) may share the folder:
 
@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS docs (
     title TEXT NOT NULL,
     url TEXT NOT NULL,
     summary TEXT NOT NULL,
-    body TEXT NOT NULL,
+    body BLOB NOT NULL,
     visibility TEXT NOT NULL,
     boost REAL NOT NULL DEFAULT 1.0
 );
@@ -458,13 +458,22 @@ def _unlink_index(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
+def _compress(text: str) -> bytes:
+    """Text as stored compressed: a document's body in `docs`, its analysed fields in `analysed`."""
+    return zlib.compress(text.encode(), 6)
+
+
+def _decompress(packed: bytes) -> str:
+    return zlib.decompress(packed).decode()
+
+
 def _pack(*fields: str) -> bytes:
-    """The analysed fields of a document as stored in `analysed` (to be removed from the index with)."""
-    return zlib.compress(FIELD_SEPARATOR.join(fields).encode(), 1)
+    """A document's analysed fields, as kept in `analysed` (to remove it from the index with)."""
+    return _compress(FIELD_SEPARATOR.join(fields))
 
 
 def _unpack(packed: bytes) -> list[str]:
-    return zlib.decompress(packed).decode().split(FIELD_SEPARATOR)
+    return _decompress(packed).split(FIELD_SEPARATOR)
 
 
 def _value_id(conn: sqlite3.Connection, facet: str, value: str) -> int:
@@ -855,7 +864,7 @@ class Fts5Backend(SearchBackend):
             "INSERT INTO docs (rowid, key, type, id, title, url, summary, body, visibility, boost) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (rowid, d.key, d.type, d.id, d.title, d.url, d.summary, f[0], d.visibility, d.boost)
+                (rowid, d.key, d.type, d.id, d.title, d.url, d.summary, _compress(f[0]), d.visibility, d.boost)
                 for rowid, d, f in zip(rowids, docs, fields, strict=True)
             ],
         )
@@ -1051,5 +1060,5 @@ class Fts5Backend(SearchBackend):
         hits = []
         for rowid, score in page:
             _, type_, id_, title, url, summary, body = rows[rowid]
-            hits.append(make_hit(type_, id_, title, url, summary, body, round(score, 4), analyzed))
+            hits.append(make_hit(type_, id_, title, url, summary, _decompress(body), round(score, 4), analyzed))
         return hits

@@ -100,7 +100,7 @@ def test_plain_text_of_any_markdown_equals_running_every_pattern(markdown: str) 
 def test_the_word_cache_is_bounded_and_right_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = _sample()
     expected = [analyze_plainly(t) for t in texts]
-    monkeypatch.setattr(analysis, "MAX_CACHED_WORDS", 500)  # emptied again and again while the threads run
+    monkeypatch.setattr(analysis._forms, "limit", 500)  # emptied again and again while the threads run
     analysis._forms.clear()
     start = threading.Barrier(8)
     failures: list[str] = []
@@ -122,3 +122,23 @@ def test_the_word_cache_is_bounded_and_right_from_many_threads(monkeypatch: pyte
         t.join()
     assert errors == [] and failures == []
     assert len(analysis._forms) <= 500
+
+
+def test_analyze_code_equals_the_straightforward_analysis() -> None:
+    from bench.fts5_after_write import code_files
+    from search.code import analyze_code, analyze_code_plainly
+
+    texts = [doc.body for doc in code_files(200)] + [
+        "def hent_straffeattest_fra_politiet(eDocClient, EDocClient, v2Api): _ = __ + _privat",
+        "class KøHåndtering: pass  # æøå ÆØÅ",
+        "",
+    ]
+    for text in texts:
+        assert analyze_code(text) == analyze_code_plainly(text), text
+
+
+@given(st.text(max_size=200))
+def test_any_code_analyses_as_the_straightforward_analysis(text: str) -> None:
+    from search.code import analyze_code, analyze_code_plainly
+
+    assert analyze_code(text) == analyze_code_plainly(text)
