@@ -65,13 +65,21 @@ def analyze_code_plainly(text: str) -> str:
     return " ".join(out)
 
 
-_DEFINITION = re.compile(
+_KEYWORD_DEFINITION = (
     r"^\s*(?:(?:async\s+)?def|class|function|func|fn|interface|struct|enum|record|module|Sub|Function)\s+([^\W\d]\w*)"
-    r"|^\s*(?:public|private|protected|internal)\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]",
+)
+_ACCESS = ("public", "private", "protected", "internal")
+_DEFINITION = re.compile(
+    _KEYWORD_DEFINITION + r"|^\s*(?:" + "|".join(_ACCESS) + r")\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]",
     re.UNICODE | re.MULTILINE,
 )
+# the same without the second branch, which can only match after one of _ACCESS (its lazy scan is slow)
+_KEYWORD_ONLY = re.compile(_KEYWORD_DEFINITION, re.UNICODE | re.MULTILINE)
 
 
 def definitions(text: str) -> list[str]:
     """Names a file defines (functions, classes, methods): they rank that file first for the name."""
-    return [m.group(1) or m.group(2) for m in _DEFINITION.finditer(text[:MAX_INDEXED])]
+    text = text[:MAX_INDEXED]
+    if not any(word in text for word in _ACCESS):
+        return _KEYWORD_ONLY.findall(text)
+    return [m.group(1) or m.group(2) for m in _DEFINITION.finditer(text)]

@@ -72,9 +72,12 @@ def synonym_groups() -> list[list[str]]:
 
 def fold(word: str) -> str:
     """Case-fold and reduce Danish letters: `Køge`, `Koege`, `Koge` → `koge`; `Æble`, `aeble` → `able`."""
-    text = word.casefold().translate(_SPECIAL)
-    if not text.isascii():
-        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
+    if word.isascii():  # the common case: casefold is lower(), and no letter to translate or decompose
+        text = word.lower()
+    else:
+        text = word.casefold().translate(_SPECIAL)
+        if not text.isascii():
+            text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
     return text.replace("ae", "a").replace("oe", "o").replace("aa", "a")
 
 

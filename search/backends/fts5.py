@@ -36,6 +36,7 @@ import fcntl
 import heapq
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -460,7 +461,7 @@ def _unlink_index(path: Path) -> None:
 
 def _compress(text: str) -> bytes:
     """Text as stored compressed: a document's body in `docs`, its analysed fields in `analysed`."""
-    return zlib.compress(text.encode(), 6)
+    return zlib.compress(text.encode(), 1)
 
 
 def _decompress(packed: bytes) -> str:
@@ -488,9 +489,27 @@ def _value_id(conn: sqlite3.Connection, facet: str, value: str) -> int:
     return rowid
 
 
+# an analysed text of lower-case ASCII words and spaces: FTS5's tokenizer splits it exactly as str.split() does
+_PLAIN_TOKENS = re.compile(r"[a-z0-9 ]*")
+
+
 def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
-    """How many of these indexed texts hold each term, as FTS5 tokenizes them (the same tokenizer in a
-    temporary table of this connection, so the term counts match the index exactly)."""
+    """How many of these indexed texts hold each term, as FTS5 tokenizes them: split in Python when that is
+    certain to give the same (`_PLAIN_TOKENS`), else by the tokenizer itself (`_tokenizer_term_counts`)."""
+    counts: Counter[str] = Counter()
+    other = []
+    for text in texts:
+        if _PLAIN_TOKENS.fullmatch(text):
+            counts.update(set(text.split()))
+        else:
+            other.append(text)
+    counts.update(_tokenizer_term_counts(conn, other))
+    return dict(counts)
+
+
+def _tokenizer_term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
+    """How many of these texts hold each term, as FTS5 tokenizes them (the same tokenizer in a temporary table
+    of this connection, so the term counts match the index exactly)."""
     if not texts:
         return {}
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokens USING fts5(t, tokenize = '{TOKENIZE}')")

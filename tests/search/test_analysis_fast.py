@@ -142,3 +142,28 @@ def test_any_code_analyses_as_the_straightforward_analysis(text: str) -> None:
     from search.code import analyze_code, analyze_code_plainly
 
     assert analyze_code(text) == analyze_code_plainly(text)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def hent_attest(x):\n    pass\nclass KøKlient:\n    async def send(self): ...\n",
+        "public class Robot {\n  private void HentSag(int id) {\n  }\n  internal static string Navn() => x;\n}\n",
+        "Function Hent()\nEnd Function\nSub Kør()\nfunc main() {}\nfn main() {}\n",
+        "",
+    ],
+)
+def test_definitions_without_access_words_are_found_as_by_the_full_pattern(source: str) -> None:
+    from search.code import _DEFINITION, definitions
+
+    assert definitions(source) == [m.group(1) or m.group(2) for m in _DEFINITION.finditer(source)]
+
+
+@given(
+    st.lists(st.sampled_from(["def ", "class ", "public ", " x", "y(", "{", "\n", "  ", "async ", "_z"]), max_size=40)
+)
+def test_definitions_of_any_source_are_found_as_by_the_full_pattern(pieces: list[str]) -> None:
+    from search.code import _DEFINITION, definitions
+
+    source = "".join(pieces)
+    assert definitions(source) == [m.group(1) or m.group(2) for m in _DEFINITION.finditer(source)]

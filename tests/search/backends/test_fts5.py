@@ -312,6 +312,19 @@ def test_term_counts_use_the_index_tokenizer() -> None:
     assert fts5._term_counts(conn, ["Æble æble-grød x_y", "æble 2x"]) == {"æble": 2, "grød": 1, "x": 1, "y": 1, "2x": 1}
 
 
+def test_term_counts_split_in_python_equal_the_tokenizer_s() -> None:
+    """Analysed text of plain lower-case words is counted in Python; it must count as FTS5 would."""
+    from bench.catalogue_gen import processes
+    from bench.fts5_after_write import code_files
+    from search.fields import indexed_fields
+
+    texts = [" ".join(indexed_fields(d)[1:]) for d in [*processes(150, seed=5), *code_files(50)]]
+    texts += ["a  b", " lead and trail ", "x_y z", "Upper case", "ærø koge", "tab\there", "", "2x 2x 10"]
+    assert sum(1 for t in texts if fts5._PLAIN_TOKENS.fullmatch(t)) > 190  # most take the fast way
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    assert fts5._term_counts(conn, texts) == fts5._tokenizer_term_counts(conn, texts)
+
+
 def test_a_rebuild_that_died_leaves_no_journaling_behind(tmp_path: Path) -> None:
     backend = Fts5Backend(tmp_path)
     backend.rebuild([doc("a", "Attester")])
