@@ -84,8 +84,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS facet_values (id INTEGER PRIMARY KEY, facet TEXT NOT NULL, value TEXT NOT NULL,
                                          vkey TEXT NOT NULL, UNIQUE (facet, value));
-CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_facets_by_row ON doc_facets (rowid);
+CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL,
+                                       PRIMARY KEY (rowid, value_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changed_docs (gen INTEGER NOT NULL, doc INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS changed_docs_by_gen ON changed_docs (gen);
@@ -459,9 +459,9 @@ def _unlink_index(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
-def _compress(text: str) -> bytes:
+def _compress(text: str, level: int = 6) -> bytes:
     """Text as stored compressed: a document's body in `docs`, its analysed fields in `analysed`."""
-    return zlib.compress(text.encode(), 1)
+    return zlib.compress(text.encode(), level)
 
 
 def _decompress(packed: bytes) -> str:
@@ -470,7 +470,7 @@ def _decompress(packed: bytes) -> str:
 
 def _pack(*fields: str) -> bytes:
     """A document's analysed fields, as kept in `analysed` (to remove it from the index with)."""
-    return _compress(FIELD_SEPARATOR.join(fields))
+    return _compress(FIELD_SEPARATOR.join(fields), 1)  # large, and read only to remove the document: fast
 
 
 def _unpack(packed: bytes) -> list[str]:
