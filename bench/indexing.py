@@ -40,6 +40,8 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":  # not this folde
     del sys.path[0]
 sys.path.append(str(ROOT))  # after PYTHONPATH: a child run imports the code under test first
 DEFAULT_PG = os.environ.get("RPABANK_BENCH_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+from bench.scale import pg_admin, rss_mb  # noqa: E402
+
 MUNICIPALITIES = {
     "253": "Greve",
     "259": "Køge",
@@ -53,24 +55,6 @@ MUNICIPALITIES = {
     "376": "Guldborgsund",
     "390": "Vordingborg",
 }
-
-
-def vm(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def pg_admin(url: str, sql: str) -> None:
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    with psycopg.connect(
-        host=u.host, port=u.port or 5432, user=u.username, password=u.password, dbname=u.database, autocommit=True
-    ) as conn:
-        conn.execute(sql)
 
 
 # ---------------------------------------------------------------- the child run
@@ -232,7 +216,7 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
             backend = Fts5Backend(work / "search")
         out: dict[str, Any] = {}
         Path("/proc/self/clear_refs").write_text("5")  # peak RSS from here on
-        rss_before = vm("VmRSS")
+        rss_before = rss_mb()
         wall, cpu = time.perf_counter(), time.process_time()
         count = asyncio.run(reindex(url, backend, config, work))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -240,8 +224,8 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
             reindex_docs=count,
             reindex_per_s=count / wall,
             reindex_per_cpu_s=count / cpu,
-            reindex_peak_rss_mb=vm("VmHWM"),
-            reindex_rss_growth_mb=vm("VmHWM") - rss_before,
+            reindex_peak_rss_mb=rss_mb(field="VmHWM"),
+            reindex_rss_growth_mb=rss_mb(field="VmHWM") - rss_before,
         )
         if engine_name == "postgres":
             index, database = sizes_pg(url)
@@ -305,19 +289,19 @@ def run_child(src: Path, engine: str, n: int, code: int, pg_url: str) -> dict[st
     return result
 
 
-ROWS = [
-    ("reindex_per_s", "reindex (database → index), documents/s by the clock", "{:,.0f}"),
-    ("reindex_per_cpu_s", "reindex, documents per CPU second of the process", "{:,.0f}"),
-    ("backend_per_cpu_s", "analysis + backend alone, documents per CPU second", "{:,.0f}"),
-    ("reindex_peak_rss_mb", "reindex: peak RSS of the process (MB)", "{:,.0f}"),
-    ("reindex_rss_growth_mb", "reindex: peak RSS above the RSS before it (MB)", "{:,.0f}"),
-    ("code_read_files_per_s", "code files read from the mirror, files/s", "{:,.0f}"),
-    ("code_upsert_files_per_cpu_s", "code files analysed + upserted, files per CPU second", "{:,.0f}"),
-    ("code_upsert_files_per_s", "code files analysed + upserted, files/s by the clock", "{:,.0f}"),
-    ("index_mb", "index size (MB)", "{:,.1f}"),
-    ("database_mb", "database indexed (MB)", "{:,.1f}"),
-    ("index_over_database", "index / database", "{:.2f}x"),
-]
+ROWS = {  # key: (what, format)
+    "reindex_per_s": ("reindex (database → index), documents/s by the clock", "{:,.0f}"),
+    "reindex_per_cpu_s": ("reindex, documents per CPU second of the process", "{:,.0f}"),
+    "backend_per_cpu_s": ("analysis + backend alone, documents per CPU second", "{:,.0f}"),
+    "reindex_peak_rss_mb": ("reindex: peak RSS of the process (MB)", "{:,.0f}"),
+    "reindex_rss_growth_mb": ("reindex: peak RSS above the RSS before it (MB)", "{:,.0f}"),
+    "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
+    "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
+    "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
+    "index_mb": ("index size (MB)", "{:,.1f}"),
+    "database_mb": ("database indexed (MB)", "{:,.1f}"),
+    "index_over_database": ("index / database", "{:.2f}x"),
+}
 
 
 def main() -> None:
@@ -338,7 +322,7 @@ def main() -> None:
         print(f"\n{engine}: {args.docs:,} processes" + (f" + {args.code:,} code files" if args.code else ""))
         labels = [label for label, _ in sources][::-1]
         print(f"  {'':58}" + "".join(f"{label:>12}" for label in labels))
-        for key, title, fmt in ROWS:
+        for key, (title, fmt) in ROWS.items():
             if any(key in results[label] for label in labels):
                 cells = [fmt.format(results[label][key]) if key in results[label] else "-" for label in labels]
                 print(f"  {title:58}" + "".join(f"{c:>12}" for c in cells))
