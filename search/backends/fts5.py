@@ -768,7 +768,7 @@ class Fts5Backend(SearchBackend):
             # no merging of index segments while filling (FTS5 still merges when a level grows past
             # 'crisismerge'): one merge at the end ('optimize') is about half the work of merging as it goes
             conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', 0)")
-            # The file is not live until the swap, whose checkpoint writes it out and syncs it: no sync before.
+            # The file is not live until the swap; the checkpoint at the end writes it out and syncs it.
             conn.execute("PRAGMA synchronous = OFF")
             while batch := list(islice(it, BATCH)):
                 conn.execute("BEGIN")
@@ -781,6 +781,8 @@ class Fts5Backend(SearchBackend):
             conn.execute("COMMIT")
             conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
             conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', ?)", (AUTOMERGE,))
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # written out and synced before anyone can use it
         finally:
             conn.close()
         return count
