@@ -121,6 +121,21 @@ async def bank(repos: int, files: int, measure_full: bool) -> None:
         f"bank {repos} repos × {files} files: mirror+metadata {mirrored:.1f} s; "
         f"incremental indexing of all {total} files {indexed:.1f} s = {total / indexed:,.0f} files/s"
     )
+    from codebank.search_documents import read_texts
+
+    started = time.perf_counter()
+    read = 0
+    for r in range(repos):
+        mirror = config.mirror(f"robot-{r}")
+        head = subprocess.run(
+            ["git", "--git-dir", str(mirror), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        read += len(read_texts(mirror, head, None))
+    took = time.perf_counter() - started
+    print(
+        f"  reading alone (every file of every mirror at its head): {read} files in {took:.1f} s = "
+        f"{read / took:,.0f} files/s"
+    )
     if measure_full:
         started = time.perf_counter()
         count = await indexer.rebuild()

@@ -7,20 +7,21 @@ and no user text reaches git as an option or an unchecked revision. Clone and fe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from git import Git as GitCommand
-from git import Repo
-from git.exc import BadName, BadObject, GitCommandError
+from git.exc import GitCommandError
 
 from codebank.errors import GitError
 from core.errors import Invalid, NotFound
@@ -408,19 +409,51 @@ def entry_at(repo: Path, commit: str, path: str) -> Entry:
     raise NotFound(f"No file {path!r} at this ref.", field="path")
 
 
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")  # SHA-1 or SHA-256
+
+
 def read_blobs(repo: Path, shas: list[str]) -> Iterator[tuple[str, bytes]]:
-    """(sha, content) for many blobs through GitPython's object database (one `git cat-file --batch`)."""
-    if not shas:
+    """(sha, content) for many blobs, in their order, streamed from one `git cat-file --batch`: the names go in
+    from a thread while the contents are read, so git never waits for a round trip. Missing ones and names that
+    are not object ids are left out."""
+    wanted = [sha for sha in shas if _OBJECT_ID.fullmatch(sha)]
+    if not wanted:
         return
-    handle = Repo(repo)
+    process = subprocess.Popen(
+        ["git", *SAFE_CONFIG, "cat-file", "--batch"],
+        cwd=repo,
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+
+    def feed() -> None:
+        with contextlib.suppress(OSError):  # git stopped early (the reader gave up): nothing more to say
+            stdin.write("".join(f"{sha}\n" for sha in wanted).encode())
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
     try:
-        for sha in shas:
-            try:
-                yield sha, handle.odb.stream(bytes.fromhex(sha)).read()
-            except (ValueError, BadName, BadObject):
-                continue
+        for sha in wanted:
+            header = stdout.readline().split()
+            if len(header) == 3 and header[1] == b"blob":
+                content = stdout.read(int(header[2]))
+                stdout.read(1)  # the newline after each object
+                yield sha, content
+            elif len(header) == 3:  # an object of another kind
+                stdout.read(int(header[2]) + 1)
+            elif not header:
+                raise GitError("git cat-file stopped before it was done")
     finally:
-        handle.close()
+        process.kill()
+        process.wait()
+        writer.join()
+        stdout.close()
 
 
 def read_blob(repo: Path, sha: str) -> bytes:

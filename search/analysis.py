@@ -32,14 +32,26 @@ from rapidfuzz.process import extract
 
 from search.code import code_forms, looks_like_identifier
 from search.code import parts as code_parts
-from search.stemming import data_lines, english_danish, english_stem, english_words, synonym_groups, weak_words
+from search.stemming import (
+    JoinedForms,
+    data_lines,
+    english_danish,
+    english_stem,
+    english_words,
+    synonym_groups,
+    weak_words,
+)
 from search.stemming import fold as fold
 from search.stemming import stem as stem
 from search.stemming import stopwords as stopwords
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD_CHARS = re.compile(r"\w+", re.UNICODE)  # _WORD in a text without "_" (faster: one category, no set)
 # a word directly followed by a hyphen and then a space: the first half of a suspended compound
 _SUSPENDED = re.compile(r"([^\W_]+)-(?=\s|,)", re.UNICODE)
+# the hyphen of one: found by a fast scan for "-", then the word is read backwards from it (the pattern above,
+# run over a whole text, backtracks through every word at every letter)
+_SUSPENDING_HYPHEN = re.compile(r"-(?=\s|,)")
 _JOINERS = frozenset({"og", "eller", "samt"})
 MAX_QUERY_WORDS = 32
 MIN_HEAD = 4
@@ -152,33 +164,60 @@ def words(text: str) -> list[str]:
     `børne- og straffeattester` → `børne`, `og`, `straffeattester`, `børneattester`.
     """
     lowered = text.casefold()
-    found = _WORD.findall(lowered)
-    completed = list(_completed_suspensions(lowered))
-    return found + completed
+    found = _WORD_CHARS.findall(lowered.replace("_", " ") if "_" in lowered else lowered)
+    if "-" in lowered:  # no hyphen, no suspended compound
+        found.extend(_completed_suspensions(lowered))
+    return found
 
 
 def _completed_suspensions(text: str) -> Iterator[str]:
-    for match in _SUSPENDED.finditer(text):
-        rest = text[match.end() :]
-        following = _WORD.findall(rest[:120])
+    """The completed words of the suspended compounds of a lower-case text (`børne- og straffeattester` →
+    `børneattester`): the first half joined to the head of the next compound within a few words."""
+    for hyphen in _SUSPENDING_HYPHEN.finditer(text):
+        end = start = hyphen.start()
+        while start and text[start - 1].isalnum():  # [^\W_] is exactly str.isalnum
+            start -= 1
+        if start == end:
+            continue
         # skip joiners and further suspended halves: "børne-, ungdoms- og straffeattester"
-        for candidate in following[:6]:
+        for candidate in _WORD.findall(text, hyphen.end(), hyphen.end() + 120)[:6]:
             if candidate in _JOINERS:
                 continue
             parts = split_compound(candidate)
-            if parts and rest.find(candidate + "-") != rest.find(candidate):
-                head = parts[-1]
-                yield match.group(1) + head
+            if parts:
+                yield text[start:end] + parts[-1]
                 break
+
+
+def _completed_suspensions_plainly(text: str) -> Iterator[str]:
+    """`_completed_suspensions` the straightforward way, with `_SUSPENDED` (the reference it is tested against)."""
+    for match in _SUSPENDED.finditer(text):
+        rest = text[match.end() :]
+        for candidate in _WORD.findall(rest[:120])[:6]:
+            if candidate in _JOINERS:
+                continue
+            parts = split_compound(candidate)
             if parts:
                 yield match.group(1) + parts[-1]
                 break
 
 
+MAX_CACHED_WORDS = 200_000
+_forms = JoinedForms(word_forms, MAX_CACHED_WORDS)
+
+
 def analyze(text: str) -> str:
     """A text as the space-separated index forms of its words (what the backends index)."""
+    # Equal to " ".join(f for w in words(text) for f in word_forms(w)) (`analyze_plainly`), a word looked up once
+    # (every word has forms: its fold at least)
+    return " ".join(map(_forms.__getitem__, words(text)))  # type: ignore[arg-type]
+
+
+def analyze_plainly(text: str) -> str:
+    """`analyze` the straightforward way, without the cache of joined forms (the reference it is tested against)."""
+    lowered = text.casefold()
     out: list[str] = []
-    for word in words(text):
+    for word in [*_WORD.findall(lowered), *_completed_suspensions_plainly(lowered)]:
         out.extend(word_forms(word))
     return " ".join(out)
 

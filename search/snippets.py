@@ -11,15 +11,15 @@ from search.analysis import AnalyzedQuery, word_forms
 from search.code import IDENTIFIER, code_forms
 
 _WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
+# (pattern, replacement, a string every match holds: a text without it is left alone without running the pattern)
 _MD = [
-    (re.compile(r"```.*?```", re.S), " "),
-    (re.compile(r"`([^`]*)`"), r"\1"),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), ""),
-    (re.compile(r"[*_]{1,3}([^*_]+)[*_]{1,3}"), r"\1"),
-    (re.compile(r"\|"), " "),
-    (re.compile(r"\s+"), " "),
+    (re.compile(r"```.*?```", re.S), " ", "```"),
+    (re.compile(r"`([^`]*)`"), r"\1", "`"),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1", "]("),
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1", "]("),
+    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), "", ""),
+    (re.compile(r"[*_]{1,3}([^*_]+)[*_]{1,3}"), r"\1", "*_"),
+    (re.compile(r"\|"), " ", "|"),
 ]
 WINDOW = 28
 MATCHER_MEMORY = 50_000  # words whose answer one matcher remembers
@@ -28,9 +28,15 @@ MATCHER_MEMORY = 50_000  # words whose answer one matcher remembers
 def plain_text(markdown: str) -> str:
     """Markdown as the plain words a snippet shows."""
     text = markdown
-    for pattern, replacement in _MD:
+    for pattern, replacement, needs in _MD:
+        if needs == "*_":
+            if "*" not in text and "_" not in text:
+                continue
+        elif needs not in text:
+            continue
         text = pattern.sub(replacement, text)
-    return text.strip()
+    # what `re.sub(r"\s+", " ", text).strip()` gives (`\s`, split() and strip() share one notion of space)
+    return " ".join(text.split())
 
 
 class Matcher:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -71,9 +72,12 @@ def synonym_groups() -> list[list[str]]:
 
 def fold(word: str) -> str:
     """Case-fold and reduce Danish letters: `Køge`, `Koege`, `Koge` → `koge`; `Æble`, `aeble` → `able`."""
-    text = word.casefold().translate(_SPECIAL)
-    if not text.isascii():
-        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
+    if word.isascii():  # the common case: casefold is lower(), and no letter to translate or decompose
+        text = word.lower()
+    else:
+        text = word.casefold().translate(_SPECIAL)
+        if not text.isascii():
+            text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if ch.isalnum()).casefold()
     return text.replace("ae", "a").replace("oe", "o").replace("aa", "a")
 
 
@@ -111,3 +115,22 @@ def stem(word: str) -> str:
     if override is not None:
         return fold(override)
     return fold(_stemmer().stemWord(word))
+
+
+class JoinedForms(dict[str, str | None]):
+    """word → its index forms joined by spaces (None when it has none), filled on a miss from `forms`. A word's
+    forms never change, so threads may share one: a race computes a word twice, with the same answer. Bounded:
+    emptied when it holds `limit` words (a dict's single operations are atomic, so that is safe as well)."""
+
+    def __init__(self, forms: Callable[[str], tuple[str, ...]], limit: int) -> None:
+        super().__init__()
+        self.forms = forms
+        self.limit = limit
+
+    def __missing__(self, word: str) -> str | None:
+        found = self.forms(word)
+        joined = " ".join(found) if found else None
+        if len(self) >= self.limit:
+            self.clear()
+        self[word] = joined
+        return joined

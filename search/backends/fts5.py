@@ -2,8 +2,13 @@
 
 Layout: `<dir>/current` names the live index file (`index-<stamp>.sqlite3`). A rebuild writes a new file and
 then replaces `current` atomically, so searches never see a half-built index and an interrupted rebuild
-leaves the old one live. Documents are stored as their analysed forms (see `search.analysis`); the
+leaves the old one live. Documents are indexed as their analysed forms (see `search.analysis`); the
 original text is kept beside them for snippets.
+
+The FTS5 table is contentless (`content=''`): it holds the inverted index only, not a second copy of the
+analysed text (that copy was half the file). Removing a document from such a table takes the very values it
+was indexed with, so they are kept zlib-compressed in `analysed`; they are never computed again, so a change
+to the analysis cannot unbalance the index. The body kept for snippets is zlib-compressed too.
 
 Several processes (app instances, workers, `rpabank reindex`) may share the folder:
 
@@ -32,9 +37,11 @@ import hashlib
 import heapq
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
@@ -50,10 +57,9 @@ from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
 
-# title > summary > the rest (systems, technologies, tags, names) > description
 # title > summary > the rest (systems, technologies, tags, names) > description; the facet tokens do not score
 WEIGHTS = (10.0, 5.0, 1.0, 2.5, 0.0)
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 TOKENIZE = "unicode61 remove_diacritics 0"
 SCHEMA = (
     """
@@ -66,20 +72,21 @@ CREATE TABLE IF NOT EXISTS docs (
     title TEXT NOT NULL,
     url TEXT NOT NULL,
     summary TEXT NOT NULL,
-    body TEXT NOT NULL,
+    body BLOB NOT NULL,
     visibility TEXT NOT NULL,
     boost REAL NOT NULL DEFAULT 1.0
 );
+CREATE TABLE IF NOT EXISTS analysed (rowid INTEGER PRIMARY KEY, fields BLOB NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    title, summary, body, meta, facets, tokenize = '"""
+    title, summary, body, meta, facets, content = '', tokenize = '"""
     + TOKENIZE
     + """'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
 CREATE TABLE IF NOT EXISTS facet_values (id INTEGER PRIMARY KEY, facet TEXT NOT NULL, value TEXT NOT NULL,
                                          vkey TEXT NOT NULL, UNIQUE (facet, value));
-CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_facets_by_row ON doc_facets (rowid);
+CREATE TABLE IF NOT EXISTS doc_facets (rowid INTEGER NOT NULL, value_id INTEGER NOT NULL,
+                                       PRIMARY KEY (rowid, value_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS changed_docs (gen INTEGER NOT NULL, doc INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS changed_docs_by_gen ON changed_docs (gen);
@@ -95,6 +102,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '"""
 """
 )
 BATCH = 500
+FIELD_SEPARATOR = "\n"  # between the analysed fields in `analysed` (analysed text is words and spaces only)
+AUTOMERGE = 4  # FTS5's default; a rebuild fills with it off and merges once at the end ('optimize')
 EXACT_COUNT = documents.EXACT_COUNT
 KEEP_GENERATIONS = 1000  # how far back the change log reaches (older snapshots are loaded anew)
 PRUNE_EVERY = 100
@@ -566,9 +575,57 @@ def _unlink_index(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
+def _compress(text: str, level: int = 6) -> bytes:
+    """Text as stored compressed: a document's body in `docs`, its analysed fields in `analysed`."""
+    return zlib.compress(text.encode(), level)
+
+
+def _decompress(packed: bytes) -> str:
+    return zlib.decompress(packed).decode()
+
+
+def _pack(*fields: str) -> bytes:
+    """A document's analysed fields, as kept in `analysed` (to remove it from the index with)."""
+    return _compress(FIELD_SEPARATOR.join(fields), 1)  # large, and read only to remove the document: fast
+
+
+def _unpack(packed: bytes) -> list[str]:
+    return _decompress(packed).split(FIELD_SEPARATOR)
+
+
+def _value_id(conn: sqlite3.Connection, facet: str, value: str) -> int:
+    """The id of a facet value, added when new."""
+    found = conn.execute("SELECT id FROM facet_values WHERE facet = ? AND value = ?", (facet, value)).fetchone()
+    if found is not None:
+        return int(found[0])
+    rowid = conn.execute(
+        "INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)", (facet, value, _facet_key(value))
+    ).lastrowid
+    assert rowid is not None
+    return rowid
+
+
+# an analysed text of lower-case ASCII words and spaces: FTS5's tokenizer splits it exactly as str.split() does
+_PLAIN_TOKENS = re.compile(r"[a-z0-9 ]*")
+
+
 def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
-    """How many of these indexed texts hold each term, as FTS5 tokenizes them (the same tokenizer in a
-    temporary table of this connection, so the term counts match the index exactly)."""
+    """How many of these indexed texts hold each term, as FTS5 tokenizes them: split in Python when that is
+    certain to give the same (`_PLAIN_TOKENS`), else by the tokenizer itself (`_tokenizer_term_counts`)."""
+    counts: Counter[str] = Counter()
+    other = []
+    for text in texts:
+        if _PLAIN_TOKENS.fullmatch(text):
+            counts.update(set(text.split()))
+        else:
+            other.append(text)
+    counts.update(_tokenizer_term_counts(conn, other))
+    return dict(counts)
+
+
+def _tokenizer_term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
+    """How many of these texts hold each term, as FTS5 tokenizes them (the same tokenizer in a temporary table
+    of this connection, so the term counts match the index exactly)."""
     if not texts:
         return {}
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.tokens USING fts5(t, tokenize = '{TOKENIZE}')")
@@ -723,16 +780,17 @@ class Fts5Backend(SearchBackend):
     def upsert(self, documents: Iterable[Document]) -> None:
         docs = list(documents)
         if docs:
-            self._write([d.key for d in docs], docs, [(d.key, _dump(d)) for d in docs])
+            self._write([d.key for d in docs], docs)
 
     def delete(self, keys: Iterable[tuple[str, str]]) -> None:
         wanted = [f"{t}:{i}" for t, i in keys]
         if wanted:
-            self._write(wanted, [], [(k, None) for k in wanted])
+            self._write(wanted, [])
 
-    def _write(self, keys: list[str], docs: list[Document], journal: list[tuple[str, str | None]]) -> None:
+    def _write(self, keys: list[str], docs: list[Document]) -> None:
         """Delete `keys`, insert `docs`, in the current file. While a rebuild runs, the change is also written to
-        the file's journal, which the rebuild replays into the new file before it swaps it in."""
+        the file's journal, which the rebuild replays into the new file before it swaps it in (an upsert as the
+        documents, a delete as their keys)."""
         with self._write_lock:
             for _ in range(10):
                 conn = self._conn()
@@ -745,6 +803,7 @@ class Fts5Backend(SearchBackend):
                     self._apply(conn, keys, docs)
                     if conn.execute("SELECT value FROM meta WHERE key = 'rebuilding'").fetchone()[0]:
                         if self._rebuild_running():
+                            journal = [(d.key, _dump(d)) for d in docs] if docs else [(k, None) for k in keys]
                             conn.executemany("INSERT INTO journal (key, doc) VALUES (?, ?)", journal)
                         else:  # left by a rebuild that died: nobody will replay it
                             conn.execute("UPDATE meta SET value = '' WHERE key = 'rebuilding'")
@@ -822,6 +881,11 @@ class Fts5Backend(SearchBackend):
         try:
             count = 0
             it = iter(documents)
+            # no merging of index segments while filling (FTS5 still merges when a level grows past
+            # 'crisismerge'): one merge at the end ('optimize') is about half the work of merging as it goes
+            conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', 0)")
+            # The file is not live until the swap; the checkpoint at the end writes it out and syncs it.
+            conn.execute("PRAGMA synchronous = OFF")
             while batch := list(islice(it, BATCH)):
                 conn.execute("BEGIN")
                 self._insert(conn, batch)
@@ -834,6 +898,9 @@ class Fts5Backend(SearchBackend):
             self._bump(conn)
             conn.execute("COMMIT")
             conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+            conn.execute("INSERT INTO fts (fts, rank) VALUES ('automerge', ?)", (AUTOMERGE,))
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # written out and synced before anyone can use it
         finally:
             conn.close()
         return count
@@ -906,13 +973,19 @@ class Fts5Backend(SearchBackend):
             if not rows:
                 continue
             row_marks = _marks(rows)
-            texts += [
-                " ".join(fields)
-                for fields in conn.execute(
-                    f"SELECT title, summary, body, meta FROM fts WHERE rowid IN ({row_marks})", rows
+            indexed = [
+                (rowid, *_unpack(fields))
+                for rowid, fields in conn.execute(
+                    f"SELECT rowid, fields FROM analysed WHERE rowid IN ({row_marks})", rows
                 )
             ]
-            conn.execute(f"DELETE FROM fts WHERE rowid IN ({row_marks})", rows)
+            # a contentless table forgets a row when told the values it was indexed with
+            conn.executemany(
+                "INSERT INTO fts (fts, rowid, title, summary, body, meta, facets) VALUES ('delete', ?, ?, ?, ?, ?, ?)",
+                indexed,
+            )
+            texts += [" ".join(fields[1:5]) for fields in indexed]  # the words (not the facet tokens)
+            conn.execute(f"DELETE FROM analysed WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM doc_facets WHERE rowid IN ({row_marks})", rows)
             conn.execute(f"DELETE FROM docs WHERE rowid IN ({row_marks})", rows)
             removed += rows
@@ -920,41 +993,41 @@ class Fts5Backend(SearchBackend):
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, docs: list[Document]) -> tuple[list[int], list[str]]:
-        """Insert; returns the new rowids and their indexed text (for the term counts)."""
-        rowids: list[int] = []
-        texts: list[str] = []
-        for doc in docs:
-            body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
-            cur = conn.execute(
-                "INSERT INTO docs (key, type, id, title, url, summary, body, visibility, boost) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc.key, doc.type, doc.id, doc.title, doc.url, doc.summary, body, doc.visibility, doc.boost),
-            )
-            rowid = cur.lastrowid
-            assert rowid is not None
-            facets = doc.facet_values()
-            conn.execute(
-                "INSERT INTO fts (rowid, title, summary, body, meta, facets) VALUES (?, ?, ?, ?, ?, ?)",
-                (rowid, a_title, a_summary, a_body, a_meta, facet_tokens(facets)),
-            )
-            rowids.append(rowid)
-            texts.append(" ".join((a_title, a_summary, a_body, a_meta)))
-            value_ids = []
-            for name, values in facets.items():
+        """Insert; returns the new rowids and their indexed text (for the term counts).
+
+        The rowids are given here (as SQLite would: after the largest, in the caller's write transaction), so that
+        each table takes all the documents in one statement."""
+        first = int(conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0])
+        rowids = list(range(first, first + len(docs)))
+        fields = [indexed_fields(doc) for doc in docs]
+        conn.executemany(
+            "INSERT INTO docs (rowid, key, type, id, title, url, summary, body, visibility, boost) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (rowid, d.key, d.type, d.id, d.title, d.url, d.summary, _compress(f[0]), d.visibility, d.boost)
+                for rowid, d, f in zip(rowids, docs, fields, strict=True)
+            ],
+        )
+        tokens = [facet_tokens(doc.facet_values()) for doc in docs]
+        conn.executemany(
+            "INSERT INTO fts (rowid, title, summary, body, meta, facets) VALUES (?, ?, ?, ?, ?, ?)",
+            [(rowid, *f[1:], t) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
+        )
+        conn.executemany(
+            "INSERT INTO analysed (rowid, fields) VALUES (?, ?)",
+            [(rowid, _pack(*f[1:], t)) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
+        )
+        value_id: dict[tuple[str, str], int] = {}  # facet values met in this call
+        value_ids = []
+        for rowid, doc in zip(rowids, docs, strict=True):
+            for name, values in doc.facet_values().items():
                 for value in values:
-                    found = conn.execute(
-                        "SELECT id FROM facet_values WHERE facet = ? AND value = ?", (name, value)
-                    ).fetchone()
-                    if found is None:
-                        found = (
-                            conn.execute(
-                                "INSERT INTO facet_values (facet, value, vkey) VALUES (?, ?, ?)",
-                                (name, value, _facet_key(value)),
-                            ).lastrowid,
-                        )
-                    value_ids.append((rowid, found[0]))
-            conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
-        return rowids, texts
+                    vid = value_id.get((name, value))
+                    if vid is None:
+                        vid = value_id[(name, value)] = _value_id(conn, name, value)
+                    value_ids.append((rowid, vid))
+        conn.executemany("INSERT INTO doc_facets (rowid, value_id) VALUES (?, ?)", value_ids)
+        return rowids, [" ".join(f[1:]) for f in fields]
 
     @staticmethod
     def _bump(conn: sqlite3.Connection) -> int:
@@ -1151,5 +1224,5 @@ class Fts5Backend(SearchBackend):
         hits = []
         for rowid, score in page:
             _, type_, id_, title, url, summary, body = rows[rowid]
-            hits.append(make_hit(type_, id_, title, url, summary, body, round(score, 4), analyzed))
+            hits.append(make_hit(type_, id_, title, url, summary, _decompress(body), round(score, 4), analyzed))
         return hits

@@ -133,7 +133,7 @@ def document_row(doc: Document) -> Params:
         "boost": float(doc.boost),
         "tsv": lexemes_literal(terms),
         "rank": rank,
-        "terms": terms,
+        "terms": terms,  # (not stored: `tsv` holds them; counted into `search_terms`)
         "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
         "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
     }
@@ -248,10 +248,11 @@ class _Sql:
                 boost real NOT NULL DEFAULT 1.0,
                 tsv tsvector NOT NULL,
                 rank tsvector NOT NULL,
-                terms text[] NOT NULL,
                 facets text[] NOT NULL,
                 facet_keys text[] NOT NULL
             )""",
+            # the lexemes were kept a second time as a `terms` array (a seventh of the table): `tsv` has them
+            f"ALTER TABLE {self.docs} DROP COLUMN IF EXISTS terms",
             f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
             *self.document_indexes(self.docs),
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
@@ -297,10 +298,8 @@ class _Sql:
         return (
             text(
                 f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
-                "rank, "
-                "terms, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:terms AS text[]), "
-                "CAST(:facets AS text[]), "
+                "rank, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:facets AS text[]), "
                 "CAST(:facet_keys AS text[]))"
             ),
             rows,
@@ -322,7 +321,10 @@ class _Sql:
             *self.lock_keys(keys),
             (
                 text(
-                    f"""WITH gone AS (DELETE FROM {self.docs} WHERE key = ANY(CAST(:keys AS text[])) RETURNING terms),
+                    f"""WITH gone AS (
+                        DELETE FROM {self.docs} WHERE key = ANY(CAST(:keys AS text[]))
+                        RETURNING tsvector_to_array(tsv) AS terms
+                    ),
                     delta AS (
                         SELECT term, sum(n)::integer AS n FROM (
                             SELECT unnest(terms) AS term, -1 AS n FROM gone
@@ -349,7 +351,7 @@ class _Sql:
             (
                 text(
                     f"INSERT INTO {self.terms} (term, df) SELECT term, count(*) FROM {self.docs}, "
-                    "unnest(terms) AS term GROUP BY term"
+                    "unnest(tsvector_to_array(tsv)) AS term GROUP BY term"
                 ),
                 {},
             ),

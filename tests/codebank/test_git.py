@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -49,7 +52,7 @@ def test_accepted_urls(url: str) -> None:
     assert validate_url(url, allow_local=False) == url
 
 
-def test_local_paths_only_when_allowed(tmp_path: object) -> None:
+def test_local_paths_only_when_allowed(tmp_path: Path) -> None:
     assert validate_url(str(tmp_path), allow_local=True)
     with pytest.raises(Invalid):
         validate_url(str(tmp_path) + "/missing", allow_local=True)
@@ -117,3 +120,43 @@ def test_the_probe_gives_up_on_a_silent_host_and_skips_a_proxied_one(monkeypatch
         git.probe(url, timeout=1)  # through a proxy git talks to the proxy: no probe of the host
     finally:
         server.close()
+
+
+def _repo_with(tmp_path: Path, files: dict[str, bytes]) -> tuple[Path, str]:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name, content in files.items():
+        (repo / name).write_bytes(content)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env={**env, "PATH": "/usr/bin:/bin"})
+    head = git.run_git(["rev-parse", "HEAD"], cwd=repo).decode().strip()
+    return repo, head
+
+
+def test_many_blobs_are_read_in_one_stream_each_as_git_shows_it(tmp_path: Path) -> None:
+    files = {f"f{i}.py": (f"def f_{i}():\n    return {i}\n" * (i % 7 + 1)).encode() for i in range(300)}
+    files["empty.txt"] = b""
+    files["binary.bin"] = bytes(range(256)) * 50  # newlines and NULs inside: the sizes, not lines, delimit
+    repo, head = _repo_with(tmp_path, files)
+    entries = git.all_files(repo, head)
+    shas = [e.sha for e in entries]
+    tree = git.run_git(["rev-parse", f"{head}^{{tree}}"], cwd=repo).decode().strip()
+    wanted = [*shas, "0" * 40, tree, "not-a-sha", shas[0]]  # missing, a tree, nonsense, a repeat
+
+    found = list(git.read_blobs(repo, wanted))
+
+    assert [sha for sha, _ in found] == [*shas, shas[0]]  # in order; missing, non-blobs and nonsense left out
+    by_path = {e.sha: e.path for e in entries}
+    for sha, content in found:
+        assert content == files[by_path[sha]]
+
+
+def test_a_reader_that_stops_early_leaves_no_git_behind(tmp_path: Path) -> None:
+    repo, head = _repo_with(tmp_path, {f"f{i}.txt": b"x" * 70_000 + str(i).encode() for i in range(40)})
+    shas = [e.sha for e in git.all_files(repo, head)]
+    stream = git.read_blobs(repo, shas)
+    sha, content = next(stream)
+    assert content.startswith(b"xxx")
+    stream.close()  # kills git and joins the feeding thread (else this would hang or leak)
+    assert git.read_blob(repo, shas[1]).startswith(b"xxx")  # and the repository reads as before

@@ -316,6 +316,19 @@ def test_term_counts_use_the_index_tokenizer() -> None:
     assert fts5._term_counts(conn, ["Æble æble-grød x_y", "æble 2x"]) == {"æble": 2, "grød": 1, "x": 1, "y": 1, "2x": 1}
 
 
+def test_term_counts_split_in_python_equal_the_tokenizer_s() -> None:
+    """Analysed text of plain lower-case words is counted in Python; it must count as FTS5 would."""
+    from bench.catalogue_gen import processes
+    from bench.fts5_after_write import code_files
+    from search.fields import indexed_fields
+
+    texts = [" ".join(indexed_fields(d)[1:]) for d in [*processes(150, seed=5), *code_files(50)]]
+    texts += ["a  b", " lead and trail ", "x_y z", "Upper case", "ærø koge", "tab\there", "", "2x 2x 10"]
+    assert sum(1 for t in texts if fts5._PLAIN_TOKENS.fullmatch(t)) > 190  # most take the fast way
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    assert fts5._term_counts(conn, texts) == fts5._tokenizer_term_counts(conn, texts)
+
+
 def test_a_rebuild_that_died_leaves_no_journaling_behind(tmp_path: Path) -> None:
     backend = Fts5Backend(tmp_path)
     backend.rebuild([doc("a", "Attester")])
@@ -376,6 +389,94 @@ def test_the_vocabulary_after_writes_equals_one_loaded_afresh(delta: int, monkey
             assert vocabulary.has_prefix(prefix) == fresh.has_prefix(prefix), prefix
         for word in words[::25]:
             assert sorted(vocabulary.near(word, 1, limit=100)) == sorted(fresh.near(word, 1, limit=100))
+
+
+# -------------------------------------------------------------- the contentless layout
+
+
+def _index_file(directory: Path) -> sqlite3.Connection:
+    return sqlite3.connect(directory / (directory / "current").read_text().strip())
+
+
+def _index_state(directory: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, str, int]], list[Any]]:
+    """What the index holds, by term (documents, occurrences), by term and column and offset, and the counts."""
+    conn = _index_file(directory)
+    conn.execute("CREATE VIRTUAL TABLE temp.rows USING fts5vocab(main, fts, 'row')")
+    conn.execute("CREATE VIRTUAL TABLE temp.places USING fts5vocab(main, fts, 'instance')")
+    rows = conn.execute("SELECT term, doc, cnt FROM temp.rows ORDER BY term").fetchall()
+    keys = dict(conn.execute("SELECT rowid, key FROM docs"))
+    places = sorted(
+        (term, keys[rowid], col, offset)
+        for term, rowid, col, offset in conn.execute("SELECT term, doc, col, offset FROM temp.places")
+    )
+    terms = conn.execute("SELECT term, n FROM terms ORDER BY term").fetchall()
+    conn.close()
+    return rows, places, terms
+
+
+def test_replaced_and_deleted_documents_leave_the_index_as_a_fresh_one(tmp_path: Path) -> None:
+    """Removing a document from a contentless FTS5 table takes the values it was indexed with: done right, the
+    index after writes is the index of what is left, term for term and position for position."""
+    first = [
+        doc("a", "Indhentning af børne- og straffeattester", "Robotten henter attester fra politiet"),
+        doc(
+            "b",
+            "Betaling af tolkeregninger",
+            "Tolkeregninger betales i KMD Opus",
+            body="Lang beskrivelse " * 20,
+            meta="KMD Opus",
+        ),
+        doc("c", "Kontrol af lægeerklæringer", "Erklæringer fra lægen", meta="Nexus · Python"),
+    ]
+    written = Fts5Backend(tmp_path / "written")
+    written.rebuild(first)
+    written.upsert([doc("b", "Betaling af medicinregninger", "Medicinregninger matches mod fakturaer")])
+    written.delete([("process", "c")])
+    written.upsert([doc("d", "Refusion af sygedagpenge", "Sygedagpengerefusioner fra NemRefusion")])
+    left = [first[0], doc("b", "Betaling af medicinregninger", "Medicinregninger matches mod fakturaer")]
+    left.append(doc("d", "Refusion af sygedagpenge", "Sygedagpengerefusioner fra NemRefusion"))
+    fresh = Fts5Backend(tmp_path / "fresh")
+    fresh.rebuild(left)
+
+    assert _index_state(tmp_path / "written") == _index_state(tmp_path / "fresh")
+    conn = _index_file(tmp_path / "written")
+    conn.execute("INSERT INTO fts (fts, rank) VALUES ('integrity-check', 0)")  # raises on a damaged index
+    conn.close()
+    assert ids(written, "tolkeregninger") == [] and ids(written, "lægeerklæring") == []
+    assert ids(written, "medicinregninger") == ["b"]
+
+
+def test_the_index_holds_no_copy_of_the_analysed_text(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    body = "Robotten henter straffeattester fra politiet og journaliserer dem i eDoc. " * 20
+    backend.rebuild([doc("a", "Indhentning af straffeattester", "Robotten henter attester", body=body)])
+    conn = _index_file(tmp_path)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "fts_content" not in tables  # FTS5 keeps no copy
+    (packed,) = conn.execute("SELECT fields FROM analysed").fetchone()
+    assert "straffeattest" in fts5._unpack(packed)[0].split()  # compressed, for removing it
+    assert len(packed) * 4 < len(" ".join(fts5._unpack(packed)))
+    conn.close()
+
+
+def test_an_index_of_an_older_layout_is_replaced_by_an_empty_one_and_rebuilt(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc("a", "Indhentning af straffeattester")])
+    backend.close()
+    old = tmp_path / (tmp_path / "current").read_text().strip()
+    conn = sqlite3.connect(old)
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")  # as the previous version wrote it
+    conn.commit()
+    conn.close()
+
+    again = Fts5Backend(tmp_path)
+    assert again.count() == 0  # the app sees an empty index over a catalogue with data and rebuilds it
+    assert not old.exists()
+    again.rebuild([doc("a", "Indhentning af straffeattester")])
+    assert ids(again, "straffeattest") == ["a"]
+    conn = _index_file(tmp_path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == fts5.SCHEMA_VERSION
+    conn.close()
 
 
 # -------------------------------------------------------------- 6. cost that follows the answer

@@ -129,10 +129,31 @@ def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
     with backend.engine.connect() as conn:
         kept = dict(conn.execute(text(f"SELECT term, df FROM {backend.sql.terms}")).all())
         counted = dict(
-            conn.execute(text(f"SELECT t, count(*) FROM {backend.sql.docs}, unnest(terms) AS t GROUP BY t")).all()
+            conn.execute(
+                text(f"SELECT t, count(*) FROM {backend.sql.docs}, unnest(tsvector_to_array(tsv)) AS t GROUP BY t")
+            ).all()
         )
     assert kept == counted
     assert "videotolkning" in kept and "udrejseregistrering" not in kept
+
+
+def test_a_table_of_the_older_layout_is_brought_up_to_date(make_postgres: MakePostgres) -> None:
+    """The lexemes were once kept a second time in a `terms` column (NOT NULL): starting on such a table drops
+    it, and the index then writes and counts as ever."""
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    with backend.engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {backend.sql.docs} ADD COLUMN terms text[] NOT NULL DEFAULT '{{}}'"))
+        conn.execute(text(f"ALTER TABLE {backend.sql.docs} ALTER COLUMN terms DROP DEFAULT"))
+    again = make_postgres(backend.sql.schema)
+    again.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    with again.engine.connect() as conn:
+        columns = conn.execute(
+            text("SELECT column_name FROM information_schema.columns WHERE table_schema = :s"),
+            {"s": backend.sql.schema},
+        ).scalars()
+        assert "terms" not in set(columns)
+    assert [h.id for h in again.search(SearchQuery(text="videotolkning", viewer=ADMIN)).hits] == ["tolk"]
 
 
 def test_ensure_schema_from_several_threads_at_once(make_postgres: MakePostgres) -> None:
