@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, case, delete, func, or_, select, true, update
+from sqlalchemy import ColumnElement, case, delete, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -81,7 +81,16 @@ from catalogue.schemas import (
     Revision,
     TermCount,
 )
-from catalogue.vocab import ADOPTION_STATUSES, DOMAINS, PHASES, STATUSES, TERM_KINDS, term_key, term_label
+from catalogue.vocab import (
+    ADOPTION_STATUSES,
+    DOMAINS,
+    PHASES,
+    STATUSES,
+    TERM_KINDS,
+    VISIBILITIES,
+    term_key,
+    term_label,
+)
 from core.actors import Actor
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
@@ -150,6 +159,18 @@ def visible_rows(actor: Actor, visibility: Any, municipality: Any) -> ColumnElem
 def visible_processes(actor: Actor) -> ColumnElement[bool]:
     """Network processes, plus a municipality's own drafts for its editors; admins see all."""
     return visible_rows(actor, Process.visibility, Process.owner_municipality)
+
+
+def hidden_process_ids(actor: Actor) -> Any:
+    """A Select of the ids of the processes `actor` may not see (the rest of `visible_processes`): drafts, which
+    are few, found through the visibility index. Nothing for an admin."""
+    drafts = [v for v in VISIBILITIES if v != "network"]
+    stmt = select(Process.id).where(Process.visibility.in_(drafts))
+    if actor.is_admin:
+        return stmt.where(false())
+    if actor.municipality:
+        stmt = stmt.where(Process.owner_municipality != actor.municipality)
+    return stmt
 
 
 def process_options() -> tuple[Any, ...]:
@@ -311,7 +332,7 @@ def process_read(p: Process) -> ProcessRead:
         build_hours=to_float(p.build_hours),
         expected_hours_per_year=to_float(expected_hours(p.cases_per_year, p.minutes_per_case, p.automation_rate)),
         derived_from=p.derived_from,
-        derived=[d.id for d in p.derived_processes if d.visibility == "network"],
+        derived=sorted(d.id for d in p.derived_processes if d.visibility == "network"),
         visibility=p.visibility,
         adoption_count=len(adopted_by),
         adopted_by=adopted_by,
@@ -356,6 +377,7 @@ def matches_etag(if_match: str | None, current: str) -> bool:
 
 # Ids a process never gets: they are pages (/processes/new)
 RESERVED_IDS = frozenset({"new"})
+SLUG_BATCH = 50  # how many of a title's ids (`x`, `x-2`, …) one query asks for
 
 
 class ProcessFilters(msgspec.Struct, kw_only=True):
@@ -517,15 +539,18 @@ class ProcessService:
     async def term_counts(self, actor: Actor, kind: str) -> list[TermCount]:
         if kind not in TERM_KINDS:
             raise NotFound(f"No vocabulary {kind!r}; there are {', '.join(TERM_KINDS)}.")
+        # Counted from the (term_id, process_id) index alone; only the few processes the actor may not see (other
+        # municipalities' drafts, found by the visibility index) are looked up and left out.
         count = func.count(ProcessTerm.process_id)
         stmt = (
             select(Term.key, Term.label, count)
             .join(ProcessTerm, ProcessTerm.term_id == Term.id)
-            .join(Process, Process.id == ProcessTerm.process_id)
-            .where(Term.kind == kind, visible_processes(actor))
+            .where(Term.kind == kind)
             .group_by(Term.id, Term.key, Term.label)
             .order_by(count.desc(), Term.label)
         )
+        if not actor.is_admin:
+            stmt = stmt.where(ProcessTerm.process_id.not_in(hidden_process_ids(actor)))
         return [TermCount(key=k, label=label, count=n) for k, label, n in (await self.session.execute(stmt)).all()]
 
     # -------------------------------------------------------- writes
@@ -725,21 +750,16 @@ class ProcessService:
         later process of the same title would get: a `-2` would tell others that a hidden draft exists."""
         if draft:
             base = f"{base[:130]}-{secrets.token_hex(3)}"
-        taken = set(
-            (
-                await self.session.scalars(
-                    select(Process.id).where(
-                        or_(Process.id == base, Process.id.like(_escape_like(base) + "-%", escape="\\"))
-                    )
-                )
-            ).all()
-        )
-        if base not in taken and base not in RESERVED_IDS:
-            return base
-        n = 2
-        while f"{base}-{n}" in taken:
-            n += 1
-        return f"{base}-{n}"
+        # The candidates are asked by id, a batch at a time (the primary key answers): a LIKE on the id would read
+        # every id, as SQLite's LIKE ignores case and PostgreSQL's collation orders '-' its own way.
+        start = 1
+        while True:
+            candidates = [base if n == 1 else f"{base}-{n}" for n in range(start, start + SLUG_BATCH)]
+            taken = set((await self.session.scalars(select(Process.id).where(Process.id.in_(candidates)))).all())
+            for candidate in candidates:
+                if candidate not in taken and candidate not in RESERVED_IDS:
+                    return candidate
+            start += SLUG_BATCH
 
 
 async def terms_for(session: AsyncSession, kind: str, wanted: dict[str, str]) -> dict[str, Term]:
@@ -756,10 +776,6 @@ async def terms_for(session: AsyncSession, kind: str, wanted: dict[str, str]) ->
             session.add(term)
             existing[key] = term
     return existing
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _process_codes(process: Process) -> list[str]:
