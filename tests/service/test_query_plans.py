@@ -132,47 +132,69 @@ async def fill(database_url: str) -> None:
         await engine.dispose()
 
 
-def bounded(statement: str, lines: list[str], sqlite: bool) -> bool:
-    """A page read in an index's order stops after LIMIT + OFFSET rows: no sort of the whole table."""
-    if not re.search(r"\bLIMIT\b", statement):
-        return False
+def is_page(statement: str) -> bool:
+    return re.search(r"\bLIMIT\b", statement) is not None
+
+
+def sorts(lines: list[str], sqlite: bool) -> bool:
     if sqlite:
-        return not any("TEMP B-TREE FOR ORDER BY" in line for line in lines)
-    return lines[0].lstrip().startswith("Limit") and not any(line.lstrip("-> ").startswith("Sort") for line in lines)
+        return any("TEMP B-TREE FOR ORDER BY" in line for line in lines)
+    return any(line.lstrip("-> ").startswith(("Sort", "Incremental Sort")) for line in lines)
+
+
+def is_count(statement: str) -> bool:
+    return re.match(r"\s*SELECT count\(\*\)", statement, re.I) is not None
+
+
+def scans(line: str, following: list[str], sqlite: bool, heap: str) -> tuple[str, str] | None:
+    """(table, how) when this plan line reads a table whole: SQLite `SCAN t` (also `SCAN t USING INDEX i`: the
+    whole index, in its order); PostgreSQL a Seq Scan, or an index scan without an Index Cond of its own (the
+    whole index, e.g. to read in primary key order). `how`: "rows", "index" (in its order) or "index only"."""
+    if sqlite:
+        m = SQLITE_SCAN.match(line.strip())
+        if not m:
+            return None
+        how = "index only" if "COVERING INDEX" in line else "index" if " USING " in line else "rows"
+        return m.group(1), how
+    m = PG_SCAN.search(line)
+    bitmap = PG_BITMAP.search(line)
+    if m and m.group(1) == "Seq Scan":
+        return m.group(2), "rows"
+    if not m and not (bitmap and bitmap.group(2)):
+        return None
+    own = following[: next((k for k, x in enumerate(following) if "->" in x), len(following))]
+    if any("Index Cond:" in x for x in own):
+        return None
+    if m:
+        return m.group(2), "index only" if m.group(1) == "Index Only Scan" else "index"
+    return heap, "index"  # a Bitmap Index Scan, of the table of the Bitmap Heap Scan above it
 
 
 def full_scans(sqlite: bool, plans: dict[str, list[str]], labels: dict[str, str]) -> list[tuple[str, str]]:
-    """(statement, plan line) of each scan that reads a growing table whole. SQLite: `SCAN t` (also
-    `SCAN t USING INDEX i`: the whole index, in its order). PostgreSQL: a Seq Scan, or an Index Scan without an
-    Index Cond (the whole index, e.g. to read in primary key order). Unless the plan is a bounded page."""
+    """(statement, plan line) of each read of a growing table whole, except
+    - a page (LIMIT) read in an index's order without a sort: it stops after LIMIT + OFFSET rows;
+    - a count of the list's total from an index alone, reading no row;
+    and of each page of processes that is sorted: every matching process is read to give one page."""
     found = []
     for statement, lines in plans.items():
         heap = ""
         for i, line in enumerate(lines):
-            if sqlite:
-                m = SQLITE_SCAN.match(line.strip())
-                table = m and m.group(1)
-                index_order = m is not None and " USING " in line
-            else:
-                m = PG_SCAN.search(line)
-                table = m and m.group(2)
-                index_order = m is not None and m.group(1) != "Seq Scan"
-                bitmap = PG_BITMAP.search(line)
-                if bitmap and bitmap.group(1):
-                    heap = bitmap.group(1)  # the table of the Bitmap Index Scans below
-                    continue
-                if bitmap:  # a Bitmap Index Scan: of the table of the Bitmap Heap Scan above it
-                    m, table, index_order = bitmap, heap, False
-                if m and m.group(1) != "Seq Scan":  # the node's own lines, to the next node: an Index Cond narrows it
-                    own = lines[i + 1 :]
-                    own = own[: next((k for k, x in enumerate(own) if "->" in x), len(own))]
-                    if any("Index Cond:" in x for x in own):
-                        continue
-            if not table or ALIAS.sub("", table) not in GROWING or (labels[statement], table) in AGGREGATES:
+            bitmap = None if sqlite else PG_BITMAP.search(line)
+            if bitmap and bitmap.group(1):
+                heap = bitmap.group(1)
+            read = scans(line, lines[i + 1 :], sqlite, heap)
+            if read is None:
                 continue
-            if index_order and bounded(statement, lines, sqlite):
+            table, how = ALIAS.sub("", read[0]), read[1]
+            if table not in GROWING or (labels[statement], table) in AGGREGATES:
+                continue
+            if how != "rows" and is_page(statement) and not sorts(lines, sqlite):
+                continue
+            if how == "index only" and is_count(statement):
                 continue
             found.append((statement, line))
+        if is_page(statement) and sorts(lines, sqlite) and re.search(r"\bFROM processes\b", statement):
+            found.append((statement, "sorts every matching process to give one page"))
     return found
 
 
