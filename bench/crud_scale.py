@@ -11,8 +11,10 @@ written straight into a database migrated to 0014, the schema before the indexes
 
 Measured (p50/p95 over `--rounds` requests each, after a few to warm up): GET /api/processes/{id}, PATCH with
 If-Match (its GET for the ETag is not counted), POST of a new process (with derived_from, a title the catalogue
-has already: the slug needs a free `-n`), the process page /processes/{id}, the list (by title) at offset 0 and
-5,000, and /api/vocabularies/system. Reads are anonymous (the network's view); writes by the admin token.
+has already: the slug needs a free `-n`), and alone the search for likely duplicates that POST makes
+(/api/processes/similar: the search engine's cost, not the database's), the process page /processes/{id}, the
+list (by title) at offset 0 and 5,000, and /api/vocabularies/system. Reads are anonymous (the network's view);
+writes by the admin token.
 
     .venv/bin/python bench/crud_scale.py [--sizes 10000,100000] [--engines sqlite,postgres] [--rounds 20]
                                          [--before /work/before] [--pg-url postgresql://…] [--port 8710]
@@ -65,6 +67,7 @@ REQUESTS = [
     ("GET /api/processes/{id}", "get"),
     ("PATCH /api/processes/{id}", "patch"),
     ("POST /api/processes", "post"),
+    ("  its search: /similar", "similar"),
     ("page /processes/{id}", "page"),
     ("list by title, offset 0", "list0"),
     ("list by title, offset 5000", "list5000"),
@@ -299,6 +302,11 @@ def measure(src: Path, data_dir: Path, url: str, n: int, rounds: int, port: int)
                 }
                 return timed(lambda: client.post("/api/processes", json=body, headers=admin))
 
+            def similar() -> float:  # what POST asks the search (likely duplicates), alone
+                title = client.get(f"/api/processes/{some_id()}", headers=admin).json()["title"]
+                query = {"title": title, "summary": "En kopi til målingen."}
+                return timed(lambda: client.get("/api/processes/similar", params=query, headers=admin))
+
             def page() -> float:
                 return timed(lambda: client.get(f"/processes/{some_id()}"))
 
@@ -312,6 +320,7 @@ def measure(src: Path, data_dir: Path, url: str, n: int, rounds: int, port: int)
                 "get": get,
                 "patch": patch,
                 "post": post,
+                "similar": similar,
                 "page": page,
                 "list0": page_list(0),
                 "list5000": page_list(5000),

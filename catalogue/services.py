@@ -532,12 +532,9 @@ class ProcessService:
             raise NotFound(f"No vocabulary {kind!r}; there are {', '.join(TERM_KINDS)}.")
         # Every link of the kind is counted from the (term_id, process_id) index, reading no row; the links of the
         # few processes the actor may not see (drafts) are counted apart and taken off.
-        links = (
-            select(ProcessTerm.term_id, func.count())
-            .join(Term, Term.id == ProcessTerm.term_id)
-            .where(Term.kind == kind)
-            .group_by(ProcessTerm.term_id)
-        )
+        of_kind = select(Term.id).where(Term.kind == kind)
+        links = select(ProcessTerm.term_id, func.count()).where(ProcessTerm.term_id.in_(of_kind))
+        links = links.group_by(ProcessTerm.term_id)  # in the index's order: no sort
         counts: dict[int, int] = {t: int(n) for t, n in (await self.session.execute(links)).all()}
         if not actor.is_admin:
             hidden = links.where(ProcessTerm.process_id.in_(hidden_process_ids(actor)))

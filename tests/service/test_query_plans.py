@@ -34,10 +34,11 @@ GROWING = (
     "votes",
     "screenings",
     "run_rules",
+    "follows",  # grows with the people: every change asks who follows the process
 )
 # Aggregates over the whole catalogue that may read a table whole (label, table): the vocabulary counts every
-# link of its kind. They read `process_terms` (from its covering index, on PostgreSQL through a hash join when
-# that is cheaper), never `processes`; a count kept per term would be needed to make them cost their answer.
+# link of its kind, from the (term_id, process_id) index (on PostgreSQL through a hash join over all links when
+# that is cheaper), and never reads `processes`; a count kept per term would make it cost only its answer.
 AGGREGATES = {("GET /api/vocabularies/system", "process_terms")}
 SQLITE_SCAN = re.compile(r"^SCAN (\w+)\b")
 PG_SCAN = re.compile(r"(Seq Scan|Index Scan|Index Only Scan)(?: Backward)?(?: using \w+)? on (\w+)")
