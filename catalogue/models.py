@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,11 +70,13 @@ class Term(Base):
 
 class ProcessTerm(Base):
     __tablename__ = "process_terms"
+    # a term's processes straight from the index (the vocabulary counts read no process_terms row)
+    __table_args__ = (Index("ix_process_terms_term_id_process_id", "term_id", "process_id"),)
 
     process_id: Mapped[str] = mapped_column(
         ForeignKey("processes.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
     )
-    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), primary_key=True, index=True)
+    term_id: Mapped[int] = mapped_column(ForeignKey("terms.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     term: Mapped[Term] = relationship(lazy="raise")
@@ -81,7 +84,23 @@ class ProcessTerm(Base):
 
 class Process(Timestamps, Base):
     __tablename__ = "processes"
-    __table_args__ = (CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),)
+    __table_args__ = (
+        CheckConstraint("automation_rate >= 0 AND automation_rate <= 100", name="automation_rate_range"),
+        # The list's order (ORDER BY title, id): a page at any offset is read in index order, never sorted whole;
+        # with the visibility and the owner in it, the list's filter and its count read no row. (No index leads
+        # with visibility: SQLite, which keeps no statistics here, would prefer it and sort every network process.)
+        Index("ix_processes_list", "title", "id", "visibility", "owner_municipality"),
+        # The drafts (few): the processes a reader may not see, left out of the vocabulary counts.
+        Index(
+            "ix_processes_drafts",
+            "visibility",  # SQLite reads a partial index as covering only with the columns of its condition in it
+            "id",
+            "owner_municipality",
+            sqlite_where=text("visibility = 'municipality'"),
+            postgresql_where=text("visibility = 'municipality'"),
+        ),
+        Index("ix_processes_created_at", "created_at"),  # the front page's newest
+    )
 
     id: Mapped[str] = mapped_column(String(140), primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
@@ -91,7 +110,7 @@ class Process(Timestamps, Base):
     kle: Mapped[str | None] = mapped_column(String(8))
     phase: Mapped[str] = mapped_column(String(20), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"))
+    duplicate_of: Mapped[str | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"), index=True)
     owner_municipality: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(254))
@@ -102,7 +121,7 @@ class Process(Timestamps, Base):
     minutes_per_case: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     automation_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     build_hours: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
-    derived_from: Mapped[str | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"))
+    derived_from: Mapped[str | None] = mapped_column(ForeignKey("processes.id", ondelete="SET NULL"), index=True)
     visibility: Mapped[str] = mapped_column(String(20), default="network")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -110,10 +129,9 @@ class Process(Timestamps, Base):
         lazy="raise", cascade="all, delete-orphan", order_by=ProcessTerm.position
     )
     adoptions: Mapped[list[Adoption]] = relationship(lazy="raise", cascade="all, delete-orphan", passive_deletes=True)
-    # The reuse lineage the other way round: processes whose derived_from is this one (read only).
-    derived_processes: Mapped[list[Process]] = relationship(
-        foreign_keys=[derived_from], lazy="raise", viewonly=True, order_by="Process.id"
-    )
+    # The reuse lineage the other way round: processes whose derived_from is this one (read only). Unordered, so
+    # that they are looked up by the derived_from index, not read in id order through the whole table.
+    derived_processes: Mapped[list[Process]] = relationship(foreign_keys=[derived_from], lazy="raise", viewonly=True)
 
     # The version is set by the service once per change (not per flush) and still guards every UPDATE
     # with "WHERE version = <the version read>", so concurrent writers cannot overwrite each other.
@@ -391,6 +409,7 @@ class Follow(Base):
     follow automatically (their municipality's own adoptions)."""
 
     __tablename__ = "follows"
+    __table_args__ = (Index("ix_follows_kind_target", "kind", "target"),)  # who follows this (every change asks)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # process | bot | municipality
