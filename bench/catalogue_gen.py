@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import get_args
+from typing import Any, get_args
 
 from catalogue.vocab import Domain, Phase
 from search.documents import Document
@@ -125,6 +125,30 @@ SENTENCES = [
 TOWNS = ["Greve", "Køge", "Roskilde", "Holbæk", "Næstved", "Slagelse", "Vordingborg", "Lejre", "Ringsted"]
 
 
+# the municipalities the generated processes belong to (code → name), for benches that write a catalogue
+MUNICIPALITIES = {
+    "253": "Greve",
+    "259": "Køge",
+    "265": "Roskilde",
+    "316": "Holbæk",
+    "326": "Kalundborg",
+    "329": "Ringsted",
+    "330": "Slagelse",
+    "350": "Lejre",
+    "370": "Næstved",
+    "376": "Guldborgsund",
+    "390": "Vordingborg",
+}
+
+
+def municipality_rows(now: Any) -> list[dict[str, Any]]:
+    """The `municipalities` rows of MUNICIPALITIES, made at `now`."""
+    return [
+        {"code": c, "name": name, "aliases": [], "created_at": now, "updated_at": now}
+        for c, name in MUNICIPALITIES.items()
+    ]
+
+
 def processes(n: int, seed: int = 7) -> Iterator[Document]:
     rng = random.Random(seed)
     for i in range(n):
@@ -153,7 +177,7 @@ def processes(n: int, seed: int = 7) -> Iterator[Document]:
                 "status": ["active"],
                 "system": systems,
                 "technology": tech,
-                "municipality": [str(rng.choice([253, 259, 265, 316, 326, 329, 330, 350, 370, 376, 390]))],
+                "municipality": [rng.choice(list(MUNICIPALITIES))],
             },
         )
 

@@ -46,23 +46,11 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":  # not this folde
     del sys.path[0]
 sys.path.append(str(ROOT))
 
+from bench.catalogue_gen import MUNICIPALITIES, municipality_rows  # noqa: E402
 from bench.scale import DEFAULT_PG, pg_admin, wait_until_up  # noqa: E402
 
 ADMIN_TOKEN = "bench-admin-token"
 BEFORE_INDEXES = "0014"  # the schema the catalogue is written at: what the code before 0015 runs on
-MUNICIPALITIES = {
-    "253": "Greve",
-    "259": "Køge",
-    "265": "Roskilde",
-    "316": "Holbæk",
-    "326": "Kalundborg",
-    "329": "Ringsted",
-    "330": "Slagelse",
-    "350": "Lejre",
-    "370": "Næstved",
-    "376": "Guldborgsund",
-    "390": "Vordingborg",
-}
 REQUESTS = [
     ("GET /api/processes/{id}", "get"),
     ("PATCH /api/processes/{id}", "patch"),
@@ -106,13 +94,7 @@ async def fill(url: str, n: int, seed: int = 11) -> None:
     now = dt.datetime.now(dt.UTC)
     terms: dict[tuple[str, str], int] = {}
     async with engine.begin() as conn:
-        await conn.execute(
-            insert(Municipality),
-            [
-                {"code": c, "name": name, "aliases": [], "created_at": now, "updated_at": now}
-                for c, name in MUNICIPALITIES.items()
-            ],
-        )
+        await conn.execute(insert(Municipality), municipality_rows(now))
         batch: list[Any] = []
         for i, doc in enumerate(processes(n, seed)):
             batch.append(doc)

@@ -40,22 +40,8 @@ if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":  # not this folde
     del sys.path[0]
 sys.path.append(str(ROOT))  # after PYTHONPATH: a child run imports the code under test first
 DEFAULT_PG = os.environ.get("RPABANK_BENCH_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+from bench.catalogue_gen import municipality_rows  # noqa: E402
 from bench.scale import pg_admin, rss_mb  # noqa: E402
-
-MUNICIPALITIES = {
-    "253": "Greve",
-    "259": "Køge",
-    "265": "Roskilde",
-    "316": "Holbæk",
-    "326": "Kalundborg",
-    "329": "Ringsted",
-    "330": "Slagelse",
-    "350": "Lejre",
-    "370": "Næstved",
-    "376": "Guldborgsund",
-    "390": "Vordingborg",
-}
-
 
 # ---------------------------------------------------------------- the child run
 
@@ -77,13 +63,7 @@ async def fill(url: str, n: int) -> None:
     now = dt.datetime.now(dt.UTC)
     terms: dict[tuple[str, str], int] = {}
     async with engine.begin() as conn:
-        await conn.execute(
-            insert(Municipality),
-            [
-                {"code": c, "name": m, "aliases": [], "created_at": now, "updated_at": now}
-                for c, m in MUNICIPALITIES.items()
-            ],
-        )
+        await conn.execute(insert(Municipality), municipality_rows(now))
         batch: list[Any] = []
         for i, doc in enumerate(processes(n), 1):
             batch.append(doc)
