@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,3 +96,24 @@ def demo_documents(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
     """The whole demo (12 municipalities, the processes, the code bank's bots, code and principles) as search
     documents — so the relevance set also checks that code and bots do not crowd out the processes."""
     return asyncio.run(demo_documents_of(Settings(data_dir=tmp_path_factory.mktemp("demo"))))
+
+
+def in_threads(work: Callable[[int], None], threads: int, step: int) -> list[BaseException]:
+    """Run `work(offset)` in `threads` threads at once (offsets 0, step, 2·step, …: each starts elsewhere, so they
+    race on what none has seen yet); the exceptions they raised."""
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def run(offset: int) -> None:
+        start.wait()
+        try:
+            work(offset)
+        except BaseException as exc:  # reported to the caller
+            errors.append(exc)
+
+    running = [threading.Thread(target=run, args=(i * step,)) for i in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join()
+    return errors

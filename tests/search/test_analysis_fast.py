@@ -8,7 +8,6 @@ version over generated catalogue text, hand-picked awkward text and arbitrary te
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +17,7 @@ from bench.catalogue_gen import processes
 from search import analysis
 from search.analysis import _completed_suspensions, _completed_suspensions_plainly, analyze, analyze_plainly
 from search.snippets import _MD, plain_text
+from tests.search.conftest import in_threads
 
 AWKWARD = [
     "børne- og straffeattester",
@@ -102,25 +102,15 @@ def test_the_word_cache_is_bounded_and_right_from_many_threads(monkeypatch: pyte
     expected = [analyze_plainly(t) for t in texts]
     monkeypatch.setattr(analysis._forms, "limit", 500)  # emptied again and again while the threads run
     analysis._forms.clear()
-    start = threading.Barrier(8)
     failures: list[str] = []
-    errors: list[BaseException] = []
 
     def work(offset: int) -> None:
-        start.wait()
-        try:
-            for i in list(range(offset, len(texts))) + list(range(offset)):
-                if analyze(texts[i]) != expected[i]:
-                    failures.append(texts[i])
-        except BaseException as exc:
-            errors.append(exc)
+        for i in list(range(offset, len(texts))) + list(range(offset)):
+            if analyze(texts[i]) != expected[i]:
+                failures.append(texts[i])
 
-    threads = [threading.Thread(target=work, args=(i * 37,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and failures == []
+    assert in_threads(work, 8, 37) == []
+    assert failures == []
     assert len(analysis._forms) <= 500
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from search import analysis
 from search.stemming import data_lines, stem
+from tests.search.conftest import in_threads
 
 
 def _clear_caches() -> None:
@@ -21,27 +20,15 @@ def test_stemming_from_many_threads_equals_single_threaded() -> None:
     expected_forms = {w: analysis.word_forms(w) for w in words[:3_000]}
     _clear_caches()
 
-    start = threading.Barrier(8)
     results: list[dict[str, str]] = []
     forms: list[dict[str, tuple[str, ...]]] = []
-    errors: list[BaseException] = []
 
     def work(offset: int) -> None:
-        start.wait()
-        try:
-            ordered = words[offset:] + words[:offset]  # each thread starts elsewhere, so they race on new words
-            results.append({w: stem(w) for w in ordered})
-            forms.append({w: analysis.word_forms(w) for w in ordered[:3_000] if w in expected_forms})
-        except BaseException as exc:  # an IndexError inside the stemmer was the symptom
-            errors.append(exc)
+        ordered = words[offset:] + words[:offset]  # each thread starts elsewhere, so they race on new words
+        results.append({w: stem(w) for w in ordered})
+        forms.append({w: analysis.word_forms(w) for w in ordered[:3_000] if w in expected_forms})
 
-    threads = [threading.Thread(target=work, args=(i * 1_500,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
+    assert in_threads(work, 8, 1_500) == []  # an IndexError inside the stemmer was the symptom
     assert len(results) == 8
     for result in results:
         assert result == expected
