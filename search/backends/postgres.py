@@ -38,6 +38,7 @@ from search.backends.base import SearchBackend, SearchError
 from search.documents import (
     EXACT_COUNT,
     FACETS,
+    NETWORK,
     WHOLE_WORD_BOOST,
     Document,
     Hit,
@@ -274,6 +275,9 @@ class _Sql:
             f"CREATE INDEX IF NOT EXISTS search_documents_facets{suffix} ON {table} USING gin (facet_keys) "
             f"{NO_PENDING}",
             f"CREATE INDEX IF NOT EXISTS search_documents_browse{suffix} ON {table} ({BROWSE_ORDER})",
+            # the few documents not visible to the whole network (drafts), counted for estimates
+            f"CREATE INDEX IF NOT EXISTS search_documents_private{suffix} ON {table} (visibility) "
+            f"WHERE visibility <> '{NETWORK}'",
         ]
 
     # ---------------------------------------------------------------- writing
@@ -473,7 +477,7 @@ class PostgresBackend(SearchBackend):
             conn.execute(text(f"ANALYZE {new}"))
             conn.execute(text(f"DROP TABLE {self.sql.docs}"))  # from here on searches wait for the commit
             conn.execute(text(f"ALTER TABLE {new} RENAME TO search_documents"))
-            for index in ("pkey", "tsv", "title", "facets", "browse"):
+            for index in ("pkey", "tsv", "title", "facets", "browse", "private"):
                 name = f"search_documents_{index}"
                 conn.execute(text(f"ALTER INDEX {schema}.{name}_new RENAME TO {name}"))
             _run(conn, self.sql.recount_terms())
@@ -580,14 +584,30 @@ class PostgresBackend(SearchBackend):
         ranked = [(key, s) for is_facet, key, s in rows if not is_facet]
         approximate = total > EXACT_COUNT
         if approximate and plan.expected > total and not plan.query.filters:
-            # more than were counted: the words' document counts say about how many; the facets of those counted
+            # more than were counted: the words' document counts say about how many (less the share of the index
+            # this viewer may not see, so no draft of another municipality counts); the facets of those counted
             # (the first in the table's order) are scaled to it
-            scale = plan.expected / total
-            total = round(plan.expected)
+            expected = max(plan.expected * (1.0 - self._unseen(conn, plan) / plan.documents), total)
+            scale = expected / total
+            total = round(expected)
             facets = {name: {v: max(1, round(n * scale)) for v, n in counts.items()} for name, counts in facets.items()}
         elif approximate:
             total, facets, _ = self._estimate(conn, plan, ranked=False)
         return self._result(conn, plan, ranked, total, facets, approximate)
+
+    def _unseen(self, conn: Connection, plan: _Plan) -> int:
+        """How many documents of the index the plan's viewer may not see (from the index of the few drafts)."""
+        if plan.query.viewer.is_admin:
+            return 0
+        return int(
+            conn.execute(
+                text(
+                    f"SELECT count(*) FROM {self.sql.docs} WHERE visibility <> '{NETWORK}' "
+                    "AND visibility <> CAST(:mine AS text)"
+                ),
+                {"mine": plan.params["mine"]},
+            ).scalar_one()
+        )
 
     def _sampled(self, conn: Connection, plan: _Plan) -> SearchResult | None:
         """For a query that matches very many documents: total and facets estimated from a sample of the

@@ -3,6 +3,7 @@ one schema, typo candidates from SQL, a streaming and atomic rebuild, exact docu
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -319,3 +320,25 @@ def test_more_matches_than_counted_are_estimated_from_the_words_document_counts(
 
     filtered = backend.search(SearchQuery(text="softwarerobot", filters={"domain": "skole"}, viewer=ADMIN))
     assert filtered.total_approximate and 60 <= filtered.total <= 140  # a hundred: estimated from a sample
+
+
+def test_an_estimate_counts_no_draft_the_viewer_may_not_see(
+    make_postgres: MakePostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "EXACT_COUNT", 50)
+    backend = make_postgres()
+    docs = [  # a hundred drafts of municipality 999
+        dataclasses.replace(doc, visibility="municipality:999") if i < 100 else doc
+        for i, doc in enumerate(many_robots())
+    ]
+    backend.rebuild(docs)
+
+    def total(viewer: Viewer) -> int:
+        result = backend.search(SearchQuery(text="softwarerobot", viewer=viewer))
+        assert result.total_approximate
+        return result.total
+
+    assert 280 <= total(ADMIN) <= 320
+    assert 185 <= total(Viewer()) <= 215  # the network's 200
+    assert 185 <= total(Viewer(municipality="253")) <= 215
+    assert 280 <= total(Viewer(municipality="999")) <= 320  # its own drafts too
