@@ -291,7 +291,7 @@ class TokenRead(Struct, kw_only=True):
 class TokenCreate(Struct, forbid_unknown_fields=True, kw_only=True):
     """A personal token for a machine (a bot reporting runs, a script): never more than its owner may do."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200, description="what the token is for")]
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT, description="what the token is for")]
     expires_at: dt.datetime | None = None
     role: Role | None = None  # narrower than one's own role; unset: one's own
 
@@ -526,7 +526,7 @@ class IdeaProposal(Struct, forbid_unknown_fields=True, kw_only=True):
 
     title: Title
     domain: Domain
-    manual_today: Annotated[str, Meta(min_length=1, max_length=5_000)]
+    manual_today: Annotated[str, Meta(min_length=1, max_length=5_000, pattern=TEXT)]
     cases_per_year: CasesPerYear | None = None
     minutes_per_case: Minutes | None = None
     systems: TermList = []
@@ -536,7 +536,7 @@ class IdeaProposal(Struct, forbid_unknown_fields=True, kw_only=True):
 
 RunUnit = Literal["run", "item"]
 RunOutcome = Literal["success", "failure", "business_exception"]
-RunKey = Annotated[str, Meta(min_length=1, max_length=200, description="a flow, queue or process name")]
+RunKey = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT, description="a flow, queue or process name")]
 
 
 class RunRuleWrite(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -558,7 +558,9 @@ class RunRuleRead(Struct, kw_only=True):
 
 
 class RunIn(Struct, forbid_unknown_fields=True, kw_only=True):
-    id: Annotated[str, Meta(min_length=1, max_length=200, description="the orchestrator's run or item id")]
+    id: Annotated[
+        str, Meta(min_length=1, max_length=200, pattern=TEXT, description="the orchestrator's run or item id")
+    ]
     ended_at: dt.datetime
     outcome: RunOutcome
     units: Annotated[int, Meta(ge=1, le=10_000)] = 1

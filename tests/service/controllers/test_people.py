@@ -84,6 +84,14 @@ async def test_a_token_never_has_more_than_its_owner(api: Api) -> None:
     assert "more rights" in r.json()["message"]
 
 
+async def test_a_token_name_with_a_control_character_is_refused(api: Api) -> None:
+    await api.person("mette", "editor", "253")
+    r = await api.post("/api/tokens", {"name": "robot\x00nøgle"}, who="mette")  # PostgreSQL cannot store NUL
+    assert r.status_code == 422
+    assert "control characters" in r.text
+    assert [t["name"] for t in (await api.get("/api/tokens", who="mette")).json()] == ["mette's token"]
+
+
 async def test_an_expired_token_is_401(api: Api) -> None:
     await api.person("mette", "editor", "253")
     past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).isoformat()
