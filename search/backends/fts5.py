@@ -507,8 +507,9 @@ class _Snapshot:
         self.facets = self.facets.changed(facets)
         self.hidden = self.hidden.changed(hidden)
         self.boost = self.boost.changed(boosts)
+        loaded = self.sort_key.base
         self.sort_key = self.sort_key.changed(sort_key)
-        if self.sort_key.changes == {}:  # merged into a new base: the browse order too
+        if self.sort_key.base is not loaded:  # merged into a new base: the browse order too
             self.order, self.removed, self.added = list(self.browse_keys()), frozenset(), []
 
     def browse_keys(self) -> Iterator[SortKey]:

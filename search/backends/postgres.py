@@ -67,6 +67,15 @@ TITLE_LEXEMES = "ts_filter(rank, '{a}')"  # the title's words (GIN indexed)
 # list (up to 4 MB) that every search reads through from start to end, and a rebuild left all of them there
 NO_PENDING = "WITH (fastupdate = off)"
 GIN_INDEXES = ("search_documents_tsv", "search_documents_title", "search_documents_facets", "search_terms_trgm")
+# the indexes of `search_documents` (`search_documents_<name>`) beside its primary key
+DOCUMENT_INDEXES = {
+    "tsv": f"USING gin (tsv) {NO_PENDING}",
+    "title": f"USING gin ({TITLE_LEXEMES}) {NO_PENDING}",  # the title's words: candidates always scored
+    "facets": f"USING gin (facet_keys) {NO_PENDING}",
+    "browse": f"({BROWSE_ORDER})",
+    # the few documents not visible to the whole network (drafts), counted for estimates
+    "private": f"(visibility) WHERE visibility <> '{NETWORK}'",
+}
 TITLE_CANDIDATES = 200  # documents with a query word in the title that are always scored
 COMPLETE_CANDIDATES = 500  # documents with every word that are scored (with those with a word in the title)
 _DOCUMENTS = """SELECT CASE WHEN c.reltuples >= 1000 THEN c.reltuples::bigint
@@ -268,16 +277,8 @@ class _Sql:
     def document_indexes(self, table: str, suffix: str = "") -> list[str]:
         """The indexes of the documents' table (named with `suffix` while a rebuild makes them on its new table)."""
         return [
-            f"CREATE INDEX IF NOT EXISTS search_documents_tsv{suffix} ON {table} USING gin (tsv) {NO_PENDING}",
-            # the words of the title, for the candidates that are always scored
-            f"CREATE INDEX IF NOT EXISTS search_documents_title{suffix} ON {table} USING gin ({TITLE_LEXEMES}) "
-            f"{NO_PENDING}",
-            f"CREATE INDEX IF NOT EXISTS search_documents_facets{suffix} ON {table} USING gin (facet_keys) "
-            f"{NO_PENDING}",
-            f"CREATE INDEX IF NOT EXISTS search_documents_browse{suffix} ON {table} ({BROWSE_ORDER})",
-            # the few documents not visible to the whole network (drafts), counted for estimates
-            f"CREATE INDEX IF NOT EXISTS search_documents_private{suffix} ON {table} (visibility) "
-            f"WHERE visibility <> '{NETWORK}'",
+            f"CREATE INDEX IF NOT EXISTS search_documents_{name}{suffix} ON {table} {definition}"
+            for name, definition in DOCUMENT_INDEXES.items()
         ]
 
     # ---------------------------------------------------------------- writing
@@ -477,7 +478,7 @@ class PostgresBackend(SearchBackend):
             conn.execute(text(f"ANALYZE {new}"))
             conn.execute(text(f"DROP TABLE {self.sql.docs}"))  # from here on searches wait for the commit
             conn.execute(text(f"ALTER TABLE {new} RENAME TO search_documents"))
-            for index in ("pkey", "tsv", "title", "facets", "browse", "private"):
+            for index in ("pkey", *DOCUMENT_INDEXES):
                 name = f"search_documents_{index}"
                 conn.execute(text(f"ALTER INDEX {schema}.{name}_new RENAME TO {name}"))
             _run(conn, self.sql.recount_terms())
