@@ -190,9 +190,7 @@ def probe(url: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             if tls:
-                context = ssl.create_default_context()
-                context.check_hostname = False  # only whether it answers; git checks the certificate
-                context.verify_mode = ssl.CERT_NONE
+                context = _probe_context()
                 sock.settimeout(timeout)
                 with context.wrap_socket(sock, server_hostname=host):
                     pass
@@ -203,6 +201,16 @@ def probe(url: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
     except (OSError, ssl.SSLError) as exc:
         reason = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
         raise GitError(f"{host}:{port} did not answer within {timeout:.0f} s ({reason})") from None
+
+
+def _probe_context() -> ssl.SSLContext:
+    """A TLS context that only asks whether the host answers (git checks the certificate). It loads no
+    certificate store: `ssl.create_default_context()` reads the system's, which holds the GIL for a few tenths
+    of a second and so stalls every request of the server while a bot is registered."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _proxied(url: str) -> bool:

@@ -45,17 +45,23 @@ class SmtpTarget:
         self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        self._context: ssl.SSLContext | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """One verifying TLS context for every message: reading the system's certificates holds the GIL for a
+        moment, so it is done once, not per message."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def send(self, message: EmailMessage) -> None:
         if self.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=30, context=ssl.create_default_context()
-            )
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=self.context())
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=30)
         with client:
             if self.scheme == "smtp+starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=self.context())
             if self.user:
                 client.login(self.user, self.password or "")
             client.send_message(message)

@@ -90,7 +90,9 @@ async def test_writes_go_on_while_a_silent_host_and_a_huge_repository_are_regist
     silent_job = await api.wait_job(silent.json()["job"], who="editor_253")
     bomb_job = await api.wait_job(bomb.json()["job"], who="editor_376")
     times = await writes
-    assert max(times) < 1.0, times
+    # the silent host holds its probe for 3 s: a write that waited for git work would take that long (a busy
+    # machine stretches a write to a few tenths of a second, so the bound sits between the two)
+    assert max(times) < 2.0, times
     assert silent_job["status"] == "failed" and "did not answer within 3 s" in silent_job["error"]
     assert bomb_job["status"] == "failed" and "more than 2,000 files" in bomb_job["error"]
     # a registration that failed leaves nothing: no bot, no mirror, no staging folder
