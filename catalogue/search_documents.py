@@ -17,7 +17,7 @@ from catalogue.models import Municipality, Process, ProcessDocument
 from catalogue.schemas import MunicipalityRead, ProcessRead
 from catalogue.services import municipality_read, process_options, process_read
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
-from core.indexing import EntityKind, gone
+from core.indexing import EntityKind, gone, page_document
 from search.documents import Document, municipality_visibility
 
 CHUNK = 500
@@ -47,11 +47,10 @@ def process_document(p: ProcessRead, names: dict[str, str]) -> Document:
         boost = 0.5
     elif p.phase == "retired" or p.status == "on_hold":
         boost = 0.8
-    return Document(
-        type=EntityKind.PROCESS.value,
-        id=p.id,
-        title=p.title,
-        url=f"/processes/{p.id}",
+    return page_document(
+        EntityKind.PROCESS,
+        p.id,
+        p.title,
         summary=p.summary,
         body=p.description,
         meta=" · ".join(m for m in meta if m),
@@ -75,11 +74,10 @@ def municipality_document(m: MunicipalityRead) -> Document:
     if m.population:
         facts.append(f"{m.population:,} indbyggere".replace(",", "."))
     facts.append("medlem af netværket" if m.is_member else "tidligere medlem")
-    return Document(
-        type=EntityKind.MUNICIPALITY.value,
-        id=m.code,
-        title=m.name,
-        url=f"/municipalities/{m.code}",
+    return page_document(
+        EntityKind.MUNICIPALITY,
+        m.code,
+        m.name,
         summary=" · ".join(facts),
         meta=" ".join([m.name, *m.aliases, m.code, m.cvr or ""]),
         facets={"municipality": [m.code]},

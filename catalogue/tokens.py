@@ -53,12 +53,9 @@ class TokenService:
             raise Invalid("An admin token is not bound to a municipality.", field="municipality")
         if municipality and await self.session.get(Municipality, municipality) is None:
             raise Invalid(f"No municipality with code {municipality!r}.", field="municipality")
+        name = (name or f"{role} {municipality or ''}").strip()
         return await self._add(
-            name=(name or f"{role} {municipality or ''}").strip(),
-            role=role,
-            municipality=municipality,
-            user_id=None,
-            expires_at=expires_at,
+            ApiToken(name=name, role=role, municipality_code=municipality, expires_at=expires_at, narrowed=False)
         )
 
     async def create_for(self, actor: Actor, data: TokenCreate) -> tuple[str, TokenRead]:
@@ -73,38 +70,21 @@ class TokenService:
             if data.expires_at <= utcnow():
                 raise Invalid("expires_at: the time has already passed.", field="expires_at")
         municipality = None if role == "admin" else actor.municipality
-        return await self._add(
+        token = ApiToken(
             name=data.name.strip(),
             role=role,
-            municipality=municipality,
+            municipality_code=municipality,
             user_id=actor.user_id,
             expires_at=data.expires_at,
             narrowed=data.role is not None and data.role != actor.role,
-            owner=actor.name if actor.user_id is not None else None,
         )
+        return await self._add(token, owner=actor.name if actor.user_id is not None else None)
 
-    async def _add(
-        self,
-        *,
-        name: str,
-        role: str,
-        municipality: str | None,
-        user_id: int | None,
-        expires_at: dt.datetime | None,
-        narrowed: bool = False,
-        owner: str | None = None,
-    ) -> tuple[str, TokenRead]:
+    async def _add(self, record: ApiToken, owner: str | None = None) -> tuple[str, TokenRead]:
+        """Stores a new token, its secret made here: (the secret, shown once; its record)."""
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        record = ApiToken(
-            name=name,
-            role=role,
-            municipality_code=municipality,
-            token_hash=hash_token(secret),
-            user_id=user_id,
-            expires_at=expires_at,
-            narrowed=narrowed,
-            created_at=utcnow(),
-        )
+        record.token_hash = hash_token(secret)
+        record.created_at = utcnow()
         self.session.add(record)
         await self.session.flush()
         return secret, token_read(record, owner)

@@ -15,7 +15,7 @@ from codebank import git
 from codebank.markdown import split_front_matter
 from codebank.models import Bot, BotProcess, Principle
 from codebank.services import CodebankConfig
-from core.indexing import EntityKind, gone
+from core.indexing import EntityKind, gone, page_document
 from search.documents import Document
 
 # Relative weight of each kind in a search over everything: the catalogue first (1.0), then bots and
@@ -36,11 +36,10 @@ def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) 
         *facts.get("principles", []),
         *processes,
     ]
-    return Document(
-        type=EntityKind.BOT.value,
-        id=bot.slug,
-        title=bot.name,
-        url=f"/bots/{bot.slug}",
+    return page_document(
+        EntityKind.BOT,
+        bot.slug,
+        bot.name,
         summary=bot.summary,
         body=readme,
         meta=" · ".join(meta),
@@ -74,14 +73,12 @@ def code_document(bot: Bot, path: str, text: str) -> Document:
 
 
 def principle_document(p: Principle) -> Document:
-    _, body, _ = split_front_matter(p.source)
-    return Document(
-        type=EntityKind.PRINCIPLE.value,
-        id=p.id,
-        title=p.title,
-        url=f"/principles/{p.id}",
+    return page_document(
+        EntityKind.PRINCIPLE,
+        p.id,
+        p.title,
         summary=p.category,
-        body=body,
+        body=split_front_matter(p.source)[1],
         meta=" · ".join([p.category, *p.tags]),
         boost=PRINCIPLE_BOOST,
     )

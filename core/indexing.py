@@ -31,6 +31,20 @@ class EntityKind(enum.StrEnum):
     DOCUMENT = "document"
 
 
+# The page of each kind that has one: a document of that kind links to `{page}/{id}`.
+ENTITY_PAGES = {
+    EntityKind.PROCESS: "/processes",
+    EntityKind.MUNICIPALITY: "/municipalities",
+    EntityKind.BOT: "/bots",
+    EntityKind.PRINCIPLE: "/principles",
+}
+
+
+def page_document(kind: EntityKind, entity_id: str, title: str, **fields: Any) -> Document:
+    """The search document of an entity with a page of its own: its type is the kind, it links to the page."""
+    return Document(type=kind.value, id=entity_id, title=title, url=f"{ENTITY_PAGES[kind]}/{entity_id}", **fields)
+
+
 class IndexQueue(Base):
     """Durable queue of catalogue entities whose search documents must be rebuilt.
 
