@@ -24,7 +24,7 @@ from codebank.services import BotService
 from core.actors import Actor
 from core.errors import Invalid, NotFound
 from service.deps import ActorDep, BotServiceDep, DbDep, MunicipalityServiceDep, PrincipleServiceDep, ProcessServiceDep
-from service.pages.common import page_context
+from service.pages.common import page, page_context
 from service.pages.social import SOCIAL_DEPENDENCY, SocialDep
 
 SlugParam = Annotated[str, PathParameter(max_length=200)]
@@ -72,7 +72,7 @@ def fmt_size(size: int | None) -> str:
     return f"{value:.1f} {unit}".replace(".", ",")
 
 
-HELPERS = {"bot_url": bot_url, "short": short, "fmt_size": fmt_size}
+HELPERS: dict[str, Any] = {"bot_url": bot_url, "short": short, "fmt_size": fmt_size}
 
 
 def ref_problem(actor: Actor, bot: BotRead, exc: NotFound | Invalid, ref: str | None, path: str) -> Template:
@@ -137,10 +137,7 @@ class BotPages(Controller):
         names = {m.code: m.name for m in await municipality_service.all()}
         ids = sorted({p for b in bots for p in b.processes})
         processes = {p.id: p for p in await process_service.get_many(actor, ids)}
-        return Template(
-            template_name="bots.html",
-            context=page_context(actor, nav="bots", bots=bots, names=names, processes=processes),
-        )
+        return page("bots.html", actor, nav="bots", bots=bots, names=names, processes=processes)
 
     @get("/bots/{slug:str}", name="bot")
     async def bot(
@@ -175,28 +172,26 @@ class BotPages(Controller):
                 runs_by_ref[run.ref].append(run.municipality_name)
         versions = [r for r in refs if r.kind == "tag"]
         running = sorted({r.municipality_name for r in bot.runs if r.status == "operation"})
-        return Template(
-            template_name="bot.html",
-            context=page_context(
-                actor,
-                nav="bots",
-                bot=bot,
-                readme=readme,
-                versions=versions,
-                running=running,
-                runs_by_ref=runs_by_ref,
-                entries=entries,
-                browsable=browsable,
-                names=names,
-                processes=processes,
-                principles=principles,
-                **HELPERS,
-                **await social.context(actor, "bot", slug),
-                latest_tag=bot.tags[-1] if bot.tags else None,
-                can_sync=actor.can_write
-                and (actor.is_admin if bot.owner_municipality is None else actor.can_write_for(bot.owner_municipality)),
-                languages=sorted(bot.languages.items(), key=lambda kv: (-kv[1], kv[0])),
-            ),
+        return page(
+            "bot.html",
+            actor,
+            nav="bots",
+            bot=bot,
+            readme=readme,
+            versions=versions,
+            running=running,
+            runs_by_ref=runs_by_ref,
+            entries=entries,
+            browsable=browsable,
+            names=names,
+            processes=processes,
+            principles=principles,
+            **HELPERS,
+            **await social.context(actor, "bot", slug),
+            latest_tag=bot.tags[-1] if bot.tags else None,
+            can_sync=actor.can_write
+            and (actor.is_admin if bot.owner_municipality is None else actor.can_write_for(bot.owner_municipality)),
+            languages=sorted(bot.languages.items(), key=lambda kv: (-kv[1], kv[0])),
         )
 
     @get("/bots/{slug:str}/tree", name="bot_tree")
@@ -248,21 +243,19 @@ async def _browser(
 ) -> Template:
     """The file browser around a folder listing or a file: path crumbs, the version picker and the commit."""
     view = "tree" if isinstance(shown, TreeRead) else "blob"
-    return Template(
-        template_name=f"bot_{view}.html",
-        context=page_context(
-            actor,
-            nav="bots",
-            bot=bot,
-            **context,
-            ref=ref,
-            path=shown.path,
-            crumbs=breadcrumbs(shown.path),
-            refs=await ref_choices(service, bot.slug),
-            commit=shown.commit,
-            view=view,
-            **HELPERS,
-        ),
+    return page(
+        f"bot_{view}.html",
+        actor,
+        nav="bots",
+        bot=bot,
+        **context,
+        ref=ref,
+        path=shown.path,
+        crumbs=breadcrumbs(shown.path),
+        refs=await ref_choices(service, bot.slug),
+        commit=shown.commit,
+        view=view,
+        **HELPERS,
     )
 
 
@@ -274,11 +267,13 @@ class PrinciplePages(Controller):
         for p in principles:
             groups[p.category or NO_CATEGORY].append(p)
         ordered = sorted(groups.items(), key=lambda kv: (kv[0] == NO_CATEGORY, kv[0].casefold()))
-        return Template(
-            template_name="principles.html",
-            context=page_context(
-                actor, nav="principles", groups=ordered, count=len(principles), bot_names=await bot_names(db)
-            ),
+        return page(
+            "principles.html",
+            actor,
+            nav="principles",
+            groups=ordered,
+            count=len(principles),
+            bot_names=await bot_names(db),
         )
 
     @get("/principles/{principle_id:str}", name="principle")
@@ -290,14 +285,12 @@ class PrinciplePages(Controller):
         principle_id: FromPath[Annotated[str, PathParameter(max_length=200)]],
     ) -> Template:
         principle = await principle_service.get(principle_id)
-        return Template(
-            template_name="principle.html",
-            context=page_context(
-                actor,
-                nav="principles",
-                principle=principle,
-                bot_names=await bot_names(db),
-                category=principle.category or NO_CATEGORY,
-                body=LEADING_H1.sub("", principle.html, count=1),
-            ),
+        return page(
+            "principle.html",
+            actor,
+            nav="principles",
+            principle=principle,
+            bot_names=await bot_names(db),
+            category=principle.category or NO_CATEGORY,
+            body=LEADING_H1.sub("", principle.html, count=1),
         )
