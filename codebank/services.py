@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from msgspec import UNSET
@@ -134,6 +134,19 @@ def text_file(entry: git.Entry, max_blob: int) -> bool:
 # ---------------------------------------------------------------- bots
 
 
+class BotFilters(NamedTuple):
+    """The bot list's filters: a process it is linked to, a technology or system it uses (as labelled, any case),
+    a municipality that owns or runs it."""
+
+    process: str | None = None
+    technology: str | None = None
+    system: str | None = None
+    municipality: str | None = None
+
+
+NO_BOT_FILTERS = BotFilters()
+
+
 class BotService:
     def __init__(self, session: AsyncSession, config: CodebankConfig) -> None:
         self.session = session
@@ -193,17 +206,10 @@ class BotService:
     async def get(self, slug: str, viewer: Actor = ANONYMOUS) -> BotRead:
         return await self.read(await self.get_model(slug), viewer)
 
-    async def find(
-        self,
-        *,
-        process: str | None = None,
-        technology: str | None = None,
-        system: str | None = None,
-        municipality: str | None = None,
-        viewer: Actor = ANONYMOUS,
-    ) -> list[BotRead]:
+    async def find(self, filters: BotFilters = NO_BOT_FILTERS, *, viewer: Actor = ANONYMOUS) -> list[BotRead]:
         """Bots, filtered; a process or adoption `viewer` cannot see counts as absent (the answer is the same
         whether a hidden draft exists or not)."""
+        process, technology, system, municipality = filters
         stmt = select(Bot).order_by(Bot.name)
         if process:
             linked = (

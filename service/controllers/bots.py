@@ -8,6 +8,7 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
@@ -25,11 +26,11 @@ from codebank.schemas import (
     RefRead,
     TreeRead,
 )
-from codebank.services import normalise_url
+from codebank.services import BotFilters, normalise_url
 from core.errors import NotFound
 from core.jobs import Job
 from service.controllers.base import ApiController
-from service.controllers.params import IdPath
+from service.controllers.params import BOT_FILTERS, IdPath
 from service.deps import ActorDep, BotServiceDep, PrincipleServiceDep, SettingsDep, requires_token
 from service.jobs import BOT_JOBS, enqueue_bot_registration, enqueue_bot_sync
 
@@ -41,20 +42,13 @@ RepoPath = Annotated[str, QueryParameter(max_length=4096, description="path insi
 class BotController(ApiController):
     path = "/api/bots"
     tags = ["code bank"]
+    dependencies = BOT_FILTERS
 
     @get("/", summary="Registered bots (filter by process, technology, system, municipality)")
     async def list_bots(
-        self,
-        bot_service: BotServiceDep,
-        actor: ActorDep,
-        process: Annotated[str | None, QueryParameter(max_length=140)] = None,
-        technology: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        system: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+        self, bot_service: BotServiceDep, actor: ActorDep, bot_filters: NamedDependency[BotFilters]
     ) -> list[BotRead]:
-        return await bot_service.find(
-            process=process, technology=technology, system=system, municipality=municipality, viewer=actor
-        )
+        return await bot_service.find(bot_filters, viewer=actor)
 
     @post(
         "/",

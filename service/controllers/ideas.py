@@ -22,7 +22,7 @@ from catalogue.schemas import (
 )
 from catalogue.vocab import Domain
 from service.controllers.base import ApiController
-from service.controllers.params import ProcessIdPath
+from service.controllers.params import PROCESS, ProcessDep
 from service.deps import ActorDep, IdeaServiceDep
 
 Sort = Annotated[str, QueryParameter(description=f"one of {', '.join(IDEA_SORTS)}")]
@@ -68,36 +68,33 @@ class ScreeningQuestionController(ApiController):
 class ProcessIdeaController(ApiController):
     path = "/api/processes/{process_id:str}"
     tags = ["ideas"]
+    dependencies = PROCESS
 
     @get("/screening", summary="The municipalities' screenings of a process, and their mean")
-    async def process_screening(
-        self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> ProcessScreening:
-        return await idea_service.screening(actor, process_id)
+    async def process_screening(self, idea_service: IdeaServiceDep, process: ProcessDep) -> ProcessScreening:
+        return await idea_service.screening(*process)
 
     @put("/screening", summary="Screen a process for one's municipality (201 new, 200 replaced)")
     async def screen_process(
-        self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath, data: JSONBody[ScreeningWrite]
+        self, idea_service: IdeaServiceDep, process: ProcessDep, data: JSONBody[ScreeningWrite]
     ) -> Response[ScreeningRead]:
-        read, created = await idea_service.screen(actor, process_id, data)
+        read, created = await idea_service.screen(*process, data)
         return Response(read, status_code=201 if created else 200)
 
     @put("/vote", status_code=200, summary="Vote for a process (anyone signed in)")
-    async def vote(self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath) -> VoteRead:
-        return await idea_service.vote(actor, process_id, True)
+    async def vote(self, idea_service: IdeaServiceDep, process: ProcessDep) -> VoteRead:
+        return await idea_service.vote(*process, True)
 
     @delete("/vote", status_code=200, summary="Take one's vote back")
-    async def unvote(self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath) -> VoteRead:
-        return await idea_service.vote(actor, process_id, False)
+    async def unvote(self, idea_service: IdeaServiceDep, process: ProcessDep) -> VoteRead:
+        return await idea_service.vote(*process, False)
 
     @get("/decisions", summary="What the network has decided about a process")
-    async def decisions(
-        self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> list[DecisionRead]:
-        return await idea_service.decisions(actor, process_id)
+    async def decisions(self, idea_service: IdeaServiceDep, process: ProcessDep) -> list[DecisionRead]:
+        return await idea_service.decisions(*process)
 
     @post("/decision", summary="Record the network's decision (admin)")
     async def decide(
-        self, idea_service: IdeaServiceDep, actor: ActorDep, process_id: ProcessIdPath, data: JSONBody[DecisionWrite]
+        self, idea_service: IdeaServiceDep, process: ProcessDep, data: JSONBody[DecisionWrite]
     ) -> DecisionRead:
-        return await idea_service.decide(actor, process_id, data)
+        return await idea_service.decide(*process, data)

@@ -1,6 +1,6 @@
 """Path parameters and query filters the API controllers share, declared once with their validation and
 description. A set of filters reaches a handler as one struct, through its dependency (`PROCESS_FILTERS`,
-`BENEFIT_FILTERS`), so the OpenAPI document lists the same query parameters wherever it is used."""
+`BENEFIT_FILTERS`, `BOT_FILTERS`), so the OpenAPI document lists the same query parameters wherever it is used."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from catalogue.schemas import BenefitFilters
 from catalogue.services import ProcessFilters
 from catalogue.vocab import Domain, Phase, Status
+from codebank.services import BotFilters
 from core.actors import Actor
 from service.deps import ActorDep
 
@@ -57,6 +58,31 @@ async def provide_benefit_filters(
     return BenefitFilters(process=process, municipality=municipality, domain=domain, first=from_, last=to)
 
 
+async def provide_bot_filters(
+    process: Annotated[str | None, QueryParameter(max_length=140)] = None,
+    technology: TermQuery = None,
+    system: TermQuery = None,
+    municipality: Annotated[str | None, QueryParameter(pattern=r"^\d{3}$")] = None,
+) -> BotFilters:
+    """The bot list's filters, read from the query string."""
+    return BotFilters(process, technology, system, municipality)
+
+
+class ProcessPath(NamedTuple):
+    """Who asks about which process: the actor and the process the path names, in the order the services take
+    them (`idea_service.screening(*process)`)."""
+
+    actor: Actor
+    process_id: str
+
+
+def provide_process(actor: ActorDep, process_id: ProcessIdPath) -> ProcessPath:
+    return ProcessPath(actor, process_id)
+
+
+ProcessDep = NamedDependency[ProcessPath]
+
+
 class AdoptionPath(NamedTuple):
     """Who asks about which adoption: the actor, the process and the municipality the path names, in the order
     the services take them (`benefit_service.get(*adoption, period)`)."""
@@ -72,6 +98,8 @@ def provide_adoption(actor: ActorDep, process_id: ProcessIdPath, code: CodePath)
 
 AdoptionDep = NamedDependency[AdoptionPath]
 
+PROCESS = {"process": Provide(provide_process, sync_to_thread=False)}
 ADOPTION = {"adoption": Provide(provide_adoption, sync_to_thread=False)}
 PROCESS_FILTERS = {"filters": Provide(provide_process_filters)}
+BOT_FILTERS = {"bot_filters": Provide(provide_bot_filters)}
 BENEFIT_FILTERS = {"benefit_filters": Provide(provide_benefit_filters)}

@@ -22,7 +22,7 @@ from catalogue.services import ProcessFilters, etag
 from catalogue.vocab import AdoptionStatus, TermKind
 from codebank.flows import register_adoption
 from service.controllers.base import ApiController
-from service.controllers.params import ADOPTION, PROCESS_FILTERS, AdoptionDep, ProcessIdPath
+from service.controllers.params import ADOPTION, PROCESS, PROCESS_FILTERS, AdoptionDep, ProcessDep
 from service.deps import ActorDep, AdoptionServiceDep, CodebankDep, DbDep, IndexerDep, ProcessServiceDep
 from service.indexing import search_process_ids
 from service.reuse import similar_processes
@@ -39,7 +39,7 @@ def with_etag(process: ProcessRead, status_code: int = 200) -> Response[ProcessR
 class ProcessController(ApiController):
     path = "/api/processes"
     tags = ["processes"]
-    dependencies = {**PROCESS_FILTERS, **ADOPTION}
+    dependencies = {**PROCESS_FILTERS, **PROCESS, **ADOPTION}
 
     @get("/", summary="List and filter processes")
     async def list_processes(
@@ -78,39 +78,30 @@ class ProcessController(ApiController):
         return Response(created, status_code=201, headers={"ETag": etag(process)})
 
     @get("/{process_id:str}", summary="One process (with an ETag)")
-    async def get_process(
-        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> Response[ProcessRead]:
-        return with_etag(await process_service.get(actor, process_id))
+    async def get_process(self, process_service: ProcessServiceDep, process: ProcessDep) -> Response[ProcessRead]:
+        return with_etag(await process_service.get(*process))
 
     @patch("/{process_id:str}", summary="Change a process (If-Match: 428 without, 412 stale)")
     async def update_process(
         self,
         process_service: ProcessServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
+        process: ProcessDep,
         data: JSONBody[ProcessUpdate],
         if_match: IfMatch = None,
     ) -> Response[ProcessRead]:
-        return with_etag(await process_service.update(actor, process_id, data, if_match, if_match_required=True))
+        return with_etag(await process_service.update(*process, data, if_match, if_match_required=True))
 
     @delete("/{process_id:str}", summary="Delete a process (admin)")
-    async def delete_process(
-        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> None:
-        await process_service.delete(actor, process_id)
+    async def delete_process(self, process_service: ProcessServiceDep, process: ProcessDep) -> None:
+        await process_service.delete(*process)
 
     @get("/{process_id:str}/history", summary="Who changed what, when")
-    async def process_history(
-        self, process_service: ProcessServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> ProcessHistory:
-        return await process_service.history(actor, process_id)
+    async def process_history(self, process_service: ProcessServiceDep, process: ProcessDep) -> ProcessHistory:
+        return await process_service.history(*process)
 
     @get("/{process_id:str}/adoptions", summary="The municipalities that run a process")
-    async def process_adoptions(
-        self, adoption_service: AdoptionServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> list[AdoptionRead]:
-        return await adoption_service.for_process(actor, process_id)
+    async def process_adoptions(self, adoption_service: AdoptionServiceDep, process: ProcessDep) -> list[AdoptionRead]:
+        return await adoption_service.for_process(*process)
 
     @get("/{process_id:str}/adoptions/{code:str}", summary="One municipality's adoption of a process")
     async def get_adoption(self, adoption_service: AdoptionServiceDep, adoption: AdoptionDep) -> AdoptionRead:

@@ -33,7 +33,7 @@ from catalogue.schemas import (
 )
 from core.errors import NotFound
 from service.controllers.base import ApiController
-from service.controllers.params import IdPath, ProcessIdPath
+from service.controllers.params import PROCESS, IdPath, ProcessDep, ProcessIdPath
 from service.deps import (
     ActorDep,
     CommentServiceDep,
@@ -212,12 +212,11 @@ class DocumentUpload:
 class DocumentController(ApiController):
     path = "/api"
     tags = ["documents"]
+    dependencies = PROCESS
 
     @get("/processes/{process_id:str}/documents", summary="A process's documents the caller may see")
-    async def process_documents(
-        self, document_service: DocumentServiceDep, actor: ActorDep, process_id: ProcessIdPath
-    ) -> list[DocumentRead]:
-        return await document_service.for_process(actor, process_id)
+    async def process_documents(self, document_service: DocumentServiceDep, process: ProcessDep) -> list[DocumentRead]:
+        return await document_service.for_process(*process)
 
     @post(
         "/processes/{process_id:str}/documents",
@@ -227,14 +226,12 @@ class DocumentController(ApiController):
     async def upload_document(
         self,
         document_service: DocumentServiceDep,
-        actor: ActorDep,
-        process_id: ProcessIdPath,
+        process: ProcessDep,
         data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> DocumentRead:
         content = await data.file.read()
         return await document_service.upload(
-            actor,
-            process_id,
+            *process,
             filename=data.file.filename or "",
             content=content,
             kind=data.kind,

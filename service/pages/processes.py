@@ -22,7 +22,7 @@ from catalogue.schemas import AdoptionRead, AdoptionWrite, BenefitWrite
 from catalogue.services import AdoptionService, BenefitService, MunicipalityService, ProcessService
 from catalogue.vocab import ADOPTION_STATUSES
 from codebank.flows import register_adoption
-from codebank.services import BotService
+from codebank.services import BotFilters, BotService
 from core.actors import Actor
 from core.errors import DomainError, Forbidden, NotFound
 from service.deps import (
@@ -188,7 +188,7 @@ async def process_context(services: ProcessPageServices, actor: Actor, process_i
     running = [a for a in adoptions if a.status == "operation"]
     realised = await benefits.benefits_for_process(services.benefits, actor, process_id)
     copies = await processes.get_many(actor, getattr(process, "derived", []))
-    bots = await services.bots.find(process=process_id, viewer=actor)
+    bots = await services.bots.find(BotFilters(process=process_id), viewer=actor)
     return {
         **await services.social.context(actor, "process", process_id),
         "decisions": await services.ideas.decisions(actor, process_id),
