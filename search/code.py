@@ -14,9 +14,8 @@ from functools import lru_cache
 from search.stemming import JoinedForms, fold, stem
 
 IDENTIFIER = re.compile(r"[^\W\d][\w]*", re.UNICODE)
-_RUN = re.compile(
-    r"\w+", re.UNICODE
-)  # a run of word characters holds at most one identifier: its tail from a non-digit
+# a run of word characters holds at most one identifier: the run from its first non-digit on
+_RUN = re.compile(r"\w+", re.UNICODE)
 # Latin-1 (any ASCII or Danish text): each word character kept, any other one a space, so that `str.split` gives the
 # runs of word characters (`\w+`) far faster than a regular expression finds them
 _LATIN1_RUNS = bytes(c if _RUN.match(chr(c)) else ord(" ") for c in range(256))
