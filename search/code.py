@@ -19,7 +19,7 @@ _RUN = re.compile(r"\w+", re.UNICODE)
 # Latin-1 (any ASCII or Danish text): each word character kept, any other one a space, so that `str.split` gives the
 # runs of word characters (`\w+`) far faster than a regular expression finds them
 _LATIN1_RUNS = bytes(c if _RUN.match(chr(c)) else ord(" ") for c in range(256))
-MAX_UNCACHED_NUMBER = 4  # a run without an identifier (a number) is cached up to this length; longer ones are many
+MAX_CACHED_NUMBER = 4  # a run without an identifier (a number) is cached up to this length; longer ones are many
 _CAMEL = re.compile(r"[A-ZÆØÅ]+(?=[A-ZÆØÅ][a-zæøå])|[A-ZÆØÅ]?[a-zæøå]+|[A-ZÆØÅ]+|\d+|[^\W\d_]+", re.UNICODE)
 MAX_INDEXED = 200_000  # characters of one file that are indexed
 
@@ -66,7 +66,7 @@ class _RunForms(JoinedForms):
     (a data file's many long numbers would push the identifiers out of the cache)."""
 
     def __missing__(self, run: str) -> str | None:
-        if len(run) > MAX_UNCACHED_NUMBER and not IDENTIFIER.search(run):
+        if len(run) > MAX_CACHED_NUMBER and not IDENTIFIER.search(run):
             return None
         return super().__missing__(run)
 
