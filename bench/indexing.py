@@ -17,9 +17,10 @@ For each engine (and with `--before DIR` for an older checkout too, e.g. /work/b
    PostgreSQL: `pg_total_relation_size` of the `search_*` tables against that of every other table).
 
     .venv/bin/python bench/indexing.py [--docs 10000] [--code 2000] [--engines fts5,postgres] [--before DIR]
-                                       [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+                                       [--repeat 1] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
 
-The machine may be busy: the per-CPU-second figures are the ones to compare; compare columns of one run.
+The machine may be busy: the per-CPU-second figures are the ones to compare; compare columns of one run. With
+`--repeat N` each checkout runs N times, in turn with the other, and each figure is the median of its N runs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -291,6 +293,7 @@ def main() -> None:
     parser.add_argument("--engines", default="fts5,postgres")
     parser.add_argument("--before", type=Path)
     parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each checkout, in turn; the median is shown")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -298,8 +301,16 @@ def main() -> None:
         return
     sources = [("after", ROOT)] + ([("before", args.before.resolve())] if args.before else [])
     for engine in args.engines.split(","):
-        results = {label: run_child(src, engine, args.docs, args.code, args.pg_url) for label, src in sources}
-        print(f"\n{engine}: {args.docs:,} processes" + (f" + {args.code:,} code files" if args.code else ""))
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in sources}
+        for _ in range(args.repeat):  # the checkouts in turn, so that a change in the machine's load hits both
+            for label, src in sources:
+                runs[label].append(run_child(src, engine, args.docs, args.code, args.pg_url))
+        results = {label: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for label, rs in runs.items()}
+        print(
+            f"\n{engine}: {args.docs:,} processes"
+            + (f" + {args.code:,} code files" if args.code else "")
+            + (f", median of {args.repeat} runs" if args.repeat > 1 else "")
+        )
         labels = [label for label, _ in sources][::-1]
         print(f"  {'':58}" + "".join(f"{label:>12}" for label in labels))
         for key, (title, fmt) in ROWS.items():

@@ -14,6 +14,12 @@ from functools import lru_cache
 from search.stemming import JoinedForms, fold, stem
 
 IDENTIFIER = re.compile(r"[^\W\d][\w]*", re.UNICODE)
+# a run of word characters holds at most one identifier: the run from its first non-digit on
+_RUN = re.compile(r"\w+", re.UNICODE)
+# Latin-1 (any ASCII or Danish text): each word character kept, any other one a space, so that `str.split` gives the
+# runs of word characters (`\w+`) far faster than a regular expression finds them
+_LATIN1_RUNS = bytes(c if _RUN.match(chr(c)) else ord(" ") for c in range(256))
+MAX_CACHED_NUMBER = 4  # a run without an identifier (a number) is cached up to this length; longer ones are many
 _CAMEL = re.compile(r"[A-ZÆØÅ]+(?=[A-ZÆØÅ][a-zæøå])|[A-ZÆØÅ]?[a-zæøå]+|[A-ZÆØÅ]+|\d+|[^\W\d_]+", re.UNICODE)
 MAX_INDEXED = 200_000  # characters of one file that are indexed
 
@@ -49,12 +55,38 @@ def code_forms(identifier: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
-_forms = JoinedForms(code_forms, 200_000)
+def _run_forms(run: str) -> tuple[str, ...]:
+    """The forms of the identifier in a run of word characters (`2ndCase` → those of `ndCase`; none in `2024`)."""
+    identifier = IDENTIFIER.search(run)
+    return code_forms(identifier.group()) if identifier else ()
+
+
+class _RunForms(JoinedForms):
+    """run of word characters → the joined forms of its identifier. Numbers have none; only short ones are kept
+    (a data file's many long numbers would push the identifiers out of the cache)."""
+
+    def __missing__(self, run: str) -> str | None:
+        if len(run) > MAX_CACHED_NUMBER and not IDENTIFIER.search(run):
+            return None
+        return super().__missing__(run)
+
+
+_forms = _RunForms(_run_forms, 200_000)
+
+
+def word_runs(text: str) -> list[str]:
+    """The runs of word characters of a text, in order (`_RUN.findall`; Latin-1 text by a byte table)."""
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _RUN.findall(text)
+    return data.translate(_LATIN1_RUNS).decode("latin-1").split()
 
 
 def analyze_code(text: str) -> str:
-    """The index forms of a text's identifiers (each identifier's looked up once, in a shared cache)."""
-    return " ".join([f for f in map(_forms.__getitem__, IDENTIFIER.findall(text[:MAX_INDEXED])) if f is not None])
+    """The index forms of a text's identifiers: its runs of word characters, each looked up in a shared cache (so a
+    distinct identifier is analysed once), numbers dropped."""
+    return " ".join([f for f in map(_forms.__getitem__, word_runs(text[:MAX_INDEXED])) if f is not None])
 
 
 def analyze_code_plainly(text: str) -> str:
@@ -66,20 +98,22 @@ def analyze_code_plainly(text: str) -> str:
 
 
 _KEYWORD_DEFINITION = (
-    r"^\s*(?:(?:async\s+)?def|class|function|func|fn|interface|struct|enum|record|module|Sub|Function)\s+([^\W\d]\w*)"
+    r"\s*(?:(?:async\s+)?def|class|function|func|fn|interface|struct|enum|record|module|Sub|Function)\s+([^\W\d]\w*)"
 )
 _ACCESS = ("public", "private", "protected", "internal")
-_DEFINITION = re.compile(
-    _KEYWORD_DEFINITION + r"|^\s*(?:" + "|".join(_ACCESS) + r")\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]",
-    re.UNICODE | re.MULTILINE,
-)
-# the same without the second branch, which can only match after one of _ACCESS (its lazy scan is slow)
-_KEYWORD_ONLY = re.compile(_KEYWORD_DEFINITION, re.UNICODE | re.MULTILINE)
+_ACCESS_DEFINITION = r"\s*(?:" + "|".join(_ACCESS) + r")\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]"
+# at the start of a line (the reference the patterns below are tested against)
+_DEFINITION = re.compile("^" + _KEYWORD_DEFINITION + "|^" + _ACCESS_DEFINITION, re.UNICODE | re.MULTILINE)
+# The same searched in "\n" + text, the start of a line being the newline before it: a pattern that starts with a
+# character is searched for by that character, one that starts with `^` is tried at every position (twice as
+# slow). Without the second branch when it cannot match (only after one of _ACCESS; its lazy scan is slow).
+_AFTER_NEWLINE = re.compile("\n(?:" + _KEYWORD_DEFINITION + "|" + _ACCESS_DEFINITION + ")", re.UNICODE)
+_KEYWORD_AFTER_NEWLINE = re.compile("\n" + _KEYWORD_DEFINITION, re.UNICODE)
 
 
 def definitions(text: str) -> list[str]:
     """Names a file defines (functions, classes, methods): they rank that file first for the name."""
-    text = text[:MAX_INDEXED]
+    text = "\n" + text[:MAX_INDEXED]
     if not any(word in text for word in _ACCESS):
-        return _KEYWORD_ONLY.findall(text)
-    return [m.group(1) or m.group(2) for m in _DEFINITION.finditer(text)]
+        return _KEYWORD_AFTER_NEWLINE.findall(text)
+    return [m.group(1) or m.group(2) for m in _AFTER_NEWLINE.finditer(text)]

@@ -44,6 +44,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -197,6 +198,7 @@ def _facet_key(value: str) -> str:
 FACET_TOKEN = "zzf"  # facet tokens are this and 16 hex digits; never a word of the vocabulary
 
 
+@lru_cache(maxsize=4096)
 def facet_token(name: str, value: str) -> str:
     """The token in the `facets` column of a document with this facet value (values compared as filters do)."""
     return FACET_TOKEN + hashlib.blake2b(f"{name}:{_facet_key(value)}".encode(), digest_size=8).hexdigest()
@@ -608,6 +610,12 @@ def _value_id(conn: sqlite3.Connection, facet: str, value: str) -> int:
 
 # an analysed text of lower-case ASCII words and spaces: FTS5's tokenizer splits it exactly as str.split() does
 _PLAIN_TOKENS = re.compile(r"[a-z0-9 ]*")
+_PLAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789 "
+
+
+def _is_plain(text: str) -> bool:
+    """`_PLAIN_TOKENS.fullmatch(text)`, by deleting those bytes (a few times faster on a long text)."""
+    return text.isascii() and not text.encode("ascii").translate(None, _PLAIN_BYTES)
 
 
 def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
@@ -616,7 +624,7 @@ def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     other = []
     for text in texts:
-        if _PLAIN_TOKENS.fullmatch(text):
+        if _is_plain(text):
             counts.update(set(text.split()))
         else:
             other.append(text)

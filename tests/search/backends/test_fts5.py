@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from search.backends import fts5
 from search.backends.fts5 import BATCH, FACET_TOKEN, Fts5Backend
@@ -329,6 +331,11 @@ def test_term_counts_split_in_python_equal_the_tokenizer_s() -> None:
     assert fts5._term_counts(conn, texts) == fts5._tokenizer_term_counts(conn, texts)
 
 
+@given(st.text(alphabet=st.sampled_from("az09  \n\t-_Aæ\x00é"), max_size=40))
+def test_texts_of_plain_words_are_told_as_the_pattern_tells_them(text: str) -> None:
+    assert fts5._is_plain(text) == bool(fts5._PLAIN_TOKENS.fullmatch(text))
+
+
 def test_a_rebuild_that_died_leaves_no_journaling_behind(tmp_path: Path) -> None:
     backend = Fts5Backend(tmp_path)
     backend.rebuild([doc("a", "Attester")])
@@ -435,6 +442,8 @@ def test_replaced_and_deleted_documents_leave_the_index_as_a_fresh_one(tmp_path:
     written.upsert([doc("d", "Refusion af sygedagpenge", "Sygedagpengerefusioner fra NemRefusion")])
     left = [first[0], doc("b", "Betaling af medicinregninger", "Medicinregninger matches mod fakturaer")]
     left.append(doc("d", "Refusion af sygedagpenge", "Sygedagpengerefusioner fra NemRefusion"))
+    written.upsert([left[2], left[0], doc("e", "Refusion af sygedagpenge"), left[1]])  # three unchanged, one new
+    written.delete([("process", "e")])
     fresh = Fts5Backend(tmp_path / "fresh")
     fresh.rebuild(left)
 
