@@ -1,10 +1,11 @@
 """The PostgreSQL search backend: the index lives in `search_*` tables of the application's own database.
 
 Documents are indexed as their analysed forms (see `search.analysis`, exactly as the FTS5 backend does), written
-as explicit lexemes (PostgreSQL's own stemmers are never used) into two `tsvector`s: `tsv`, every lexeme of the
-document without positions, behind a GIN index, which decides what matches (so matching, counting and the
-"every word" test never read a vector); and `rank`, small enough to stay in the row, weighted title A,
-summary B, meta C and the body's first words D, which `ts_rank` scores the matches by.
+as explicit lexemes (PostgreSQL's own stemmers are never used) into one `tsvector`, `tsv`, kept in the row: every
+lexeme of the document once, behind a GIN index, which decides what matches (so matching and counting never read
+a vector); the lexemes of the title (weight A), summary (B), meta (C) and the body's first words (D) carry their
+weighted positions, by which `ts_rank` scores the matches; the rest of the body's lexemes have none (`ts_rank`
+counts such a lexeme once, at weight D).
 `search_terms` holds the vocabulary with document frequencies and a `pg_trgm` GIN index: typo candidates and
 prefix lookups come from SQL, so a search never loads the vocabulary into Python.
 Facets (`facet:value` arrays, GIN indexed for filters) and visibility are applied in SQL before ranking.
@@ -54,15 +55,15 @@ WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"
 BATCH = 500
 MAX_POSITION = 16383  # the largest position a tsvector holds
 MAX_POSITIONS = 255  # positions kept per lexeme (PostgreSQL keeps at most 256)
-RANK_BODY_LEXEMES = 32  # the body's first words that the ranking vector also holds (weight D)
+RANK_BODY_LEXEMES = 32  # the body's first words that keep their positions (weight D)
 TYPO_CANDIDATES = 200  # trigram neighbours fetched per misspelt form, then checked by edit distance
 TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
-NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
+NORMALIZATION = 0  # no length normalisation (only the title, summary, meta and the body's first words weigh)
 BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
 SAMPLE_ROWS = 500  # about how many documents the estimate samples (each is read whole: its match is tested)
 BROAD_MATCHES = 3 * EXACT_COUNT  # more (estimated) matches: a sample answers
-TITLE_LEXEMES = "ts_filter(rank, '{a}')"  # the title's words (GIN indexed)
+TITLE_LEXEMES = "ts_filter(tsv, '{a}')"  # the title's words (GIN indexed)
 # GIN indexes write straight into the index: with PostgreSQL's default `fastupdate` new entries wait in a pending
 # list (up to 4 MB) that every search reads through from start to end, and a rebuild left all of them there
 NO_PENDING = "WITH (fastupdate = off)"
@@ -133,16 +134,16 @@ def document_row(doc: Document) -> Params:
     body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
     head = " ".join((a_title, a_summary, a_meta))
     known = set(head.split())
-    first_body = list(islice((t for t in dict.fromkeys(a_body.split()) if t not in known), RANK_BODY_LEXEMES))
-    rank, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (" ".join(first_body), "D")])
-    terms = sorted(known.union(a_body.split()))
+    rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
+    first_body = " ".join(rest[:RANK_BODY_LEXEMES])
+    weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (first_body, "D")])
+    terms = sorted(known.union(rest))
     facets = doc.facet_values()
     return {
         "key": doc.key,
         **stored_fields(doc, body),
         "boost": float(doc.boost),
-        "tsv": lexemes_literal(terms),
-        "rank": rank,
+        "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest[RANK_BODY_LEXEMES:])))),
         "terms": terms,  # (not stored: `tsv` holds them; counted into `search_terms`)
         "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
         "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
@@ -257,13 +258,13 @@ class _Sql:
                 visibility text NOT NULL,
                 boost real NOT NULL DEFAULT 1.0,
                 tsv tsvector NOT NULL,
-                rank tsvector NOT NULL,
                 facets text[] NOT NULL,
                 facet_keys text[] NOT NULL
             )""",
             # the lexemes were kept a second time as a `terms` array (a seventh of the table): `tsv` has them
             f"ALTER TABLE {self.docs} DROP COLUMN IF EXISTS terms",
-            f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
+            f"ALTER TABLE {self.docs} ALTER COLUMN tsv SET STORAGE MAIN",  # kept in the row: read for every match
+            self.one_vector(),
             *self.document_indexes(self.docs),
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
@@ -273,6 +274,17 @@ class _Sql:
             f"{NO_PENDING}",
             f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
         ]
+
+    def one_vector(self) -> str:
+        """The lexemes were once kept twice, in `tsv` (all, without positions) and a `rank` vector (the weighted
+        ones): the weighted ones are merged into `tsv` and `rank` is dropped, rewriting the table and its indexes
+        once; the title's index, made on `rank`, goes with it and is made again on `tsv`."""
+        return f"""DO $$ BEGIN
+            IF EXISTS (SELECT FROM information_schema.columns WHERE table_schema = '{self.schema}'
+                       AND table_name = 'search_documents' AND column_name = 'rank') THEN
+                ALTER TABLE {self.docs} ALTER COLUMN tsv TYPE tsvector USING (rank || tsv), DROP COLUMN rank;
+            END IF;
+        END $$"""
 
     def document_indexes(self, table: str, suffix: str = "") -> list[str]:
         """The indexes of the documents' table (named with `suffix` while a rebuild makes them on its new table)."""
@@ -303,9 +315,8 @@ class _Sql:
         return (
             text(
                 f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
-                "rank, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:facets AS text[]), "
-                "CAST(:facet_keys AS text[]))"
+                "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:facets AS text[]), CAST(:facet_keys AS text[]))"
             ),
             rows,
         )
@@ -530,7 +541,7 @@ class PostgresBackend(SearchBackend):
             idf = math.log(1 + (documents - g.df + 0.5) / (g.df + 0.5))
             params[f"q{i}"] = g.query
             params[f"w{i}"] = max(idf, 0.01) * g.lexemes * SCORE_SCALE
-            ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
+            ranks.append(f"ts_rank(CAST(:weights AS real[]), d.tsv, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
         params["weights"] = WEIGHTS
         params["title_cap"] = max(TITLE_CANDIDATES, want)
         params["complete_cap"] = max(COMPLETE_CANDIDATES, want)

@@ -157,6 +157,40 @@ def test_a_table_of_the_older_layout_is_brought_up_to_date(make_postgres: MakePo
     assert [h.id for h in again.search(SearchQuery(text="videotolkning", viewer=ADMIN)).hits] == ["tolk"]
 
 
+def test_a_table_with_a_separate_ranking_vector_is_converted_to_one_vector(make_postgres: MakePostgres) -> None:
+    """The weighted lexemes were once kept a second time in a `rank` vector (and the title's index made on it),
+    `tsv` holding every lexeme without positions: starting on such a table merges them into `tsv` in place, and
+    the index finds and ranks as it did."""
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    queries = ["tolkeregninger", "attester", "betaling automatisk", "cpr", "koege", "spøgelsesborgere"]
+    before = {q: [(h.id, h.score) for h in backend.search(SearchQuery(text=q, viewer=ADMIN)).hits] for q in queries}
+    docs, schema = backend.sql.docs, backend.sql.schema
+    with backend.engine.begin() as conn:  # the older layout, made from the same documents
+        conn.execute(text(f'DROP INDEX "{schema}".search_documents_title'))
+        conn.execute(text(f"ALTER TABLE {docs} ADD COLUMN rank tsvector"))
+        conn.execute(text(f"UPDATE {docs} SET rank = ts_filter(tsv, '{{a,b,c,d}}'), tsv = strip(tsv)"))
+        conn.execute(text(f"ALTER TABLE {docs} ALTER COLUMN rank SET NOT NULL"))
+        conn.execute(text(f"CREATE INDEX search_documents_title ON {docs} USING gin (ts_filter(rank, '{{a}}'))"))
+    again = make_postgres(schema)
+    with again.engine.connect() as conn:
+        columns = set(
+            conn.execute(
+                text("SELECT column_name FROM information_schema.columns WHERE table_schema = :s"), {"s": schema}
+            ).scalars()
+        )
+        title_index = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE schemaname = :s AND indexname = 'search_documents_title'"),
+            {"s": schema},
+        ).scalar_one()
+    assert "rank" not in columns and "ts_filter(tsv" in title_index
+    assert {
+        q: [(h.id, h.score) for h in again.search(SearchQuery(text=q, viewer=ADMIN)).hits] for q in queries
+    } == before
+    again.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    assert ids(again, "videotolkning") == ["tolk"]
+
+
 def test_ensure_schema_from_several_threads_at_once(make_postgres: MakePostgres) -> None:
     schema = make_postgres().sql.schema + "_x"
     barrier = threading.Barrier(6)
