@@ -86,6 +86,9 @@ SEARCH_SETTINGS = text(  # for the search's transaction; browsing (no words) may
     "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
     "set_config('enable_seqscan', CASE WHEN :words THEN 'off' ELSE 'on' END, true)"
 )
+# the columns kept in the row (STORAGE MAIN): all but the body
+IN_ROW = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv", "facets", "facet_keys")
+PLAIN_BODY = b"\x00"  # the first byte of a body converted from the older layout (zlib's first is 0x78)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -125,6 +128,18 @@ def lexeme_quote(form: str) -> str:
     return "'" + form.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def pack_body(body: str) -> bytes:
+    """The body kept for snippets, zlib-compressed (a third smaller than PostgreSQL's own compression)."""
+    return zlib.compress(body.encode(), 9)
+
+
+def unpack_body(packed: bytes) -> str:
+    """A stored body; one converted from the older layout (text) is the plain text after a zero byte."""
+    if packed[:1] == PLAIN_BODY:
+        return packed[1:].decode()
+    return zlib.decompress(packed).decode()
+
+
 def _facet_key(value: str) -> str:
     return " ".join(value.split()).casefold()
 
@@ -142,6 +157,7 @@ def document_row(doc: Document) -> Params:
     return {
         "key": doc.key,
         **stored_fields(doc, body),
+        "body": pack_body(body),
         "boost": float(doc.boost),
         "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest[RANK_BODY_LEXEMES:])))),
         "terms": terms,  # (not stored: `tsv` holds them; counted into `search_terms`)
@@ -254,7 +270,7 @@ class _Sql:
                 title text NOT NULL,
                 url text NOT NULL,
                 summary text NOT NULL,
-                body text NOT NULL,
+                body bytea NOT NULL,
                 visibility text NOT NULL,
                 boost real NOT NULL DEFAULT 1.0,
                 tsv tsvector NOT NULL,
@@ -263,8 +279,16 @@ class _Sql:
             )""",
             # the lexemes were kept a second time as a `terms` array (a seventh of the table): `tsv` has them
             f"ALTER TABLE {self.docs} DROP COLUMN IF EXISTS terms",
-            f"ALTER TABLE {self.docs} ALTER COLUMN tsv SET STORAGE MAIN",  # kept in the row: read for every match
-            self.one_vector(),
+            # Kept in the row: read for every match (an EXTENDED column would be moved out whenever the row is
+            # over 2 kB, as most are, even a 30-byte title, each in a TOAST row of its own); only the body (read
+            # for the page's hits) moves out. The vector is compressed with lz4 where the server has it: pglz
+            # gives up on it, lz4 saves a seventh and is quicker to read.
+            *(f"ALTER TABLE {self.docs} ALTER COLUMN {column} SET STORAGE MAIN" for column in IN_ROW),
+            f"""DO $$ BEGIN
+                ALTER TABLE {self.docs} ALTER COLUMN tsv SET COMPRESSION lz4;
+            EXCEPTION WHEN feature_not_supported THEN NULL;
+            END $$""",
+            self.convert(),
             *self.document_indexes(self.docs),
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
@@ -275,14 +299,29 @@ class _Sql:
             f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
         ]
 
-    def one_vector(self) -> str:
-        """The lexemes were once kept twice, in `tsv` (all, without positions) and a `rank` vector (the weighted
-        ones): the weighted ones are merged into `tsv` and `rank` is dropped, rewriting the table and its indexes
-        once; the title's index, made on `rank`, goes with it and is made again on `tsv`."""
-        return f"""DO $$ BEGIN
-            IF EXISTS (SELECT FROM information_schema.columns WHERE table_schema = '{self.schema}'
-                       AND table_name = 'search_documents' AND column_name = 'rank') THEN
-                ALTER TABLE {self.docs} ALTER COLUMN tsv TYPE tsvector USING (rank || tsv), DROP COLUMN rank;
+    def convert(self) -> str:
+        """A table of an older layout brought up to date, rewriting it (and its indexes) once:
+
+        - the lexemes were kept twice, in `tsv` (all, without positions) and a `rank` vector (the weighted ones):
+          the weighted ones are merged into `tsv` and `rank` is dropped (the title's index, made on `rank`, goes
+          with it and is made again on `tsv`);
+        - the body was text: it becomes bytes, the plain text after a zero byte (SQL has no zlib; a rebuild or
+          a write of the document compresses it).
+        """
+        column = (
+            "SELECT FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = "
+            "'search_documents' AND column_name = '{name}'"
+        )
+        return f"""DO $$ DECLARE changes text[] := '{{}}'; BEGIN
+            IF EXISTS ({column.format(schema=self.schema, name="rank")}) THEN
+                changes := changes || ARRAY['ALTER COLUMN tsv TYPE tsvector USING (rank || tsv)', 'DROP COLUMN rank'];
+            END IF;
+            IF EXISTS ({column.format(schema=self.schema, name="body")} AND data_type = 'text') THEN
+                changes := changes || ARRAY[$c$ALTER COLUMN body TYPE bytea
+                    USING (decode('00', 'hex') || convert_to(body, 'UTF8'))$c$];
+            END IF;
+            IF changes <> '{{}}' THEN
+                EXECUTE 'ALTER TABLE {self.docs} ' || array_to_string(changes, ', ');
             END IF;
         END $$"""
 
@@ -477,7 +516,8 @@ class PostgresBackend(SearchBackend):
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
             conn.execute(text(f"DROP TABLE IF EXISTS {new}"))
-            conn.execute(text(f"CREATE TABLE {new} (LIKE {self.sql.docs} INCLUDING DEFAULTS INCLUDING STORAGE)"))
+            like = "INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION"
+            conn.execute(text(f"CREATE TABLE {new} (LIKE {self.sql.docs} {like})"))
             for chunk in _chunks(documents, BATCH):
                 rows = [document_row(doc) for doc in chunk]
                 rows = list({r["key"]: r for r in rows}.values())  # a repeated document: the last one counts
@@ -830,7 +870,7 @@ class PostgresBackend(SearchBackend):
         hits = []
         for key, score in ranked:
             _, type_, id_, title, url, summary, body = rows[key]
-            hits.append(make_hit(type_, id_, title, url, summary, body, round(float(score), 4), analyzed))
+            hits.append(make_hit(type_, id_, title, url, summary, unpack_body(body), round(float(score), 4), analyzed))
         return hits
 
 
