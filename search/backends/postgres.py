@@ -130,7 +130,7 @@ def lexeme_quote(form: str) -> str:
 
 def pack_body(body: str) -> bytes:
     """The body kept for snippets, zlib-compressed (a third smaller than PostgreSQL's own compression)."""
-    return zlib.compress(body.encode(), 9)
+    return zlib.compress(body.encode(), 6)
 
 
 def unpack_body(packed: bytes) -> str:
@@ -281,13 +281,9 @@ class _Sql:
             f"ALTER TABLE {self.docs} DROP COLUMN IF EXISTS terms",
             # Kept in the row: read for every match (an EXTENDED column would be moved out whenever the row is
             # over 2 kB, as most are, even a 30-byte title, each in a TOAST row of its own); only the body (read
-            # for the page's hits) moves out. The vector is compressed with lz4 where the server has it: pglz
-            # gives up on it, lz4 saves a seventh and is quicker to read.
+            # for the page's hits) moves out. The vector stays uncompressed (pglz gives up on it; lz4 would save
+            # a seventh of it but costs every scored match a decompression: searches took 15-25 % longer).
             *(f"ALTER TABLE {self.docs} ALTER COLUMN {column} SET STORAGE MAIN" for column in IN_ROW),
-            f"""DO $$ BEGIN
-                ALTER TABLE {self.docs} ALTER COLUMN tsv SET COMPRESSION lz4;
-            EXCEPTION WHEN feature_not_supported THEN NULL;
-            END $$""",
             self.convert(),
             *self.document_indexes(self.docs),
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
