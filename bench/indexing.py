@@ -280,12 +280,14 @@ ROWS = {  # key: (what, format)
     "backend_per_cpu_s": ("analysis + backend alone, documents per CPU second", "{:,.0f}"),
     "reindex_peak_rss_mb": ("reindex: peak RSS of the process (MB)", "{:,.0f}"),
     "reindex_rss_growth_mb": ("reindex: peak RSS above the RSS before it (MB)", "{:,.0f}"),
-    "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
-    "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
-    "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
     "index_mb": ("index size (MB)", "{:,.1f}"),
     "database_mb": ("database indexed (MB)", "{:,.1f}"),
     "index_over_database": ("index / database", "{:.2f}x"),
+}
+CODE_ROWS = {  # with --code
+    "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
+    "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
+    "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
     "mirror_mb": ("code mirrors indexed (MB)", "{:,.1f}"),
     "index_over_sources": ("index / (database + mirrors)", "{:.2f}x"),
 }
@@ -309,7 +311,7 @@ def main() -> None:
         print(f"\n{engine}: {args.docs:,} processes" + (f" + {args.code:,} code files" if args.code else ""))
         labels = [label for label, _ in sources][::-1]
         print(f"  {'':58}" + "".join(f"{label:>12}" for label in labels))
-        for key, (title, fmt) in ROWS.items():
+        for key, (title, fmt) in (ROWS | CODE_ROWS).items():
             if any(key in results[label] for label in labels):
                 cells = [fmt.format(results[label][key]) if key in results[label] else "-" for label in labels]
                 print(f"  {title:58}" + "".join(f"{c:>12}" for c in cells))
