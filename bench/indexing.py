@@ -14,7 +14,9 @@ For each engine (and with `--before DIR` for an older checkout too, e.g. /work/b
 4. the code files: read from the mirror (files/s by the clock: one `git cat-file` stream), then analysed and
    written through `upsert` in batches, as the queue drainer does (files/s per CPU second);
 5. the index's size against the database it indexes (FTS5: the index files against the catalogue file;
-   PostgreSQL: `pg_total_relation_size` of the `search_*` tables against that of every other table).
+   PostgreSQL: `pg_total_relation_size` of the `search_*` tables, with their indexes and TOAST, against that of
+   every other table); with `--code`, also against the database and the code mirrors together: the code files'
+   text is indexed but kept in the mirror, not in the database.
 
     .venv/bin/python bench/indexing.py [--docs 10000] [--code 2000] [--engines fts5,postgres] [--before DIR]
                                        [--repeat 1] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
@@ -220,6 +222,9 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
             database = sum(p.stat().st_size for p in work.glob("rpabank.sqlite3*"))
             index = sum(p.stat().st_size for p in (work / "search").glob("index-*"))
         out.update(index_mb=index / 1e6, database_mb=database / 1e6, index_over_database=index / database)
+        if config is not None:  # the code files are indexed from the mirror, not the database: it counts too
+            mirror = sum(p.stat().st_size for p in config.mirrors.rglob("*") if p.is_file())
+            out.update(mirror_mb=mirror / 1e6, index_over_sources=index / (database + mirror))
 
         docs = list(processes(n))
         cpu = time.process_time()
@@ -277,12 +282,16 @@ ROWS = {  # key: (what, format)
     "backend_per_cpu_s": ("analysis + backend alone, documents per CPU second", "{:,.0f}"),
     "reindex_peak_rss_mb": ("reindex: peak RSS of the process (MB)", "{:,.0f}"),
     "reindex_rss_growth_mb": ("reindex: peak RSS above the RSS before it (MB)", "{:,.0f}"),
-    "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
-    "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
-    "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
     "index_mb": ("index size (MB)", "{:,.1f}"),
     "database_mb": ("database indexed (MB)", "{:,.1f}"),
     "index_over_database": ("index / database", "{:.2f}x"),
+}
+CODE_ROWS = {  # with --code
+    "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
+    "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
+    "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
+    "mirror_mb": ("code mirrors indexed (MB)", "{:,.1f}"),
+    "index_over_sources": ("index / (database + mirrors)", "{:.2f}x"),
 }
 
 
@@ -313,7 +322,7 @@ def main() -> None:
         )
         labels = [label for label, _ in sources][::-1]
         print(f"  {'':58}" + "".join(f"{label:>12}" for label in labels))
-        for key, (title, fmt) in ROWS.items():
+        for key, (title, fmt) in (ROWS | CODE_ROWS).items():
             if any(key in results[label] for label in labels):
                 cells = [fmt.format(results[label][key]) if key in results[label] else "-" for label in labels]
                 print(f"  {title:58}" + "".join(f"{c:>12}" for c in cells))

@@ -1,10 +1,11 @@
 """The PostgreSQL search backend: the index lives in `search_*` tables of the application's own database.
 
 Documents are indexed as their analysed forms (see `search.analysis`, exactly as the FTS5 backend does), written
-as explicit lexemes (PostgreSQL's own stemmers are never used) into two `tsvector`s: `tsv`, every lexeme of the
-document without positions, behind a GIN index, which decides what matches (so matching, counting and the
-"every word" test never read a vector); and `rank`, small enough to stay in the row, weighted title A,
-summary B, meta C and the body's first words D, which `ts_rank` scores the matches by.
+as explicit lexemes (PostgreSQL's own stemmers are never used) into one `tsvector`, `tsv`, kept in the row: every
+lexeme of the document once, behind a GIN index, which decides what matches (so matching and counting never read
+a vector); the lexemes of the title (weight A), summary (B), meta (C) and the body's first words (D) carry their
+weighted positions, by which `ts_rank` scores the matches; the rest of the body's lexemes have none (`ts_rank`
+counts such a lexeme once, at weight D).
 `search_terms` holds the vocabulary with document frequencies and a `pg_trgm` GIN index: typo candidates and
 prefix lookups come from SQL, so a search never loads the vocabulary into Python.
 Facets (`facet:value` arrays, GIN indexed for filters) and visibility are applied in SQL before ranking.
@@ -54,15 +55,15 @@ WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"
 BATCH = 500
 MAX_POSITION = 16383  # the largest position a tsvector holds
 MAX_POSITIONS = 255  # positions kept per lexeme (PostgreSQL keeps at most 256)
-RANK_BODY_LEXEMES = 32  # the body's first words that the ranking vector also holds (weight D)
+RANK_BODY_LEXEMES = 32  # the body's first words that keep their positions (weight D)
 TYPO_CANDIDATES = 200  # trigram neighbours fetched per misspelt form, then checked by edit distance
 TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
-NORMALIZATION = 0  # no length normalisation: the ranking vector is short (title, summary, meta, some body)
+NORMALIZATION = 0  # no length normalisation (only the title, summary, meta and the body's first words weigh)
 BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processes first, by title (as FTS5)
 SAMPLE_ROWS = 500  # about how many documents the estimate samples (each is read whole: its match is tested)
 BROAD_MATCHES = 3 * EXACT_COUNT  # more (estimated) matches: a sample answers
-TITLE_LEXEMES = "ts_filter(rank, '{a}')"  # the title's words (GIN indexed)
+TITLE_LEXEMES = "ts_filter(tsv, '{a}')"  # the title's words (GIN indexed)
 # GIN indexes write straight into the index: with PostgreSQL's default `fastupdate` new entries wait in a pending
 # list (up to 4 MB) that every search reads through from start to end, and a rebuild left all of them there
 NO_PENDING = "WITH (fastupdate = off)"
@@ -85,6 +86,9 @@ SEARCH_SETTINGS = text(  # for the search's transaction; browsing (no words) may
     "SELECT set_config('max_parallel_workers_per_gather', '0', true), "
     "set_config('enable_seqscan', CASE WHEN :words THEN 'off' ELSE 'on' END, true)"
 )
+# the columns kept in the row (STORAGE MAIN): all but the body
+IN_ROW = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv", "facets", "facet_keys")
+PLAIN_BODY = b"\x00"  # the first byte of a body converted from the older layout (zlib's first is 0x78)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -124,6 +128,18 @@ def lexeme_quote(form: str) -> str:
     return "'" + form.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def pack_body(body: str) -> bytes:
+    """The body kept for snippets, zlib-compressed (a third smaller than PostgreSQL's own compression)."""
+    return zlib.compress(body.encode(), 6)
+
+
+def unpack_body(packed: bytes) -> str:
+    """A stored body; one converted from the older layout (text) is the plain text after a zero byte."""
+    if packed[:1] == PLAIN_BODY:
+        return packed[1:].decode()
+    return zlib.decompress(packed).decode()
+
+
 def _facet_key(value: str) -> str:
     return " ".join(value.split()).casefold()
 
@@ -133,16 +149,17 @@ def document_row(doc: Document) -> Params:
     body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
     head = " ".join((a_title, a_summary, a_meta))
     known = set(head.split())
-    first_body = list(islice((t for t in dict.fromkeys(a_body.split()) if t not in known), RANK_BODY_LEXEMES))
-    rank, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (" ".join(first_body), "D")])
-    terms = sorted(known.union(a_body.split()))
+    rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
+    first_body = " ".join(rest[:RANK_BODY_LEXEMES])
+    weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (first_body, "D")])
+    terms = sorted(known.union(rest))
     facets = doc.facet_values()
     return {
         "key": doc.key,
         **stored_fields(doc, body),
+        "body": pack_body(body),
         "boost": float(doc.boost),
-        "tsv": lexemes_literal(terms),
-        "rank": rank,
+        "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest[RANK_BODY_LEXEMES:])))),
         "terms": terms,  # (not stored: `tsv` holds them; counted into `search_terms`)
         "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
         "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
@@ -253,17 +270,28 @@ class _Sql:
                 title text NOT NULL,
                 url text NOT NULL,
                 summary text NOT NULL,
-                body text NOT NULL,
+                body bytea NOT NULL,
                 visibility text NOT NULL,
                 boost real NOT NULL DEFAULT 1.0,
                 tsv tsvector NOT NULL,
-                rank tsvector NOT NULL,
                 facets text[] NOT NULL,
                 facet_keys text[] NOT NULL
             )""",
             # the lexemes were kept a second time as a `terms` array (a seventh of the table): `tsv` has them
             f"ALTER TABLE {self.docs} DROP COLUMN IF EXISTS terms",
-            f"ALTER TABLE {self.docs} ALTER COLUMN rank SET STORAGE MAIN",  # kept in the row: read for every match
+            # Kept in the row: read for every match (an EXTENDED column would be moved out whenever the row is
+            # over 2 kB, as most are, even a 30-byte title, each in a TOAST row of its own); only the body (read
+            # for the page's hits) moves out. The vector is compressed with lz4 where the server has it (pglz
+            # gives up on it): a seventh smaller, which puts three rows of a process in a page, not two (the
+            # index is 54 MB, not 61, for 10,000 processes + 2,000 code files). Each scored match decompresses
+            # it, in each ts_rank and @@: the bare searches took 15-25 % longer than on the same rows stored
+            # uncompressed (an A/B on one database).
+            *(f"ALTER TABLE {self.docs} ALTER COLUMN {column} SET STORAGE MAIN" for column in IN_ROW),
+            f"""DO $$ BEGIN
+                ALTER TABLE {self.docs} ALTER COLUMN tsv SET COMPRESSION lz4;
+            EXCEPTION WHEN feature_not_supported THEN NULL;
+            END $$""",
+            self.convert(),
             *self.document_indexes(self.docs),
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
@@ -273,6 +301,32 @@ class _Sql:
             f"{NO_PENDING}",
             f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
         ]
+
+    def convert(self) -> str:
+        """A table of an older layout brought up to date, rewriting it (and its indexes) once:
+
+        - the lexemes were kept twice, in `tsv` (all, without positions) and a `rank` vector (the weighted ones):
+          the weighted ones are merged into `tsv` and `rank` is dropped (the title's index, made on `rank`, goes
+          with it and is made again on `tsv`);
+        - the body was text: it becomes bytes, the plain text after a zero byte (SQL has no zlib; a rebuild or
+          a write of the document compresses it).
+        """
+        column = (
+            "SELECT FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = "
+            "'search_documents' AND column_name = '{name}'"
+        )
+        return f"""DO $$ DECLARE changes text[] := '{{}}'; BEGIN
+            IF EXISTS ({column.format(schema=self.schema, name="rank")}) THEN
+                changes := changes || ARRAY['ALTER COLUMN tsv TYPE tsvector USING (rank || tsv)', 'DROP COLUMN rank'];
+            END IF;
+            IF EXISTS ({column.format(schema=self.schema, name="body")} AND data_type = 'text') THEN
+                changes := changes || ARRAY[$c$ALTER COLUMN body TYPE bytea
+                    USING (decode('00', 'hex') || convert_to(body, 'UTF8'))$c$];
+            END IF;
+            IF changes <> '{{}}' THEN
+                EXECUTE 'ALTER TABLE {self.docs} ' || array_to_string(changes, ', ');
+            END IF;
+        END $$"""
 
     def document_indexes(self, table: str, suffix: str = "") -> list[str]:
         """The indexes of the documents' table (named with `suffix` while a rebuild makes them on its new table)."""
@@ -303,9 +357,8 @@ class _Sql:
         return (
             text(
                 f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
-                "rank, facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:rank AS tsvector), CAST(:facets AS text[]), "
-                "CAST(:facet_keys AS text[]))"
+                "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:facets AS text[]), CAST(:facet_keys AS text[]))"
             ),
             rows,
         )
@@ -466,7 +519,8 @@ class PostgresBackend(SearchBackend):
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
             conn.execute(text(f"DROP TABLE IF EXISTS {new}"))
-            conn.execute(text(f"CREATE TABLE {new} (LIKE {self.sql.docs} INCLUDING DEFAULTS INCLUDING STORAGE)"))
+            like = "INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION"
+            conn.execute(text(f"CREATE TABLE {new} (LIKE {self.sql.docs} {like})"))
             for chunk in _chunks(documents, BATCH):
                 rows = [document_row(doc) for doc in chunk]
                 rows = list({r["key"]: r for r in rows}.values())  # a repeated document: the last one counts
@@ -530,7 +584,7 @@ class PostgresBackend(SearchBackend):
             idf = math.log(1 + (documents - g.df + 0.5) / (g.df + 0.5))
             params[f"q{i}"] = g.query
             params[f"w{i}"] = max(idf, 0.01) * g.lexemes * SCORE_SCALE
-            ranks.append(f"ts_rank(CAST(:weights AS real[]), rank, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
+            ranks.append(f"ts_rank(CAST(:weights AS real[]), d.tsv, CAST(:q{i} AS tsquery), {NORMALIZATION}) * :w{i}")
         params["weights"] = WEIGHTS
         params["title_cap"] = max(TITLE_CANDIDATES, want)
         params["complete_cap"] = max(COMPLETE_CANDIDATES, want)
@@ -819,7 +873,7 @@ class PostgresBackend(SearchBackend):
         hits = []
         for key, score in ranked:
             _, type_, id_, title, url, summary, body = rows[key]
-            hits.append(make_hit(type_, id_, title, url, summary, body, round(float(score), 4), analyzed))
+            hits.append(make_hit(type_, id_, title, url, summary, unpack_body(body), round(float(score), 4), analyzed))
         return hits
 
 

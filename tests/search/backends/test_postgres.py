@@ -157,6 +157,55 @@ def test_a_table_of_the_older_layout_is_brought_up_to_date(make_postgres: MakePo
     assert [h.id for h in again.search(SearchQuery(text="videotolkning", viewer=ADMIN)).hits] == ["tolk"]
 
 
+def test_a_table_of_the_layout_before_one_vector_is_converted(make_postgres: MakePostgres) -> None:
+    """The weighted lexemes were once kept a second time in a `rank` vector (and the title's index made on it),
+    `tsv` holding every lexeme without positions, and the body was text: starting on such a table converts it in
+    place, and the index finds, ranks and quotes as it did; documents written afterwards are stored compressed."""
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    queries = ["tolkeregninger", "attester", "betaling automatisk", "cpr", "koege", "spøgelsesborgere"]
+
+    def answers(b: PostgresBackend) -> dict[str, list[Any]]:
+        return {q: [dataclasses.astuple(h) for h in b.search(SearchQuery(text=q, viewer=ADMIN)).hits] for q in queries}
+
+    before = answers(backend)
+    docs, schema = backend.sql.docs, backend.sql.schema
+    with backend.engine.begin() as conn:  # the older layout, made from the same documents
+        bodies = [
+            {"key": key, "body": postgres.unpack_body(body)}
+            for key, body in conn.execute(text(f"SELECT key, body FROM {docs}")).all()
+        ]
+        conn.execute(text(f'DROP INDEX "{schema}".search_documents_title'))
+        conn.execute(text(f"ALTER TABLE {docs} ADD COLUMN rank tsvector, ALTER COLUMN body TYPE text USING ''"))
+        conn.execute(text(f"UPDATE {docs} SET rank = ts_filter(tsv, '{{a,b,c,d}}'), tsv = strip(tsv)"))
+        conn.execute(text(f"UPDATE {docs} SET body = :body WHERE key = :key"), bodies)
+        conn.execute(text(f"ALTER TABLE {docs} ALTER COLUMN rank SET NOT NULL"))
+        conn.execute(text(f"CREATE INDEX search_documents_title ON {docs} USING gin (ts_filter(rank, '{{a}}'))"))
+    again = make_postgres(schema)
+    again.ensure_schema()
+    with again.engine.connect() as conn:
+        columns = dict(
+            conn.execute(
+                text("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = :s"),
+                {"s": schema},
+            ).all()
+        )
+        title_index = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE schemaname = :s AND indexname = 'search_documents_title'"),
+            {"s": schema},
+        ).scalar_one()
+    assert "rank" not in columns and columns["body"] == "bytea" and "ts_filter(tsv" in title_index
+    assert answers(again) == before
+    again.upsert(
+        [proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.", body="Kvitteringen arkiveres i eDoc.")]
+    )
+    assert ids(again, "videotolkning") == ["tolk"]
+    assert "<mark>Kvitteringen</mark>" in again.search(SearchQuery(text="kvitteringen", viewer=ADMIN)).hits[0].snippet
+    with again.engine.connect() as conn:
+        stored = conn.execute(text(f"SELECT body FROM {docs} WHERE key = 'process:tolk'")).scalar_one()
+    assert stored == postgres.pack_body("Kvitteringen arkiveres i eDoc.")
+
+
 def test_ensure_schema_from_several_threads_at_once(make_postgres: MakePostgres) -> None:
     schema = make_postgres().sql.schema + "_x"
     barrier = threading.Barrier(6)
@@ -342,3 +391,21 @@ def test_an_estimate_counts_no_draft_the_viewer_may_not_see(
     assert 185 <= total(Viewer()) <= 215  # the network's 200
     assert 185 <= total(Viewer(municipality="253")) <= 215
     assert 280 <= total(Viewer(municipality="999")) <= 320  # its own drafts too
+
+
+def test_a_rebuilt_table_keeps_its_columns_in_the_row(make_postgres: MakePostgres) -> None:
+    """Only the body may move out of the row (into TOAST): every match reads the vector and the facets, and an
+    EXTENDED title or facet list of a wide row would each be a TOAST row of its own."""
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    backend.rebuild(DOCS)  # the rebuild's table is made like the old one
+    with backend.engine.connect() as conn:
+        storage = dict(
+            conn.execute(
+                text(
+                    "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) AND attnum > 0"
+                ),
+                {"t": backend.sql.docs},
+            ).all()
+        )
+    assert {column for column, kind in storage.items() if kind != "m"} == {"body", "boost"}
