@@ -44,6 +44,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -197,6 +198,7 @@ def _facet_key(value: str) -> str:
 FACET_TOKEN = "zzf"  # facet tokens are this and 16 hex digits; never a word of the vocabulary
 
 
+@lru_cache(maxsize=20_000)  # the facet values are few (municipalities, vocabularies): each is hashed once
 def facet_token(name: str, value: str) -> str:
     """The token in the `facets` column of a document with this facet value (values compared as filters do)."""
     return FACET_TOKEN + hashlib.blake2b(f"{name}:{_facet_key(value)}".encode(), digest_size=8).hexdigest()
@@ -1009,7 +1011,8 @@ class Fts5Backend(SearchBackend):
                 for rowid, d, f in zip(rowids, docs, fields, strict=True)
             ],
         )
-        tokens = [facet_tokens(doc.facet_values()) for doc in docs]
+        facets = [doc.facet_values() for doc in docs]
+        tokens = [facet_tokens(f) for f in facets]
         conn.executemany(
             "INSERT INTO fts (rowid, title, summary, body, meta, facets) VALUES (?, ?, ?, ?, ?, ?)",
             [(rowid, *f[1:], t) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
@@ -1020,8 +1023,8 @@ class Fts5Backend(SearchBackend):
         )
         value_id: dict[tuple[str, str], int] = {}  # facet values met in this call
         value_ids = []
-        for rowid, doc in zip(rowids, docs, strict=True):
-            for name, values in doc.facet_values().items():
+        for rowid, doc_facets in zip(rowids, facets, strict=True):
+            for name, values in doc_facets.items():
                 for value in values:
                     vid = value_id.get((name, value))
                     if vid is None:
