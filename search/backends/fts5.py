@@ -198,7 +198,7 @@ def _facet_key(value: str) -> str:
 FACET_TOKEN = "zzf"  # facet tokens are this and 16 hex digits; never a word of the vocabulary
 
 
-@lru_cache(maxsize=20_000)  # the facet values are few (municipalities, vocabularies): each is hashed once
+@lru_cache(maxsize=4096)
 def facet_token(name: str, value: str) -> str:
     """The token in the `facets` column of a document with this facet value (values compared as filters do)."""
     return FACET_TOKEN + hashlib.blake2b(f"{name}:{_facet_key(value)}".encode(), digest_size=8).hexdigest()
