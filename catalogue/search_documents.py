@@ -7,8 +7,7 @@ the search indexes (as Backstage's collators do for its catalogue).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +23,7 @@ from search.documents import Document, municipality_visibility
 CHUNK = 500
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedProcess:
+class IndexedProcess(NamedTuple):  # a tuple: made several times faster than a frozen dataclass
     """What a process's document is made of: the fields of its `ProcessRead` that the search shows or indexes,
     read with plain column selects (no ORM objects, no `process_read`: most of a read is not indexed)."""
 
@@ -67,27 +65,39 @@ _PROCESS_COLUMNS = (
 _TERM_FIELDS = {"system": 0, "technology": 1, "tag": 2}  # Term.kind → its list in IndexedProcess
 
 
-async def indexed_processes(session: AsyncSession, where: Any, limit: int | None = None) -> list[IndexedProcess]:
-    """The processes `where` selects, in id order (at most `limit`): one query for them and one for each table
-    that hangs off them, however many they are."""
-    rows = (await session.execute(select(*_PROCESS_COLUMNS).where(where).order_by(Process.id).limit(limit))).all()
+async def indexed_processes(
+    session: AsyncSession, ids: Sequence[str] | None = None, *, after: str = "", limit: int = CHUNK
+) -> list[IndexedProcess]:
+    """The processes with these ids, or else the next `limit` after the id `after`, in id order: one query for
+    them and one for each table that hangs off them, however many they are."""
+    stmt = select(*_PROCESS_COLUMNS).order_by(Process.id)
+    wanted = stmt.where(Process.id.in_(ids)) if ids is not None else stmt.where(Process.id > after).limit(limit)
+    rows = (await session.execute(wanted)).all()
     if not rows:
         return []
-    ids = [row[0] for row in rows]
-    links: dict[str, list[Any]] = {i: [[], [], [], []] for i in ids}  # systems, technologies, tags, adopted_by
+
+    def theirs(process_id: Any) -> Any:  # the rows of these processes in a table that hangs off them
+        if ids is not None:
+            return process_id.in_(ids)
+        return process_id.between(rows[0][0], rows[-1][0])  # every process in between is read: cheaper than a list
+
+    links: dict[str, list[Any]] = {row[0]: [[], [], [], []] for row in rows}  # systems, technologies, tags, adopters
     terms = (
         select(ProcessTerm.process_id, Term.kind, Term.label)
         .join(Term, Term.id == ProcessTerm.term_id)
-        .where(ProcessTerm.process_id.in_(ids))
+        .where(theirs(ProcessTerm.process_id))
         .order_by(ProcessTerm.position, ProcessTerm.term_id)  # as Process.term_links are ordered
     )
+    # (a process committed in the range since the first query, which each query of a PostgreSQL transaction may
+    # see, is not one of these: it is left to the next drain of the queue, which holds it)
     for process_id, kind, label in (await session.execute(terms)).all():
         field = _TERM_FIELDS.get(kind)
-        if field is not None:
+        if field is not None and process_id in links:
             links[process_id][field].append(label)
-    adoptions = select(Adoption.process_id, Adoption.municipality_code).where(Adoption.process_id.in_(ids))
+    adoptions = select(Adoption.process_id, Adoption.municipality_code).where(theirs(Adoption.process_id))
     for process_id, code in (await session.execute(adoptions)).all():
-        links[process_id][3].append(code)
+        if process_id in links:
+            links[process_id][3].append(code)
     for lists in links.values():
         lists[3].sort()
     return [IndexedProcess(*row, *links[row[0]]) for row in rows]
@@ -214,7 +224,7 @@ class CatalogueCollator:
         """(documents of these entities, ids of those that are gone and must leave the index)."""
         if kind is EntityKind.PROCESS:
             names = await _names(session)
-            docs = [process_document(p, names) for p in await indexed_processes(session, Process.id.in_(ids))]
+            docs = [process_document(p, names) for p in await indexed_processes(session, ids)]
         elif kind is EntityKind.DOCUMENT:
             wanted = [int(i) for i in ids if i.isdigit()]
             docs = await _documents(session, ProcessDocument.id.in_(wanted))
@@ -236,6 +246,6 @@ class CatalogueCollator:
             yield chunk
             last_document = int(chunk[-1].id)
         last = ""
-        while processes := await indexed_processes(session, Process.id > last, CHUNK):
+        while processes := await indexed_processes(session, after=last, limit=CHUNK):
             yield [process_document(p, names) for p in processes]
             last = processes[-1].id

@@ -3,20 +3,20 @@ the ones the ORM reading (`process_read`, the loaded rows) makes, for the rebuil
 
 from __future__ import annotations
 
-import dataclasses
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from catalogue import search_documents
 from catalogue.demo import DEMO_ACTOR, load_demo
-from catalogue.models import Municipality, Process, ProcessDocument
+from catalogue.models import Adoption, Municipality, Process, ProcessDocument, ProcessTerm, Term
 from catalogue.schemas import AdoptionWrite, ProcessCreate
 from catalogue.search_documents import (
     CatalogueCollator,
     IndexedProcess,
     document_document,
+    indexed_processes,
     municipality_document,
     process_document,
 )
@@ -109,7 +109,7 @@ async def _seed(settings: Settings) -> None:
 
 
 def _from_read(read: Any) -> IndexedProcess:
-    return IndexedProcess(**{f.name: getattr(read, f.name) for f in dataclasses.fields(IndexedProcess)})
+    return IndexedProcess(**{name: getattr(read, name) for name in IndexedProcess._fields})
 
 
 async def test_the_collator_makes_the_documents_the_orm_reading_makes(settings: Settings, monkeypatch: Any) -> None:
@@ -156,6 +156,68 @@ async def test_the_collator_makes_the_documents_the_orm_reading_makes(settings: 
                 assert sorted(docs, key=_key) == sorted(mine, key=_key)
                 assert gone == ["999999"]
             assert EntityKind.PROCESS in collator.kinds
+    finally:
+        await engine.dispose()
+
+
+class _Racing:
+    """A session in which a process (with a term and an adoption) is committed right after the first query, among
+    the ids that query read: as each statement of a PostgreSQL transaction may see a commit made meanwhile."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.queries = 0
+        self.newcomer = ""
+
+    async def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await self.session.execute(statement, *args, **kwargs)
+        self.queries += 1
+        if self.queries == 1:
+            rows = result.all()
+            first = min(row[0] for row in rows)
+            self.newcomer = first + "a"
+            term = await self.session.scalar(select(Term.id).limit(1))
+            self.session.add(
+                Process(
+                    id=self.newcomer,
+                    title="Ny",
+                    summary="Ny",
+                    description="",
+                    domain="oekonomi",
+                    phase="idea",
+                    status="active",
+                    owner_municipality="253",
+                    visibility="network",
+                    version=1,
+                )
+            )
+            await self.session.flush()
+            self.session.add_all(
+                [
+                    ProcessTerm(process_id=self.newcomer, term_id=term, position=0),
+                    Adoption(process_id=self.newcomer, municipality_code="259", status="interested"),
+                ]
+            )
+            await self.session.flush()
+            return SimpleNamespace(all=lambda: rows)  # the rows as first read
+        return result
+
+
+async def test_a_process_committed_during_a_chunk_is_left_to_the_queue(settings: Settings) -> None:
+    await _seed(settings)
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with session_factories(engine)[1]() as session:
+            racing = _Racing(session)
+            processes = await indexed_processes(racing, after="", limit=1000)  # type: ignore[arg-type]
+            ids = [p.id for p in processes]
+            assert racing.newcomer and racing.newcomer not in ids
+            # it was among the chunk's ids, where the terms and adoptions were read
+            between = Process.id.between(ids[0], ids[-1])
+            assert await session.scalar(select(func.count()).where(between)) == len(ids) + 1
+            expected = await indexed_processes(session, [i for i in ids])
+            assert processes == expected
+            await session.rollback()
     finally:
         await engine.dispose()
 
