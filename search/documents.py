@@ -37,7 +37,7 @@ class Document:
         return f"{self.type}:{self.id}"
 
     def facet_values(self) -> dict[str, list[str]]:
-        values = {name: list(dict.fromkeys(v for v in vals if v)) for name, vals in self.facets.items()}
+        values = {name: [v for v in dict.fromkeys(vals) if v] for name, vals in self.facets.items()}
         values["type"] = [self.type]
         return values
 

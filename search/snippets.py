@@ -17,10 +17,15 @@ _MD = [
     (re.compile(r"`([^`]*)`"), r"\1", "`"),
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1", "]("),
     (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1", "]("),
-    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), "", ""),
+    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), "", "^"),
     (re.compile(r"[*_]{1,3}([^*_]+)[*_]{1,3}"), r"\1", "*_"),
     (re.compile(r"\|"), " ", "|"),
 ]
+# A heading, quote or list mark (the pattern with "^") starts a line: at the start, or after a newline (what `^`
+# means with re.M), within 3 spaces. Searched for by its newline (a fast scan), where the pattern itself is tried
+# at every position of the text.
+_FIRST_LINE_MARK = re.compile(r"\s{0,3}[#>*+\-\d]")
+_LINE_MARK = re.compile(r"\n\s{0,3}[#>*+\-\d]")
 WINDOW = 28
 MATCHER_MEMORY = 50_000  # words whose answer one matcher remembers
 
@@ -31,6 +36,9 @@ def plain_text(markdown: str) -> str:
     for pattern, replacement, needs in _MD:
         if needs == "*_":
             if "*" not in text and "_" not in text:
+                continue
+        elif needs == "^":
+            if not _FIRST_LINE_MARK.match(text) and not _LINE_MARK.search(text):
                 continue
         elif needs not in text:
             continue

@@ -1017,7 +1017,8 @@ class Fts5Backend(SearchBackend):
                 for rowid, d, f in zip(rowids, docs, fields, strict=True)
             ],
         )
-        tokens = [facet_tokens(doc.facet_values()) for doc in docs]
+        facets = [doc.facet_values() for doc in docs]
+        tokens = [facet_tokens(f) for f in facets]
         conn.executemany(
             "INSERT INTO fts (rowid, title, summary, body, meta, facets) VALUES (?, ?, ?, ?, ?, ?)",
             [(rowid, *f[1:], t) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
@@ -1028,8 +1029,8 @@ class Fts5Backend(SearchBackend):
         )
         value_id: dict[tuple[str, str], int] = {}  # facet values met in this call
         value_ids = []
-        for rowid, doc in zip(rowids, docs, strict=True):
-            for name, values in doc.facet_values().items():
+        for rowid, doc_facets in zip(rowids, facets, strict=True):
+            for name, values in doc_facets.items():
                 for value in values:
                     vid = value_id.get((name, value))
                     if vid is None:
