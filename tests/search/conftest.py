@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -117,3 +118,22 @@ def in_threads(work: Callable[[int], None], threads: int, step: int) -> list[Bas
     for t in running:
         t.join()
     return errors
+
+
+def racing_a_bounded_cache(
+    cache: Any, limit: int, function: Callable[[str], Any], cases: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Run `function` over the texts of `cases` from 8 threads at once while `cache` holds at most `limit` entries
+    (so it is emptied again and again while they run); the texts whose answer was not the expected one."""
+    texts, expected = list(cases), list(cases.values())
+    monkeypatch.setattr(cache, "limit", limit)
+    cache.clear()
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        for i in list(range(offset, len(texts))) + list(range(offset)):
+            if function(texts[i]) != expected[i]:
+                failures.append(texts[i])
+
+    assert in_threads(work, 8, max(1, len(texts) // 8)) == []
+    return failures

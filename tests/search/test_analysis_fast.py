@@ -17,7 +17,7 @@ from bench.catalogue_gen import processes
 from search import analysis
 from search.analysis import _completed_suspensions, _completed_suspensions_plainly, analyze, analyze_plainly
 from search.snippets import _MD, plain_text
-from tests.search.conftest import in_threads
+from tests.search.conftest import racing_a_bounded_cache
 
 AWKWARD = [
     "børne- og straffeattester",
@@ -98,19 +98,8 @@ def test_plain_text_of_any_markdown_equals_running_every_pattern(markdown: str) 
 
 
 def test_the_word_cache_is_bounded_and_right_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = _sample()
-    expected = [analyze_plainly(t) for t in texts]
-    monkeypatch.setattr(analysis._forms, "limit", 500)  # emptied again and again while the threads run
-    analysis._forms.clear()
-    failures: list[str] = []
-
-    def work(offset: int) -> None:
-        for i in list(range(offset, len(texts))) + list(range(offset)):
-            if analyze(texts[i]) != expected[i]:
-                failures.append(texts[i])
-
-    assert in_threads(work, 8, 37) == []
-    assert failures == []
+    cases = {t: analyze_plainly(t) for t in _sample()}
+    assert racing_a_bounded_cache(analysis._forms, 500, analyze, cases, monkeypatch) == []
     assert len(analysis._forms) <= 500
 
 

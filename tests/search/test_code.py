@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from search import code
 from search.code import analyze_code, code_forms, definitions, word_runs
-from tests.search.conftest import in_threads
+from tests.search.conftest import racing_a_bounded_cache
 
 
 def reference(text: str) -> str:
@@ -150,16 +150,6 @@ def test_definitions_are_found_as_by_the_pattern_at_each_line_start() -> None:
 
 def test_the_code_cache_is_bounded_and_right_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [*AWKWARD, *(PYTHON.replace("sag", f"sag{i}_") for i in range(40))]
-    expected = [reference(t) for t in texts]
-    monkeypatch.setattr(code._forms, "limit", 300)  # emptied again and again while the threads run
-    code._forms.clear()
-    failures: list[str] = []
-
-    def work(offset: int) -> None:
-        for i in list(range(offset, len(texts))) + list(range(offset)):
-            if analyze_code(texts[i]) != expected[i]:
-                failures.append(texts[i])
-
-    assert in_threads(work, 8, 7) == []
-    assert failures == []
+    cases = {t: reference(t) for t in texts}
+    assert racing_a_bounded_cache(code._forms, 300, analyze_code, cases, monkeypatch) == []
     assert len(code._forms) <= 300
