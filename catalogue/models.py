@@ -66,6 +66,19 @@ class Term(Base):
     kind: Mapped[str] = mapped_column(String(20))
     key: Mapped[str] = mapped_column(String(100))
     label: Mapped[str] = mapped_column(String(100))
+    # its links, but for the changes in `term_use_changes` not yet folded in (kept by a trigger: migration 0016)
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class TermUseChange(Base):
+    """A link of a term added (+1) or removed (-1), written by a trigger on `process_terms` (migration 0016) and
+    folded into `Term.uses` by the background jobs. Writers only insert here, so no two wait for each other."""
+
+    __tablename__ = "term_use_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    term_id: Mapped[int] = mapped_column(Integer)
+    delta: Mapped[int] = mapped_column(Integer)
 
 
 class ProcessTerm(Base):

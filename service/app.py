@@ -111,6 +111,7 @@ def create_app(settings: Settings, *, migrate: bool = True) -> Litestar:
             asyncio.create_task(indexer.run_retries(settings.index_retry_seconds)),
             asyncio.create_task(jobs.run_forever()),
             asyncio.create_task(jobs.schedule_daily()),
+            asyncio.create_task(jobs.fold_vocabulary_counts()),
         ]
         if settings.sync_interval_minutes > 0:
             tasks.append(asyncio.create_task(jobs.schedule_syncs(settings.sync_interval_minutes)))

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from catalogue.services import fold_term_uses
 from codebank.errors import GitError
 from codebank.models import Bot
 from codebank.services import BotService, CodebankConfig, PrincipleService, clone_repository
@@ -36,6 +37,7 @@ SYNC_PRINCIPLES = "sync_principles"
 SCHEDULE_LEASE = "scheduled-sync"
 DAILY_LEASE = "daily"
 DAY_SECONDS = 86_400.0
+FOLD_SECONDS = 30.0  # how often the vocabulary's link changes are folded into its counts
 SYNC_TARGETS = {
     SYNC_BOT: "bot",
     REGISTER_BOT: "bot",
@@ -171,6 +173,18 @@ class JobRunner:
             except Exception as exc:
                 log.warning("daily jobs: %s", exc)
             await asyncio.sleep(540)
+
+    async def fold_vocabulary_counts(self, seconds: float = FOLD_SECONDS) -> None:
+        """Every `seconds`, fold the vocabulary's recent link changes into the terms' counts (every instance may:
+        folding twice at once adds each change once)."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                async with self.sessions() as session:
+                    if await fold_term_uses(session):
+                        await session.commit()
+            except Exception as exc:
+                log.warning("vocabulary counts: %s", exc)
 
     async def _sync_bot(self, payload: dict[str, Any]) -> dict[str, Any]:
         slug = str(payload["slug"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -40,5 +41,61 @@ async def test_a_new_sqlite_file_is_created_and_migrated(tmp_path: Any) -> None:
     try:
         await upgrade(engine)
         assert await current_revision(engine) is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_0016_counts_the_links_there_are_and_then_every_change(database_url: str) -> None:
+    """Upgrading to 0016 writes each term's number of links once; from then on the trigger writes each link
+    added or removed (a process deleted takes its links with it), and a fold adds them up to the same counts."""
+    from sqlalchemy import delete, func, select
+
+    from catalogue.demo import load_demo
+    from catalogue.models import Process, ProcessTerm, Term, TermUseChange
+    from catalogue.services import fold_term_uses
+    from core.db import session_factories
+
+    engine = create_engine(database_url)
+    _, writes = session_factories(engine)
+
+    async def kept_and_counted() -> tuple[dict[int, int], dict[int, int]]:
+        async with writes() as session:
+            assert await fold_term_uses(session) in (True, False)
+            await session.commit()
+            kept = {i: n for i, n in (await session.execute(select(Term.id, Term.uses))).all() if n}
+            counted = select(ProcessTerm.term_id, func.count()).group_by(ProcessTerm.term_id)
+            return kept, {i: n for i, n in (await session.execute(counted)).all()}
+
+    def downgrade_to_0015(sync_conn: Any) -> None:
+        cfg = alembic_config(database_url)
+        cfg.attributes["connection"] = sync_conn
+        command.downgrade(cfg, "0015")
+
+    try:
+        async with writes() as session:
+            await load_demo(session)
+            await session.commit()
+        async with engine.begin() as conn:  # as a catalogue written before 0016: no counts, no trigger
+            await conn.run_sync(downgrade_to_0015)
+        await upgrade(engine)
+        async with writes() as session:
+            assert await session.scalar(select(func.count()).select_from(TermUseChange)) == 0  # counted, not logged
+        kept, counted = await kept_and_counted()
+        assert kept == counted and sum(counted.values()) > 20
+        async with writes() as session:
+            victim = await session.scalar(select(Process.id).join(ProcessTerm).limit(1))
+            await session.execute(delete(Process).where(Process.id == victim))  # its links go by the cascade
+            moved = (await session.execute(select(ProcessTerm.process_id, ProcessTerm.term_id).limit(1))).one()
+            new_term = Term(kind="tag", key="flyttet", label="Flyttet")
+            session.add(new_term)
+            await session.flush()
+            await session.execute(  # one link moved to another term (no code does; the trigger counts it anyway)
+                ProcessTerm.__table__.update()
+                .where(ProcessTerm.process_id == moved.process_id, ProcessTerm.term_id == moved.term_id)
+                .values(term_id=new_term.id)
+            )
+            await session.commit()
+        kept, counted = await kept_and_counted()
+        assert kept == counted and counted[new_term.id] == 1
     finally:
         await engine.dispose()

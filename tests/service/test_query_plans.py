@@ -36,10 +36,9 @@ GROWING = (
     "run_rules",
     "follows",  # grows with the people: every change asks who follows the process
 )
-# Aggregates over the whole catalogue that may read a table whole (label, table): the vocabulary counts every
-# link of its kind, from the (term_id, process_id) index (on PostgreSQL through a hash join over all links when
-# that is cheaper), and never reads `processes`; a count kept per term would make it cost only its answer.
-AGGREGATES = {("GET /api/vocabularies/system", "process_terms")}
+# Aggregates over the whole catalogue that may read a table whole (label, table): none now; the vocabulary's counts
+# are kept per term (migration 0016) and read with the changes not yet folded in.
+AGGREGATES: set[tuple[str, str]] = set()
 SQLITE_SCAN = re.compile(r"^SCAN (\w+)\b")
 PG_SCAN = re.compile(r"(Seq Scan|Index Scan|Index Only Scan)(?: Backward)?(?: using \w+)? on (\w+)")
 PG_BITMAP = re.compile(r"Bitmap Heap Scan on (\w+)|(Bitmap Index Scan) on \w+")

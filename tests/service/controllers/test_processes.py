@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import msgspec
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from catalogue.models import ProcessTerm, Term, TermUseChange
+from catalogue.schemas import ProcessCreate
+from catalogue.services import ProcessService, fold_term_uses
+from core.actors import Actor
+from core.db import create_engine, session_factories
 from tests.conftest import Api, process_body
 
 URL = "/api/processes"
@@ -241,6 +250,97 @@ async def test_vocabulary_counts(api: Api) -> None:
     counts = {t["label"]: t["count"] for t in r.json()}
     assert counts["eDoc"] == 2  # "EDOC" is the same term, shown with its first spelling
     assert (await api.get("/api/vocabularies/colour")).status_code == 422
+
+
+async def _links_counted(reads: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    """The system links counted from `process_terms` itself (what the kept counts must equal), by label."""
+    async with reads() as session:
+        rows = await session.execute(
+            select(Term.label, func.count(ProcessTerm.process_id))
+            .join(ProcessTerm, ProcessTerm.term_id == Term.id)
+            .where(Term.kind == "system")
+            .group_by(Term.label)
+        )
+        return {label: int(n) for label, n in rows.all()}
+
+
+async def test_vocabulary_counts_follow_every_change_and_every_fold(api: Api) -> None:
+    engine = create_engine(api.client.app.state.settings.effective_database_url)  # the app has its own loop
+    reads, writes = session_factories(engine)
+
+    async def counts(who: str | None = None) -> dict[str, int]:
+        r = await api.get("/api/vocabularies/system", who=who)
+        assert r.status_code == 200
+        return {t["label"]: t["count"] for t in r.json()}
+
+    async def fold() -> bool:
+        async with writes() as session:
+            folded = await fold_term_uses(session)
+            await session.commit()
+        return folded
+
+    try:
+        a = await create(api, title="Første", systems=["eDoc", "SD Løn"])
+        await create(api, title="Anden", systems=["EDOC"])
+        assert await counts() == {"eDoc": 2, "SD Løn": 1}
+        assert await fold() is True and await fold() is False  # folded once; nothing left the second time
+        etag = (await api.get(f"{URL}/{a['id']}")).headers["etag"]
+        r = await api.patch(
+            f"{URL}/{a['id']}", {"systems": ["KMD Nexus"]}, who="editor_253", headers={"If-Match": etag}
+        )
+        assert r.status_code == 200, r.text
+        draft = await create(api, title="Kladde", systems=["KMD Nexus", "eDoc"], visibility="municipality")
+        await create(api, title="Tredje", who="editor_376", systems=["KMD Nexus"])
+        assert await counts() == {"eDoc": 1, "KMD Nexus": 2}  # the draft is 253's own
+        assert await counts("editor_253") == {"eDoc": 2, "KMD Nexus": 3}
+        assert await counts("editor_376") == {"eDoc": 1, "KMD Nexus": 2}
+        assert await fold() is True
+        assert await counts("admin") == {"eDoc": 2, "KMD Nexus": 3} == await _links_counted(reads)
+        assert (await api.delete(f"{URL}/{draft['id']}")).status_code == 204  # (an admin deletes)
+        assert await counts("editor_253") == {"eDoc": 1, "KMD Nexus": 2}
+        await fold()
+        async with reads() as session:
+            kept = {t.label: t.uses for t in (await session.scalars(select(Term).where(Term.kind == "system"))).all()}
+            assert await session.scalar(select(func.count()).select_from(TermUseChange)) == 0
+        assert {k: n for k, n in kept.items() if n} == await _links_counted(reads) == {"eDoc": 1, "KMD Nexus": 2}
+    finally:
+        await engine.dispose()
+
+
+async def test_vocabulary_counts_stay_exact_while_writers_and_folds_run_at_once(api: Api) -> None:
+    """Writers of the same terms and two folds at once (real concurrent transactions on PostgreSQL): every link is
+    counted once, none waits for another's term row."""
+    engine = create_engine(api.client.app.state.settings.effective_database_url)
+    reads, writes = session_factories(engine)
+    editor = Actor(role="editor", name="redaktør", municipality="253")
+
+    async def write(i: int) -> None:
+        async with writes() as session:
+            body = process_body(title=f"Samtidig proces {i}", systems=["eDoc", "SD Løn", f"System {i % 3}"])
+            await ProcessService(session).create(editor, msgspec.convert(body, ProcessCreate))
+            await session.commit()
+
+    async def fold_often() -> None:
+        for _ in range(6):
+            async with writes() as session:
+                await fold_term_uses(session)
+                await session.commit()
+            await asyncio.sleep(0.01)
+
+    try:
+        for i in range(3):  # the terms made first (two writers making one new term: one of them gets a 409)
+            await write(i)
+        await asyncio.gather(*(write(i) for i in range(3, 15)), fold_often(), fold_often())
+        r = await api.get("/api/vocabularies/system")
+        assert {t["label"]: t["count"] for t in r.json()} == await _links_counted(reads)
+        assert (await _links_counted(reads))["eDoc"] == 15
+        async with writes() as session:
+            await fold_term_uses(session)
+            await session.commit()
+            kept = {t.label: t.uses for t in (await session.scalars(select(Term).where(Term.kind == "system"))).all()}
+        assert kept == await _links_counted(reads)
+    finally:
+        await engine.dispose()
 
 
 async def test_drafts_are_invisible_to_other_municipalities(api: Api) -> None:
