@@ -72,7 +72,7 @@ def percentile(samples: list[float], p: int) -> float:
 
 async def fill(url: str, n: int, seed: int = 11) -> None:
     """A catalogue of `n` generated processes, written at schema 0014 (the rows as the services write them)."""
-    from sqlalchemy import insert, text
+    from sqlalchemy import column, insert, table, text
 
     from bench.catalogue_gen import processes
     from catalogue.models import (
@@ -82,12 +82,12 @@ async def fill(url: str, n: int, seed: int = 11) -> None:
         Process,
         ProcessRevision,
         ProcessTerm,
-        Term,
     )
     from catalogue.vocab import term_key
     from core.db import create_engine
     from service.db import upgrade
 
+    terms_0014 = table("terms", column("id"), column("kind"), column("key"), column("label"))  # (no `uses` yet)
     rng = random.Random(seed)
     engine = create_engine(url)
     await upgrade(engine, BEFORE_INDEXES)
@@ -167,7 +167,7 @@ async def fill(url: str, n: int, seed: int = 11) -> None:
                         {"process_id": d.id, "version": 1, "actor": "bench", "action": "created", "changes": []}
                     )
                 if new_terms:
-                    await conn.execute(insert(Term), new_terms)
+                    await conn.execute(insert(terms_0014), new_terms)
                 await conn.execute(insert(Process), rows)
                 await conn.execute(insert(ProcessTerm), links)
                 if adoptions:
