@@ -283,7 +283,8 @@ async def test_vocabulary_counts_follow_every_change_and_every_fold(api: Api) ->
         a = await create(api, title="Første", systems=["eDoc", "SD Løn"])
         await create(api, title="Anden", systems=["EDOC"])
         assert await counts() == {"eDoc": 2, "SD Løn": 1}
-        assert await fold() is True and await fold() is False  # folded once; nothing left the second time
+        await fold()  # (the app's job runner may fold at any moment too: the counts are the same either way)
+        assert await fold() is False  # nothing left the second time
         etag = (await api.get(f"{URL}/{a['id']}")).headers["etag"]
         r = await api.patch(
             f"{URL}/{a['id']}", {"systems": ["KMD Nexus"]}, who="editor_253", headers={"If-Match": etag}
@@ -294,7 +295,7 @@ async def test_vocabulary_counts_follow_every_change_and_every_fold(api: Api) ->
         assert await counts() == {"eDoc": 1, "KMD Nexus": 2}  # the draft is 253's own
         assert await counts("editor_253") == {"eDoc": 2, "KMD Nexus": 3}
         assert await counts("editor_376") == {"eDoc": 1, "KMD Nexus": 2}
-        assert await fold() is True
+        await fold()
         assert await counts("admin") == {"eDoc": 2, "KMD Nexus": 3} == await _links_counted(reads)
         assert (await api.delete(f"{URL}/{draft['id']}")).status_code == 204  # (an admin deletes)
         assert await counts("editor_253") == {"eDoc": 1, "KMD Nexus": 2}
