@@ -541,14 +541,20 @@ class ProcessService:
         # Each term keeps its number of links (`uses`) but for the changes not yet folded in, which are added here
         # (so this costs the vocabulary and the recent changes, not the catalogue); the links of the few
         # processes the actor may not see (drafts) are counted apart and taken off.
-        of_kind = select(Term.id).where(Term.kind == kind)
-        terms = (
-            await self.session.execute(select(Term.id, Term.key, Term.label, Term.uses).where(Term.kind == kind))
-        ).all()
+        # One statement, so one moment: a fold committed between two reads would count its changes twice or never.
+        pending = (
+            select(TermUseChange.term_id, func.sum(TermUseChange.delta).label("delta"))
+            .group_by(TermUseChange.term_id)
+            .subquery()
+        )
+        stmt = (
+            select(Term.id, Term.key, Term.label, Term.uses + func.coalesce(pending.c.delta, 0))
+            .outerjoin(pending, pending.c.term_id == Term.id)
+            .where(Term.kind == kind)
+        )
+        terms = (await self.session.execute(stmt)).all()
         counts: dict[int, int] = {i: int(uses) for i, _, _, uses in terms}
-        pending = select(TermUseChange.term_id, func.sum(TermUseChange.delta)).where(TermUseChange.term_id.in_(of_kind))
-        for term_id, delta in (await self.session.execute(pending.group_by(TermUseChange.term_id))).all():
-            counts[term_id] += int(delta)
+        of_kind = select(Term.id).where(Term.kind == kind)
         hidden = (await self.session.scalars(hidden_process_ids(actor))).all()  # from the drafts' index
         for start in range(0, len(hidden), 500):  # their links by the key (process_id, term_id), not all links
             links = select(ProcessTerm.term_id, func.count()).where(
