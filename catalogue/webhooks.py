@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import ipaddress
 import socket
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +22,7 @@ from core.actors import Actor
 from core.db import utcnow
 from core.errors import Forbidden, Invalid, NotFound
 from core.reads import read_from
+from core.urls import split_url
 
 SIGNATURE_HEADER = "X-RPAbank-Signature"  # "sha256=<hex HMAC-SHA256 of the body with the secret>"
 EVENT_HEADER = "X-RPAbank-Event"
@@ -35,7 +35,7 @@ def sign(secret: str, body: bytes) -> str:
 
 async def check_address(url: str, allow_private: bool) -> None:
     """Refuse a URL whose host is (or resolves to) a loopback, private, link-local or reserved address."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid("url: give an http(s) address.", field="url")
     if allow_private:

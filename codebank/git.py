@@ -25,6 +25,7 @@ from git.exc import GitCommandError
 
 from codebank.errors import GitError
 from core.errors import Invalid, NotFound
+from core.urls import split_url
 
 MODE_SYMLINK = "120000"
 MAX_BLOB = 1024 * 1024  # larger blobs are listed, not returned or indexed
@@ -74,7 +75,7 @@ def validate_url(url: str, *, allow_local: bool) -> str:
         if ":" in _SCP.match(url).group("user"):  # type: ignore[union-attr]
             raise Invalid("url must not contain credentials.", field="url", code="credentials")
         return url
-    parts = urlsplit(url)
+    parts = split_url(url)
     if parts.scheme not in ("https", "ssh"):
         raise Invalid(
             f"url scheme {parts.scheme or '(none)'!r} is not allowed; use https://, ssh:// or git@host:path.",

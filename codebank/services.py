@@ -89,8 +89,12 @@ def normalise_url(url: str) -> str:
         user_host, _, path = url.partition(":")
         host = user_host.split("@", 1)[1]
         return f"{host.lower()}/{path.removesuffix('.git').strip('/')}"
-    parts = urlsplit(url)
-    return f"{(parts.hostname or '').lower()}/{parts.path.removesuffix('.git').strip('/')}"
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # not an address (a payload's URL is the sender's): it matches no bot
+        return url
+    return f"{host}/{parts.path.removesuffix('.git').strip('/')}"
 
 
 def _without_server_paths(message: str, config: CodebankConfig) -> str:

@@ -32,6 +32,9 @@ from core.errors import Invalid
         "",
         "   ",
         "/tmp/local-path",
+        "https://[git.example.dk/bot.git",  # an unclosed IPv6 bracket: urlsplit raises ValueError
+        "https://git.example.dk:99999/bot.git",  # a port out of range
+        "ssh://git.example.dk:port/bot.git",
     ],
 )
 def test_refused_urls(url: str) -> None:

@@ -227,6 +227,10 @@ async def test_webhook_rights_and_private_addresses(api: Api, settings: Settings
         r = await api.post("/api/webhooks", {**body, "url": url}, who="admin")
         assert r.status_code == 422, url
         assert r.json()["field"] == "url"
+    for url in ("http://[", "https://[::1/x", "https://example.org:99999/x", "http://example.org:port/x"):
+        r = await api.post("/api/webhooks", {**body, "url": url}, who="admin")  # (the fuzz test found a 500)
+        assert r.status_code == 422, url
+        assert r.json()["field"] == "url" and "is not a valid address" in r.json()["message"]
 
 
 async def test_a_new_bot_version_is_news_for_followers_and_runners(api: Api, source: SourceRepo) -> None:
