@@ -1,5 +1,5 @@
 """Relevance of the search on the whole demo (catalogue and code bank) and the relevance corpus: hit@1, hit@3 and
-MRR over tests/search/relevance_queries.tsv, in all and per kind of query.
+MRR over tests/search/backends/relevance_queries.tsv, in all and per kind of query.
 
     .venv/bin/python bench/relevance.py            # the embedded FTS5 backend
     RPABANK_MEILI_URL=http://127.0.0.1:7700 .venv/bin/python bench/relevance.py   # also Meilisearch
@@ -20,7 +20,7 @@ from search.backends.base import SearchBackend  # noqa: E402
 from search.backends.fts5 import Fts5Backend  # noqa: E402
 from service.demo import demo_documents  # noqa: E402
 from service.settings import Settings  # noqa: E402
-from tests.search.test_relevance import corpus_documents, evaluate, relevance_set  # noqa: E402
+from tests.search.backends.test_base_relevance import corpus_documents, evaluate, relevance_set  # noqa: E402
 
 
 def main() -> None:

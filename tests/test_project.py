@@ -115,3 +115,21 @@ def test_domain_packages_do_not_import_the_web_layer() -> None:
         for path in (ROOT / package).rglob("*.py"):
             source = path.read_text("utf-8")
             assert not re.search(r"^\s*(from|import) (litestar|service)\b", source, re.M), path
+
+
+def test_the_tests_mirror_the_source_tree() -> None:
+    """A test file is named after the module it tests, in the mirrored folder: `tests/<package>/…/test_<module>.py`,
+    or `test_<module>_<aspect>.py` where one module's tests are split by aspect. Tests of the whole running system
+    (several servers, a browser, the whole API) live in `tests/system/`; this file tests the project's own files."""
+    tests = ROOT / "tests"
+    strays = []
+    for path in sorted(tests.rglob("test_*.py")):
+        relative = path.relative_to(tests)
+        if relative.parts[0] in ("system", "node_modules") or relative == Path("test_project.py"):
+            continue
+        folder = ROOT.joinpath(*relative.parts[:-1])
+        words = path.stem.removeprefix("test_").split("_")
+        names = ["_".join(words[:n]) for n in range(len(words), 0, -1)]  # the module, then module_aspect splits
+        if not any((folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file() for name in names):
+            strays.append(str(relative))
+    assert strays == [], "test files that name no module of the source tree"

@@ -7,6 +7,7 @@ import pytest
 from service.settings import Settings
 from tests.conftest import Api
 from tests.service.pages.conftest import PID
+from tests.service.pages.test_search import export_links
 
 
 async def test_dashboard(site: Api) -> None:
@@ -48,7 +49,7 @@ async def test_dashboard_figures_are_counted_by_the_database_as_the_adoptions_sa
         {"status": "operation", "cases_per_year": 100, "minutes_per_case": 6, "automation_rate": 50},
         who="editor_253",
     )
-    assert r.status_code in (200, 201)
+    assert r.status_code == 201, r.text
     engine = create_engine(settings.effective_database_url)
     reads, _ = session_factories(engine)
     async with reads() as session:
@@ -81,3 +82,21 @@ async def test_the_dashboard_and_municipality_page_show_realisation_fte_net_and_
             assert label in figures, (url, label)
     dashboard = (await site.client.get("/dashboard")).text.split('class="figures figures-benefit"', 1)[1]
     assert f"{round(totals['realisation_pct'])} %" in dashboard.split("</dl>", 1)[0]
+
+
+# ---------------------------------------------------------------- export links of the dashboards and the process page
+
+
+async def test_municipality_dashboard_and_process_pages_link_their_exports(site: Api) -> None:
+    pages = {
+        "/municipalities/253": "/api/export/benefits.xlsx?municipality=253",
+        "/dashboard": "/api/export/benefits.xlsx",
+        f"/processes/{PID}": f"/api/export/benefits.xlsx?process={PID}",
+    }
+    for page, expected in pages.items():
+        links = export_links((await site.client.get(page)).text)
+        assert expected in links, (page, links)
+        for link in links:
+            assert (await site.client.get(link)).status_code == 200, link
+    rows = (await site.client.get("/api/export/processes.csv?dialect=plain&municipality=253")).text
+    assert PID in rows

@@ -198,7 +198,7 @@ async def test_benefit_table_is_ordered_by_period_with_a_total_row(site: Api) ->
             f"/api/processes/{PID}/adoptions/253/benefits/{period}",
             {"cases_handled": cases, "minutes_saved_per_case": 6},
         )
-        assert r.status_code in (200, 201), r.text
+        assert r.status_code == 201, r.text
     page = (await site.client.get(f"/processes/{PID}")).text
     table = page[page.index("Indberettede gevinster") :]
     assert table.index(">2023<") < table.index(">2024<")
@@ -238,3 +238,43 @@ async def test_personal_data_not_stated_is_shown_as_not_stated(api: Api) -> None
     r = await api.patch(f"/api/processes/{PID}", {"personal_data": False}, who="editor_253", headers={"If-Match": etag})
     assert r.status_code == 200
     assert re.search(r"<dt>Personoplysninger</dt><dd>Nej", (await api.client.get(f"/processes/{PID}")).text)
+
+
+# ---------------------------------------------------------------- removing an adoption from the process page
+
+REMOVE = f"/processes/{PID}/adoptions/376/remove"
+
+
+async def _adopted(api: Api) -> None:
+    assert (await api.post("/api/processes", process_body(), who="editor_253")).status_code == 201
+    r = await api.put(f"/api/processes/{PID}/adoptions/376", {"status": "operation"}, who="editor_376")
+    assert r.status_code == 201, r.text
+
+
+async def test_an_editor_removes_their_adoption_after_confirming(api: Api) -> None:
+    await _adopted(api)
+    assert (await sign_in(api, "editor_376")).status_code == 303
+    assert f'href="{REMOVE}"' in (await api.client.get(f"/processes/{PID}")).text
+    confirm = await api.client.get(REMOVE)
+    assert confirm.status_code == 200 and "Fjern Guldborgsunds anvendelse?" in confirm.text
+    assert (await api.get(f"/api/processes/{PID}/adoptions/376")).status_code == 200  # nothing removed yet
+    r = await api.client.post(REMOVE, data={"_csrf_token": await csrf_of(api, REMOVE)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert (await api.get(f"/api/processes/{PID}/adoptions/376")).status_code == 404
+    assert "Anvendelsen er fjernet." in (await api.client.get(r.headers["location"])).text
+
+
+async def test_another_municipality_sees_no_link_and_cannot_remove(api: Api) -> None:
+    await _adopted(api)
+    assert (await sign_in(api, "editor_253")).status_code == 303
+    assert REMOVE not in (await api.client.get(f"/processes/{PID}")).text
+    assert (await api.client.get(REMOVE)).status_code == 403
+    r = await api.client.post(REMOVE, data={"_csrf_token": await csrf_of(api, f"/processes/{PID}")})
+    assert r.status_code == 403
+    assert (await api.get(f"/api/processes/{PID}/adoptions/376")).status_code == 200
+
+
+async def test_an_anonymous_visitor_is_asked_to_sign_in(api: Api) -> None:
+    await _adopted(api)
+    r = await api.client.get(REMOVE, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from typing import Any
 from urllib.parse import quote
 
 from litestar.testing import TestClient
+from openpyxl import load_workbook
 
 from tests.conftest import Api
 from tests.service.pages.conftest import PID, POLITI
@@ -109,3 +112,31 @@ def test_a_corrected_typo_says_what_was_searched(demo_bank: TestClient[Any]) -> 
     page = demo_bank.get("/search", params={"q": "helbredstilæg"}).text
     assert "Viser resultater for »<strong>helbredstillæg</strong>« (du skrev »helbredstilæg«)." in page
     assert "Viser resultater for" not in demo_bank.get("/search", params={"q": "helbredstillæg"}).text
+
+
+# ---------------------------------------------------------------- export links: each downloads what the page shows
+
+LINK = re.compile(r'href="(/api/export/[^"]+)"')
+
+
+def export_links(page: str) -> list[str]:
+    return [html.unescape(link) for link in LINK.findall(page)]
+
+
+async def test_search_results_link_the_export_of_the_current_query_and_filters(site: Api) -> None:
+    r = await site.client.get("/search", params={"q": "straffeattest", "domain": "hr_og_loen"})
+    links = export_links(r.text)
+    csv_link = next(link for link in links if ".csv" in link)
+    assert "q=straffeattest" in csv_link and "domain=hr_og_loen" in csv_link
+    download = await site.client.get(csv_link)
+    assert download.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8-sig")), delimiter=";"))
+    assert [row["ID"] for row in rows] == [PID]
+    xlsx = await site.client.get(next(link for link in links if ".xlsx" in link))
+    assert xlsx.status_code == 200
+    assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "Processer"
+
+
+async def test_a_search_without_hits_links_no_export(site: Api) -> None:
+    r = await site.client.get("/search", params={"q": "xyzzyqwerty"})
+    assert export_links(r.text) == []

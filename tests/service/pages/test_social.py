@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import Api
-from tests.service.controllers.test_documents import make_pdf
+from tests.service.controllers.test_social_documents import make_pdf
 from tests.service.pages.conftest import PID, csrf_of, sign_in
 
 

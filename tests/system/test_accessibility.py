@@ -1,6 +1,6 @@
 """Accessibility: axe-core (the npm package, run in Debian's Chromium) over the demo's pages, anonymous and as a
 signed-in editor: no serious or critical violation. axe-core is installed from the npm registry into
-tests/service/axe on first use (`npm ci`; `.ci/run` does it up front); without Node.js/npm or Chromium the test
+tests/system/axe on first use (`npm ci`; `.ci/run` does it up front); without Node.js/npm or Chromium the test
 skips and says why."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.service.pages.test_browser import PID, browser, demo, sync_api  # noqa: F401  (fixtures)
+from tests.system.test_browser import PID, browser, demo, sync_api  # noqa: F401  (fixtures)
 
-AXE = Path(__file__).resolve().parents[1] / "axe"
+AXE = Path(__file__).resolve().parent / "axe"
 PAGES = [
     "/",
     "/search?q=attester",

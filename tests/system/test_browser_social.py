@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from catalogue.tokens import hash_token
-from tests.service.pages.test_browser import PID, browser, demo, page, sync_api  # noqa: F401 - fixtures
+from tests.system.test_browser import PID, browser, demo, page, sync_api  # noqa: F401 - fixtures
 
 __all__ = ["browser", "demo", "page"]
 
@@ -78,7 +78,7 @@ def test_upload_a_document(
     people: dict[str, str],
     tmp_path: Path,  # noqa: F811
 ) -> None:
-    from tests.service.controllers.test_documents import make_pdf
+    from tests.service.controllers.test_social_documents import make_pdf
 
     pdf = tmp_path / "procesdesign.pdf"
     pdf.write_bytes(make_pdf("Procesdesign for attester i browseren"))

@@ -1,6 +1,6 @@
 """In Chromium, without JavaScript help beyond what the pages carry: an editor registers a bot and follows the job
 page to it, then removes one of the municipality's adoptions after confirming. Screenshots at 1280 and 390 px
-of each new page go to tests/service/_artifacts/screenshots/."""
+of each new page go to tests/system/_artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import SourceRepo
-from tests.service.pages.test_browser import ARGS, CHROMIUM, SHOTS, SIZES, _free_port, _sign_in, sync_api
+from tests.system.test_browser import ARGS, CHROMIUM, SHOTS, SIZES, _free_port, _sign_in, sync_api
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The pages in a real browser (Playwright driving Debian's Chromium) against a real server on the demo data.
 
-Also writes screenshots of every page at desktop and phone width to tests/_artifacts/screenshots/.
+Also writes screenshots of every page at desktop and phone width to tests/system/_artifacts/screenshots/.
 Without /usr/bin/chromium these tests skip and say so.
 """
 
@@ -30,7 +30,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).resolve().parents[1] / "_artifacts" / "screenshots"
+SHOTS = Path(__file__).resolve().parent / "_artifacts" / "screenshots"
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 PID = "indhentning-af-boerne-og-straffeattester"
 

@@ -1,6 +1,6 @@
 """Describing, editing (with a conflict), copying and the Danish form messages in a real browser (Chromium via
 Playwright) on the demo; screenshots of every new page at desktop and phone width in
-tests/service/_artifacts/screenshots/."""
+tests/system/_artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.pages.test_browser import PID, SHOTS, SIZES, browser, demo, page, sync_api  # noqa: F401
+from tests.system.test_browser import PID, SHOTS, SIZES, browser, demo, page, sync_api  # noqa: F401
 
 __all__ = ["browser", "demo", "page"]
 
