@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -141,15 +140,6 @@ class Process(Timestamps, Base):
         # with the visibility and the owner in it, the list's filter and its count read no row. (No index leads
         # with visibility: SQLite, which keeps no statistics here, would prefer it and sort every network process.)
         Index("ix_processes_list", "title", "id", "visibility", "owner_municipality"),
-        # The drafts (few): the processes a reader may not see, left out of the vocabulary counts.
-        Index(
-            "ix_processes_drafts",
-            "visibility",  # SQLite reads a partial index as covering only with the columns of its condition in it
-            "id",
-            "owner_municipality",
-            sqlite_where=text("visibility = 'municipality'"),
-            postgresql_where=text("visibility = 'municipality'"),
-        ),
         Index("ix_processes_created_at", "created_at"),  # the front page's newest
     )
 
