@@ -309,8 +309,8 @@ async def test_vocabulary_counts_follow_every_change_and_every_fold(api: Api) ->
 
 
 async def test_vocabulary_counts_stay_exact_while_writers_and_folds_run_at_once(api: Api) -> None:
-    """Writers of the same terms and two folds at once (real concurrent transactions on PostgreSQL): every link is
-    counted once, none waits for another's term row."""
+    """Writers of the same terms and two folds at once (real concurrent transactions on PostgreSQL): every link and
+    every process is counted once, none waits for another's term row."""
     engine = create_engine(api.client.app.state.settings.effective_database_url)
     reads, writes = session_factories(engine)
     editor = Actor(role="editor", name="redaktør", municipality="253")
@@ -335,11 +335,13 @@ async def test_vocabulary_counts_stay_exact_while_writers_and_folds_run_at_once(
         r = await api.get("/api/vocabularies/system")
         assert {t["label"]: t["count"] for t in r.json()} == await _links_counted(reads)
         assert (await _links_counted(reads))["eDoc"] == 15
+        assert (await api.get(URL)).json()["total"] == 15  # the processes' kept count, folded meanwhile too
         async with writes() as session:
             await fold_kept_counts(session)
             await session.commit()
             kept = {t.label: t.uses for t in (await session.scalars(select(Term).where(Term.kind == "system"))).all()}
         assert kept == await _links_counted(reads)
+        assert (await api.get(URL)).json()["total"] == 15
     finally:
         await engine.dispose()
 
