@@ -187,13 +187,14 @@ async def fold_kept_counts(session: AsyncSession) -> bool:
     """Fold the changes the triggers wrote (migrations 0016 and 0017) into the kept counts: the terms' links into
     `Term.uses`, the drafts' links into `TermDraftUse`, the processes into `ProcessCount`; False when there were
     none. Safe beside writers and beside another instance folding: on PostgreSQL the changes are taken and added in
-    one statement each (what a concurrent transaction has not committed yet stays for the next time); on SQLite
-    the first update holds the database's one write lock until the changes are deleted. The caller commits."""
+    one statement each (what a concurrent transaction has not committed yet stays for the next time; the counts'
+    rows in one order, so two folds wait for each other rather than deadlock); on SQLite the first update holds the
+    database's one write lock until the changes are deleted. The caller commits."""
     terms = await session.scalar(select(TermUseChange.id).limit(1)) is not None
     processes = await session.scalar(select(ProcessCountChange.id).limit(1)) is not None
     drafts_added = (
         "INSERT INTO term_draft_uses (term_id, draft_owner, uses) SELECT term_id, draft_owner, sum(delta) FROM {src} "
-        "WHERE draft_owner IS NOT NULL GROUP BY term_id, draft_owner "
+        "WHERE draft_owner IS NOT NULL GROUP BY term_id, draft_owner ORDER BY term_id, draft_owner "
         "ON CONFLICT (term_id, draft_owner) DO UPDATE SET uses = term_draft_uses.uses + excluded.uses"
     )
     totals_added = (
@@ -202,7 +203,7 @@ async def fold_kept_counts(session: AsyncSession) -> bool:
     )
     counted = (
         "INSERT INTO process_counts (draft_owner, processes) SELECT draft_owner, sum(delta) FROM {src} "
-        "WHERE true GROUP BY draft_owner "
+        "WHERE true GROUP BY draft_owner ORDER BY draft_owner "
         "ON CONFLICT (draft_owner) DO UPDATE SET processes = process_counts.processes + excluded.processes"
     )
     if session.get_bind().dialect.name == "postgresql":
