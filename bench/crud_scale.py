@@ -6,8 +6,12 @@ municipalities with a benefit record, one in twenty derived from an earlier proc
 written straight into a database migrated to 0014, the schema before the indexes of 0015. Then, each on a real
 `rpabank serve`:
 
-- with `--before DIR` first an older checkout (its server started with `--no-migrate`, on the 0014 schema);
-- then this checkout, after `upgrade` to the newest schema.
+- with `--before DIR` first an older checkout, after its own `db upgrade` (to the newest schema it knows);
+- then this checkout, after its `db upgrade` to the newest schema.
+
+Each is measured `--repeat` times, each time on a newly started server: the table shows the median of the
+repeats' p50 and p95, and with more than one repeat the lowest and highest p50 (how much the machine's noise
+moves a figure).
 
 Measured (p50/p95 over `--rounds` requests each, after a few to warm up): GET /api/processes/{id}, PATCH with
 If-Match (its GET for the ETag is not counted), POST of a new process (with derived_from, a title the catalogue
@@ -17,7 +21,7 @@ list (by title) at offset 0 and 5,000, and /api/vocabularies/system. Reads are a
 writes by the admin token.
 
     .venv/bin/python bench/crud_scale.py [--sizes 10000,100000] [--engines sqlite,postgres] [--rounds 20]
-                                         [--before /work/before] [--pg-url postgresql://…] [--port 8710]
+                                         [--repeat 1] [--before /work/before] [--pg-url postgresql://…] [--port 8710]
 
 PostgreSQL runs in a database `<--db-prefix>_<pid>_<size>` made and dropped by the run. The search index is
 built once per catalogue, before the first server starts. The machine may be busy: compare the columns of one
@@ -192,12 +196,19 @@ async def analyze(engine: Any) -> None:
             await conn.execute(text("VACUUM ANALYZE"))
 
 
-async def upgrade_to_head(url: str) -> None:
+def upgrade_with(src: Path, data_dir: Path, url: str) -> None:
+    """The checkout `src` brings the database to the newest schema it knows (its own migrations)."""
+    env = {**os.environ, "PYTHONPATH": str(src), "RPABANK_DATA_DIR": str(data_dir), "RPABANK_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, cwd=src, check=True, stdout=subprocess.DEVNULL
+    )
+    asyncio.run(analyze_url(url))
+
+
+async def analyze_url(url: str) -> None:
     from core.db import create_engine
-    from service.db import upgrade
 
     engine = create_engine(url)
-    await upgrade(engine)
     await analyze(engine)
     await engine.dispose()
 
@@ -222,6 +233,22 @@ async def build_search(data_dir: Path, url: str) -> float:
 
 
 # ---------------------------------------------------------------- the measurements
+
+
+Figures = dict[str, tuple[float, float, float, float]]  # request → (p50, p95, lowest p50, highest p50)
+
+
+def repeated(runs: list[dict[str, tuple[float, float]]]) -> Figures:
+    """The median p50 and p95 of several measurements of the same requests, and the spread of their p50."""
+    return {
+        key: (
+            statistics.median(r[key][0] for r in runs),
+            statistics.median(r[key][1] for r in runs),
+            min(r[key][0] for r in runs),
+            max(r[key][0] for r in runs),
+        )
+        for key in runs[0]
+    }
 
 
 def measure(src: Path, data_dir: Path, url: str, n: int, rounds: int, port: int) -> dict[str, tuple[float, float]]:
@@ -329,6 +356,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=1, help="measurements of each code, each on a new server")
     parser.add_argument("--before", type=Path, help="an older checkout (schema 0014) to measure first")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--db-prefix", default="idx_crud")
@@ -339,7 +367,7 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     codes = ([("before", args.before.resolve())] if args.before else []) + [("after", ROOT)]
-    results: dict[tuple[str, int, str], dict[str, tuple[float, float]]] = {}
+    results: dict[tuple[str, int, str], Figures] = {}
     for engine in args.engines.split(","):
         for n in sizes:
             with tempfile.TemporaryDirectory(prefix=f"rpabank-crud-{n}-") as tmp:
@@ -360,38 +388,45 @@ def main() -> None:
                         f"{engine} {n:,}: written in {filled:.0f} s, search index in {indexed:.0f} s", file=sys.stderr
                     )
                     for label, src in codes:
-                        if label == "after":
-                            asyncio.run(upgrade_to_head(url))
-                        results[(engine, n, label)] = measure(src, data_dir, url, n, args.rounds, args.port)
+                        upgrade_with(src, data_dir, url)
+                        runs = [measure(src, data_dir, url, n, args.rounds, args.port) for _ in range(args.repeat)]
+                        results[(engine, n, label)] = repeated(runs)
                         print(f"  {label}: {results[(engine, n, label)]}", file=sys.stderr)
                 finally:
                     if engine == "postgres":
                         pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    report(results, args.engines.split(","), sizes, [label for label, _ in codes], args.rounds)
+    report(results, args.engines.split(","), sizes, [label for label, _ in codes], args.rounds, args.repeat)
 
 
 def report(
-    results: dict[tuple[str, int, str], dict[str, tuple[float, float]]],
+    results: dict[tuple[str, int, str], Figures],
     engines: list[str],
     sizes: list[int],
     labels: list[str],
     rounds: int,
+    repeat: int = 1,
 ) -> None:
     small, large = sizes[0], sizes[-1]
     print(f"p50 / p95 in ms over {rounds} requests each; ratio: p50 at {large:,} / p50 at {small:,}")
+    if repeat > 1:
+        print(f"median of {repeat} measurements each, [lowest p50 – highest p50]; ratio range: lowest / highest")
+    width = 32 if repeat > 1 else 16
     for engine in engines:
         for label in labels:
             print(f"\n{engine}, {label}")
-            print(f"{'':32}{f'{small // 1000}k':>16}{f'{large // 1000}k':>16}{'ratio':>8}")
+            print(f"{'':32}{f'{small // 1000}k':>{width}}{f'{large // 1000}k':>{width}}{'ratio':>8}")
             for title, key in REQUESTS:
                 cells = []
                 for n in (small, large):
                     r = results.get((engine, n, label), {}).get(key)
-                    cells.append(f"{r[0]:7.1f} / {r[1]:6.1f}" if r else "-")
+                    spread = f" [{r[2]:.0f}–{r[3]:.0f}]" if r and repeat > 1 else ""
+                    cells.append(f"{r[0]:7.1f} / {r[1]:6.1f}{spread}" if r else "-")
                 a = results.get((engine, small, label), {}).get(key)
                 b = results.get((engine, large, label), {}).get(key)
                 ratio = f"{b[0] / a[0]:.2f}×" if a and b and len(sizes) > 1 else "-"
-                print(f"{title:32}{cells[0]:>16}{cells[-1]:>16}{ratio:>8}")
+                if a and b and len(sizes) > 1 and repeat > 1:
+                    ratio += f" ({b[2] / a[3]:.2f}–{b[3] / a[2]:.2f})"
+                print(f"{title:32}{cells[0]:>{width}}{cells[-1]:>{width}}{ratio:>8}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import ColumnElement, case, delete, false, func, literal_column, or_, select, text, true, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, text, true, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -50,12 +50,15 @@ from catalogue.models import (
     BenefitRecord,
     Municipality,
     Process,
+    ProcessCount,
+    ProcessCountChange,
     ProcessDocument,
     ProcessRevision,
     ProcessTerm,
     RunMonth,
     RunRule,
     Term,
+    TermDraftUse,
     TermUseChange,
 )
 from catalogue.notify import Event, notify, process_event_codes
@@ -170,42 +173,56 @@ def visible_processes(actor: Actor) -> ColumnElement[bool]:
     return visible_rows(actor, Process.visibility, Process.owner_municipality)
 
 
-def hidden_process_ids(actor: Actor) -> Any:
-    """A Select of the ids of the processes `actor` may not see (the rest of `visible_processes`): drafts of other
-    municipalities, which are few, read from the drafts' own index. Nothing for an admin."""
-    # the condition of ix_processes_drafts, written out: SQLite uses a partial index only for the same literal
-    stmt = select(Process.id).where(Process.visibility == literal_column("'municipality'"))
+def hidden_draft_owners(actor: Actor, draft_owner: Any) -> ColumnElement[bool] | None:
+    """Of kept counts by `draft_owner` (a municipality's drafts), those of the drafts `actor` may not see: every
+    other municipality's; None for an admin, who sees all."""
     if actor.is_admin:
-        return stmt.where(false())
+        return None
     if actor.municipality:
-        stmt = stmt.where(Process.owner_municipality != actor.municipality)
-    return stmt
+        return draft_owner != actor.municipality  # type: ignore[no-any-return]
+    return true()
 
 
-async def fold_term_uses(session: AsyncSession) -> bool:
-    """Fold the changes of the terms' links (written by a trigger, migration 0016) into `Term.uses`; False when
-    there were none. Safe beside writers and beside another instance folding: on PostgreSQL the changes are taken
-    and added in one statement (what a concurrent transaction has not committed yet stays for the next time); on
-    SQLite the update holds the database's one write lock until the changes are deleted. The caller commits."""
-    if await session.scalar(select(TermUseChange.id).limit(1)) is None:
-        return False
+async def fold_kept_counts(session: AsyncSession) -> bool:
+    """Fold the changes the triggers wrote (migrations 0016 and 0017) into the kept counts: the terms' links into
+    `Term.uses`, the drafts' links into `TermDraftUse`, the processes into `ProcessCount`; False when there were
+    none. Safe beside writers and beside another instance folding: on PostgreSQL the changes are taken and added in
+    one statement each (what a concurrent transaction has not committed yet stays for the next time; the counts'
+    rows in one order, so two folds wait for each other rather than deadlock); on SQLite the first update holds the
+    database's one write lock until the changes are deleted. The caller commits."""
+    terms = await session.scalar(select(TermUseChange.id).limit(1)) is not None
+    processes = await session.scalar(select(ProcessCountChange.id).limit(1)) is not None
+    drafts_added = (
+        "INSERT INTO term_draft_uses (term_id, draft_owner, uses) SELECT term_id, draft_owner, sum(delta) FROM {src} "
+        "WHERE draft_owner IS NOT NULL GROUP BY term_id, draft_owner ORDER BY term_id, draft_owner "
+        "ON CONFLICT (term_id, draft_owner) DO UPDATE SET uses = term_draft_uses.uses + excluded.uses"
+    )
+    totals_added = (
+        "UPDATE terms SET uses = terms.uses + sums.total FROM (SELECT term_id, sum(delta) AS total FROM {src} "
+        "WHERE draft_owner IS NULL GROUP BY term_id) AS sums WHERE terms.id = sums.term_id"
+    )
+    counted = (
+        "INSERT INTO process_counts (draft_owner, processes) SELECT draft_owner, sum(delta) FROM {src} "
+        "WHERE true GROUP BY draft_owner ORDER BY draft_owner "
+        "ON CONFLICT (draft_owner) DO UPDATE SET processes = process_counts.processes + excluded.processes"
+    )
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text(
-                "WITH taken AS (DELETE FROM term_use_changes RETURNING term_id, delta), "
-                "sums AS (SELECT term_id, sum(delta) AS total FROM taken GROUP BY term_id) "
-                "UPDATE terms SET uses = terms.uses + sums.total FROM sums WHERE terms.id = sums.term_id"
-            )
-        )
-    else:
-        await session.execute(
-            text(
-                "UPDATE terms SET uses = terms.uses + sums.total FROM (SELECT term_id, sum(delta) AS total "
-                "FROM term_use_changes GROUP BY term_id) AS sums WHERE terms.id = sums.term_id"
-            )
-        )
+        if terms:
+            taken = "taken AS (DELETE FROM term_use_changes RETURNING term_id, delta, draft_owner)"
+            drafts = f"drafts AS ({drafts_added.format(src='taken')})"
+            await session.execute(text(f"WITH {taken}, {drafts} {totals_added.format(src='taken')}"))
+        if processes:
+            taken = "taken AS (DELETE FROM process_count_changes RETURNING draft_owner, delta)"
+            await session.execute(text(f"WITH {taken} {counted.format(src='taken')}"))
+        return terms or processes
+    if terms:
+        await session.execute(text(totals_added.format(src="term_use_changes")))
+        await session.execute(text(drafts_added.format(src="term_use_changes")))
         await session.execute(delete(TermUseChange))
-    return True
+    if processes:
+        await session.execute(text(counted.format(src="process_count_changes")))
+        await session.execute(delete(ProcessCountChange))
+    return terms or processes
 
 
 def process_options() -> tuple[Any, ...]:
@@ -447,10 +464,26 @@ class ProcessService:
         self, actor: Actor, filters: ProcessFilters, *, limit: int = 50, offset: int = 0
     ) -> tuple[int, list[ProcessRead]]:
         stmt = self._filtered(actor, filters)
-        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if any(msgspec.structs.astuple(filters)):
+            total = await self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        else:  # the whole catalogue the actor sees: its kept counts, not a count of every row
+            total = await self.visible_count(actor)
         page = stmt.order_by(Process.title, Process.id).limit(limit).offset(offset).options(*process_options())
         rows = (await self.session.scalars(page)).all()
         return total, await self._shown(actor, [process_read(p) for p in rows])
+
+    async def visible_count(self, actor: Actor) -> int:
+        """How many processes `actor` sees: the network's and the drafts of the actor's municipality (an admin's:
+        all), from their kept counts and the changes not yet folded in (one statement, as the vocabulary's)."""
+        kept = union_all(
+            select(ProcessCount.draft_owner, ProcessCount.processes.label("n")),
+            select(ProcessCountChange.draft_owner, ProcessCountChange.delta),
+        ).subquery()
+        stmt = select(func.coalesce(func.sum(kept.c.n), 0))
+        hidden_owners = hidden_draft_owners(actor, kept.c.draft_owner)
+        if hidden_owners is not None:
+            stmt = stmt.where(or_(kept.c.draft_owner == "", ~hidden_owners))
+        return int(await self.session.scalar(stmt) or 0)
 
     async def highlights(self, actor: Actor, limit: int = 5) -> tuple[list[ProcessRead], list[tuple[ProcessRead, int]]]:
         """(the newest processes, the processes most municipalities run or are implementing, with that number):
@@ -538,30 +571,36 @@ class ProcessService:
     async def term_counts(self, actor: Actor, kind: str) -> list[TermCount]:
         if kind not in TERM_KINDS:
             raise NotFound(f"No vocabulary {kind!r}; there are {', '.join(TERM_KINDS)}.")
-        # Each term keeps its number of links (`uses`) but for the changes not yet folded in, which are added here
-        # (so this costs the vocabulary and the recent changes, not the catalogue); the links of the few
-        # processes the actor may not see (drafts) are counted apart and taken off.
+        # Each term keeps its number of links (`uses`), and of the links of each municipality's drafts, but for the
+        # changes not yet folded in, which are added here: this costs the vocabulary and the recent changes, not the
+        # catalogue. The drafts the actor may not see are taken off by their kept counts.
         # One statement, so one moment: a fold committed between two reads would count its changes twice or never.
         pending = (
             select(TermUseChange.term_id, func.sum(TermUseChange.delta).label("delta"))
+            .where(TermUseChange.draft_owner.is_(None))
             .group_by(TermUseChange.term_id)
             .subquery()
         )
-        stmt = (
-            select(Term.id, Term.key, Term.label, Term.uses + func.coalesce(pending.c.delta, 0))
-            .outerjoin(pending, pending.c.term_id == Term.id)
-            .where(Term.kind == kind)
-        )
-        terms = (await self.session.execute(stmt)).all()
-        counts: dict[int, int] = {i: int(uses) for i, _, _, uses in terms}
-        of_kind = select(Term.id).where(Term.kind == kind)
-        hidden = (await self.session.scalars(hidden_process_ids(actor))).all()  # from the drafts' index
-        for start in range(0, len(hidden), 500):  # their links by the key (process_id, term_id), not all links
-            links = select(ProcessTerm.term_id, func.count()).where(
-                ProcessTerm.process_id.in_(hidden[start : start + 500]), ProcessTerm.term_id.in_(of_kind)
+        count = Term.uses + func.coalesce(pending.c.delta, 0)
+        stmt = select(Term.id, Term.key, Term.label).outerjoin(pending, pending.c.term_id == Term.id)
+        drafts = union_all(
+            select(TermDraftUse.term_id, TermDraftUse.draft_owner, TermDraftUse.uses.label("n")),
+            select(TermUseChange.term_id, TermUseChange.draft_owner, TermUseChange.delta).where(
+                TermUseChange.draft_owner.is_not(None)
+            ),
+        ).subquery()
+        hidden_owners = hidden_draft_owners(actor, drafts.c.draft_owner)
+        if hidden_owners is not None:
+            hidden = (
+                select(drafts.c.term_id, func.sum(drafts.c.n).label("n"))
+                .where(hidden_owners)
+                .group_by(drafts.c.term_id)
+                .subquery()
             )
-            for term_id, n in (await self.session.execute(links.group_by(ProcessTerm.term_id))).all():
-                counts[term_id] -= int(n)
+            count = count - func.coalesce(hidden.c.n, 0)
+            stmt = stmt.outerjoin(hidden, hidden.c.term_id == Term.id)
+        terms = (await self.session.execute(stmt.add_columns(count).where(Term.kind == kind))).all()
+        counts: dict[int, int] = {i: int(uses) for i, _, _, uses in terms}
         found = [TermCount(key=k, label=label, count=counts[i]) for i, k, label, _ in terms if counts[i] > 0]
         return sorted(found, key=lambda t: (-t.count, t.label))
 

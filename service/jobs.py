@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalogue.services import fold_term_uses
+from catalogue.services import fold_kept_counts
 from codebank.errors import GitError
 from codebank.models import Bot
 from codebank.services import BotService, CodebankConfig, PrincipleService, clone_repository
@@ -175,13 +175,13 @@ class JobRunner:
             await asyncio.sleep(540)
 
     async def fold_vocabulary_counts(self, seconds: float = FOLD_SECONDS) -> None:
-        """Every `seconds`, fold the vocabulary's recent link changes into the terms' counts (every instance may:
-        folding twice at once adds each change once)."""
+        """Every `seconds`, fold the recent changes of the vocabulary's links and of the processes into their kept
+        counts (every instance may: folding twice at once adds each change once)."""
         while True:
             await asyncio.sleep(seconds)
             try:
                 async with self.sessions() as session:
-                    if await fold_term_uses(session):
+                    if await fold_kept_counts(session):
                         await session.commit()
             except Exception as exc:
                 log.warning("vocabulary counts: %s", exc)

@@ -190,8 +190,9 @@ def reset_postgres(postgres_url: str) -> Iterator[Callable[[bool], None]]:
         async with engine.begin() as conn:
             for table in tables:
                 await conn.execute(text(f'DELETE FROM "{table}"'))
-            # emptying process_terms logged a change for each link (its trigger, migration 0016)
+            # emptying process_terms and processes logged a change for each (their triggers, migrations 0016, 0017)
             await conn.execute(text("DELETE FROM term_use_changes"))
+            await conn.execute(text("DELETE FROM process_count_changes"))
             if (await conn.execute(text("SELECT to_regclass('search_documents') IS NOT NULL"))).scalar():
                 # the PostgreSQL search's own tables (made by the backend, not the migrations)
                 await conn.execute(text("DELETE FROM search_documents"))

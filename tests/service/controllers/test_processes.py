@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalogue.models import ProcessTerm, Term, TermUseChange
 from catalogue.schemas import ProcessCreate
-from catalogue.services import ProcessService, fold_term_uses
+from catalogue.services import ProcessService, fold_kept_counts
 from core.actors import Actor
 from core.db import create_engine, session_factories
 from tests.conftest import Api, process_body
@@ -275,7 +275,7 @@ async def test_vocabulary_counts_follow_every_change_and_every_fold(api: Api) ->
 
     async def fold() -> bool:
         async with writes() as session:
-            folded = await fold_term_uses(session)
+            folded = await fold_kept_counts(session)
             await session.commit()
         return folded
 
@@ -309,8 +309,8 @@ async def test_vocabulary_counts_follow_every_change_and_every_fold(api: Api) ->
 
 
 async def test_vocabulary_counts_stay_exact_while_writers_and_folds_run_at_once(api: Api) -> None:
-    """Writers of the same terms and two folds at once (real concurrent transactions on PostgreSQL): every link is
-    counted once, none waits for another's term row."""
+    """Writers of the same terms and two folds at once (real concurrent transactions on PostgreSQL): every link and
+    every process is counted once, none waits for another's term row."""
     engine = create_engine(api.client.app.state.settings.effective_database_url)
     reads, writes = session_factories(engine)
     editor = Actor(role="editor", name="redaktør", municipality="253")
@@ -324,7 +324,7 @@ async def test_vocabulary_counts_stay_exact_while_writers_and_folds_run_at_once(
     async def fold_often() -> None:
         for _ in range(6):
             async with writes() as session:
-                await fold_term_uses(session)
+                await fold_kept_counts(session)
                 await session.commit()
             await asyncio.sleep(0.01)
 
@@ -335,11 +335,61 @@ async def test_vocabulary_counts_stay_exact_while_writers_and_folds_run_at_once(
         r = await api.get("/api/vocabularies/system")
         assert {t["label"]: t["count"] for t in r.json()} == await _links_counted(reads)
         assert (await _links_counted(reads))["eDoc"] == 15
+        assert (await api.get(URL)).json()["total"] == 15  # the processes' kept count, folded meanwhile too
         async with writes() as session:
-            await fold_term_uses(session)
+            await fold_kept_counts(session)
             await session.commit()
             kept = {t.label: t.uses for t in (await session.scalars(select(Term).where(Term.kind == "system"))).all()}
         assert kept == await _links_counted(reads)
+        assert (await api.get(URL)).json()["total"] == 15
+    finally:
+        await engine.dispose()
+
+
+async def test_the_list_total_and_the_vocabulary_are_what_each_reader_sees_through_every_change(api: Api) -> None:
+    """The list's total (without filters) and the vocabulary counts come from counts the database keeps (migration
+    0017): the network's processes and links, each municipality's drafts and their links, as the changes not yet
+    folded in and after a fold; a draft published, given to another municipality, deleted."""
+    engine = create_engine(api.client.app.state.settings.effective_database_url)
+    _, writes = session_factories(engine)
+
+    async def seen(who: str | None) -> tuple[int, int]:
+        """(the list's total, the count of the system eDoc) as `who` sees them; the total checked against the
+        items listed and against a filtered list, which is counted from the rows."""
+        body = (await api.get(f"{URL}?limit=500", who=who)).json()
+        assert body["total"] == len(body["items"]) and body["total_approximate"] is False
+        filtered = (await api.get(f"{URL}?limit=500&domain=hr_og_loen", who=who)).json()
+        assert filtered["total"] == len(filtered["items"]) == body["total"]
+        counts = {t["label"]: t["count"] for t in (await api.get("/api/vocabularies/system", who=who)).json()}
+        return body["total"], counts.get("eDoc", 0)
+
+    async def everyone() -> dict[str | None, tuple[int, int]]:
+        seen_before = {who: await seen(who) for who in (None, "editor_253", "editor_376", "admin")}
+        async with writes() as session:
+            await fold_kept_counts(session)
+            await session.commit()
+        assert {who: await seen(who) for who in seen_before} == seen_before  # the same after a fold
+        return seen_before
+
+    try:
+        await create(api, title="Netværkets første")
+        second = await create(api, title="Netværkets anden", who="editor_376")
+        draft = await create(api, title="Kladde i 253", visibility="municipality")
+        other = await create(api, title="Kladde i 376", who="editor_376", visibility="municipality")
+        assert await everyone() == {None: (2, 2), "editor_253": (3, 3), "editor_376": (3, 3), "admin": (4, 4)}
+        r = await api.patch(
+            f"{URL}/{draft['id']}", {"visibility": "network"}, who="editor_253", headers={"If-Match": '"1"'}
+        )
+        assert r.status_code == 200, r.text
+        assert await everyone() == {None: (3, 3), "editor_253": (3, 3), "editor_376": (4, 4), "admin": (4, 4)}
+        r = await api.patch(
+            f"{URL}/{other['id']}", {"owner_municipality": "253"}, who="admin", headers={"If-Match": '"1"'}
+        )
+        assert r.status_code == 200, r.text
+        assert await everyone() == {None: (3, 3), "editor_253": (4, 4), "editor_376": (3, 3), "admin": (4, 4)}
+        assert (await api.delete(f"{URL}/{other['id']}")).status_code == 204
+        assert (await api.delete(f"{URL}/{second['id']}")).status_code == 204
+        assert await everyone() == {None: (2, 2), "editor_253": (2, 2), "editor_376": (2, 2), "admin": (2, 2)}
     finally:
         await engine.dispose()
 
