@@ -114,13 +114,27 @@ def tsvector_literal(fields: Sequence[tuple[str, str]]) -> tuple[str, list[str]]
                 kept.append(f"{pos}{weight}")
             elif not kept:
                 kept.append(f"{MAX_POSITION}{weight}")
-    literal = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+    if _needs_escapes(positions):
+        literal = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+    else:  # (as lexeme_quote quotes them)
+        literal = " ".join([f"'{lexeme}':{','.join(ps)}" for lexeme, ps in positions.items()])
     return literal, sorted(positions)
 
 
 def lexemes_literal(lexemes: Iterable[str]) -> str:
     """A `tsvector` literal of lexemes without positions (for matching only)."""
-    return " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+    lexemes = list(lexemes)
+    if not lexemes:
+        return ""
+    if _needs_escapes(lexemes):
+        return " ".join(map(lexeme_quote, lexemes))
+    return "'" + "' '".join(lexemes) + "'"  # each as lexeme_quote quotes it
+
+
+def _needs_escapes(lexemes: Iterable[str]) -> bool:
+    """Whether a lexeme holds a quote or a backslash (without, quoting one is putting it between quotes)."""
+    text = "".join(lexemes)
+    return "'" in text or "\\" in text
 
 
 def lexeme_quote(form: str) -> str:
