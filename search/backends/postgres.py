@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from rapidfuzz.distance import OSA
@@ -166,7 +166,7 @@ def document_row(doc: Document) -> Params:
     rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
     first_body = " ".join(rest[:RANK_BODY_LEXEMES])
     weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (first_body, "D")])
-    terms = sorted(known.union(rest))
+    terms = known.union(rest)  # (write sorts the ones it counts)
     facets = doc.facet_values()
     return {
         "key": doc.key,
@@ -387,7 +387,7 @@ class _Sql:
         keys = list(dict.fromkeys([r["key"] for r in rows] + [f"{t}:{i}" for t, i in deletes]))
         if not keys:
             return []
-        added = Counter(term for r in rows for term in r["terms"])
+        added = Counter(chain.from_iterable(r["terms"] for r in rows))
         add_terms = sorted(added)
         statements = [
             *self.lock_keys(keys),
