@@ -137,6 +137,15 @@ def _needs_escapes(lexemes: Iterable[str]) -> bool:
     return "'" in text or "\\" in text
 
 
+def text_array(values: Sequence[str]) -> str:
+    """A `text[]` literal of these values (bound as one text and cast: the driver adapts a list element by element,
+    several times slower)."""
+    joined = "".join(values)
+    if '"' in joined or "\\" in joined:
+        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    return '{"' + '","'.join(values) + '"}' if values else "{}"
+
+
 def lexeme_quote(form: str) -> str:
     """One lexeme as a quoted `tsvector`/`tsquery` literal: the only way text reaches a tsquery."""
     return "'" + form.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -372,9 +381,10 @@ class _Sql:
             text(
                 f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
                 "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:facets AS text[]), CAST(:facet_keys AS text[]))"
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(CAST(:facets AS text) AS text[]), "
+                "CAST(CAST(:facet_keys AS text) AS text[]))"
             ),
-            rows,
+            [{**row, "facets": text_array(row["facets"]), "facet_keys": text_array(row["facet_keys"])} for row in rows],
         )
 
     def write(self, upserts: Sequence[Document], deletes: Sequence[tuple[str, str]]) -> list[Statement]:
