@@ -168,7 +168,8 @@ def words(text: str) -> list[str]:
     if found is None:
         lowered = text.casefold()
         found = _WORD_CHARS.findall(lowered.replace("_", " ") if "_" in lowered else lowered)
-    if "-" in text:  # no hyphen, no suspended compound
+    # no hyphen before a space or comma, no suspended compound (case-folding moves neither: looked for in the text)
+    if "-" in text and _SUSPENDING_HYPHEN.search(text):
         found.extend(_completed_suspensions(text.casefold() if lowered is None else lowered))
     return found
 
