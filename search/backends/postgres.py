@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 from rapidfuzz.distance import OSA
@@ -114,13 +114,36 @@ def tsvector_literal(fields: Sequence[tuple[str, str]]) -> tuple[str, list[str]]
                 kept.append(f"{pos}{weight}")
             elif not kept:
                 kept.append(f"{MAX_POSITION}{weight}")
-    literal = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+    if _needs_escapes(positions):
+        literal = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+    else:  # (as lexeme_quote quotes them)
+        literal = " ".join([f"'{lexeme}':{','.join(ps)}" for lexeme, ps in positions.items()])
     return literal, sorted(positions)
 
 
 def lexemes_literal(lexemes: Iterable[str]) -> str:
     """A `tsvector` literal of lexemes without positions (for matching only)."""
-    return " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+    lexemes = list(lexemes)
+    if not lexemes:
+        return ""
+    if _needs_escapes(lexemes):
+        return " ".join(map(lexeme_quote, lexemes))
+    return "'" + "' '".join(lexemes) + "'"  # each as lexeme_quote quotes it
+
+
+def _needs_escapes(lexemes: Iterable[str]) -> bool:
+    """Whether a lexeme holds a quote or a backslash (without, quoting one is putting it between quotes)."""
+    text = "".join(lexemes)
+    return "'" in text or "\\" in text
+
+
+def text_array(values: Sequence[str]) -> str:
+    """A `text[]` literal of these values (bound as one text and cast: the driver adapts a list element by element,
+    several times slower)."""
+    joined = "".join(values)
+    if '"' in joined or "\\" in joined:
+        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    return '{"' + '","'.join(values) + '"}' if values else "{}"
 
 
 def lexeme_quote(form: str) -> str:
@@ -152,7 +175,7 @@ def document_row(doc: Document) -> Params:
     rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
     first_body = " ".join(rest[:RANK_BODY_LEXEMES])
     weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (first_body, "D")])
-    terms = sorted(known.union(rest))
+    terms = known.union(rest)  # (write sorts the ones it counts)
     facets = doc.facet_values()
     return {
         "key": doc.key,
@@ -358,9 +381,10 @@ class _Sql:
             text(
                 f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
                 "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(:facets AS text[]), CAST(:facet_keys AS text[]))"
+                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(CAST(:facets AS text) AS text[]), "
+                "CAST(CAST(:facet_keys AS text) AS text[]))"
             ),
-            rows,
+            [{**row, "facets": text_array(row["facets"]), "facet_keys": text_array(row["facet_keys"])} for row in rows],
         )
 
     def write(self, upserts: Sequence[Document], deletes: Sequence[tuple[str, str]]) -> list[Statement]:
@@ -373,7 +397,7 @@ class _Sql:
         keys = list(dict.fromkeys([r["key"] for r in rows] + [f"{t}:{i}" for t, i in deletes]))
         if not keys:
             return []
-        added = Counter(term for r in rows for term in r["terms"])
+        added = Counter(chain.from_iterable(r["terms"] for r in rows))
         add_terms = sorted(added)
         statements = [
             *self.lock_keys(keys),

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bench.catalogue_gen import processes
 from search import analysis
-from search.analysis import _completed_suspensions, _completed_suspensions_plainly, analyze, analyze_plainly
+from search.analysis import _completed_suspensions, _completed_suspensions_plainly, analyze, analyze_plainly, words
 from search.snippets import _MD, plain_text
 from tests.search.conftest import racing_a_bounded_cache
 
@@ -76,6 +76,20 @@ def test_any_text_analyses_as_the_straightforward_analysis(text: str) -> None:
 
 @given(st.text(max_size=200))
 def test_arbitrary_unicode_analyses_as_the_straightforward_analysis(text: str) -> None:
+    assert analyze(text) == analyze_plainly(text)
+
+
+def test_every_latin1_character_splits_and_folds_as_the_regular_expression_does() -> None:
+    # the byte table against _WORD over the case-folded text, one character at a time and all of them together
+    latin1 = "".join(map(chr, range(256)))
+    for text in [*latin1, latin1, latin1.upper(), "Straße µm " + latin1, "ÆBLE_ØL-Å og Ærø"]:
+        lowered = text.casefold()
+        assert words(text)[: len(analysis._WORD.findall(lowered))] == analysis._WORD.findall(lowered), repr(text)
+        assert analyze(text) == analyze_plainly(text), repr(text)
+
+
+@given(st.text(st.characters(max_codepoint=255), max_size=200))
+def test_any_latin1_text_analyses_as_the_straightforward_analysis(text: str) -> None:
     assert analyze(text) == analyze_plainly(text)
 
 

@@ -405,8 +405,9 @@ def _index_file(directory: Path) -> sqlite3.Connection:
     return sqlite3.connect(directory / (directory / "current").read_text().strip())
 
 
-def _index_state(directory: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, str, int]], list[Any]]:
-    """What the index holds, by term (documents, occurrences), by term and column and offset, and the counts."""
+def _index_state(directory: Path) -> tuple[list[Any], ...]:
+    """What the index holds, by term (documents, occurrences), by term and column and offset, the counts, the
+    tokens of each document's columns and of all of them (which BM25 scores by)."""
     conn = _index_file(directory)
     conn.execute("CREATE VIRTUAL TABLE temp.rows USING fts5vocab(main, fts, 'row')")
     conn.execute("CREATE VIRTUAL TABLE temp.places USING fts5vocab(main, fts, 'instance')")
@@ -417,8 +418,10 @@ def _index_state(directory: Path) -> tuple[list[tuple[str, int, int]], list[tupl
         for term, rowid, col, offset in conn.execute("SELECT term, doc, col, offset FROM temp.places")
     )
     terms = conn.execute("SELECT term, n FROM terms ORDER BY term").fetchall()
+    sizes = sorted((keys[rowid], size) for rowid, size in conn.execute("SELECT id, sz FROM fts_docsize"))
+    totals = conn.execute("SELECT block FROM fts_data WHERE id = 1").fetchall()  # the row count and column totals
     conn.close()
-    return rows, places, terms
+    return rows, places, terms, sizes, totals
 
 
 def test_replaced_and_deleted_documents_leave_the_index_as_a_fresh_one(tmp_path: Path) -> None:
@@ -434,6 +437,7 @@ def test_replaced_and_deleted_documents_leave_the_index_as_a_fresh_one(tmp_path:
             meta="KMD Opus",
         ),
         doc("c", "Kontrol af lægeerklæringer", "Erklæringer fra lægen", meta="Nexus · Python"),
+        doc("g", "Σύστημα ΣΑΣ", "Ǆ ﬁnans İstanbul", body="ελληνικά " * 5),  # not split by str.split alone
     ]
     written = Fts5Backend(tmp_path / "written")
     written.rebuild(first)
@@ -444,6 +448,9 @@ def test_replaced_and_deleted_documents_leave_the_index_as_a_fresh_one(tmp_path:
     left.append(doc("d", "Refusion af sygedagpenge", "Sygedagpengerefusioner fra NemRefusion"))
     written.upsert([left[2], left[0], doc("e", "Refusion af sygedagpenge"), left[1]])  # three unchanged, one new
     written.delete([("process", "e")])
+    written.upsert([first[3], doc("h", "Attest", "Attester attester attester", body="x " * 40)])
+    written.upsert([first[3], doc("h", "Attest", "Attester attester attester", body="x " * 40)])  # replaced again
+    left += [first[3], doc("h", "Attest", "Attester attester attester", body="x " * 40)]
     fresh = Fts5Backend(tmp_path / "fresh")
     fresh.rebuild(left)
 
@@ -463,8 +470,9 @@ def test_the_index_holds_no_copy_of_the_analysed_text(tmp_path: Path) -> None:
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "fts_content" not in tables  # FTS5 keeps no copy
     (packed,) = conn.execute("SELECT fields FROM analysed").fetchone()
-    assert "straffeattest" in fts5._unpack(packed)[0].split()  # compressed, for removing it
-    assert len(packed) * 4 < len(" ".join(fts5._unpack(packed)))
+    values, _ = fts5._unpack(packed)
+    assert "straffeattest" in values[0].split()  # compressed, for removing it
+    assert len(packed) * 4 < len(" ".join(values))
     conn.close()
 
 

@@ -249,6 +249,34 @@ def test_any_lexeme_survives_quoting(make_postgres: MakePostgres, word: str) -> 
     assert str(query) == f"{lexeme_quote(word)} <-> {lexeme_quote(word)}"
 
 
+@given(st.lists(st.sampled_from(["attest", "a'b", "c\\d", "x", "", "2x", "øl"]), max_size=8), st.booleans())
+def test_vector_literals_quote_every_lexeme_as_lexeme_quote_does(lexemes: list[str], weighted: bool) -> None:
+    """Lexemes without a quote or backslash are quoted all at once: the literals are those quoted one by one."""
+    if weighted:
+        text = " ".join(w for w in lexemes if w)
+        positions: dict[str, list[str]] = {}
+        for pos, token in enumerate(text.split(), 1):
+            positions.setdefault(token, []).append(f"{pos}B")
+        expected = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+        assert tsvector_literal([(text, "B")]) == (expected, sorted(positions))
+    else:
+        assert postgres.lexemes_literal(lexemes) == " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(['a"b', "c\\d", "{x}", "NULL", " sp ace ", "æ,ø", "", "'"])
+@example([])
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")), max_size=6))
+def test_any_list_of_text_survives_the_array_literal(make_postgres: MakePostgres, values: list[str]) -> None:
+    """Facet values go to PostgreSQL as one `text[]` literal: whatever they hold, they come back as they were."""
+    backend = make_postgres(QUOTING_SCHEMA)
+    with backend.engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT CAST(CAST(:a AS text) AS text[])"), {"a": postgres.text_array(values)}
+        ).scalar_one()
+    assert found == values
+
+
 def test_term_query_mirrors_fts5_groups() -> None:
     term = QueryTerm(text="attest", exact=["attest", "attester"], prefixes=["attest"], phrases=[["straf", "attest"]])
     query, lexemes = term_query(term) or ("", 0)
