@@ -33,7 +33,7 @@ def open_backend(
     Meilisearch when a URL is configured; else PostgreSQL (tables `search_*` in the same database) when the
     database is PostgreSQL; else FTS5 in `<data_dir>/search`. `engine="fts5"` keeps FTS5 next to a
     PostgreSQL database (one app instance only: the index is a local file). `external`: the types of document
-    whose body the database keeps itself (PostgreSQL reads it from there, see `ExternalBody`).
+    whose summary and body the database keeps itself (PostgreSQL reads them from there, see `ExternalBody`).
     """
     if engine is not None and engine not in ENGINES:
         raise ValueError(f"unknown search engine {engine!r}: one of {', '.join(ENGINES)}")

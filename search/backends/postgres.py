@@ -140,8 +140,6 @@ def pack_body(body: str) -> bytes:
 
 def unpack_body(packed: bytes) -> str:
     """A stored body; one converted from the older layout (text) is the plain text after a zero byte."""
-    if packed == EXTERNAL:
-        return ""
     if packed[:1] == PLAIN_BODY:
         return packed[1:].decode()
     return zlib.decompress(packed).decode()
@@ -468,8 +466,8 @@ class PostgresBackend(SearchBackend):
     name = "postgres"
 
     def __init__(self, url: str, schema: str = "public", external: Mapping[str, ExternalBody] | None = None) -> None:
-        """`external`: the types of document whose body the database keeps itself, and where (see ExternalBody);
-        the tables are found on the connection's search path."""
+        """`external`: the types of document whose summary and body the database keeps itself, and where (see
+        `ExternalBody`); the tables are found on the connection's search path."""
         self.sql = _Sql(schema, external)
         self.url = make_url(url).set(drivername="postgresql+psycopg")
         self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -891,51 +889,39 @@ class PostgresBackend(SearchBackend):
         return [(term, df) for _, _, term, df in found[:TYPO_LIMIT]]
 
     def _hits(self, conn: Connection, ranked: Sequence[Any], analyzed: AnalyzedQuery) -> list[Hit]:
-        """The page's hits, with snippets made from the stored original text."""
+        """The page's hits, with snippets made from the original text: stored here, or (a type the database keeps
+        itself) read from the document's own row in the same statement."""
         if not ranked:
             return []
+        places = list(self.sql.external.items())
+        columns = "".join(f', x{i}."{e.summary}", x{i}."{e.body}"' for i, (_, e) in enumerate(places))
+        joins = "".join(
+            f" LEFT JOIN \"{e.table}\" AS x{i} ON d.type = '{t}' AND d.body = '' AND x{i}.\"{e.key}\" = d.id"
+            for i, (t, e) in enumerate(places)
+        )
         rows = {
             row[0]: row
             for row in conn.execute(
                 text(
-                    f"SELECT key, type, id, title, url, summary, body FROM {self.sql.docs} "
-                    "WHERE key = ANY(CAST(:keys AS text[]))"
+                    f"SELECT d.key, d.type, d.id, d.title, d.url, d.summary, d.body{columns} FROM {self.sql.docs} AS d"
+                    f"{joins} WHERE d.key = ANY(CAST(:keys AS text[]))"
                 ),
                 {"keys": [key for key, _ in ranked]},
             ).all()
         }
-        external = self._external_bodies(conn, [(r[1], r[2]) for r in rows.values() if r[6] == EXTERNAL])
+        types = {t: i for i, (t, _) in enumerate(places)}
         hits = []
         for key, score in ranked:
-            _, type_, id_, title, url, summary, body = rows[key]
-            if body == EXTERNAL:
-                summary, body_text = external.get((type_, id_), ("", ""))
-            else:
+            _, type_, id_, title, url, summary, body, *outside = rows[key]
+            if body != EXTERNAL:
                 body_text = unpack_body(body)
+            elif type_ in types:  # (no row: nothing to show)
+                summary, raw = outside[2 * types[type_] : 2 * types[type_] + 2]
+                summary, body_text = summary or "", snippet_body(type_, raw or "")
+            else:  # written by an instance that reads this type from its rows: not this one
+                body_text = ""
             hits.append(make_hit(type_, id_, title, url, summary, body_text, round(float(score), 4), analyzed))
         return hits
-
-    def _external_bodies(
-        self, conn: Connection, wanted: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[str, str]]:
-        """(type, id) → (summary, snippet body) of the hits whose text is read from their own rows (one select
-        a type)."""
-        found: dict[tuple[str, str], tuple[str, str]] = {}
-        for type_ in sorted({t for t, _ in wanted}):
-            where = self.sql.external.get(type_)
-            if where is None:  # written by an instance configured otherwise: no text to show
-                continue
-            rows = conn.execute(
-                text(
-                    f'SELECT "{where.key}", "{where.summary}", "{where.body}" FROM "{where.table}" '
-                    f'WHERE "{where.key}" = ANY(CAST(:ids AS text[]))'
-                ),
-                {"ids": [i for t, i in wanted if t == type_]},
-            ).all()
-            found.update(
-                ((type_, str(i)), (summary or "", snippet_body(type_, body or ""))) for i, summary, body in rows
-            )
-        return found
 
 
 def _count_facets(rows: Iterable[tuple[str, int]]) -> tuple[int, dict[str, dict[str, int]]]:
