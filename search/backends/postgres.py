@@ -93,7 +93,6 @@ IN_ROW = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv", "
 # noted on `tsv`: the layout `_Sql.convert` brings a table of an older one to
 LAYOUT = "lexemes of the title, summary and meta with positions; external summaries and bodies not kept"
 PLAIN_BODY = b"\x00"  # the first byte of a body converted from the older layout (zlib's first is 0x78)
-EXTERNAL = b""  # the body of a document whose text is read from its own row (`ExternalBody`): not kept here
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
@@ -136,6 +135,12 @@ def lexeme_quote(form: str) -> str:
 def pack_body(body: str) -> bytes:
     """The body kept for snippets, zlib-compressed (a third smaller than PostgreSQL's own compression)."""
     return zlib.compress(body.encode(), 6)
+
+
+# The body of a document whose text is read from its own row (`ExternalBody`): an empty one, so that an instance of
+# the version before reads it without failing (it shows no snippet)
+EXTERNAL = pack_body("")
+_EXTERNAL_SQL = f"decode('{EXTERNAL.hex()}', 'hex')"
 
 
 def unpack_body(packed: bytes) -> str:
@@ -329,7 +334,7 @@ class _Sql:
         alter = f"""ALTER TABLE {self.docs}
                     ALTER COLUMN tsv TYPE tsvector USING (ts_filter(tsv, '{{a,b,c}}') || strip(tsv)),
                     ALTER COLUMN summary TYPE text USING ({own.format(empty="''", name="summary", types=types)}),
-                    ALTER COLUMN body TYPE bytea USING ({own.format(empty="''::bytea", name="body", types=types)}),
+                    ALTER COLUMN body TYPE bytea USING ({own.format(empty=_EXTERNAL_SQL, name="body", types=types)}),
                     ALTER COLUMN tsv SET STORAGE MAIN, ALTER COLUMN summary SET STORAGE MAIN"""
         column = (
             "SELECT FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = "
@@ -896,7 +901,7 @@ class PostgresBackend(SearchBackend):
         places = list(self.sql.external.items())
         columns = "".join(f', x{i}."{e.summary}", x{i}."{e.body}"' for i, (_, e) in enumerate(places))
         joins = "".join(
-            f" LEFT JOIN \"{e.table}\" AS x{i} ON d.type = '{t}' AND d.body = '' AND x{i}.\"{e.key}\" = d.id"
+            f' LEFT JOIN "{e.table}" AS x{i} ON d.type = \'{t}\' AND d.body = {_EXTERNAL_SQL} AND x{i}."{e.key}" = d.id'
             for i, (t, e) in enumerate(places)
         )
         rows = {

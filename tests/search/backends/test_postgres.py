@@ -262,8 +262,9 @@ def test_external_summaries_and_bodies_are_read_from_their_rows(make_postgres: M
         ]
         with outside.engine.connect() as conn:
             stored = conn.execute(text(f"SELECT DISTINCT type, summary, body FROM {outside.sql.docs}")).all()
-        assert {(t, s, bytes(b)) for t, s, b in stored if t == "process"} == {("process", "", b"")}
+        assert {(t, s, bytes(b)) for t, s, b in stored if t == "process"} == {("process", "", postgres.EXTERNAL)}
         assert any(s for t, s, _ in stored if t != "process")  # other types keep theirs
+        assert postgres.unpack_body(postgres.EXTERNAL) == ""  # the version before reads it as an empty body
     with pytest.raises(ValueError):
         make_postgres(external={"process": ExternalBody("processes; DROP", "id", "summary", "description")})
 
@@ -296,7 +297,9 @@ def test_a_table_of_the_layout_with_body_positions_and_bodies_is_converted(make_
                 text(f"SELECT count(*) FROM {docs} WHERE ts_filter(tsv, '{{d}}') <> ''")
             ).scalar_one()
             assert (
-                conn.execute(text(f"SELECT count(*) FROM {docs} WHERE type = 'process' AND body <> ''")).scalar_one()
+                conn.execute(
+                    text(f"SELECT count(*) FROM {docs} WHERE type = 'process' AND body <> :e"), {"e": postgres.EXTERNAL}
+                ).scalar_one()
                 == 0
             )
             storage = dict(
