@@ -194,7 +194,12 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
         if engine_name == "postgres":
             from search.backends.postgres import PostgresBackend
 
-            backend: Any = PostgresBackend(url)
+            try:  # as the app opens it: the processes' bodies read from their rows (code that has them)
+                from catalogue.search_documents import EXTERNAL_BODIES
+
+                backend: Any = PostgresBackend(url, external=EXTERNAL_BODIES)
+            except ImportError:
+                backend = PostgresBackend(url)
         else:
             from search.backends.fts5 import Fts5Backend
 

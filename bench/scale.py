@@ -14,7 +14,9 @@ the index formats of two versions may differ):
                                     [--before DIR] [--pg-url postgresql://…] [--port 8610] [--code M]
 
 With `--code M` the index also holds M synthetic code files (slow to build at 100,000: about as long as the
-processes). PostgreSQL runs in a database `rpabank_bench_<pid>_<size>` made and dropped by the run. The
+processes). PostgreSQL runs in a database `rpabank_bench_<pid>_<size>` made and dropped by the run; where the
+code reads a process's summary and body from its row (`catalogue.search_documents.EXTERNAL_BODIES`), the same
+processes are written into the catalogue's tables first. The
 machine may be busy: compare the columns of one run (ratios), not runs made at different times.
 """
 
@@ -85,7 +87,18 @@ def open_backend(engine: str, where: str) -> Any:
         return Fts5Backend(Path(where) / "search")
     from search.backends.postgres import PostgresBackend
 
-    return PostgresBackend(where)
+    external = external_bodies()
+    return PostgresBackend(where) if external is None else PostgresBackend(where, external=external)
+
+
+def external_bodies() -> Any:
+    """The types whose summary and body PostgreSQL reads from the catalogue's rows, as the app opens it (None: the
+    code under test keeps every body in the index)."""
+    try:
+        from catalogue.search_documents import EXTERNAL_BODIES
+    except ImportError:
+        return None
+    return EXTERNAL_BODIES
 
 
 def queries() -> list[tuple[str, dict[str, str]]]:
@@ -114,6 +127,12 @@ def wait_until_up(client: Any, server: subprocess.Popen[bytes], seconds: float =
 
 
 def build(engine: str, where: str, n: int, code: int) -> dict[str, Any]:
+    if engine == "postgres" and external_bodies() is not None:  # the processes' rows hold their texts
+        import asyncio
+
+        from bench.indexing import fill
+
+        asyncio.run(fill(where, n))
     backend = open_backend(engine, where)
     started = time.perf_counter()
     count = backend.rebuild(documents(n, code))

@@ -18,9 +18,19 @@ from catalogue.schemas import MunicipalityRead
 from catalogue.services import municipality_read
 from catalogue.vocab import DOMAINS, PHASES, STATUSES
 from core.indexing import EntityKind, gone, page_document
-from search.documents import Document, municipality_visibility
+from search.documents import Document, ExternalBody, municipality_visibility
 
 CHUNK = 500
+# A process's document's summary and body are its summary and description, as they are in its row
+# (`process_document`): a search backend in the same database reads them from there instead of keeping a copy
+EXTERNAL_BODIES = {
+    EntityKind.PROCESS.value: ExternalBody(
+        Process.__tablename__,
+        Process.__table__.c.id.name,
+        Process.__table__.c.summary.name,
+        Process.__table__.c.description.name,
+    )
+}
 
 
 class IndexedProcess(NamedTuple):  # a tuple: made several times faster than a frozen dataclass

@@ -43,6 +43,20 @@ class Document:
 
 
 @dataclass(frozen=True)
+class ExternalBody:
+    """Where the database itself keeps the text that the summary and body of one type of document are (a
+    process's summary and description): the `summary` and `body` columns of the `table` row whose `key` column
+    holds the document's id. A backend in the same database reads them from there for snippets and keeps no copy,
+    as an FTS5 external content table does. The collator that makes such documents says so, and must give those
+    columns, unchanged, as the summary and body."""
+
+    table: str
+    key: str
+    summary: str
+    body: str
+
+
+@dataclass(frozen=True)
 class Viewer:
     """Whose search it is: admins see drafts of all; an editor sees its own municipality's drafts."""
 

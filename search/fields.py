@@ -28,10 +28,15 @@ def stored_fields(doc: Document, body: str) -> dict[str, Any]:
     }
 
 
+def snippet_body(doc_type: str, body: str) -> str:
+    """A document's body as kept for snippets (and analysed): code up to what is indexed, prose as plain text."""
+    return body[:MAX_INDEXED] if is_code(doc_type) else plain_text(body)
+
+
 def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:
     """(body as stored for snippets, analysed title, summary, body, meta)."""
+    body = snippet_body(doc.type, doc.body)
     if is_code(doc.type):
-        body = doc.body[:MAX_INDEXED]
         defined = analyze_code(" ".join(definitions(body)))  # the file that defines a name ranks first for it
         return (
             body,
@@ -40,7 +45,6 @@ def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:
             analyze_code(body),
             analyze(doc.meta) + " " + defined,
         )
-    body = plain_text(doc.body)
     return body, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)
 
 

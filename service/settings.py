@@ -13,6 +13,7 @@ from typing import ClassVar
 from sqlalchemy.engine import URL
 
 from catalogue.formulas import DEFAULT_SETTINGS, BenefitSettings
+from catalogue.search_documents import EXTERNAL_BODIES
 from codebank.git import CONNECT_TIMEOUT, MAX_REPO_FILES
 from codebank.services import CodebankConfig
 from search.backends import SearchBackend, open_backend
@@ -151,6 +152,7 @@ class Settings:
             self.meili_index,
             database_url=self.effective_database_url,
             engine=self.search_engine,
+            external=EXTERNAL_BODIES,
         )
 
     @property

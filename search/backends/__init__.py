@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from search.backends.base import SearchBackend, SearchError
+from search.documents import ExternalBody
 
 ENGINES = ("fts5", "postgres", "meilisearch")
 
@@ -24,12 +26,14 @@ def open_backend(
     meili_index: str = "rpabank",
     database_url: str | None = None,
     engine: str | None = None,
+    external: Mapping[str, ExternalBody] | None = None,
 ) -> SearchBackend:
     """The search backend the configuration asks for.
 
     Meilisearch when a URL is configured; else PostgreSQL (tables `search_*` in the same database) when the
     database is PostgreSQL; else FTS5 in `<data_dir>/search`. `engine="fts5"` keeps FTS5 next to a
-    PostgreSQL database (one app instance only: the index is a local file).
+    PostgreSQL database (one app instance only: the index is a local file). `external`: the types of document
+    whose summary and body the database keeps itself (PostgreSQL reads them from there, see `ExternalBody`).
     """
     if engine is not None and engine not in ENGINES:
         raise ValueError(f"unknown search engine {engine!r}: one of {', '.join(ENGINES)}")
@@ -44,7 +48,7 @@ def open_backend(
     if database_url and is_postgres_url(database_url) and engine != "fts5":
         from search.backends.postgres import PostgresBackend
 
-        return PostgresBackend(database_url)
+        return PostgresBackend(database_url, external=external)
     from search.backends.fts5 import Fts5Backend
 
     return Fts5Backend(Path(data_dir) / "search")

@@ -3,9 +3,11 @@
 Documents are indexed as their analysed forms (see `search.analysis`, exactly as the FTS5 backend does), written
 as explicit lexemes (PostgreSQL's own stemmers are never used) into one `tsvector`, `tsv`, kept in the row: every
 lexeme of the document once, behind a GIN index, which decides what matches (so matching and counting never read
-a vector); the lexemes of the title (weight A), summary (B), meta (C) and the body's first words (D) carry their
-weighted positions, by which `ts_rank` scores the matches; the rest of the body's lexemes have none (`ts_rank`
-counts such a lexeme once, at weight D).
+a vector); the lexemes of the title (weight A), summary (B) and meta (C) carry their weighted positions, by which
+`ts_rank` scores the matches; the body's other lexemes have none (`ts_rank` counts such a lexeme once, at weight
+D, as it would with its one position: each is there once).
+The summary and snippet body of a type of document whose text the database keeps itself (`ExternalBody`: a
+process's summary and description) are read from its own row for the page's hits; the index keeps no copy.
 `search_terms` holds the vocabulary with document frequencies and a `pg_trgm` GIN index: typo candidates and
 prefix lookups come from SQL, so a search never loads the vocabulary into Python.
 Facets (`facet:value` arrays, GIN indexed for filters) and visibility are applied in SQL before ranking.
@@ -23,7 +25,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, islice
@@ -42,20 +44,20 @@ from search.documents import (
     NETWORK,
     WHOLE_WORD_BOOST,
     Document,
+    ExternalBody,
     Hit,
     SearchQuery,
     SearchResult,
     Viewer,
     municipality_visibility,
 )
-from search.fields import indexed_fields, make_hit, stored_fields
+from search.fields import indexed_fields, make_hit, snippet_body, stored_fields
 
 # ts_rank weights in PostgreSQL's order {D, C, B, A}: body, meta, summary, title (as FTS5: 1, 2.5, 5, 10)
 WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"
 BATCH = 500
 MAX_POSITION = 16383  # the largest position a tsvector holds
 MAX_POSITIONS = 255  # positions kept per lexeme (PostgreSQL keeps at most 256)
-RANK_BODY_LEXEMES = 32  # the body's first words that keep their positions (weight D)
 TYPO_CANDIDATES = 200  # trigram neighbours fetched per misspelt form, then checked by edit distance
 TYPO_LIMIT = 6  # known words kept per misspelt form (as FTS5)
 SCORE_SCALE = 100.0  # ts_rank values are small; hit scores are rounded to 4 decimals
@@ -88,6 +90,8 @@ SEARCH_SETTINGS = text(  # for the search's transaction; browsing (no words) may
 )
 # the columns kept in the row (STORAGE MAIN): all but the body
 IN_ROW = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv", "facets", "facet_keys")
+# noted on `tsv`: the layout `_Sql.convert` brings a table of an older one to
+LAYOUT = "lexemes of the title, summary and meta with positions; external summaries and bodies not kept"
 PLAIN_BODY = b"\x00"  # the first byte of a body converted from the older layout (zlib's first is 0x78)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
@@ -156,6 +160,12 @@ def pack_body(body: str) -> bytes:
     return zlib.compress(body.encode(), 6)
 
 
+# The body of a document whose text is read from its own row (`ExternalBody`): an empty one, so that an instance of
+# the version before reads it without failing (it shows no snippet)
+EXTERNAL = pack_body("")
+_EXTERNAL_SQL = f"decode('{EXTERNAL.hex()}', 'hex')"
+
+
 def unpack_body(packed: bytes) -> str:
     """A stored body; one converted from the older layout (text) is the plain text after a zero byte."""
     if packed[:1] == PLAIN_BODY:
@@ -167,22 +177,24 @@ def _facet_key(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
-def document_row(doc: Document) -> Params:
-    """The `search_documents` row of one document (its analysis done here, in Python)."""
+def document_row(doc: Document, external: Container[str] = ()) -> Params:
+    """The `search_documents` row of one document (its analysis done here, in Python); no summary and body for a
+    type in `external` (read from the document's own row)."""
     body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
     head = " ".join((a_title, a_summary, a_meta))
     known = set(head.split())
     rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
-    first_body = " ".join(rest[:RANK_BODY_LEXEMES])
-    weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (first_body, "D")])
+    weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C")])
     terms = known.union(rest)  # (write sorts the ones it counts)
     facets = doc.facet_values()
+    outside = doc.type in external
     return {
         "key": doc.key,
         **stored_fields(doc, body),
-        "body": pack_body(body),
+        "summary": "" if outside else doc.summary,
+        "body": EXTERNAL if outside else pack_body(body),
         "boost": float(doc.boost),
-        "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest[RANK_BODY_LEXEMES:])))),
+        "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest)))),
         "terms": terms,  # (not stored: `tsv` holds them; counted into `search_terms`)
         "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
         "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
@@ -272,10 +284,13 @@ class _Plan:
 class _Sql:
     """Every statement of one schema. Identifiers are validated and quoted; values are always bound."""
 
-    def __init__(self, schema: str) -> None:
-        if not _IDENTIFIER.fullmatch(schema):
-            raise ValueError(f"not a plain schema name: {schema!r}")
+    def __init__(self, schema: str, external: Mapping[str, ExternalBody] | None = None) -> None:
+        places = (external or {}).items()
+        for name in (schema, *(n for t, e in places for n in (t, e.table, e.key, e.summary, e.body))):
+            if not _IDENTIFIER.fullmatch(name):
+                raise ValueError(f"not a plain SQL name: {name!r}")
         self.schema = schema
+        self.external = dict(external or {})
         s = f'"{schema}"'
         self.docs = f"{s}.search_documents"
         self.terms = f"{s}.search_terms"
@@ -332,8 +347,18 @@ class _Sql:
           the weighted ones are merged into `tsv` and `rank` is dropped (the title's index, made on `rank`, goes
           with it and is made again on `tsv`);
         - the body was text: it becomes bytes, the plain text after a zero byte (SQL has no zlib; a rebuild or
-          a write of the document compresses it).
+          a write of the document compresses it);
+        - the body's first lexemes had positions (weight D, one each: `ts_rank` counts them as it counts a lexeme
+          without): they lose them; the summary and body of a type of document the database keeps itself
+          (`ExternalBody`) were kept here too: they are dropped. Done once: the layout is noted on `tsv`.
         """
+        types = ", ".join(f"'{t}'" for t in sorted(self.external))
+        own = "CASE WHEN type IN ({types}) THEN {empty} ELSE {name} END" if types else "{name}"
+        alter = f"""ALTER TABLE {self.docs}
+                    ALTER COLUMN tsv TYPE tsvector USING (ts_filter(tsv, '{{a,b,c}}') || strip(tsv)),
+                    ALTER COLUMN summary TYPE text USING ({own.format(empty="''", name="summary", types=types)}),
+                    ALTER COLUMN body TYPE bytea USING ({own.format(empty=_EXTERNAL_SQL, name="body", types=types)}),
+                    ALTER COLUMN tsv SET STORAGE MAIN, ALTER COLUMN summary SET STORAGE MAIN"""
         column = (
             "SELECT FROM information_schema.columns WHERE table_schema = '{schema}' AND table_name = "
             "'search_documents' AND column_name = '{name}'"
@@ -348,6 +373,16 @@ class _Sql:
             END IF;
             IF changes <> '{{}}' THEN
                 EXECUTE 'ALTER TABLE {self.docs} ' || array_to_string(changes, ', ');
+            END IF;
+            IF coalesce(col_description(CAST('{self.docs}' AS regclass), (SELECT attnum FROM pg_attribute
+                    WHERE attrelid = CAST('{self.docs}' AS regclass) AND attname = 'tsv')), '') <> '{LAYOUT}' THEN
+                -- (a new type resets a column's storage and compression: set again before the rewrite)
+                BEGIN
+                    {alter}, ALTER COLUMN tsv SET COMPRESSION lz4;
+                EXCEPTION WHEN feature_not_supported THEN
+                    {alter};
+                END;
+                COMMENT ON COLUMN {self.docs}.tsv IS '{LAYOUT}';
             END IF;
         END $$"""
 
@@ -393,7 +428,7 @@ class _Sql:
         The old rows are deleted and their terms counted down in the same statement that counts the new
         terms up (one upsert over the sorted terms, so concurrent writers lock term rows in one order).
         """
-        rows = [document_row(doc) for doc in upserts]
+        rows = [document_row(doc, self.external) for doc in upserts]
         keys = list(dict.fromkeys([r["key"] for r in rows] + [f"{t}:{i}" for t, i in deletes]))
         if not keys:
             return []
@@ -459,8 +494,10 @@ def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[Document]
 class PostgresBackend(SearchBackend):
     name = "postgres"
 
-    def __init__(self, url: str, schema: str = "public") -> None:
-        self.sql = _Sql(schema)
+    def __init__(self, url: str, schema: str = "public", external: Mapping[str, ExternalBody] | None = None) -> None:
+        """`external`: the types of document whose summary and body the database keeps itself, and where (see
+        `ExternalBody`); the tables are found on the connection's search path."""
+        self.sql = _Sql(schema, external)
         self.url = make_url(url).set(drivername="postgresql+psycopg")
         self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
         self.ext_schema = "public"
@@ -543,10 +580,10 @@ class PostgresBackend(SearchBackend):
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": self.sql.rebuild_lock})
             conn.execute(text(f"DROP TABLE IF EXISTS {new}"))
-            like = "INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION"
+            like = "INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS"
             conn.execute(text(f"CREATE TABLE {new} (LIKE {self.sql.docs} {like})"))
             for chunk in _chunks(documents, BATCH):
-                rows = [document_row(doc) for doc in chunk]
+                rows = [document_row(doc, self.sql.external) for doc in chunk]
                 rows = list({r["key"]: r for r in rows}.values())  # a repeated document: the last one counts
                 _run(conn, [self.sql.insert_documents(rows, new)])
                 count += len(rows)
@@ -881,23 +918,38 @@ class PostgresBackend(SearchBackend):
         return [(term, df) for _, _, term, df in found[:TYPO_LIMIT]]
 
     def _hits(self, conn: Connection, ranked: Sequence[Any], analyzed: AnalyzedQuery) -> list[Hit]:
-        """The page's hits, with snippets made from the stored original text."""
+        """The page's hits, with snippets made from the original text: stored here, or (a type the database keeps
+        itself) read from the document's own row in the same statement."""
         if not ranked:
             return []
+        places = list(self.sql.external.items())
+        columns = "".join(f', x{i}."{e.summary}", x{i}."{e.body}"' for i, (_, e) in enumerate(places))
+        joins = "".join(
+            f' LEFT JOIN "{e.table}" AS x{i} ON d.type = \'{t}\' AND d.body = {_EXTERNAL_SQL} AND x{i}."{e.key}" = d.id'
+            for i, (t, e) in enumerate(places)
+        )
         rows = {
             row[0]: row
             for row in conn.execute(
                 text(
-                    f"SELECT key, type, id, title, url, summary, body FROM {self.sql.docs} "
-                    "WHERE key = ANY(CAST(:keys AS text[]))"
+                    f"SELECT d.key, d.type, d.id, d.title, d.url, d.summary, d.body{columns} FROM {self.sql.docs} AS d"
+                    f"{joins} WHERE d.key = ANY(CAST(:keys AS text[]))"
                 ),
                 {"keys": [key for key, _ in ranked]},
             ).all()
         }
+        types = {t: i for i, (t, _) in enumerate(places)}
         hits = []
         for key, score in ranked:
-            _, type_, id_, title, url, summary, body = rows[key]
-            hits.append(make_hit(type_, id_, title, url, summary, unpack_body(body), round(float(score), 4), analyzed))
+            _, type_, id_, title, url, summary, body, *outside = rows[key]
+            if body != EXTERNAL:
+                body_text = unpack_body(body)
+            elif type_ in types:  # (no row: nothing to show)
+                summary, raw = outside[2 * types[type_] : 2 * types[type_] + 2]
+                summary, body_text = summary or "", snippet_body(type_, raw or "")
+            else:  # written by an instance that reads this type from its rows: not this one
+                body_text = ""
+            hits.append(make_hit(type_, id_, title, url, summary, body_text, round(float(score), 4), analyzed))
         return hits
 
 

@@ -13,6 +13,7 @@ from catalogue.demo import DEMO_ACTOR, load_demo
 from catalogue.models import Adoption, Municipality, Process, ProcessDocument, ProcessTerm, Term
 from catalogue.schemas import AdoptionWrite, ProcessCreate
 from catalogue.search_documents import (
+    EXTERNAL_BODIES,
     CatalogueCollator,
     IndexedProcess,
     document_document,
@@ -224,3 +225,24 @@ async def test_a_process_committed_during_a_chunk_is_left_to_the_queue(settings:
 
 def _key(d: Document) -> str:
     return d.key
+
+
+async def test_the_external_bodies_hold_the_process_documents_summaries_and_bodies(settings: Settings) -> None:
+    """Where `EXTERNAL_BODIES` says a search backend finds a process document's summary and body (instead of a copy
+    in the index): the columns of the process's row are exactly the collator's summary and body."""
+    await _seed(settings)
+    where = EXTERNAL_BODIES[EntityKind.PROCESS.value]
+    engine = create_engine(settings.effective_database_url)
+    try:
+        async with session_factories(engine)[0]() as session:
+            rebuilt = [d async for chunk in CatalogueCollator().all_documents(session) for d in chunk]
+            table = Process.__table__
+            rows = (
+                await session.execute(select(table.c[where.key], table.c[where.summary], table.c[where.body]))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert where.table == table.name
+    processes = {d.id: (d.summary, d.body) for d in rebuilt if d.type == EntityKind.PROCESS.value}
+    assert len(processes) > 5 and any("**" in body for _, body in processes.values())  # Markdown, as in the row
+    assert {key: (summary, body) for key, summary, body in rows} == processes

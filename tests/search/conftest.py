@@ -7,7 +7,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, make_url, text
 from search.backends.base import SearchBackend
 from search.backends.fts5 import Fts5Backend
 from search.backends.postgres import PostgresBackend
-from search.documents import Document
+from search.documents import Document, ExternalBody
 from service.demo import demo_documents as demo_documents_of
 from service.settings import Settings
 
@@ -44,11 +44,11 @@ def make_postgres() -> Iterator[Callable[..., PostgresBackend]]:
     dropped afterwards. Skips the test when PostgreSQL is unreachable."""
     made: list[PostgresBackend] = []
 
-    def make(schema: str | None = None) -> PostgresBackend:
+    def make(schema: str | None = None, external: Mapping[str, ExternalBody] | None = None) -> PostgresBackend:
         reason = postgres_unreachable()
         if reason:
             pytest.skip(reason)
-        b = PostgresBackend(PG_URL, schema=schema or new_schema())
+        b = PostgresBackend(PG_URL, schema=schema or new_schema(), external=external)
         made.append(b)
         return b
 

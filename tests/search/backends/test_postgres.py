@@ -3,6 +3,7 @@ one schema, typo candidates from SQL, a streaming and atomic rebuild, exact docu
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,8 @@ from search.analysis import QueryTerm
 from search.backends import open_backend, postgres
 from search.backends.fts5 import Fts5Backend
 from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
-from search.documents import Document, SearchQuery, Viewer
+from search.documents import Document, ExternalBody, SearchQuery, Viewer
+from search.fields import indexed_fields
 from tests.search.backends.test_base import DOCS, many_robots, proc
 from tests.search.conftest import PG_URL, new_schema
 
@@ -206,6 +208,117 @@ def test_a_table_of_the_layout_before_one_vector_is_converted(make_postgres: Mak
     assert stored == postgres.pack_body("Kvitteringen arkiveres i eDoc.")
 
 
+QUERIES = ["tolkeregninger", "attester", "betaling automatisk", "cpr", "koege", "spøgelsesborgere", "politiet"]
+
+
+def answers(backend: PostgresBackend) -> dict[str, list[Any]]:
+    """Every hit of a few queries, whole (id, score, snippet, …)."""
+    return {
+        q: [dataclasses.astuple(h) for h in backend.search(SearchQuery(text=q, viewer=ADMIN)).hits] for q in QUERIES
+    }
+
+
+@contextlib.contextmanager
+def processes_table(backend: PostgresBackend, docs: list[Document]) -> Iterator[dict[str, ExternalBody]]:
+    """A table (on the search path) holding the processes' summaries and bodies, as the catalogue's does, and
+    where it is; dropped afterwards."""
+    table = f"ext_{backend.sql.schema}"
+    with backend.engine.begin() as conn:
+        conn.execute(text(f'CREATE TABLE "{table}" (id varchar(140) PRIMARY KEY, summary text, description text)'))
+        conn.execute(
+            text(f'INSERT INTO "{table}" VALUES (:id, :summary, :body)'),
+            [{"id": d.id, "summary": d.summary, "body": d.body} for d in docs if d.type == "process"],
+        )
+    try:
+        yield {"process": ExternalBody(table, "id", "summary", "description")}
+    finally:
+        with backend.engine.begin() as conn:
+            conn.execute(text(f'DROP TABLE "{table}"'))
+
+
+def test_external_summaries_and_bodies_are_read_from_their_rows(make_postgres: MakePostgres) -> None:
+    """A type whose text the database keeps itself: the index keeps no copy of its summary and body, and answers
+    exactly as one that keeps them (the snippets made from the rows)."""
+    docs = [
+        *DOCS,
+        dataclasses.replace(DOCS[1], id="md", body="Se **tolkeregninger** i [eDoc](https://x)."),
+        Document(type="municipality", id="253", title="Brøndby", url="/municipalities/253", summary="Kommunekode 253"),
+    ]
+    kept = make_postgres()
+    kept.rebuild(docs)
+    with processes_table(kept, docs) as external:
+        outside = make_postgres(external=external)
+        outside.rebuild(docs)
+        assert answers(outside) == answers(kept)
+        found = {h.id: h.snippet for h in outside.search(SearchQuery(text="edoc", viewer=ADMIN)).hits}
+        assert found["md"] == "Se tolkeregninger i <mark>eDoc</mark>."  # the row's Markdown as plain text
+        with outside.engine.begin() as conn:  # a new process: its row first, as in the catalogue's transaction
+            conn.execute(text(f"INSERT INTO \"{external['process'].table}\" VALUES ('ny', 'Hver måned.', 'Kørsel')"))
+        for backend in (outside, kept):
+            backend.upsert([proc("ny", "Godtgørelse af kørsel", "Hver måned.", body="Kørsel")])
+        assert answers(outside) == answers(kept)
+        assert [h.snippet for h in outside.search(SearchQuery(text="måned", viewer=ADMIN)).hits] == [
+            "Hver <mark>måned</mark>."
+        ]
+        with outside.engine.connect() as conn:
+            stored = conn.execute(text(f"SELECT DISTINCT type, summary, body FROM {outside.sql.docs}")).all()
+        assert {(t, s, bytes(b)) for t, s, b in stored if t == "process"} == {("process", "", postgres.EXTERNAL)}
+        assert any(s for t, s, _ in stored if t != "process")  # other types keep theirs
+        assert postgres.unpack_body(postgres.EXTERNAL) == ""  # the version before reads it as an empty body
+    with pytest.raises(ValueError):
+        make_postgres(external={"process": ExternalBody("processes; DROP", "id", "summary", "description")})
+
+
+def test_a_table_of_the_layout_with_body_positions_and_bodies_is_converted(make_postgres: MakePostgres) -> None:
+    """The body's first lexemes had positions (weight D) and a process's summary and body were kept in the index:
+    starting on such a table converts it in place, once, and the index answers exactly as before."""
+    kept = make_postgres()
+    documents = [*DOCS, dataclasses.replace(DOCS[1], id="md", body="Kvitteringen for tolkningen arkiveres i eDoc.")]
+    kept.rebuild(documents)
+    before = answers(kept)
+    docs, schema = kept.sql.docs, kept.sql.schema
+    old = []  # the vectors as the older layout wrote them: the body's first 32 new lexemes with a D position
+    for doc in documents:
+        _, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
+        known = set(" ".join((a_title, a_summary, a_meta)).split())
+        rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
+        weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (" ".join(rest[:32]), "D")])
+        old.append({"key": doc.key, "tsv": " ".join(filter(None, (weighted, postgres.lexemes_literal(rest[32:]))))})
+    with kept.engine.begin() as conn:
+        conn.execute(text(f"UPDATE {docs} SET tsv = CAST(:tsv AS tsvector) WHERE key = :key"), old)
+        conn.execute(text(f"COMMENT ON COLUMN {docs}.tsv IS NULL"))
+        assert conn.execute(text(f"SELECT count(*) FROM {docs} WHERE ts_filter(tsv, '{{d}}') <> ''")).scalar_one()
+    assert answers(kept) == before
+    with processes_table(kept, documents) as external:
+        again = make_postgres(schema, external)
+        assert answers(again) == before
+        with again.engine.connect() as conn:
+            assert not conn.execute(
+                text(f"SELECT count(*) FROM {docs} WHERE ts_filter(tsv, '{{d}}') <> ''")
+            ).scalar_one()
+            assert (
+                conn.execute(
+                    text(f"SELECT count(*) FROM {docs} WHERE type = 'process' AND body <> :e"), {"e": postgres.EXTERNAL}
+                ).scalar_one()
+                == 0
+            )
+            storage = dict(
+                conn.execute(
+                    text(
+                        "SELECT attname, attstorage::text || attcompression::text FROM pg_attribute "
+                        "WHERE attrelid = CAST(:t AS regclass) AND attname IN ('tsv', 'summary')"
+                    ),
+                    {"t": docs},
+                ).all()
+            )
+        assert storage == {"tsv": "ml", "summary": "m"}  # MAIN, the vector compressed with lz4
+        with again.engine.begin() as conn:  # done once: a table already converted is left as it is
+            conn.execute(text(f"UPDATE {docs} SET summary = 'kept' WHERE key = 'process:tolk'"))
+        make_postgres(schema, external).ensure_schema()
+        with again.engine.connect() as conn:
+            assert conn.execute(text(f"SELECT summary FROM {docs} WHERE key = 'process:tolk'")).scalar_one() == "kept"
+
+
 def test_ensure_schema_from_several_threads_at_once(make_postgres: MakePostgres) -> None:
     schema = make_postgres().sql.schema + "_x"
     barrier = threading.Barrier(6)
@@ -286,16 +399,17 @@ def test_term_query_mirrors_fts5_groups() -> None:
 
 
 def test_open_backend_chooses_by_configuration(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    opened: list[str] = []
+    opened: list[tuple[str, Any]] = []
     # the real one would create its tables in `public`; the choice is what is tested here
-    monkeypatch.setattr(postgres, "PostgresBackend", lambda url: opened.append(url) or "postgres")
+    monkeypatch.setattr(postgres, "PostgresBackend", lambda url, external: opened.append((url, external)) or "postgres")
+    external = {"process": ExternalBody("processes", "id", "summary", "description")}
     sqlite = "sqlite+aiosqlite:///x.sqlite3"
     assert isinstance(open_backend(tmp_path), Fts5Backend)
     assert isinstance(open_backend(tmp_path, database_url=sqlite), Fts5Backend)
     assert isinstance(open_backend(tmp_path, database_url=PG_URL, engine="fts5"), Fts5Backend)
     assert open_backend(tmp_path, database_url=async_url()) == "postgres"  # type: ignore[comparison-overlap]
-    assert open_backend(tmp_path, None, None, "rpabank", "postgres://db/x", "postgres") == "postgres"  # type: ignore[comparison-overlap]
-    assert opened == [async_url(), "postgres://db/x"]
+    assert open_backend(tmp_path, None, None, "rpabank", "postgres://db/x", "postgres", external) == "postgres"  # type: ignore[comparison-overlap]
+    assert opened == [(async_url(), None), ("postgres://db/x", external)]
     with pytest.raises(ValueError):
         open_backend(tmp_path, database_url=sqlite, engine="postgres")
     with pytest.raises(ValueError):
