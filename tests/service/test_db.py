@@ -14,6 +14,13 @@ from core.db import create_engine
 from service.db import alembic_config, current_revision, metadata, owned_by_migrations, upgrade
 
 
+def downgrade_to(sync_conn: Any, database_url: str, revision: str) -> None:
+    """Bring a migrated database back to `revision` on this connection (as a catalogue written before it)."""
+    cfg = alembic_config(database_url)
+    cfg.attributes["connection"] = sync_conn
+    command.downgrade(cfg, revision)
+
+
 async def test_upgrade_from_empty_and_no_drift(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
@@ -66,17 +73,12 @@ async def test_0016_counts_the_links_there_are_and_then_every_change(database_ur
             counted = select(ProcessTerm.term_id, func.count()).group_by(ProcessTerm.term_id)
             return kept, {i: n for i, n in (await session.execute(counted)).all()}
 
-    def downgrade_to_0015(sync_conn: Any) -> None:
-        cfg = alembic_config(database_url)
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, "0015")
-
     try:
         async with writes() as session:
             await load_demo(session)
             await session.commit()
         async with engine.begin() as conn:  # as a catalogue written before 0016: no counts, no trigger
-            await conn.run_sync(downgrade_to_0015)
+            await conn.run_sync(downgrade_to, database_url, "0015")
         await upgrade(engine)
         async with writes() as session:
             assert await session.scalar(select(func.count()).select_from(TermUseChange)) == 0  # counted, not logged
@@ -148,11 +150,6 @@ async def test_0017_counts_the_drafts_links_and_the_processes_then_every_change(
             kept[2] = {o: n for o, n in kept[2].items() if n}
             return kept, counted
 
-    def downgrade_to_0016(sync_conn: Any) -> None:
-        cfg = alembic_config(database_url)
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, "0016")
-
     try:
         async with writes() as session:
             await load_demo(session)
@@ -163,7 +160,7 @@ async def test_0017_counts_the_drafts_links_and_the_processes_then_every_change(
             )
             await session.commit()
         async with engine.begin() as conn:  # as a catalogue written before 0017
-            await conn.run_sync(downgrade_to_0016)
+            await conn.run_sync(downgrade_to, database_url, "0016")
         await upgrade(engine)
         kept, counted = await kept_and_counted()
         assert kept == counted and len(counted[1]) >= 3 and sum(counted[2].values()) > 5
