@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -54,6 +54,7 @@ _SUSPENDED = re.compile(r"([^\W_]+)-(?=\s|,)", re.UNICODE)
 _SUSPENDING_HYPHEN = re.compile(r"-(?=\s|,)")
 _JOINERS = frozenset({"og", "eller", "samt"})
 MAX_QUERY_WORDS = 32
+CONTEXT_WORDS = 2  # a query's context words searched beside its own (the context's rarest)
 MIN_HEAD = 4
 KNOWN_MIN_HEAD = 5
 MIN_MODIFIER = 3
@@ -296,6 +297,25 @@ class AnalyzedQuery:
     @property
     def empty(self) -> bool:
         return not self.terms
+
+
+def _term_forms(term: QueryTerm) -> tuple[str, ...]:
+    return (*term.exact, "|", *term.prefixes, "|", *(" ".join(p) for p in term.phrases + term.prefix_phrases))
+
+
+def distinctive(terms: Sequence[QueryTerm], context: Sequence[QueryTerm], counts: Sequence[int]) -> list[int]:
+    """The positions of the context's terms searched beside the query's `terms`, in their order: its CONTEXT_WORDS
+    rarest by their document counts (`counts`), of the words the index knows that are not among `terms` already.
+    A rare word tells most of which documents a text duplicates, and a common one costs a search the most."""
+    seen = {_term_forms(t) for t in terms}
+    chosen: list[int] = []
+    for i in sorted(range(len(context)), key=lambda i: (counts[i], i)):
+        if len(chosen) == CONTEXT_WORDS:
+            break
+        if counts[i] and _term_forms(context[i]) not in seen:
+            seen.add(_term_forms(context[i]))
+            chosen.append(i)
+    return sorted(chosen)
 
 
 def _query_words(text: str) -> list[str]:

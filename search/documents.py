@@ -71,6 +71,10 @@ class SearchQuery:
     viewer: Viewer = field(default_factory=Viewer)
     limit: int = 20
     offset: int = 0
+    # more text (a description beside its title), of which only the words in the fewest documents are searched too
+    # (search.analysis.distinctive): a text's likely duplicates share its rare words, and a search's cost grows
+    # with its words' documents (the Meilisearch backend, without document counts, searches every word)
+    context: str = ""
 
 
 @dataclass

@@ -10,11 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalogue.reuse import SimilarProcess, rank_similar
 from catalogue.services import ProcessService
 from core.actors import Actor
-from search.documents import SearchQuery
+from search.documents import SearchQuery, Viewer
 from service.indexing import Indexer, viewer_for
 
 log = logging.getLogger("rpabank.reuse")
 CANDIDATES = 30
+
+
+def similar_query(title: str, summary: str, actor: Actor | None = None) -> SearchQuery:
+    """The search for the candidate duplicates of a process described by `title` and `summary`: the title's words
+    and the summary's rarest (a process without a title: the summary's words)."""
+    text, context = (title, summary) if title.strip() else (summary, "")
+    viewer = viewer_for(actor) if actor is not None else Viewer()
+    return SearchQuery(
+        text=text.strip()[:2000],
+        context=context.strip()[:2000],
+        filters={"type": "process"},
+        viewer=viewer,
+        limit=CANDIDATES,
+    )
 
 
 async def similar_processes(
@@ -31,13 +45,10 @@ async def similar_processes(
 
     A search engine that does not answer gives no candidates rather than an error: this is advice.
     """
-    text = f"{title} {summary}".strip()
-    if not text:
+    if not f"{title} {summary}".strip():
         return []
     try:
-        result = await indexer.search(
-            SearchQuery(text=text[:2000], filters={"type": "process"}, viewer=viewer_for(actor), limit=CANDIDATES)
-        )
+        result = await indexer.search(similar_query(title, summary, actor))
     except Exception as exc:
         log.warning("no duplicate candidates, the search failed: %s", exc)
         return []

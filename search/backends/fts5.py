@@ -55,7 +55,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from search import documents
-from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, corrections, parse_query
+from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, corrections, distinctive, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import FACETS, NETWORK, Document, Hit, SearchQuery, SearchResult, Viewer, municipality_visibility
 from search.fields import indexed_fields, make_hit
@@ -1166,6 +1166,10 @@ class Fts5Backend(SearchBackend):
             ranked = first.rows[:want]
         else:
             keep = snap.keep(query.viewer, [])  # the filters are part of the match expressions
+            if query.context:
+                context = parse_query(query.context).terms
+                counts = [self._documents_of(conn, t) for t in context]
+                analyzed.terms += [context[i] for i in distinctive(analyzed.terms, context, counts)]
             self.expand_typos(analyzed, conn)
             vocab = self.vocabulary(conn, snap)
 
@@ -1237,26 +1241,31 @@ class Fts5Backend(SearchBackend):
             share *= min((int(row[0]) if row else 0) / max(documents, 1), 1.0)
         return share
 
-    @staticmethod
-    def _share(conn: sqlite3.Connection, analyzed: AnalyzedQuery, documents: int) -> float:
+    @classmethod
+    def _share(cls, conn: sqlite3.Connection, analyzed: AnalyzedQuery, documents: int) -> float:
         """About which share of the documents has at least one of the query's terms (from the terms' document
         counts, taking the terms as independent)."""
         missing = 1.0
         for term in analyzed.terms:
-            df = 0
-            for form in term.all_exact():
-                row = conn.execute("SELECT n FROM terms WHERE term = ?", (form,)).fetchone()
-                df = max(df, int(row[0]) if row else 0)
-            for phrase in term.phrases:  # a phrase: about as many as its rarest word
-                counts = [conn.execute("SELECT n FROM terms WHERE term = ?", (w,)).fetchone() for w in phrase]
-                df = max(df, min((int(c[0]) if c else 0) for c in counts) if counts else 0)
-            for prefix in term.prefixes:
-                row = conn.execute(
-                    "SELECT max(n) FROM terms WHERE term >= ? AND term < ?", (prefix, prefix + "\uffff")
-                ).fetchone()
-                df = max(df, int(row[0] or 0))
-            missing *= 1.0 - min(df / max(documents, 1), 1.0)
+            missing *= 1.0 - min(cls._documents_of(conn, term) / max(documents, 1), 1.0)
         return 1.0 - missing
+
+    @staticmethod
+    def _documents_of(conn: sqlite3.Connection, term: QueryTerm) -> int:
+        """About how many documents have the term: its most frequent form (a phrase: its rarest word)."""
+        df = 0
+        for form in term.all_exact():
+            row = conn.execute("SELECT n FROM terms WHERE term = ?", (form,)).fetchone()
+            df = max(df, int(row[0]) if row else 0)
+        for phrase in term.phrases:  # a phrase: about as many as its rarest word
+            counts = [conn.execute("SELECT n FROM terms WHERE term = ?", (w,)).fetchone() for w in phrase]
+            df = max(df, min((int(c[0]) if c else 0) for c in counts) if counts else 0)
+        for prefix in term.prefixes:
+            row = conn.execute(
+                "SELECT max(n) FROM terms WHERE term >= ? AND term < ?", (prefix, prefix + "\uffff")
+            ).fetchone()
+            df = max(df, int(row[0] or 0))
+        return df
 
     @staticmethod
     def _scored(conn: sqlite3.Connection, snap: _Snapshot, match: str) -> Iterator[tuple[int, float]]:

@@ -394,7 +394,7 @@ class MeiliBackend(SearchBackend):
 
     def search(self, query: SearchQuery) -> SearchResult:
         self.ensure_index()
-        analyzed = parse_query(query.text)
+        analyzed = parse_query(f"{query.text} {query.context}".strip())  # no document counts here: every word
         planned = search_params(query, analyzed, self.expand(analyzed) if not analyzed.empty else None)
         if planned is None:
             return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})

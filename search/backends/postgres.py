@@ -36,7 +36,7 @@ from sqlalchemy import Connection, TextClause, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, corrections, parse_query
+from search.analysis import AnalyzedQuery, QueryTerm, allowed_typos, corrections, distinctive, parse_query
 from search.backends.base import SearchBackend, SearchError
 from search.documents import (
     EXACT_COUNT,
@@ -634,7 +634,17 @@ class PostgresBackend(SearchBackend):
         if analyzed.empty:
             page = f"SELECT key, 0.0 AS score FROM {self.sql.docs} WHERE {where} ORDER BY {BROWSE_ORDER} LIMIT :want"
             return self._answer(conn, _Plan(query, analyzed, where, params, page, self._documents(conn)))
-        groups, documents = self._groups(conn, analyzed)
+        context = parse_query(query.context).terms if query.context else []
+        for term in context:
+            term.typos = False  # searched only when the index knows it as written
+        groups, documents = self._groups(conn, AnalyzedQuery(analyzed.text, analyzed.terms + context))
+        if context:
+            of_context = {id(t) for t in context}
+            extra = [g for g in groups if id(g.term) in of_context]
+            groups = [g for g in groups if id(g.term) not in of_context]
+            chosen = distinctive([g.term for g in groups], [g.term for g in extra], [g.matches for g in extra])
+            groups += [extra[i] for i in chosen]
+            analyzed.terms += [extra[i].term for i in chosen]
         if not groups:
             return SearchResult(total=0, hits=[], facets={name: {} for name in FACETS})
         params["any"] = " | ".join(g.query for g in groups)

@@ -4,7 +4,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.analysis import analyze, compound_splits, fold, parse_query, stem, word_forms, words
+from search.analysis import (
+    CONTEXT_WORDS,
+    analyze,
+    compound_splits,
+    distinctive,
+    fold,
+    parse_query,
+    stem,
+    word_forms,
+    words,
+)
 from search.backends.fts5 import fts5_quote, match_expressions, match_group, whole_word_expression
 from search.backends.postgres import term_query, whole_word_query
 
@@ -173,3 +183,18 @@ def test_fts5_quote_is_one_string_token(token: str) -> None:
     assert quoted.startswith('"') and quoted.endswith('"')
     inner = quoted[1:-1]
     assert inner.replace('""', "").count('"') == 0
+
+
+def test_the_context_adds_its_rarest_known_words_not_in_the_query_already() -> None:
+    query = parse_query("Betaling af tolkeregninger")
+    context = parse_query("Tolkeregninger betales af robotten via Tolkeservice og ukendtord").terms
+    assert [t.text for t in context] == ["tolkeregninger", "betales", "robotten", "via", "tolkeservice", "ukendtord"]
+    chosen = distinctive(query.terms, context, [5, 900, 700, 800, 3, 0])
+    # tolkeregninger is in the query already, ukendtord is unknown (matches nothing), betales and via are commoner
+    assert [context[i].text for i in chosen] == ["robotten", "tolkeservice"]
+    assert len(distinctive([], context, [1] * len(context))) == CONTEXT_WORDS
+
+
+def test_a_repeated_context_word_is_added_once() -> None:
+    context = parse_query("tolkeservice Tolkeservice").terms
+    assert distinctive([], context, [2, 2]) == [0]

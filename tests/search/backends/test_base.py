@@ -216,3 +216,23 @@ def many_robots() -> list[Document]:
             )
         )
     return docs
+
+
+def test_a_context_adds_its_rarest_words_to_the_search(backend: SearchBackend) -> None:
+    docs = [proc(f"robot-{i}", f"Robotproces {i}", "Robotten kører hver nat.") for i in range(30)]
+    docs += [
+        proc("dublet", "Betaling af tolkeregninger", "Robotten betaler tolkeregninger fra Tolkeservice."),
+        proc("service", "Regnskab", "Tolkeservice sender en opgørelse."),
+    ]
+    backend.rebuild(docs)
+    context = "Robotten betaler via Tolkeservice hver nat."
+    found = [
+        h.id
+        for h in backend.search(
+            SearchQuery(text="Betaling af tolkeregninger", context=context, viewer=ADMIN, limit=50)
+        ).hits
+    ]
+    assert found[0] == "dublet"
+    assert "service" in found  # the context's rare word is searched
+    if backend.name != "meilisearch":  # (which searches every word: it has no document counts)
+        assert not any(i.startswith("robot-") for i in found)  # its common words are not
