@@ -14,9 +14,11 @@ secrets. Tests of migrations and of start-up build their own app or database and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -27,6 +29,7 @@ from typing import Any
 
 import msgspec
 import pytest
+import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
@@ -41,6 +44,34 @@ from core.db import create_engine, session_factories
 from service.app import create_app
 from service.db import metadata, upgrade
 from service.settings import Settings
+
+
+def free_port() -> int:
+    """A port nobody listens on now, on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(app: Litestar, port: int | None = None, timeout: float = 30) -> Iterator[str]:
+    """`app` served by uvicorn on a thread of the test process (for a browser, a provider or clients that need a
+    real socket); yields its base URL and stops it after."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
 
 ADMIN_TOKEN = "test-admin-token"
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,17 +23,13 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
+from tests.conftest import free_port
+
 HERE = Path(__file__).resolve().parent / "oidc_provider"
 CLIENT_ID = "rpabank"
 CLIENT_SECRET = "rpabank-test-client-secret-0123456789"
 FORM = re.compile(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ensure_installed() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from service.cli import main
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "backup-test-admin"
@@ -21,12 +21,6 @@ ADMIN = "backup-test-admin"
 
 def _env(data: Path) -> dict[str, str]:
     return {"RPABANK_DATA_DIR": str(data), "RPABANK_ADMIN_TOKEN": ADMIN}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _export(data: Path, out: Path) -> bytes:
@@ -39,7 +33,7 @@ def test_a_backup_taken_while_writers_run_restores_to_the_catalogue_it_copied(
 ) -> None:
     live = tmp_path / "live"
     assert main(["demo", "--no-serve"], {**_env(live), "RPABANK_ALLOW_LOCAL_REPOS": "1"}) == 0
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
         cwd=ROOT,

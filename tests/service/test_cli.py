@@ -182,12 +182,13 @@ def test_serve_no_migrate_leaves_the_schema_to_db_upgrade(tmp_path: Path) -> Non
 
     import httpx
 
-    from tests.service.test_observability import _free_port, stop
+    from tests.conftest import free_port
+    from tests.service.test_observability import stop
 
     data = tmp_path / "data"
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("RPABANK_", "PROMETHEUS_"))}
     environ["RPABANK_DATA_DIR"] = str(data)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--no-migrate", "--port", str(port)],
         cwd=Path(__file__).resolve().parents[2],

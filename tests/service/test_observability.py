@@ -6,7 +6,6 @@ import dataclasses
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from service.indexing import Indexer
 from service.logs import JsonFormatter, RequestIdFilter, StderrHandler, request_id
 from service.observability import valid_request_id
 from service.settings import Settings
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,15 +124,9 @@ async def test_an_unexpected_error_is_logged_with_its_traceback_and_request_id(
     assert "Traceback (most recent call last)" in errors[0]["traceback"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_serve(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     """A real `rpabank serve` on SQLite in `tmp_path`, its stderr to a file."""
-    port = _free_port()
+    port = free_port()
     unwanted = ("RPABANK_DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR", "RPABANK_LOG_FORMAT", "RPABANK_LOG_LEVEL")
     inherited = {k: v for k, v in os.environ.items() if k not in unwanted}
     stderr = tmp_path / "stderr.log"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from joserfc.jwk import RSAKey
 
 from service.oidc import OidcClient, SignInFailed, identify
 from service.settings import OidcSettings, Settings
-from tests.conftest import ADMIN_TOKEN, Api
+from tests.conftest import ADMIN_TOKEN, Api, serving
 from tests.service.oidc_peer import CLIENT_ID, CLIENT_SECRET, Provider, free_port, running_provider, sign_in_at_provider
 
 BASE = "http://rpabank.test"
@@ -321,8 +320,6 @@ def live(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     import contextlib
     import io
 
-    import uvicorn
-
     from service.app import create_app
     from service.cli import main
 
@@ -333,21 +330,8 @@ def live(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     base = f"http://127.0.0.1:{BROWSER_PORT}"
     settings = Settings.from_env(env)
     settings = Settings(**{**settings.__dict__, "oidc": oidc_settings(provider), "base_url": base})
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=BROWSER_PORT, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serving(create_app(settings), port=BROWSER_PORT) as url:
+        yield url
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium")

@@ -10,15 +10,13 @@ import contextlib
 import io
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+
+from tests.conftest import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -37,12 +35,6 @@ PID = "indhentning-af-boerne-og-straffeattester"
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser tests", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -67,31 +59,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     with contextlib.redirect_stdout(out):
         assert main(["token", "create", "--role", "admin", "--name", "Sekretariatet"], env) == 0
     admin = out.getvalue().strip().splitlines()[-1]
-    port = _free_port()
-    app = create_app(Settings.from_env(env))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "admin": admin, "data": str(data)}
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serving(create_app(Settings.from_env(env))) as url:
+        yield {"url": url, "token": token, "admin": admin, "data": str(data)}
 
 
-@pytest.fixture(scope="module")
-def browser(demo: dict[str, str]) -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright."""
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(demo: dict[str, str]) -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.conftest import SourceRepo
-from tests.system.test_browser import ARGS, CHROMIUM, SHOTS, SIZES, _free_port, _sign_in, sync_api
+from tests.conftest import SourceRepo, serving
+from tests.system.test_browser import SHOTS, SIZES, _sign_in, chromium, sync_api
 
 
 @pytest.fixture(scope="module")
@@ -44,35 +41,14 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         {"README.md": "# Sagsbehandler-robotten\n\nHenter sager.\n", "src/robot.py": "def start():\n    pass\n"}
     )
     repo.git("tag", "v1.0.0")
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(Settings.from_env(env)), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield {
-            "url": f"http://127.0.0.1:{port}",
-            "token": out.getvalue().strip().splitlines()[-1],
-            "repo": str(repo.path),
-        }
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serving(create_app(Settings.from_env(env))) as url:
+        yield {"url": url, "token": out.getvalue().strip().splitlines()[-1], "repo": str(repo.path)}
 
 
 @pytest.fixture(scope="module")
 def browser(bank: dict[str, str]) -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def shots(browser: Any, bank: dict[str, str], name: str, path: str) -> None:

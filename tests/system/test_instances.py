@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,18 +24,20 @@ import pytest
 from sqlalchemy import make_url, text
 
 from core.db import create_engine
-from tests.conftest import MUNICIPALITIES, PG_DEFAULT, SourceRepo, _pg_reachable, process_body, register_bot_sync
+from tests.conftest import (
+    MUNICIPALITIES,
+    PG_DEFAULT,
+    SourceRepo,
+    _pg_reachable,
+    free_port,
+    process_body,
+    register_bot_sync,
+)
 
 ADMIN = "multi-instance-admin"
 SECRET = "multi-instance-webhook"
 INTERVAL_MINUTES = 0.1  # the scheduled sync: every 6 s
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _sql(url: str, sql: str, **params: Any) -> list[Any]:
@@ -125,7 +126,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     data = tmp_path_factory.mktemp("instances") / "data"
     data.mkdir()
-    cluster = Cluster(url, data, [_free_port() for _ in range(3)])
+    cluster = Cluster(url, data, [free_port() for _ in range(3)])
     cluster.start()  # three at once, on an empty database
     try:
         cluster.wait_ready()

@@ -6,16 +6,12 @@ import contextlib
 import io
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from tests.conftest import Api
+from tests.conftest import Api, serving
 from tests.service.controllers.test_imports import GENERIC, xlsx
 from tests.service.pages.conftest import csrf_of, sign_in
 
@@ -100,18 +96,6 @@ async def test_signed_out_people_are_sent_to_sign_in(api: Api) -> None:
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _port() -> int:
-    """A free port of 8620–8629 (this branch's range on the shared machine), else any free one."""
-    for port in [*range(8620, 8630), 0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Greve (253) with an editor token, served by uvicorn on an empty SQLite catalogue."""
@@ -130,20 +114,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(["token", "create", "--role", "editor", "--municipality", "253", "--name", "Greve"], env) == 0
-    port = _port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "token": out.getvalue().strip().splitlines()[-1]}
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=20)
+    with serving(create_app(settings)) as url:
+        yield {"url": url, "token": out.getvalue().strip().splitlines()[-1]}
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing: install Debian's chromium")
