@@ -13,7 +13,9 @@ For each engine (and with `--before DIR` for an older checkout too, e.g. /work/b
 3. `backend`: the N processes as documents (made beforehand) rebuilt into the backend again: analysis and
    writing alone, per CPU second;
 4. the code files: read from the mirror (files/s by the clock: one `git cat-file` stream), then analysed and
-   written through `upsert` in batches, as the queue drainer does (files/s per CPU second);
+   written through `upsert` in batches, as the queue drainer does, replacing the same files indexed by the
+   reindex (files/s per CPU second and by the clock: PostgreSQL's own work is in the latter); then as many files
+   of another bot, new to the index, whose functions' names are new to the analysis too;
 5. the index's size against the database it indexes (FTS5: the index files against the catalogue file;
    PostgreSQL: `pg_total_relation_size` of the `search_*` tables, with their indexes and TOAST, against that of
    every other table); with `--code`, also against the database and the code mirrors together: the code files'
@@ -175,7 +177,10 @@ def sizes_pg(url: str) -> tuple[int, int]:
 
 
 def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
+    import random
+
     from bench.catalogue_gen import processes
+    from bench.codebank import source_file
     from codebank.models import Bot
     from codebank.search_documents import code_document, read_texts
 
@@ -265,6 +270,15 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
                 backend.upsert(files[start : start + 500])
             out["code_upsert_files_per_cpu_s"] = len(files) / (time.process_time() - cpu)
             out["code_upsert_files_per_s"] = len(files) / (time.perf_counter() - wall)
+            # another bot's as many files, new to the index (and their functions' names new to the analysis)
+            other = Bot(slug="robot2", name="Robot 2", owner_municipality="101", facts={})
+            rng = random.Random(2)
+            files = [code_document(other, f"pakke/modul_{i}.py", source_file(rng, i)) for i in range(len(files))]
+            cpu, wall = time.process_time(), time.perf_counter()
+            for start in range(0, len(files), 500):
+                backend.upsert(files[start : start + 500])
+            out["code_insert_files_per_cpu_s"] = len(files) / (time.process_time() - cpu)
+            out["code_insert_files_per_s"] = len(files) / (time.perf_counter() - wall)
         backend.close()
         return out
     finally:
@@ -308,6 +322,8 @@ CODE_ROWS = {  # with --code
     "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
     "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
     "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
+    "code_insert_files_per_cpu_s": ("another bot's new code files, files per CPU second", "{:,.0f}"),
+    "code_insert_files_per_s": ("another bot's new code files, files/s by the clock", "{:,.0f}"),
     "mirror_mb": ("code mirrors indexed (MB)", "{:,.1f}"),
     "index_over_sources": ("index / (database + mirrors)", "{:.2f}x"),
 }

@@ -34,12 +34,43 @@ def looks_like_identifier(token: str) -> bool:
 def parts(identifier: str) -> list[str]:
     out: list[str] = []
     for chunk in identifier.split("_"):
-        out.extend(m.group() for m in _CAMEL.finditer(chunk))
-    return [p.casefold() for p in out if p]
+        if chunk.isascii() and chunk.isalpha() and chunk.islower():  # snake_case's parts: one part each
+            out.append(chunk)
+        else:
+            out.extend(m.group().casefold() for m in _CAMEL.finditer(chunk))
+    return [p for p in out if p]
+
+
+# letter pairs that `fold` reduces: an identifier without them (and ASCII) is its own folded form, as is each part
+# and tail of it
+_FOLDED_PAIRS = ("ae", "oe", "aa")
 
 
 @lru_cache(maxsize=200_000)
 def code_forms(identifier: str) -> tuple[str, ...]:
+    """The whole identifier (folded), its tails of three or more letters from a part boundary, then each part and
+    its stem: as `code_forms_plainly`, without folding what is folded already."""
+    ps = parts(identifier[:100])
+    if not ps:
+        return ()
+    whole = "".join(ps)
+    if not whole.isascii() or any(pair in whole for pair in _FOLDED_PAIRS):
+        return code_forms_plainly(identifier)
+    forms = [whole]
+    start = 0
+    for p in ps[:-1]:
+        start += len(p)
+        if len(whole) - start >= 3 and whole[start:] not in forms:
+            forms.append(whole[start:])
+    for p in ps:
+        for form in (p, stem(p)):
+            if form and form not in forms:
+                forms.append(form)
+    return tuple(forms)
+
+
+def code_forms_plainly(identifier: str) -> tuple[str, ...]:
+    """`code_forms` the straightforward way, each form folded (the reference it is tested against)."""
     ps = parts(identifier[:100])
     if not ps:
         return ()

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search import code
-from search.code import analyze_code, code_forms, definitions, word_runs
+from search.code import IDENTIFIER, analyze_code, code_forms, code_forms_plainly, definitions, word_runs
 from tests.search.conftest import racing_a_bounded_cache
 
 
@@ -133,6 +133,47 @@ def test_any_text_analyses_as_the_straightforward_analysis(text: str) -> None:
 def test_any_latin1_text_analyses_as_the_straightforward_analysis(text: str) -> None:
     assert word_runs(text) == re.findall(r"\w+", text)
     assert analyze_code(text) == reference(text)
+
+
+IDENTIFIERS = [
+    "hent_straffeattest_fra_politiet",
+    "HTTPServerError",
+    "data_eksport",  # a pair that folding reduces across parts (`dataeksport` → `dataksport`)
+    "Aarhus_Kommune",
+    "koe_element",
+    "KøHåndtering",
+    "Straße_naïve_café",
+    "x86_64",
+    "v2Api",
+    "a_b_c_d",
+    "__dunder__",
+    "ǅemal_ǅ",
+]
+
+
+def _forms_both_ways(identifier: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    code_forms.cache_clear()
+    return code_forms(identifier), code_forms_plainly(identifier)
+
+
+@pytest.mark.parametrize("identifier", IDENTIFIERS)
+def test_an_identifier_has_the_forms_of_the_straightforward_analysis(identifier: str) -> None:
+    fast, plain = _forms_both_ways(identifier)
+    assert fast == plain and fast
+
+
+@given(st.from_regex(IDENTIFIER, fullmatch=True))
+@settings(max_examples=500)
+def test_any_identifier_has_the_forms_of_the_straightforward_analysis(identifier: str) -> None:
+    fast, plain = _forms_both_ways(identifier)
+    assert fast == plain
+
+
+@given(st.lists(st.sampled_from(["hent", "ae", "Sag", "ID", "aa", "oe", "x", "2", "ø", "Ny"]), min_size=1, max_size=6))
+def test_joined_parts_have_the_forms_of_the_straightforward_analysis(pieces: list[str]) -> None:
+    for identifier in ("_".join(pieces), "".join(pieces)):
+        fast, plain = _forms_both_ways(identifier)
+        assert fast == plain
 
 
 def test_numbers_leave_the_cache_to_identifiers() -> None:
