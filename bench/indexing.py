@@ -5,7 +5,9 @@ For each engine (and with `--before DIR` for an older checkout too, e.g. /work/b
 
 1. fills a catalogue database (SQLite, or a PostgreSQL database `ixs_bench_<pid>_<n>` made and dropped by the
    run) with N generated processes (`bench/catalogue_gen.py`: systems, technologies, municipalities) and, with
-   `--code M`, a bot whose repository has M generated source files;
+   `--code M`, a bot whose repository has M generated source files (or, with `--code-repo DIR`, the files of a
+   real repository at its head instead: e.g. a `git archive` of this project committed once, to see how the
+   index of real code compares with its git mirror);
 2. `reindex`: the whole index rebuilt from the database as `rpabank reindex` does it (the collators read the
    rows and the bot's files, the backend analyses and writes them), in the fresh process: documents/s by the
    clock and per CPU second of the process (PostgreSQL's own work is not in that), peak RSS of the process;
@@ -21,7 +23,8 @@ For each engine (and with `--before DIR` for an older checkout too, e.g. /work/b
    every other table); with `--code`, also against the database and the code mirrors together: the code files'
    text is indexed but kept in the mirror, not in the database.
 
-    .venv/bin/python bench/indexing.py [--docs 10000] [--code 2000] [--engines fts5,postgres] [--before DIR]
+    .venv/bin/python bench/indexing.py [--docs 10000] [--code 2000 | --code-repo DIR] [--engines fts5,postgres]
+                                       [--before DIR]
                                        [--repeat 1] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
 
 The machine may be busy: the per-CPU-second figures are the ones to compare; compare columns of one run. With
@@ -123,20 +126,23 @@ async def fill(url: str, n: int) -> None:
     await engine.dispose()
 
 
-async def add_bot(url: str, root: Path, files: int) -> Any:
-    """A bot whose repository holds `files` generated source files, registered (and mirrored) as in use."""
+async def add_bot(url: str, root: Path, files: int, repo: str = "") -> tuple[Any, str]:
+    """(the code bank's settings, the slug of a bot) whose repository holds `files` generated source files (or is
+    the repository `repo`), registered (and mirrored) as in use."""
     from bench.codebank import ADMIN, make_repo
     from codebank.schemas import BotCreate
     from codebank.services import BotService, CodebankConfig
     from core.db import create_engine, session_factories
     from core.indexing import IndexQueue
 
-    make_repo(root / "src" / "robot", files, 1)
+    if not repo:
+        make_repo(root / "src" / "robot", files, 1)
+        repo = str(root / "src" / "robot")
     config = CodebankConfig(data_dir=root / "data", allow_local=True)
     engine = create_engine(url)
     _, writes = session_factories(engine)
     async with writes() as session:
-        await BotService(session, config).register(ADMIN, BotCreate(url=str(root / "src" / "robot")))
+        slug = (await BotService(session, config).register(ADMIN, BotCreate(url=repo))).slug
         await session.commit()
     async with writes() as session:
         from sqlalchemy import delete
@@ -144,7 +150,7 @@ async def add_bot(url: str, root: Path, files: int) -> Any:
         await session.execute(delete(IndexQueue))
         await session.commit()
     await engine.dispose()
-    return config
+    return config, slug
 
 
 async def reindex(url: str, backend: Any, config: Any, lock_dir: Path) -> int:
@@ -176,7 +182,7 @@ def sizes_pg(url: str) -> tuple[int, int]:
     return index, sum(size for name, size in rows if not name.startswith("search_"))
 
 
-def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
+def child(engine_name: str, n: int, code: int, pg_url: str, code_repo: str = "") -> dict[str, Any]:
     import random
 
     from bench.catalogue_gen import processes
@@ -195,7 +201,7 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
         url = f"sqlite:///{work / 'rpabank.sqlite3'}"
     try:
         asyncio.run(fill(url, n))
-        config = asyncio.run(add_bot(url, work, code)) if code else None
+        config, slug = asyncio.run(add_bot(url, work, code, code_repo)) if code or code_repo else (None, "")
         if engine_name == "postgres":
             from search.backends.postgres import PostgresBackend
 
@@ -255,15 +261,22 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
             backend.rebuild(docs)
         out["backend_per_cpu_s"] = n / (time.process_time() - cpu)
 
-        if code and config is not None:
-            mirror = config.mirror("robot")
+        if config is not None:
+            mirror = config.mirror(slug)
             head = subprocess.run(
                 ["git", "--git-dir", str(mirror), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
             ).stdout.strip()
             wall = time.perf_counter()
-            texts = read_texts(mirror, head, None)
+            try:  # the files the code bank searches (code that tells them from vendored and generated ones)
+                from codebank.search_documents import is_minified, is_own_code
+
+                texts = {
+                    p: t for p, t in read_texts(mirror, head, None, keep=is_own_code).items() if not is_minified(t)
+                }
+            except ImportError:
+                texts = read_texts(mirror, head, None)
             out["code_read_files_per_s"] = len(texts) / (time.perf_counter() - wall)
-            bot = Bot(slug="robot", name="Robot", owner_municipality="253", facts={})
+            bot = Bot(slug=slug, name="Robot", owner_municipality="253", facts={})
             files = [code_document(bot, path, text) for path, text in texts.items()]
             cpu, wall = time.process_time(), time.perf_counter()
             for start in range(0, len(files), 500):
@@ -287,11 +300,11 @@ def child(engine_name: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
         subprocess.run(["rm", "-rf", str(work)], check=False)
 
 
-def run_child(src: Path, engine: str, n: int, code: int, pg_url: str) -> dict[str, Any]:
+def run_child(src: Path, engine: str, n: int, code: int, pg_url: str, code_repo: str = "") -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", engine, "--docs", str(n), "--code", str(code)]
-        + ["--pg-url", pg_url],
+        + ["--pg-url", pg_url, "--code-repo", code_repo],
         cwd=src,
         env=env,
         capture_output=True,
@@ -333,6 +346,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--code", type=int, default=0)
+    parser.add_argument("--code-repo", default="", help="a git repository whose files are the bot's (not generated)")
     parser.add_argument("--engines", default="fts5,postgres")
     parser.add_argument("--before", type=Path)
     parser.add_argument("--pg-url", default=DEFAULT_PG)
@@ -340,18 +354,19 @@ def main() -> None:
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.docs, args.code, args.pg_url)))
+        print(json.dumps(child(args.child, args.docs, args.code, args.pg_url, args.code_repo)))
         return
     sources = [("after", ROOT)] + ([("before", args.before.resolve())] if args.before else [])
     for engine in args.engines.split(","):
         runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in sources}
         for _ in range(args.repeat):  # the checkouts in turn, so that a change in the machine's load hits both
             for label, src in sources:
-                runs[label].append(run_child(src, engine, args.docs, args.code, args.pg_url))
+                runs[label].append(run_child(src, engine, args.docs, args.code, args.pg_url, args.code_repo))
         results = {label: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for label, rs in runs.items()}
         print(
             f"\n{engine}: {args.docs:,} processes"
-            + (f" + {args.code:,} code files" if args.code else "")
+            + (f" + {args.code:,} code files" if args.code and not args.code_repo else "")
+            + (f" + the files of {args.code_repo}" if args.code_repo else "")
             + (f", median of {args.repeat} runs" if args.repeat > 1 else "")
         )
         labels = [label for label, _ in sources][::-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,6 +24,62 @@ BOT_BOOST = 0.85
 PRINCIPLE_BOOST = 0.85
 CODE_BOOST = 0.4
 CODE_CHUNK = 500
+
+# Files that are in a repository but not its own code are not searched (they are still shown among the bot's files):
+# others' code kept beside it, files that tools write, and minified bundles. As GitHub's code search leaves out
+# vendored and generated files (Linguist), so that a search finds the bot's own code, not a copy of a library, and
+# the index does not grow by what nobody searches for.
+NOT_OWN_FOLDERS = frozenset(
+    {
+        "node_modules",
+        "bower_components",
+        "vendor",
+        "vendors",
+        "third_party",
+        "third-party",
+        "site-packages",
+        ".venv",
+        "venv",
+        "__pycache__",
+        # UiPath Studio's own folders beside a project: caches, object repository metadata, settings
+        ".local",
+        ".objects",
+        ".settings",
+        ".tmh",
+        ".screenshots",
+    }
+)
+GENERATED_NAMES = frozenset(
+    {
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "pipfile.lock",
+        "uv.lock",
+        "composer.lock",
+        "gemfile.lock",
+        "cargo.lock",
+        "packages.lock.json",
+        "go.sum",
+    }
+)
+GENERATED_SUFFIXES = (".min.js", ".min.css", ".min.mjs", ".js.map", ".css.map", ".designer.cs", ".designer.vb")
+MINIFIED_LINE = 300  # characters a line holds on average in a minified (or bundled) text of more than …
+MINIFIED_SIZE = 2_000  # … this many characters
+
+
+def is_own_code(path: str) -> bool:
+    """Whether a file's path makes it the repository's own code, to be searched (see NOT_OWN_FOLDERS)."""
+    *folders, name = path.split("/")
+    name = name.casefold()
+    return not (NOT_OWN_FOLDERS.intersection(folders) or name in GENERATED_NAMES or name.endswith(GENERATED_SUFFIXES))
+
+
+def is_minified(text: str) -> bool:
+    """A text of few, very long lines: a bundle or a minified file (a person does not write or search it)."""
+    return len(text) > MINIFIED_SIZE and len(text) > MINIFIED_LINE * (text.count("\n") + 1)
 
 
 def bot_document(bot: Bot, processes: list[str], users: list[str], readme: str) -> Document:
@@ -84,15 +140,26 @@ def principle_document(p: Principle) -> Document:
     )
 
 
-def read_texts(mirror: Path, commit: str, paths: Sequence[str] | None, max_blob: int = git.MAX_BLOB) -> dict[str, str]:
-    """The text of these files (all files when `paths` is None) at a commit; binary, too large, symlinked and
-    missing ones are left out."""
+def read_texts(
+    mirror: Path,
+    commit: str,
+    paths: Sequence[str] | None,
+    max_blob: int = git.MAX_BLOB,
+    keep: Callable[[str], bool] | None = None,
+) -> dict[str, str]:
+    """The text of these files (all files when `paths` is None; of those, the ones whose path `keep` keeps) at a
+    commit; binary, too large, symlinked and missing ones are left out."""
     if not mirror.exists():
         return {}
     wanted = None if paths is None else set(paths)
     entries: dict[str, list[str]] = {}
     for e in git.all_files(mirror, commit):
-        if (wanted is None or e.path in wanted) and e.kind == "file" and (e.size or 0) <= max_blob:
+        if (
+            (wanted is None or e.path in wanted)
+            and (keep is None or keep(e.path))
+            and e.kind == "file"
+            and (e.size or 0) <= max_blob
+        ):
             entries.setdefault(e.sha, []).append(e.path)  # identical files: every path is searchable
     out = {}
     for sha, content in git.read_blobs(mirror, list(entries)):
@@ -170,13 +237,18 @@ class CodebankCollator:
         return bot_document(bot, list(processes), list(users), readme)
 
     async def _code_documents(self, bot: Bot, paths: list[str] | None) -> list[Document]:
-        texts = await self._texts(bot, paths)
-        return [code_document(bot, path, text) for path, text in texts.items()]
+        """The documents of these code files (all when None) that are the bot's own code (`is_own_code`, not
+        `is_minified`); the others are not read."""
+        texts = await self._texts(bot, paths, keep=is_own_code)
+        return [code_document(bot, path, text) for path, text in texts.items() if not is_minified(text)]
 
     def _has_mirror(self, bot: Bot) -> bool:
         return self.config is not None and self.config.mirror(bot.slug).exists()
 
-    async def _texts(self, bot: Bot, paths: list[str] | None) -> dict[str, str]:
+    async def _texts(
+        self, bot: Bot, paths: list[str] | None, keep: Callable[[str], bool] | None = None
+    ) -> dict[str, str]:
         if self.config is None or not bot.head:
             return {}
-        return await asyncio.to_thread(read_texts, self.config.mirror(bot.slug), bot.head, paths, self.config.max_blob)
+        mirror = self.config.mirror(bot.slug)
+        return await asyncio.to_thread(read_texts, mirror, bot.head, paths, self.config.max_blob, keep)

@@ -450,3 +450,29 @@ async def test_files_with_the_same_content_are_each_found(api: Api, bot: dict[st
     found = await search(api, "faelles_journaliseringshjaelper", type="code")
     paths = sorted(h["path"] for h in found["hits"])
     assert paths == ["src/a/hjaelper.py", "src/b/kopi.py"]
+
+
+async def test_vendored_generated_and_minified_files_are_not_searched(
+    api: Api, bot: dict[str, Any], source: SourceRepo
+) -> None:
+    """A repository with a library copied in, a lock file and a bundle: code search finds the bot's own code only;
+    the other files are still shown among the bot's files. A file that becomes a bundle leaves the index."""
+    bundle = "!function(e){" + ";".join(f"var hent_kvittering_{i}=e.b{i}||{{}}" for i in range(300)) + "}(this);"
+    source.commit(
+        {
+            "src/kvittering.py": "def hent_kvittering(sag):\n    return sag\n",
+            "node_modules/kvittering-lib/index.js": "function hent_kvittering() { return 1 }\n",
+            "package-lock.json": '{"name": "hent_kvittering", "lockfileVersion": 3}\n',
+            "static/app.min.js": "function hent_kvittering(){return 1}\n",
+            "static/bundle.js": bundle,
+        }
+    )
+    assert (await api.sync_bot("hent-attester")).status_code == 200
+    hits = (await search(api, "hent_kvittering", type="code"))["hits"]
+    assert [h["path"] for h in hits] == ["src/kvittering.py"]
+    blob = (await api.get("/api/bots/hent-attester/blob?path=node_modules/kvittering-lib/index.js")).json()
+    assert "hent_kvittering" in blob["text"]
+
+    source.commit({"src/kvittering.py": bundle.replace("hent_kvittering", "hent_kvittering_ny")})
+    assert (await api.sync_bot("hent-attester")).status_code == 200
+    assert (await search(api, "hent_kvittering", type="code"))["hits"] == []
