@@ -614,14 +614,13 @@ def _unpack(packed: bytes) -> tuple[list[str], list[str] | None]:
         return _decompress(packed).split(FIELD_SEPARATOR), None
     sizes, text, facets = _decompress(packed[1:]).split(FIELD_SEPARATOR)
     words = text.split()
-    # the shortest word fills the rest: FTS5 reads every token it is given, a byte at a time
-    again = " " + min(words, key=len) if words else ""
+    again = " " + words[0] if words else ""
     values: list[str] = []
     start = 0
     for size in map(int, sizes.split()):
         taken = words[start : start + size]
         start += len(taken)
-        values.append(" ".join(taken) + again * (size - len(taken)))  # its words, then one of them again
+        values.append(" ".join(taken) + again * (size - len(taken)))  # its words, then the first one again
     return [*values, facets], words
 
 
