@@ -1021,8 +1021,8 @@ class Fts5Backend(SearchBackend):
 
     @staticmethod
     def _delete_keys(conn: sqlite3.Connection, keys: list[str]) -> tuple[list[int], dict[str, set[str]], list[str]]:
-        """Delete by key; returns the rowids, and for the term counts the distinct words of those kept as terms (by
-        key) and the indexed text of the others."""
+        """Delete by key; returns the rowids, and for the term counts the distinct words of those whose words
+        `str.split` finds as FTS5 does (by key) and the indexed text of the others."""
         removed: list[int] = []
         words: dict[str, set[str]] = {}
         texts: list[str] = []
@@ -1036,8 +1036,12 @@ class Fts5Backend(SearchBackend):
             for rowid, packed in conn.execute(f"SELECT rowid, fields FROM analysed WHERE rowid IN ({row_marks})", rows):
                 values, distinct = _unpack(packed)
                 indexed.append((rowid, *values))
-                if distinct is None:
-                    texts.append(" ".join(values[:4]))  # the words (not the facet tokens)
+                if distinct is None:  # kept whole (by a rebuild): its words, when str.split finds them as FTS5 does
+                    text = " ".join(values[:4])  # not the facet tokens
+                    if _is_plain(text):
+                        words[key_of[rowid]] = set(text.split())
+                    else:
+                        texts.append(text)
                 else:
                     words[key_of[rowid]] = set(distinct)
             # a contentless table forgets a row when told the values it was indexed with
