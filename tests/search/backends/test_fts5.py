@@ -492,7 +492,7 @@ def test_the_term_counts_follow_documents_replaced_with_the_same_fewer_or_other_
             doc("a", "Betaling af tolkeregninger", "Robotten betaler"),
             doc("b", "Kontrol af attester", "Robotten kontrollerer attester"),
             doc("c", "Hent sager fra Nexus"),
-            doc("d", "Σύστημα ΣΑΣ", "Robotten"),  # not split by str.split alone: counted by the tokenizer
+            doc("d", "Σύστημα ΣΑΣ 𠀀𝐀", "Robotten"),  # not split by str.split alone: counted by the tokenizer
         ]
     )
     backend.upsert(
