@@ -23,9 +23,10 @@ Several processes (app instances, workers, `rpabank reindex`) may share the fold
   last part while holding the old file's write lock; a writer that was waiting for that lock sees that
   `current` has moved on and writes the new file instead. No write made during a rebuild is lost.
 - `terms` counts the documents of each indexed term (kept by every write), and `changed_docs` /
-  `changed_terms` log which rows and terms each generation touched. A process's in-memory snapshot (facets,
-  browse order, typo vocabulary) is loaded once per file and then moved forward by those logs, so the first
-  search after a one-document write costs a few small queries, not a reload of the whole vocabulary.
+  `changed_terms` log which rows and terms each generation touched (a generation's terms in one row, separated
+  by spaces: an FTS5 token holds none). A process's in-memory snapshot (facets, browse order, typo vocabulary)
+  is loaded once per file and then moved forward by those logs, so the first search after a one-document write
+  costs a few small queries, not a reload of the whole vocabulary.
 """
 
 from __future__ import annotations
@@ -475,9 +476,8 @@ class _Snapshot:
         if rowids:
             new._replace_rows(conn, rowids)
         if self.vocabulary is not None:
-            terms = [
-                t for (t,) in conn.execute("SELECT DISTINCT term FROM changed_terms WHERE gen > ?", (self.generation,))
-            ]
+            logged = conn.execute("SELECT term FROM changed_terms WHERE gen > ?", (self.generation,))
+            terms = list(dict.fromkeys(chain.from_iterable(t.split(" ") for (t,) in logged)))
             present: set[str] = set()
             for chunk in _chunks(terms):
                 present.update(
@@ -614,12 +614,13 @@ def _unpack(packed: bytes) -> tuple[list[str], list[str] | None]:
         return _decompress(packed).split(FIELD_SEPARATOR), None
     sizes, text, facets = _decompress(packed[1:]).split(FIELD_SEPARATOR)
     words = text.split()
+    again = " " + words[0] if words else ""
     values: list[str] = []
     start = 0
     for size in map(int, sizes.split()):
         taken = words[start : start + size]
         start += len(taken)
-        values.append(" ".join(taken + words[:1] * (size - len(taken))))  # its words, then the first one again
+        values.append(" ".join(taken) + again * (size - len(taken)))  # its words, then the first one again
     return [*values, facets], words
 
 
@@ -643,6 +644,15 @@ _PLAIN_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789 "
 def _is_plain(text: str) -> bool:
     """`_PLAIN_TOKENS.fullmatch(text)`, by deleting those bytes (a few times faster on a long text)."""
     return text.isascii() and not text.encode("ascii").translate(None, _PLAIN_BYTES)
+
+
+def _token_counts(fields: Sequence[str], total: int) -> list[int]:
+    """How many words each of these plain texts (`_is_plain`) holds, given how many they hold together:
+    `len(field.split())` each, counted from the spaces between them without making the words. A count from the
+    spaces is never less than the words; all the counts add up to `total` only when each is right, that is when
+    no space leads, trails or follows another (as in analysed text)."""
+    counts = [field.count(" ") + 1 if field else 0 for field in fields]
+    return counts if sum(counts) == total else [len(field.split()) for field in fields]
 
 
 def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
@@ -673,27 +683,26 @@ def _tokenizer_term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[s
 
 
 def _apply_term_delta(conn: sqlite3.Connection, delta: Counter[str]) -> list[str]:
-    """Add the per-term document count changes to `terms`; returns the terms that appeared or disappeared."""
-    changed: list[str] = []
-    items = [(t, d) for t, d in delta.items() if d]
-    for chunk in _chunks(items):
-        have = dict(conn.execute(f"SELECT term, n FROM terms WHERE term IN ({_marks(chunk)})", [t for t, _ in chunk]))
-        update, insert, remove = [], [], []
-        for term, d in chunk:
-            n = have.get(term, 0) + d
-            if term in have:
-                if n > 0:
-                    update.append((n, term))
-                else:
-                    remove.append((term,))
-                    changed.append(term)
-            elif n > 0:
-                insert.append((term, n))
-                changed.append(term)
-        conn.executemany("UPDATE terms SET n = ? WHERE term = ?", update)
-        conn.executemany("INSERT INTO terms (term, n) VALUES (?, ?)", insert)
-        conn.executemany("DELETE FROM terms WHERE term = ?", remove)
-    return changed
+    """Add the per-term document count changes to `terms`; returns the terms whose count changed (among them
+    those that appeared or disappeared: which ones, a snapshot looks up when it moves forward).
+
+    Two statements for all of them, whatever their number: the changes go in as one JSON object, added to the
+    counts kept, and the terms whose count fell to 0 are removed. Reading the counts back, to tell which terms
+    came and went, took longer than writing them."""
+    changes = {t: d for t, d in delta.items() if d}
+    if not changes:
+        return []
+    conn.execute(
+        "INSERT INTO terms (term, n) SELECT key, value FROM json_each(?) WHERE true "
+        "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
+        (json.dumps(changes),),
+    )
+    fewer = [t for t, d in changes.items() if d < 0]
+    if fewer:
+        conn.execute(
+            "DELETE FROM terms WHERE term IN (SELECT value FROM json_each(?)) AND n <= 0", (json.dumps(fewer),)
+        )
+    return list(changes)
 
 
 class Fts5Backend(SearchBackend):
@@ -983,19 +992,27 @@ class Fts5Backend(SearchBackend):
         generation = self._bump(conn)
         removed, removed_words, removed_text = self._delete_keys(conn, keys)
         added, added_words, added_text = self._insert(conn, docs, as_terms=True)
-        # each list of words is a document's distinct words; the texts are counted as FTS5 splits them
-        delta = Counter(chain.from_iterable(added_words))
+        # The words are each document's distinct words, by key; a document replaced counts only the words it
+        # gained and lost (none, mostly). The texts are counted as FTS5 splits them.
+        gained: list[Iterable[str]] = []
+        for key, words in added_words.items():
+            old = removed_words.pop(key, None)
+            if old is None:
+                gained.append(words)
+            elif old != words:
+                gained.append(words - old)
+                removed_words[key] = old - words
+        delta = Counter(chain.from_iterable(gained))
         delta.update(_term_counts(conn, added_text))
-        delta.subtract(Counter(chain.from_iterable(removed_words)))
+        delta.subtract(Counter(chain.from_iterable(removed_words.values())))
         delta.subtract(_term_counts(conn, removed_text))
         changed_terms = _apply_term_delta(conn, delta)
-        conn.executemany(
-            "INSERT INTO changed_docs (gen, doc) VALUES (?, ?)",
-            [(generation, r) for r in dict.fromkeys(removed + added)],
+        conn.execute(  # one statement for the rows: binding each from Python takes longer than SQLite's JSON
+            "INSERT INTO changed_docs (gen, doc) SELECT ?, value FROM json_each(?)",
+            (generation, json.dumps(list(dict.fromkeys(removed + added)))),
         )
-        conn.executemany(
-            "INSERT INTO changed_terms (gen, term) VALUES (?, ?)", [(generation, t) for t in changed_terms]
-        )
+        if changed_terms:  # one row: a term holds no space
+            conn.execute("INSERT INTO changed_terms (gen, term) VALUES (?, ?)", (generation, " ".join(changed_terms)))
         if generation % PRUNE_EVERY == 0 and generation > KEEP_GENERATIONS:
             floor = generation - KEEP_GENERATIONS
             conn.execute("DELETE FROM changed_docs WHERE gen <= ?", (floor,))
@@ -1003,25 +1020,30 @@ class Fts5Backend(SearchBackend):
             conn.execute("UPDATE meta SET value = ? WHERE key = 'log_floor'", (str(floor),))
 
     @staticmethod
-    def _delete_keys(conn: sqlite3.Connection, keys: list[str]) -> tuple[list[int], list[list[str]], list[str]]:
-        """Delete by key; returns the rowids, and for the term counts the distinct words of those kept as terms and
-        the indexed text of the others."""
+    def _delete_keys(conn: sqlite3.Connection, keys: list[str]) -> tuple[list[int], dict[str, set[str]], list[str]]:
+        """Delete by key; returns the rowids, and for the term counts the distinct words of those whose words
+        `str.split` finds as FTS5 does (by key) and the indexed text of the others."""
         removed: list[int] = []
-        words: list[list[str]] = []
+        words: dict[str, set[str]] = {}
         texts: list[str] = []
         for chunk in _chunks(keys):
-            rows = [r[0] for r in conn.execute(f"SELECT rowid FROM docs WHERE key IN ({_marks(chunk)})", chunk)]
-            if not rows:
+            key_of = dict(conn.execute(f"SELECT rowid, key FROM docs WHERE key IN ({_marks(chunk)})", chunk))
+            if not key_of:
                 continue
+            rows = list(key_of)
             row_marks = _marks(rows)
             indexed = []
             for rowid, packed in conn.execute(f"SELECT rowid, fields FROM analysed WHERE rowid IN ({row_marks})", rows):
                 values, distinct = _unpack(packed)
                 indexed.append((rowid, *values))
-                if distinct is None:
-                    texts.append(" ".join(values[:4]))  # the words (not the facet tokens)
+                if distinct is None:  # kept whole (by a rebuild): its words, when str.split finds them as FTS5 does
+                    text = " ".join(values[:4])  # not the facet tokens
+                    if _is_plain(text):
+                        words[key_of[rowid]] = set(text.split())
+                    else:
+                        texts.append(text)
                 else:
-                    words.append(distinct)
+                    words[key_of[rowid]] = set(distinct)
             # a contentless table forgets a row when told the values it was indexed with
             conn.executemany(
                 "INSERT INTO fts (fts, rowid, title, summary, body, meta, facets) VALUES ('delete', ?, ?, ?, ?, ?, ?)",
@@ -1036,10 +1058,10 @@ class Fts5Backend(SearchBackend):
     @staticmethod
     def _insert(
         conn: sqlite3.Connection, docs: list[Document], as_terms: bool = False
-    ) -> tuple[list[int], list[list[str]], list[str]]:
+    ) -> tuple[list[int], dict[str, set[str]], list[str]]:
         """Insert; returns the new rowids, and for the term counts the distinct words of the documents kept as
-        terms (`as_terms`: those FTS5 splits as `str.split` does, see `_pack_terms`) and the indexed text of the
-        others. A rebuild keeps the analysed fields whole (`_pack`: no words to count, and faster to make).
+        terms, by key (`as_terms`: those FTS5 splits as `str.split` does, see `_pack_terms`), and the indexed text
+        of the others. A rebuild keeps the analysed fields whole (`_pack`: no words to count, and faster to make).
 
         The rowids are given here (as SQLite would: after the largest, in the caller's write transaction), so that
         each table takes all the documents in one statement."""
@@ -1061,19 +1083,21 @@ class Fts5Backend(SearchBackend):
             [(rowid, *f[1:], t) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
         )
         packed: list[bytes] = []
-        words: list[list[str]] = []
+        words: dict[str, set[str]] = {}
         texts: list[str] = []
-        for f, t in zip(fields, tokens, strict=True):
+        for doc, f, t in zip(docs, fields, tokens, strict=True):
             analysed = f[1:]
-            if as_terms and all(map(_is_plain, analysed)):
-                split = [field.split() for field in analysed]
-                distinct = list(dict.fromkeys(chain.from_iterable(split)))
-                packed.append(_pack_terms(list(map(len, split)), distinct, t))
-                words.append(distinct)
+            if not as_terms:
+                packed.append(_pack(*analysed, t))
+                continue
+            text = " ".join(analysed)  # the words of every field, split once (plain when every field is)
+            if _is_plain(text):
+                split = text.split()
+                distinct = words[doc.key] = set(split)
+                packed.append(_pack_terms(_token_counts(analysed, len(split)), distinct, t))
             else:
                 packed.append(_pack(*analysed, t))
-                if as_terms:
-                    texts.append(" ".join(analysed))
+                texts.append(text)
         conn.executemany("INSERT INTO analysed (rowid, fields) VALUES (?, ?)", zip(rowids, packed, strict=True))
         value_id: dict[tuple[str, str], int] = {}  # facet values met in this call
         value_ids = []

@@ -260,6 +260,28 @@ def test_the_first_search_after_a_write_reads_no_whole_table(tmp_path: Path) -> 
     assert not whole, whole
 
 
+def test_a_write_logs_its_terms_in_one_row_and_a_log_of_a_term_a_row_is_read_too(tmp_path: Path) -> None:
+    backend = Fts5Backend(tmp_path)
+    backend.rebuild([doc("a", "Attester")])
+
+    def vocabulary() -> fts5._Vocabulary:
+        conn = backend._conn()
+        return backend.vocabulary(conn, backend.snapshot(conn))
+
+    assert "vandmelon" not in vocabulary()  # loaded now, and moved forward by each write's log from here on
+    backend.upsert([doc("b", "Vandmelon")])
+    assert "vandmelon" in vocabulary()
+    backend.upsert([doc("c", "Helt nyt ord")])
+    conn = _index_file(tmp_path)
+    generation, logged = conn.execute("SELECT gen, term FROM changed_terms ORDER BY gen DESC").fetchone()
+    assert set(logged.split(" ")) == {"helt", "nyt", "ord"}
+    conn.execute("DELETE FROM changed_terms WHERE gen = ?", (generation,))  # as the previous version logged it
+    conn.executemany("INSERT INTO changed_terms (gen, term) VALUES (?, ?)", [(generation, t) for t in logged.split()])
+    conn.commit()
+    conn.close()
+    assert all(word in vocabulary() for word in ("helt", "nyt", "ord"))
+
+
 @pytest.mark.parametrize("layer", [1000, 0], ids=["layered", "merged-every-write"])
 def test_the_moved_forward_snapshot_answers_like_a_fresh_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layer: int
@@ -460,6 +482,47 @@ def test_replaced_and_deleted_documents_leave_the_index_as_a_fresh_one(tmp_path:
     conn.close()
     assert ids(written, "tolkeregninger") == [] and ids(written, "lægeerklæring") == []
     assert ids(written, "medicinregninger") == ["b"]
+
+
+def test_the_term_counts_follow_documents_replaced_with_the_same_fewer_or_other_words(tmp_path: Path) -> None:
+    """A document replaced counts only the words it gained and lost; the counts stay the index's own."""
+    backend = Fts5Backend(tmp_path)
+    backend.upsert(
+        [
+            doc("a", "Betaling af tolkeregninger", "Robotten betaler"),
+            doc("b", "Kontrol af attester", "Robotten kontrollerer attester"),
+            doc("c", "Hent sager fra Nexus"),
+            doc("d", "Σύστημα ΣΑΣ 𠀀𝐀", "Robotten"),  # not split by str.split alone: counted by the tokenizer
+        ]
+    )
+    backend.upsert(
+        [
+            doc("a", "Betaling af tolkeregninger", "Robotten betaler"),  # the same words
+            doc("b", "Kontrol af erklaeringer", "Robotten"),  # some kept, some lost, one gained
+            doc("c", "Σύστημα sager"),  # no longer plain
+            doc("d", "Hent sager"),  # plain now
+            doc("e", "Robotten betaler nye regninger"),
+        ]
+    )
+    backend.delete([("process", "a")])
+    conn = backend._conn()
+    terms = dict(conn.execute("SELECT term, n FROM terms"))
+    assert terms == dict(conn.execute(f"SELECT term, doc FROM vocab WHERE doc > 0 AND term NOT GLOB '{FACET_TOKEN}*'"))
+    assert "tolkeregning" not in terms and "attest" not in terms and terms["robot"] == 2  # b and e
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("ab1 "), max_size=12), max_size=5))
+def test_the_words_of_plain_fields_are_counted_as_str_split_counts_them(fields: list[str]) -> None:
+    assert fts5._token_counts(fields, len(" ".join(fields).split())) == [len(f.split()) for f in fields]
+
+
+def test_a_document_kept_as_terms_is_removed_with_its_words_and_each_field_s_number_of_tokens() -> None:
+    fields = ["betaling betaling af tolkeregninger", "", "af robotten af af", "x"]
+    words = set(" ".join(fields).split())
+    values, distinct = fts5._unpack(fts5._pack_terms(fts5._token_counts(fields, 9), words, "zzf0"))
+    assert [len(v.split()) for v in values[:4]] == [4, 0, 4, 1] and values[4] == "zzf0"
+    assert set(distinct or ()) == words == set(" ".join(values[:4]).split())
+    assert set(" ".join(values[:4]).split()[len(words) :]) == {(distinct or [])[0]}  # the rest: one word again
 
 
 def test_the_index_holds_no_copy_of_the_analysed_text(tmp_path: Path) -> None:
