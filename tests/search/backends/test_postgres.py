@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from search.analysis import QueryTerm
 from search.backends import open_backend, postgres
 from search.backends.fts5 import Fts5Backend
-from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
+from search.backends.postgres import BATCH, PENDING_LISTS, PostgresBackend, lexeme_quote, term_query, tsvector_literal
 from search.documents import Document, ExternalBody, SearchQuery, Viewer
 from search.fields import indexed_fields
 from tests.search.backends.test_base import DOCS, many_robots, proc
@@ -460,12 +460,14 @@ def test_many_matches_rank_every_word_first_and_page_stably(make_postgres: MakeP
     assert backend.search(SearchQuery(text="", viewer=ADMIN)).total_approximate
 
 
-def test_gin_indexes_take_writes_straight_in(make_postgres: MakePostgres) -> None:
-    """With GIN's default `fastupdate` new entries wait in a pending list that every search reads from start to
-    end (a rebuild left all of them there); the indexes are made without one, and an index made before that is
-    switched (its pending entries merged in) when a backend starts on the schema."""
+def test_gin_indexes_keep_a_small_pending_list(make_postgres: MakePostgres) -> None:
+    """New GIN entries wait in a pending list that every search reads from start to end: each index is made with a
+    small bound on it (not PostgreSQL's 4 MB), the bound holds through a write larger than it, and an index made
+    by an earlier version (without a list, or with the default one) is given it, its waiting entries merged in,
+    when a backend starts on the schema."""
     backend = make_postgres()
     schema = backend.sql.schema
+    wanted = {name: sorted(["fastupdate=on", f"gin_pending_list_limit={kb}"]) for name, kb in PENDING_LISTS.items()}
 
     def options() -> dict[str, list[str]]:
         with backend.engine.connect() as conn:
@@ -477,19 +479,50 @@ def test_gin_indexes_take_writes_straight_in(make_postgres: MakePostgres) -> Non
                 ),
                 {"s": schema},
             ).all()
-        return {name: list(opts) for name, opts in rows}
+        return {name: sorted(opts) for name, opts in rows}
 
-    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
+    def merged_kb() -> dict[str, int]:
+        """The pending list's size of each index, in kB, merging it into the index (its pages, each 8 kB)."""
+        with backend.engine.begin() as conn:
+            return {
+                name: 8
+                * conn.execute(
+                    text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": f'"{schema}"."{name}"'}
+                ).scalar_one()
+                for name in PENDING_LISTS
+            }
+
+    assert options() == wanted
     backend.rebuild(many_robots())  # makes its indexes anew
-    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
-    with backend.engine.begin() as conn:  # as an older version made it
-        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv SET (fastupdate = on)'))
-    assert options()["search_documents_tsv"] == ["fastupdate=on"]
+    assert options() == wanted
+    assert merged_kb() == dict.fromkeys(PENDING_LISTS, 0)
+
+    def write(prefix: str) -> None:  # 2,400 new words: ~400 kB of trigram entries, more than any bound
+        titles = [" ".join(f"{prefix}{i}x{j}" for j in range(4)) for i in range(600)]
+        backend.upsert(dataclasses.replace(DOCS[0], id=f"{prefix}{i}", title=t) for i, t in enumerate(titles))
+        assert backend.search(SearchQuery(text=f"{prefix}599x3", viewer=ADMIN)).total == 1  # pending or merged
+
+    write("ord")
+    after = merged_kb()
+    assert all(after[name] <= kb + 8 for name, kb in PENDING_LISTS.items()), after  # (a page over, at most)
+    assert after["search_terms_trgm"] > 0  # the new words' entries went through the list
+    with backend.engine.begin() as conn:  # as earlier versions made them
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv RESET (gin_pending_list_limit)'))
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv SET (fastupdate = off)'))
+        conn.execute(text(f'ALTER INDEX "{schema}".search_terms_trgm RESET (gin_pending_list_limit)'))
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_title RESET (fastupdate, gin_pending_list_limit)'))
+    write("mere")  # into PostgreSQL's default list of 4 MB: left there
+    assert options()["search_documents_tsv"] == ["fastupdate=off"]
+    assert options()["search_documents_title"] == []
     again = make_postgres(schema)
-    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
+    assert options() == wanted
+    merged = merged_kb()
+    switched = ["search_documents_tsv", "search_documents_title", "search_terms_trgm"]
+    assert {name: merged[name] for name in switched} == dict.fromkeys(switched, 0)  # merged in on start
     assert {h.id for h in again.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits} == {
         h.id for h in backend.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits
     }
+    assert again.search(SearchQuery(text="mere599x3", viewer=ADMIN)).total == 1
 
 
 def test_more_matches_than_counted_are_estimated_from_the_words_document_counts(
