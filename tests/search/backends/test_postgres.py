@@ -371,9 +371,48 @@ def test_vector_literals_quote_every_lexeme_as_lexeme_quote_does(lexemes: list[s
         for pos, token in enumerate(text.split(), 1):
             positions.setdefault(token, []).append(f"{pos}B")
         expected = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
-        assert tsvector_literal([(text, "B")]) == (expected, sorted(positions))
+        literal, found = tsvector_literal([(text, "B")])
+        assert (literal, list(found)) == (expected, list(positions))
     else:
         assert postgres.lexemes_literal(lexemes) == " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+
+
+def plain_vector_literal(fields: list[tuple[str, str]]) -> str:
+    """A `tsvector` literal made the straightforward way: one position at a time, each lexeme quoted alone."""
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for analysed, weight in fields:
+        for token in analysed.split():
+            pos += 1
+            kept = positions.setdefault(token, [])
+            if pos <= postgres.MAX_POSITION and len(kept) < postgres.MAX_POSITIONS:
+                kept.append(f"{pos}{weight}")
+            elif not kept:
+                kept.append(f"{postgres.MAX_POSITION}{weight}")
+    return " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+
+
+@example([("a " * 40, "A"), ("a b " * 30, "C")])
+@example([("a,b " * 12 + "x " * 30, "B"), ("y a,b", "C")])
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["a", "b", "a'b", "c\\d", "a,b", "æ:1"]), max_size=40).map(" ".join),
+            st.sampled_from("ABCD"),
+        ),
+        max_size=4,
+    )
+)
+def test_vector_literals_are_those_made_position_by_position(fields: list[tuple[str, str]]) -> None:
+    """The literal is written lexeme entry by lexeme entry, from position labels made once: it is the one made
+    one position at a time, also past the limits (made small here) on positions and on positions per lexeme."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postgres, "MAX_POSITION", 50)
+        patch.setattr(postgres, "MAX_POSITIONS", 10)
+        patch.setattr(postgres, "LABELS", 20)
+        literal, lexemes = tsvector_literal(fields)
+        assert literal == plain_vector_literal(fields)
+    assert list(lexemes) == list(dict.fromkeys(" ".join(text for text, _ in fields).split()))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
