@@ -20,6 +20,7 @@ async connection inside the caller's transaction, so catalogue changes and their
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import math
 import re
@@ -217,6 +218,10 @@ def unpack_body(packed: bytes) -> str:
 
 def _facet_key(value: str) -> str:
     return " ".join(value.split()).casefold()
+
+
+# the columns `insert_documents` binds as `text[]` (the last three: the body as base64, the arrays as their literals)
+_TEXT_COLUMNS = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv", "body", "facets", "facet_keys")
 
 
 def document_row(doc: Document, external: Container[str] = ()) -> Params:
@@ -454,14 +459,27 @@ class _Sql:
         ]
 
     def insert_documents(self, rows: list[Params], table: str | None = None) -> Statement:
+        """One statement for all the rows, each column bound as one array literal and unnested: as an `executemany`
+        the driver bound each row value by value and the server ran the statement once per row. Bodies travel as
+        base64 text (an array literal of bytes would escape every byte)."""
+        columns = {name: [row[name] for row in rows] for name in _TEXT_COLUMNS[:8]}
+        columns["body"] = [binascii.b2a_base64(row["body"], newline=False).decode() for row in rows]
+        columns["facets"] = [text_array(row["facets"]) for row in rows]
+        columns["facet_keys"] = [text_array(row["facet_keys"]) for row in rows]
         return (
             text(
-                f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
-                "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(CAST(:facets AS text) AS text[]), "
-                "CAST(CAST(:facet_keys AS text) AS text[]))"
+                f"""INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv,
+                                                      facets, facet_keys)
+                SELECT key, type, id, title, url, summary, decode(body, 'base64'), visibility, boost,
+                       CAST(tsv AS tsvector), CAST(facets AS text[]), CAST(facet_keys AS text[])
+                FROM unnest({", ".join(f"CAST(CAST(:{name} AS text) AS text[])" for name in _TEXT_COLUMNS)},
+                            CAST(CAST(:boost AS text) AS real[]))
+                     AS u({", ".join(_TEXT_COLUMNS)}, boost)"""
             ),
-            [{**row, "facets": text_array(row["facets"]), "facet_keys": text_array(row["facet_keys"])} for row in rows],
+            {
+                **{name: text_array(values) for name, values in columns.items()},
+                "boost": "{" + ",".join([repr(row["boost"]) for row in rows]) + "}",
+            },
         )
 
     def write(self, upserts: Sequence[Document], deletes: Sequence[tuple[str, str]]) -> list[Statement]:
@@ -576,7 +594,7 @@ class PostgresBackend(SearchBackend):
                 self.ext_schema = str(ext).strip('"')
                 for ddl in self.sql.ensure(self.ext_schema):
                     conn.execute(text(ddl))
-                options = dict(
+                options: dict[str, list[str]] = dict(
                     conn.execute(
                         text(
                             "SELECT c.relname, coalesce(c.reloptions, '{}') FROM pg_class AS c "
