@@ -116,7 +116,7 @@ PLAIN_BODY = b"\x00"  # the first byte of a body converted from the older layout
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
-Statement = tuple[TextClause, Params | list[Params]]
+Statement = tuple[TextClause, Params]
 
 
 # ---------------------------------------------------------------- documents → rows
@@ -218,10 +218,6 @@ def unpack_body(packed: bytes) -> str:
 
 def _facet_key(value: str) -> str:
     return " ".join(value.split()).casefold()
-
-
-# the columns `insert_documents` binds as `text[]` (the last three: the body as base64, the arrays as their literals)
-_TEXT_COLUMNS = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv", "body", "facets", "facet_keys")
 
 
 def document_row(doc: Document, external: Container[str] = ()) -> Params:
@@ -462,7 +458,8 @@ class _Sql:
         """One statement for all the rows, each column bound as one array literal and unnested: as an `executemany`
         the driver bound each row value by value and the server ran the statement once per row. Bodies travel as
         base64 text (an array literal of bytes would escape every byte)."""
-        columns = {name: [row[name] for row in rows] for name in _TEXT_COLUMNS[:8]}
+        plain = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv")
+        columns = {name: [row[name] for row in rows] for name in plain}
         columns["body"] = [binascii.b2a_base64(row["body"], newline=False).decode() for row in rows]
         columns["facets"] = [text_array(row["facets"]) for row in rows]
         columns["facet_keys"] = [text_array(row["facet_keys"]) for row in rows]
@@ -472,9 +469,9 @@ class _Sql:
                                                       facets, facet_keys)
                 SELECT key, type, id, title, url, summary, decode(body, 'base64'), visibility, boost,
                        CAST(tsv AS tsvector), CAST(facets AS text[]), CAST(facet_keys AS text[])
-                FROM unnest({", ".join(f"CAST(CAST(:{name} AS text) AS text[])" for name in _TEXT_COLUMNS)},
+                FROM unnest({", ".join(f"CAST(CAST(:{name} AS text) AS text[])" for name in columns)},
                             CAST(CAST(:boost AS text) AS real[]))
-                     AS u({", ".join(_TEXT_COLUMNS)}, boost)"""
+                     AS u({", ".join(columns)}, boost)"""
             ),
             {
                 **{name: text_array(values) for name, values in columns.items()},
@@ -550,8 +547,6 @@ class _Sql:
 
 def _run(conn: Connection, statements: Iterable[Statement]) -> None:
     for statement, params in statements:
-        if isinstance(params, list) and not params:
-            continue
         conn.execute(statement, params)
 
 

@@ -429,6 +429,51 @@ def test_any_list_of_text_survives_the_array_literal(make_postgres: MakePostgres
     assert found == values
 
 
+def test_a_batch_of_rows_is_stored_as_written(make_postgres: MakePostgres) -> None:
+    """The rows of a write go as one array literal per column (bodies as base64): whatever a title, summary,
+    facet or body holds, the stored row is the one `document_row` made, in a write and in a rebuild."""
+    backend = make_postgres()
+    awkward = "a\"b \\c {d},e NULL 'f' æ"
+    docs = [
+        Document(
+            type=t,
+            id=f"{t}-{i}{awkward}",
+            title=f"Titel {i} {awkward}",
+            url=f"/x/{i}?q={awkward}",
+            summary=f"Resumé {awkward}" if i else "",
+            body=f"Brødtekst {i} {awkward}" * (i + 1),
+            visibility="network" if i else "municipality:253",
+            facets={"domain": [f"økonomi{awkward}", "it"], "municipality": ["253"]} if i else {},
+            boost=0.7 + i,
+        )
+        for t in ("process", "code")
+        for i in range(3)
+    ]
+    columns = "key, type, id, title, url, summary, body, visibility, boost, tsv::text, facets, facet_keys"
+
+    def stored() -> list[tuple[Any, ...]]:
+        with backend.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(f"SELECT {columns} FROM {backend.sql.docs} ORDER BY key"))]
+
+    def expected() -> list[tuple[Any, ...]]:
+        with backend.engine.connect() as conn:
+            rows = []
+            for doc in sorted(docs, key=lambda d: d.key):
+                row = postgres.document_row(doc)
+                vector = conn.execute(text("SELECT CAST(CAST(:v AS tsvector) AS text)"), {"v": row["tsv"]}).scalar()
+                rows.append(
+                    (*(row[c] for c in ("key", "type", "id", "title", "url", "summary", "body", "visibility")),)
+                    + (pytest.approx(row["boost"]), vector, row["facets"], row["facet_keys"])
+                )
+            return rows
+
+    backend.upsert(docs)
+    assert stored() == expected()
+    assert [postgres.unpack_body(r[6]) for r in stored()] == [d.body for d in sorted(docs, key=lambda d: d.key)]
+    backend.rebuild(docs)
+    assert stored() == expected()
+
+
 def test_term_query_mirrors_fts5_groups() -> None:
     term = QueryTerm(text="attest", exact=["attest", "attester"], prefixes=["attest"], phrases=[["straf", "attest"]])
     query, lexemes = term_query(term) or ("", 0)
