@@ -20,6 +20,7 @@ async connection inside the caller's transaction, so catalogue changes and their
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import math
 import re
@@ -66,15 +67,34 @@ BROWSE_ORDER = "(type <> 'process'), title, id"  # an empty query lists processe
 SAMPLE_ROWS = 500  # about how many documents the estimate samples (each is read whole: its match is tested)
 BROAD_MATCHES = 3 * EXACT_COUNT  # more (estimated) matches: a sample answers
 TITLE_LEXEMES = "ts_filter(tsv, '{a}')"  # the title's words (GIN indexed)
-# GIN indexes write straight into the index: with PostgreSQL's default `fastupdate` new entries wait in a pending
-# list (up to 4 MB) that every search reads through from start to end, and a rebuild left all of them there
-NO_PENDING = "WITH (fastupdate = off)"
-GIN_INDEXES = ("search_documents_tsv", "search_documents_title", "search_documents_facets", "search_terms_trgm")
+# The GIN indexes' pending lists, in kB (PostgreSQL's least is 64). New entries wait in the list and are merged
+# into the index together, sorted, when it is full: entering them one by one (`fastupdate = off`) made writing 2,000
+# new code files (20,000 new words in `search_terms`) twice as slow. Every search reads the whole list through, so
+# it is kept small: PostgreSQL's default of 4 MB made the first search after a large write the slow one.
+PENDING_LISTS = {
+    "search_documents_tsv": 256,
+    "search_documents_title": 64,
+    "search_documents_facets": 64,
+    "search_terms_trgm": 64,
+}
+GIN_INDEXES = tuple(PENDING_LISTS)
+
+
+def _pending(index: str) -> str:
+    return f"WITH (fastupdate = on, gin_pending_list_limit = {PENDING_LISTS[index]})"
+
+
+def _gin_options(index: str) -> list[str]:
+    """The options of a GIN index as `pg_class.reloptions` lists them (sorted)."""
+    return ["fastupdate=on", f"gin_pending_list_limit={PENDING_LISTS[index]}"]
+
+
 # the indexes of `search_documents` (`search_documents_<name>`) beside its primary key
 DOCUMENT_INDEXES = {
-    "tsv": f"USING gin (tsv) {NO_PENDING}",
-    "title": f"USING gin ({TITLE_LEXEMES}) {NO_PENDING}",  # the title's words: candidates always scored
-    "facets": f"USING gin (facet_keys) {NO_PENDING}",
+    "tsv": f"USING gin (tsv) {_pending('search_documents_tsv')}",
+    # the title's words: candidates always scored
+    "title": f"USING gin ({TITLE_LEXEMES}) {_pending('search_documents_title')}",
+    "facets": f"USING gin (facet_keys) {_pending('search_documents_facets')}",
     "browse": f"({BROWSE_ORDER})",
     # the few documents not visible to the whole network (drafts), counted for estimates
     "private": f"(visibility) WHERE visibility <> '{NETWORK}'",
@@ -96,33 +116,54 @@ PLAIN_BODY = b"\x00"  # the first byte of a body converted from the older layout
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 Params = dict[str, Any]
-Statement = tuple[TextClause, Params | list[Params]]
+Statement = tuple[TextClause, Params]
 
 
 # ---------------------------------------------------------------- documents → rows
 
 
-def tsvector_literal(fields: Sequence[tuple[str, str]]) -> tuple[str, list[str]]:
-    """(a `tsvector` literal, its distinct lexemes) for (analysed text, weight letter) pairs, in order.
+LABELS = 4096  # positions whose labels (`12A`) are made once per weight, not for each token
+
+
+@lru_cache(maxsize=8)
+def _labels(weight: str) -> list[str]:
+    return [f"{pos}{weight}" for pos in range(LABELS + 1)]
+
+
+def tsvector_literal(fields: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    """(a `tsvector` literal, its distinct lexemes in order) for (analysed text, weight letter) pairs, in order.
 
     Positions run on across the fields, as in one FTS5 row; past PostgreSQL's limits the lexeme is still
-    indexed, with fewer positions.
+    indexed, with fewer positions (its first MAX_POSITIONS; one first seen past MAX_POSITION, with that one).
+    Each lexeme's entry (`'lexeme':1A,7C`) is written as its positions come (no list per lexeme, no second pass).
     """
-    positions: dict[str, list[str]] = {}
+    entries: dict[str, str] = {}
     pos = 0
     for analysed, weight in fields:
-        for token in analysed.split():
-            pos += 1
-            kept = positions.setdefault(token, [])
-            if pos <= MAX_POSITION and len(kept) < MAX_POSITIONS:
-                kept.append(f"{pos}{weight}")
-            elif not kept:
-                kept.append(f"{MAX_POSITION}{weight}")
-    if _needs_escapes(positions):
-        literal = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
-    else:  # (as lexeme_quote quotes them)
-        literal = " ".join([f"'{lexeme}':{','.join(ps)}" for lexeme, ps in positions.items()])
-    return literal, sorted(positions)
+        tokens = analysed.split()
+        end = pos + len(tokens)
+        placed = tokens[: max(MAX_POSITION - pos, 0)]
+        labels = (
+            _labels(weight)[pos + 1 : end + 1]
+            if end <= LABELS
+            else [f"{p}{weight}" for p in range(pos + 1, pos + len(placed) + 1)]
+        )
+        for token, label in zip(placed, labels, strict=True):
+            entry = entries.get(token)
+            entries[token] = f"'{token}':{label}" if entry is None else f"{entry},{label}"
+        for token in tokens[len(placed) :]:
+            if token not in entries:
+                entries[token] = f"'{token}':{MAX_POSITION}{weight}"
+        pos = end
+    if pos > MAX_POSITIONS:  # (only then can a lexeme have more)
+        for token, entry in entries.items():
+            if entry.count(",") >= MAX_POSITIONS:
+                start = len(token) + 3
+                entries[token] = entry[:start] + ",".join(entry[start:].split(",")[:MAX_POSITIONS])
+    if _needs_escapes(entries):
+        for token, entry in entries.items():  # (each was quoted as lexeme_quote quotes one without)
+            entries[token] = lexeme_quote(token) + entry[len(token) + 2 :]
+    return " ".join(entries.values()), entries
 
 
 def lexemes_literal(lexemes: Iterable[str]) -> str:
@@ -143,7 +184,7 @@ def _needs_escapes(lexemes: Iterable[str]) -> bool:
 
 def text_array(values: Sequence[str]) -> str:
     """A `text[]` literal of these values (bound as one text and cast: the driver adapts a list element by element,
-    several times slower)."""
+    several times slower; a batch's new words are 20,000 elements)."""
     joined = "".join(values)
     if '"' in joined or "\\" in joined:
         return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
@@ -156,13 +197,15 @@ def lexeme_quote(form: str) -> str:
 
 
 def pack_body(body: str) -> bytes:
-    """The body kept for snippets, zlib-compressed (a third smaller than PostgreSQL's own compression)."""
-    return zlib.compress(body.encode(), 6)
+    """The body kept for snippets, zlib-compressed (a third smaller than PostgreSQL's own compression) at its
+    fastest level, as FTS5's: a fifth less time than level 6, 3 % larger (a code file's ~370 bytes, 10 more)."""
+    return zlib.compress(body.encode(), 1)
 
 
 # The body of a document whose text is read from its own row (`ExternalBody`): an empty one, so that an instance of
-# the version before reads it without failing (it shows no snippet)
-EXTERNAL = pack_body("")
+# the version before reads it without failing (it shows no snippet); as bodies were packed at level 6, which the rows
+# written then hold (the same bytes as always: a body equal to it is the sign)
+EXTERNAL = zlib.compress(b"", 6)
 _EXTERNAL_SQL = f"decode('{EXTERNAL.hex()}', 'hex')"
 
 
@@ -181,11 +224,8 @@ def document_row(doc: Document, external: Container[str] = ()) -> Params:
     """The `search_documents` row of one document (its analysis done here, in Python); no summary and body for a
     type in `external` (read from the document's own row)."""
     body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
-    head = " ".join((a_title, a_summary, a_meta))
-    known = set(head.split())
+    weighted, known = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C")])
     rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
-    weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C")])
-    terms = known.union(rest)  # (write sorts the ones it counts)
     facets = doc.facet_values()
     outside = doc.type in external
     return {
@@ -195,7 +235,7 @@ def document_row(doc: Document, external: Container[str] = ()) -> Params:
         "body": EXTERNAL if outside else pack_body(body),
         "boost": float(doc.boost),
         "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest)))),
-        "terms": terms,  # (not stored: `tsv` holds them; counted into `search_terms`)
+        "terms": [*known, *rest],  # each once (not stored: `tsv` holds them; counted into `search_terms`)
         "facets": [f"{name}:{value}" for name, values in facets.items() for value in values],
         "facet_keys": sorted({f"{name}:{_facet_key(value)}" for name, values in facets.items() for value in values}),
     }
@@ -336,7 +376,7 @@ class _Sql:
                 df integer NOT NULL
             )""",
             f'CREATE INDEX IF NOT EXISTS search_terms_trgm ON {self.terms} USING gin (term "{ext}".gin_trgm_ops) '
-            f"{NO_PENDING}",
+            f"{_pending('search_terms_trgm')}",
             f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
         ]
 
@@ -406,20 +446,37 @@ class _Sql:
         return [
             (text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))"), {"k": self.rebuild_lock}),
             (
-                text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k"),
-                {"keys": sorted({f"{self.lock_key}:{k}" for k in keys})},
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                    "FROM unnest(CAST(CAST(:keys AS text) AS text[])) AS k"
+                ),
+                {"keys": text_array(sorted({f"{self.lock_key}:{k}" for k in keys}))},
             ),
         ]
 
     def insert_documents(self, rows: list[Params], table: str | None = None) -> Statement:
+        """One statement for all the rows, each column bound as one array literal and unnested: as an `executemany`
+        the driver bound each row value by value and the server ran the statement once per row. Bodies travel as
+        base64 text (an array literal of bytes would escape every byte)."""
+        plain = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv")
+        columns = {name: [row[name] for row in rows] for name in plain}
+        columns["body"] = [binascii.b2a_base64(row["body"], newline=False).decode() for row in rows]
+        columns["facets"] = [text_array(row["facets"]) for row in rows]
+        columns["facet_keys"] = [text_array(row["facet_keys"]) for row in rows]
         return (
             text(
-                f"INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv, "
-                "facets, facet_keys) VALUES (:key, :type, :id, :title, :url, :summary, :body, :visibility, "
-                "CAST(:boost AS real), CAST(:tsv AS tsvector), CAST(CAST(:facets AS text) AS text[]), "
-                "CAST(CAST(:facet_keys AS text) AS text[]))"
+                f"""INSERT INTO {table or self.docs} (key, type, id, title, url, summary, body, visibility, boost, tsv,
+                                                      facets, facet_keys)
+                SELECT key, type, id, title, url, summary, decode(body, 'base64'), visibility, boost,
+                       CAST(tsv AS tsvector), CAST(facets AS text[]), CAST(facet_keys AS text[])
+                FROM unnest({", ".join(f"CAST(CAST(:{name} AS text) AS text[])" for name in columns)},
+                            CAST(CAST(:boost AS text) AS real[]))
+                     AS u({", ".join(columns)}, boost)"""
             ),
-            [{**row, "facets": text_array(row["facets"]), "facet_keys": text_array(row["facet_keys"])} for row in rows],
+            {
+                **{name: text_array(values) for name, values in columns.items()},
+                "boost": "{" + ",".join([repr(row["boost"]) for row in rows]) + "}",
+            },
         )
 
     def write(self, upserts: Sequence[Document], deletes: Sequence[tuple[str, str]]) -> list[Statement]:
@@ -439,21 +496,26 @@ class _Sql:
             (
                 text(
                     f"""WITH gone AS (
-                        DELETE FROM {self.docs} WHERE key = ANY(CAST(:keys AS text[]))
+                        DELETE FROM {self.docs} WHERE key = ANY(CAST(CAST(:keys AS text) AS text[]))
                         RETURNING tsvector_to_array(tsv) AS terms
                     ),
                     delta AS (
                         SELECT term, sum(n)::integer AS n FROM (
                             SELECT unnest(terms) AS term, -1 AS n FROM gone
                             UNION ALL
-                            SELECT * FROM unnest(CAST(:add_terms AS text[]), CAST(:add_counts AS integer[]))
+                            SELECT * FROM unnest(CAST(CAST(:add_terms AS text) AS text[]),
+                                                 CAST(CAST(:add_counts AS text) AS integer[]))
                         ) AS d GROUP BY term
                     )
                     INSERT INTO {self.terms} AS t (term, df)
                     SELECT term, n FROM delta WHERE n <> 0 ORDER BY term COLLATE "C"
                     ON CONFLICT (term) DO UPDATE SET df = t.df + EXCLUDED.df"""
                 ),
-                {"keys": keys, "add_terms": add_terms, "add_counts": [added[t] for t in add_terms]},
+                {
+                    "keys": text_array(keys),
+                    "add_terms": text_array(add_terms),
+                    "add_counts": "{" + ",".join([str(added[t]) for t in add_terms]) + "}",
+                },
             ),
         ]
         if rows:
@@ -462,23 +524,29 @@ class _Sql:
         return statements
 
     def recount_terms(self) -> list[Statement]:
-        """The whole vocabulary counted again from the documents (at the end of a rebuild)."""
+        """The whole vocabulary counted again from the documents (at the end of a rebuild). The words are entered
+        in order, which fills the primary key's pages (in a hash's order each page was split half empty: the key was
+        40 % larger); the trigram index's pending entries are merged in (no search after a rebuild reads them).
+        Not emptied with TRUNCATE: a search that has read the vocabulary and waits for the documents would wait
+        for the rebuild, which would wait for it."""
         return [
             (text(f"DELETE FROM {self.terms}"), {}),
             (
                 text(
                     f"INSERT INTO {self.terms} (term, df) SELECT term, count(*) FROM {self.docs}, "
-                    "unnest(tsvector_to_array(tsv)) AS term GROUP BY term"
+                    'unnest(tsvector_to_array(tsv)) AS term GROUP BY term ORDER BY term COLLATE "C"'
                 ),
                 {},
+            ),
+            (
+                text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"),
+                {"i": f'"{self.schema}".search_terms_trgm'},
             ),
         ]
 
 
 def _run(conn: Connection, statements: Iterable[Statement]) -> None:
     for statement, params in statements:
-        if isinstance(params, list) and not params:
-            continue
         conn.execute(statement, params)
 
 
@@ -521,18 +589,23 @@ class PostgresBackend(SearchBackend):
                 self.ext_schema = str(ext).strip('"')
                 for ddl in self.sql.ensure(self.ext_schema):
                     conn.execute(text(ddl))
-                pending = conn.execute(  # made before NO_PENDING: switched, their pending lists merged in
-                    text(
-                        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-                        "WHERE n.nspname = :schema AND c.relname = ANY(CAST(:names AS text[])) "
-                        "AND NOT coalesce(c.reloptions @> ARRAY['fastupdate=off'], false)"
-                    ),
-                    {"schema": self.sql.schema, "names": list(GIN_INDEXES)},
-                ).scalars()
-                for index in list(pending):
-                    name = f'"{self.sql.schema}"."{index}"'
-                    conn.execute(text(f"ALTER INDEX {name} SET (fastupdate = off)"))
-                    conn.execute(text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": name})
+                options: dict[str, list[str]] = dict(
+                    conn.execute(
+                        text(
+                            "SELECT c.relname, coalesce(c.reloptions, '{}') FROM pg_class AS c "
+                            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = :schema AND c.relname = ANY(CAST(:names AS text[]))"
+                        ),
+                        {"schema": self.sql.schema, "names": list(GIN_INDEXES)},
+                    ).all()
+                )
+                for index, found in options.items():
+                    # made by an earlier version (without a pending list, or with the default one): given this
+                    # one's, and what waits in the list merged in (a longer list would stay until the next write)
+                    if sorted(found) != _gin_options(index):
+                        name = f'"{self.sql.schema}"."{index}"'
+                        conn.execute(text(f"ALTER INDEX {name} SET ({', '.join(_gin_options(index))})"))
+                        conn.execute(text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": name})
             self.schema_ready = True
         except DBAPIError as exc:
             raise SearchError(f"PostgreSQL search schema {self.sql.schema!r}: {exc.orig}") from exc

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from search.analysis import QueryTerm
 from search.backends import open_backend, postgres
 from search.backends.fts5 import Fts5Backend
-from search.backends.postgres import BATCH, PostgresBackend, lexeme_quote, term_query, tsvector_literal
+from search.backends.postgres import BATCH, PENDING_LISTS, PostgresBackend, lexeme_quote, term_query, tsvector_literal
 from search.documents import Document, ExternalBody, SearchQuery, Viewer
 from search.fields import indexed_fields
 from tests.search.backends.test_base import DOCS, many_robots, proc
@@ -371,9 +371,48 @@ def test_vector_literals_quote_every_lexeme_as_lexeme_quote_does(lexemes: list[s
         for pos, token in enumerate(text.split(), 1):
             positions.setdefault(token, []).append(f"{pos}B")
         expected = " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
-        assert tsvector_literal([(text, "B")]) == (expected, sorted(positions))
+        literal, found = tsvector_literal([(text, "B")])
+        assert (literal, list(found)) == (expected, list(positions))
     else:
         assert postgres.lexemes_literal(lexemes) == " ".join(lexeme_quote(lexeme) for lexeme in lexemes)
+
+
+def plain_vector_literal(fields: list[tuple[str, str]]) -> str:
+    """A `tsvector` literal made the straightforward way: one position at a time, each lexeme quoted alone."""
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for analysed, weight in fields:
+        for token in analysed.split():
+            pos += 1
+            kept = positions.setdefault(token, [])
+            if pos <= postgres.MAX_POSITION and len(kept) < postgres.MAX_POSITIONS:
+                kept.append(f"{pos}{weight}")
+            elif not kept:
+                kept.append(f"{postgres.MAX_POSITION}{weight}")
+    return " ".join(f"{lexeme_quote(lexeme)}:{','.join(ps)}" for lexeme, ps in positions.items())
+
+
+@example([("a " * 40, "A"), ("a b " * 30, "C")])
+@example([("a,b " * 12 + "x " * 30, "B"), ("y a,b", "C")])
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["a", "b", "a'b", "c\\d", "a,b", "æ:1"]), max_size=40).map(" ".join),
+            st.sampled_from("ABCD"),
+        ),
+        max_size=4,
+    )
+)
+def test_vector_literals_are_those_made_position_by_position(fields: list[tuple[str, str]]) -> None:
+    """The literal is written lexeme entry by lexeme entry, from position labels made once: it is the one made
+    one position at a time, also past the limits (made small here) on positions and on positions per lexeme."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postgres, "MAX_POSITION", 50)
+        patch.setattr(postgres, "MAX_POSITIONS", 10)
+        patch.setattr(postgres, "LABELS", 20)
+        literal, lexemes = tsvector_literal(fields)
+        assert literal == plain_vector_literal(fields)
+    assert list(lexemes) == list(dict.fromkeys(" ".join(text for text, _ in fields).split()))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -388,6 +427,51 @@ def test_any_list_of_text_survives_the_array_literal(make_postgres: MakePostgres
             text("SELECT CAST(CAST(:a AS text) AS text[])"), {"a": postgres.text_array(values)}
         ).scalar_one()
     assert found == values
+
+
+def test_a_batch_of_rows_is_stored_as_written(make_postgres: MakePostgres) -> None:
+    """The rows of a write go as one array literal per column (bodies as base64): whatever a title, summary,
+    facet or body holds, the stored row is the one `document_row` made, in a write and in a rebuild."""
+    backend = make_postgres()
+    awkward = "a\"b \\c {d},e NULL 'f' æ"
+    docs = [
+        Document(
+            type=t,
+            id=f"{t}-{i}{awkward}",
+            title=f"Titel {i} {awkward}",
+            url=f"/x/{i}?q={awkward}",
+            summary=f"Resumé {awkward}" if i else "",
+            body=f"Brødtekst {i} {awkward}" * (i + 1),
+            visibility="network" if i else "municipality:253",
+            facets={"domain": [f"økonomi{awkward}", "it"], "municipality": ["253"]} if i else {},
+            boost=0.7 + i,
+        )
+        for t in ("process", "code")
+        for i in range(3)
+    ]
+    columns = "key, type, id, title, url, summary, body, visibility, boost, tsv::text, facets, facet_keys"
+
+    def stored() -> list[tuple[Any, ...]]:
+        with backend.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(f"SELECT {columns} FROM {backend.sql.docs} ORDER BY key"))]
+
+    def expected() -> list[tuple[Any, ...]]:
+        with backend.engine.connect() as conn:
+            rows = []
+            for doc in sorted(docs, key=lambda d: d.key):
+                row = postgres.document_row(doc)
+                vector = conn.execute(text("SELECT CAST(CAST(:v AS tsvector) AS text)"), {"v": row["tsv"]}).scalar()
+                rows.append(
+                    (*(row[c] for c in ("key", "type", "id", "title", "url", "summary", "body", "visibility")),)
+                    + (pytest.approx(row["boost"]), vector, row["facets"], row["facet_keys"])
+                )
+            return rows
+
+    backend.upsert(docs)
+    assert stored() == expected()
+    assert [postgres.unpack_body(r[6]) for r in stored()] == [d.body for d in sorted(docs, key=lambda d: d.key)]
+    backend.rebuild(docs)
+    assert stored() == expected()
 
 
 def test_term_query_mirrors_fts5_groups() -> None:
@@ -460,12 +544,14 @@ def test_many_matches_rank_every_word_first_and_page_stably(make_postgres: MakeP
     assert backend.search(SearchQuery(text="", viewer=ADMIN)).total_approximate
 
 
-def test_gin_indexes_take_writes_straight_in(make_postgres: MakePostgres) -> None:
-    """With GIN's default `fastupdate` new entries wait in a pending list that every search reads from start to
-    end (a rebuild left all of them there); the indexes are made without one, and an index made before that is
-    switched (its pending entries merged in) when a backend starts on the schema."""
+def test_gin_indexes_keep_a_small_pending_list(make_postgres: MakePostgres) -> None:
+    """New GIN entries wait in a pending list that every search reads from start to end: each index is made with a
+    small bound on it (not PostgreSQL's 4 MB), the bound holds through a write larger than it, and an index made
+    by an earlier version (without a list, or with the default one) is given it, its waiting entries merged in,
+    when a backend starts on the schema."""
     backend = make_postgres()
     schema = backend.sql.schema
+    wanted = {name: sorted(["fastupdate=on", f"gin_pending_list_limit={kb}"]) for name, kb in PENDING_LISTS.items()}
 
     def options() -> dict[str, list[str]]:
         with backend.engine.connect() as conn:
@@ -477,19 +563,50 @@ def test_gin_indexes_take_writes_straight_in(make_postgres: MakePostgres) -> Non
                 ),
                 {"s": schema},
             ).all()
-        return {name: list(opts) for name, opts in rows}
+        return {name: sorted(opts) for name, opts in rows}
 
-    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
+    def merged_kb() -> dict[str, int]:
+        """The pending list's size of each index, in kB, merging it into the index (its pages, each 8 kB)."""
+        with backend.engine.begin() as conn:
+            return {
+                name: 8
+                * conn.execute(
+                    text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": f'"{schema}"."{name}"'}
+                ).scalar_one()
+                for name in PENDING_LISTS
+            }
+
+    assert options() == wanted
     backend.rebuild(many_robots())  # makes its indexes anew
-    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
-    with backend.engine.begin() as conn:  # as an older version made it
-        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv SET (fastupdate = on)'))
-    assert options()["search_documents_tsv"] == ["fastupdate=on"]
+    assert options() == wanted
+    assert merged_kb() == dict.fromkeys(PENDING_LISTS, 0)
+
+    def write(prefix: str) -> None:  # 2,400 new words: ~400 kB of trigram entries, more than any bound
+        titles = [" ".join(f"{prefix}{i}x{j}" for j in range(4)) for i in range(600)]
+        backend.upsert(dataclasses.replace(DOCS[0], id=f"{prefix}{i}", title=t) for i, t in enumerate(titles))
+        assert backend.search(SearchQuery(text=f"{prefix}599x3", viewer=ADMIN)).total == 1  # pending or merged
+
+    write("ord")
+    after = merged_kb()
+    assert all(after[name] <= kb + 8 for name, kb in PENDING_LISTS.items()), after  # (a page over, at most)
+    assert after["search_terms_trgm"] > 0  # the new words' entries went through the list
+    with backend.engine.begin() as conn:  # as earlier versions made them
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv RESET (gin_pending_list_limit)'))
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_tsv SET (fastupdate = off)'))
+        conn.execute(text(f'ALTER INDEX "{schema}".search_terms_trgm RESET (gin_pending_list_limit)'))
+        conn.execute(text(f'ALTER INDEX "{schema}".search_documents_title RESET (fastupdate, gin_pending_list_limit)'))
+    write("mere")  # into PostgreSQL's default list of 4 MB: left there
+    assert options()["search_documents_tsv"] == ["fastupdate=off"]
+    assert options()["search_documents_title"] == []
     again = make_postgres(schema)
-    assert options() == {name: ["fastupdate=off"] for name in postgres.GIN_INDEXES}
+    assert options() == wanted
+    merged = merged_kb()
+    switched = ["search_documents_tsv", "search_documents_title", "search_terms_trgm"]
+    assert {name: merged[name] for name in switched} == dict.fromkeys(switched, 0)  # merged in on start
     assert {h.id for h in again.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits} == {
         h.id for h in backend.search(SearchQuery(text="sjældenord", viewer=ADMIN)).hits
     }
+    assert again.search(SearchQuery(text="mere599x3", viewer=ADMIN)).total == 1
 
 
 def test_more_matches_than_counted_are_estimated_from_the_words_document_counts(
