@@ -375,11 +375,11 @@ def parse_query(text: str) -> AnalyzedQuery:
     prose: list[str] = []
     for chunk in text[:2000].split()[: MAX_QUERY_WORDS * 2]:
         stripped = chunk.strip("\"'()[]{}.,;:!?*")
-        if looks_like_identifier(stripped):
+        forms = code_forms(stripped) if looks_like_identifier(stripped) else ()
+        if forms:  # an identifier (one whose every letter folds to nothing is searched as prose)
             if prose:
                 terms.extend(_prose_terms(" ".join(prose)))
                 prose = []
-            forms = code_forms(stripped)
             term = QueryTerm(text=stripped, exact=[forms[0]], prefixes=[forms[0]])
             words_of = [stem(p) for p in code_parts(stripped) if p not in stopwords()]
             if len(words_of) > 1:

@@ -83,7 +83,7 @@ def code_forms_plainly(identifier: str) -> tuple[str, ...]:
         for form in (fold(p), stem(p)):
             if form and form not in forms:
                 forms.append(form)
-    return tuple(forms)
+    return tuple(form for form in forms if form)  # (the whole folds to nothing when every letter does: `ͺ_ﹰ`)
 
 
 def _run_forms(run: str) -> tuple[str, ...]:
@@ -117,7 +117,7 @@ def word_runs(text: str) -> list[str]:
 def analyze_code(text: str) -> str:
     """The index forms of a text's identifiers: its runs of word characters, each looked up in a shared cache (so a
     distinct identifier is analysed once), numbers dropped."""
-    return " ".join([f for f in map(_forms.__getitem__, word_runs(text[:MAX_INDEXED])) if f is not None])
+    return " ".join(filter(None, map(_forms.__getitem__, word_runs(text[:MAX_INDEXED]))))  # (no form is empty)
 
 
 def analyze_code_plainly(text: str) -> str:

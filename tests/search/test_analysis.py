@@ -198,3 +198,11 @@ def test_the_context_adds_its_rarest_known_words_not_in_the_query_already() -> N
 def test_a_repeated_context_word_is_added_once() -> None:
     context = parse_query("tolkeservice Tolkeservice").terms
     assert distinctive([], context, [2, 2]) == [0]
+
+
+def test_an_identifier_whose_letters_fold_to_nothing_is_no_empty_prefix() -> None:
+    """`ͺ_ﹰ` looks like an identifier, but every letter of it folds to nothing: searched as prose, never as a code
+    term whose prefix (empty) would start every word of the index."""
+    terms = parse_query("ͺ_ﹰ hent_sag").terms
+    assert all(prefix for term in terms for prefix in term.prefixes)
+    assert [t.exact for t in terms if t.text == "hent_sag"] == [["hentsag"]]
