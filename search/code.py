@@ -34,11 +34,11 @@ def looks_like_identifier(token: str) -> bool:
 def parts(identifier: str) -> list[str]:
     out: list[str] = []
     for chunk in identifier.split("_"):
-        if chunk.isascii() and chunk.isalpha() and chunk.islower():  # snake_case's parts: one part each
-            out.append(chunk)
+        if chunk.isascii() and (chunk.isdigit() or chunk.isalpha() and chunk.islower()):
+            out.append(chunk)  # snake_case's parts, and numbers: one part each, as the camelCase pattern finds them
         else:
             out.extend(m.group().casefold() for m in _CAMEL.finditer(chunk))
-    return [p for p in out if p]
+    return out  # (no part is empty: the pattern matches one character or more)
 
 
 # letter pairs that `fold` reduces: an identifier without them (and ASCII) is its own folded form, as is each part

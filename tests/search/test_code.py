@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search import code
-from search.code import IDENTIFIER, analyze_code, code_forms, code_forms_plainly, definitions, word_runs
+from search.code import IDENTIFIER, analyze_code, code_forms, code_forms_plainly, definitions, parts, word_runs
 from tests.search.conftest import racing_a_bounded_cache
 
 
@@ -149,6 +149,22 @@ IDENTIFIERS = [
     "__dunder__",
     "ǅemal_ǅ",
 ]
+
+
+def parts_plainly(identifier: str) -> list[str]:
+    """An identifier's parts as the camelCase pattern finds them in each chunk between underscores, case-folded."""
+    return [m.group().casefold() for chunk in identifier.split("_") for m in code._CAMEL.finditer(chunk)]
+
+
+@given(st.from_regex(IDENTIFIER, fullmatch=True) | st.from_regex(r"[a-z0-9_]{1,30}", fullmatch=True))
+@settings(max_examples=500)
+def test_an_identifiers_parts_are_those_of_the_camel_case_pattern(identifier: str) -> None:
+    assert parts(identifier) == parts_plainly(identifier)
+
+
+@pytest.mark.parametrize("identifier", [*IDENTIFIERS, "sag_2024_id", "x_007", "²_³", "ab_Cd_EF_gh1"])
+def test_listed_identifiers_parts_are_those_of_the_camel_case_pattern(identifier: str) -> None:
+    assert parts(identifier) == parts_plainly(identifier)
 
 
 def _forms_both_ways(identifier: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
