@@ -182,6 +182,18 @@ def sizes_pg(url: str) -> tuple[int, int]:
     return index, sum(size for name, size in rows if not name.startswith("search_"))
 
 
+def upserted(name: str, backend: Any, files: list[Any]) -> dict[str, float]:
+    """Write `files` through `upsert` in batches of 500, as the queue drainer does: `<name>_files_per_cpu_s` (of
+    this process) and `<name>_files_per_s` (by the clock)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    for start in range(0, len(files), 500):
+        backend.upsert(files[start : start + 500])
+    return {
+        f"{name}_files_per_cpu_s": len(files) / (time.process_time() - cpu),
+        f"{name}_files_per_s": len(files) / (time.perf_counter() - wall),
+    }
+
+
 def child(engine_name: str, n: int, code: int, pg_url: str, code_repo: str = "") -> dict[str, Any]:
     import random
 
@@ -278,20 +290,12 @@ def child(engine_name: str, n: int, code: int, pg_url: str, code_repo: str = "")
             out["code_read_files_per_s"] = len(texts) / (time.perf_counter() - wall)
             bot = Bot(slug=slug, name="Robot", owner_municipality="253", facts={})
             files = [code_document(bot, path, text) for path, text in texts.items()]
-            cpu, wall = time.process_time(), time.perf_counter()
-            for start in range(0, len(files), 500):
-                backend.upsert(files[start : start + 500])
-            out["code_upsert_files_per_cpu_s"] = len(files) / (time.process_time() - cpu)
-            out["code_upsert_files_per_s"] = len(files) / (time.perf_counter() - wall)
+            out.update(upserted("code_upsert", backend, files))
             # another bot's as many files, new to the index (and their functions' names new to the analysis)
             other = Bot(slug="robot2", name="Robot 2", owner_municipality="101", facts={})
             rng = random.Random(2)
             files = [code_document(other, f"pakke/modul_{i}.py", source_file(rng, i)) for i in range(len(files))]
-            cpu, wall = time.process_time(), time.perf_counter()
-            for start in range(0, len(files), 500):
-                backend.upsert(files[start : start + 500])
-            out["code_insert_files_per_cpu_s"] = len(files) / (time.process_time() - cpu)
-            out["code_insert_files_per_s"] = len(files) / (time.perf_counter() - wall)
+            out.update(upserted("code_insert", backend, files))
         backend.close()
         return out
     finally:
@@ -333,10 +337,14 @@ ROWS = {  # key: (what, format)
 }
 CODE_ROWS = {  # with --code
     "code_read_files_per_s": ("code files read from the mirror, files/s", "{:,.0f}"),
-    "code_upsert_files_per_cpu_s": ("code files analysed + upserted, files per CPU second", "{:,.0f}"),
-    "code_upsert_files_per_s": ("code files analysed + upserted, files/s by the clock", "{:,.0f}"),
-    "code_insert_files_per_cpu_s": ("another bot's new code files, files per CPU second", "{:,.0f}"),
-    "code_insert_files_per_s": ("another bot's new code files, files/s by the clock", "{:,.0f}"),
+    **{
+        f"{key}_files_per_{unit}": (f"{what}, {per}", "{:,.0f}")
+        for key, what in (
+            ("code_upsert", "code files analysed + upserted"),
+            ("code_insert", "another bot's new code files"),
+        )
+        for unit, per in (("cpu_s", "files per CPU second"), ("s", "files/s by the clock"))
+    },
     "mirror_mb": ("code mirrors indexed (MB)", "{:,.1f}"),
     "index_over_sources": ("index / (database + mirrors)", "{:.2f}x"),
 }
