@@ -80,13 +80,14 @@ PENDING_LISTS = {
 GIN_INDEXES = tuple(PENDING_LISTS)
 
 
-def _pending(index: str) -> str:
-    return f"WITH (fastupdate = on, gin_pending_list_limit = {PENDING_LISTS[index]})"
-
-
 def _gin_options(index: str) -> list[str]:
     """The options of a GIN index as `pg_class.reloptions` lists them (sorted)."""
     return ["fastupdate=on", f"gin_pending_list_limit={PENDING_LISTS[index]}"]
+
+
+def _pending(index: str) -> str:
+    """The options of a GIN index as `CREATE INDEX … WITH` sets them."""
+    return f"WITH ({', '.join(_gin_options(index))})"
 
 
 # the indexes of `search_documents` (`search_documents_<name>`) beside its primary key
