@@ -12,8 +12,9 @@ For each engine (and with `--before DIR` for an older checkout too, e.g. /work/b
    rows and the bot's files, the backend analyses and writes them), in the fresh process: documents/s by the
    clock and per CPU second of the process (PostgreSQL's own work is not in that), peak RSS of the process;
    what a run pays once (importing the rebuild's modules, loading the analysis's lexicon) is measured apart;
-3. `backend`: the N processes as documents (made beforehand) rebuilt into the backend again: analysis and
-   writing alone, per CPU second;
+3. `backend`: the N processes as documents (made beforehand) rebuilt into an index of their own (FTS5: another
+   folder; PostgreSQL: another schema, so that the code files of step 4 still replace indexed ones): analysis
+   and writing alone, per CPU second;
 4. the code files: read from the mirror (files/s by the clock: one `git cat-file` stream), then analysed and
    written through `upsert` in batches, as the queue drainer does, replacing the same files indexed by the
    reindex (files/s per CPU second and by the clock: PostgreSQL's own work is in the latter); then as many files
@@ -265,13 +266,18 @@ def child(engine_name: str, n: int, code: int, pg_url: str, code_repo: str = "")
 
         docs = list(processes(n))
         cpu = time.process_time()
+        # into an index of its own: the code files below replace those the reindex wrote
         if engine_name == "fts5":
             from search.backends.fts5 import Fts5Backend
 
             Fts5Backend(work / "search2").rebuild(docs)
         else:
-            backend.rebuild(docs)
+            external = getattr(backend.sql, "external", None)  # (as the backend of the reindex above)
+            other_schema = type(backend)(url, schema="bench_backend", **({"external": external} if external else {}))
+            other_schema.rebuild(docs)
+            other_schema.close()
         out["backend_per_cpu_s"] = n / (time.process_time() - cpu)
+        del docs  # (the drainer below holds no such list: its objects would only slow the garbage collector)
 
         if config is not None:
             mirror = config.mirror(slug)
