@@ -78,6 +78,12 @@ PENDING_LISTS = {
     "search_terms_trgm": 64,
 }
 GIN_INDEXES = tuple(PENDING_LISTS)
+# Room left in each page of `search_terms` for a changed count's new row version, which then is a HOT update (in
+# the same page, no new index entries): a write that adds new code files changes the counts of some thousands of
+# known words, and each update that is not HOT enters the word's trigrams into the trigram index again (about 10
+# entries). No index may name `df` either (a column an index names makes every update of it not HOT): the words
+# whose count fell to 0 are found through `search_terms_emptied`, not through a partial index on `df`.
+TERMS_FILLFACTOR = 70
 
 
 def _gin_options(index: str) -> list[str]:
@@ -335,6 +341,7 @@ class _Sql:
         s = f'"{schema}"'
         self.docs = f"{s}.search_documents"
         self.terms = f"{s}.search_terms"
+        self.emptied = f"{s}.search_terms_emptied"
         self.lock_key = f"rpabank-search:{schema}"
 
     def ensure(self, ext: str) -> list[str]:
@@ -375,10 +382,13 @@ class _Sql:
             f"""CREATE TABLE IF NOT EXISTS {self.terms} (
                 term text COLLATE "C" PRIMARY KEY,
                 df integer NOT NULL
-            )""",
+            ) WITH (fillfactor = {TERMS_FILLFACTOR})""",
             f'CREATE INDEX IF NOT EXISTS search_terms_trgm ON {self.terms} USING gin (term "{ext}".gin_trgm_ops) '
             f"{_pending('search_terms_trgm')}",
-            f"CREATE INDEX IF NOT EXISTS search_terms_unused ON {self.terms} (term) WHERE df <= 0",
+            # an earlier version found the words whose count fell to 0 by this index, which made no update HOT
+            f"DROP INDEX IF EXISTS {s}.search_terms_unused",
+            # a write's words whose count went down, while it runs (emptied before it commits: see `write`)
+            f'CREATE TABLE IF NOT EXISTS {self.emptied} (term text COLLATE "C" PRIMARY KEY)',
         ]
 
     def convert(self) -> str:
@@ -484,7 +494,10 @@ class _Sql:
         """The statements that replace `upserts` and remove `deletes`, keeping document frequencies exact.
 
         The old rows are deleted and their terms counted down in the same statement that counts the new
-        terms up (one upsert over the sorted terms, so concurrent writers lock term rows in one order).
+        terms up (one upsert over the sorted terms, so concurrent writers lock term rows in one order). The words
+        whose count went down are noted in `search_terms_emptied` by that statement; the last one removes those of
+        them whose count is 0 and empties the note (no other writer sees it: its rows never outlive the
+        transaction, and a writer reaches a word's note only holding the lock on the word's row, after the upsert).
         """
         rows = [document_row(doc, self.external) for doc in upserts]
         keys = list(dict.fromkeys([r["key"] for r in rows] + [f"{t}:{i}" for t, i in deletes]))
@@ -507,6 +520,10 @@ class _Sql:
                             SELECT * FROM unnest(CAST(CAST(:add_terms AS text) AS text[]),
                                                  CAST(CAST(:add_counts AS text) AS integer[]))
                         ) AS d GROUP BY term
+                    ),
+                    emptied AS (
+                        INSERT INTO {self.emptied} (term)
+                        SELECT term FROM delta WHERE n < 0 ORDER BY term COLLATE "C" ON CONFLICT DO NOTHING
                     )
                     INSERT INTO {self.terms} AS t (term, df)
                     SELECT term, n FROM delta WHERE n <> 0 ORDER BY term COLLATE "C"
@@ -521,7 +538,15 @@ class _Sql:
         ]
         if rows:
             statements.append(self.insert_documents(rows))
-        statements.append((text(f"DELETE FROM {self.terms} WHERE df <= 0"), {}))
+        statements.append(
+            (
+                text(
+                    f"""WITH emptied AS (DELETE FROM {self.emptied} RETURNING term)
+                    DELETE FROM {self.terms} AS t USING emptied AS e WHERE t.term = e.term AND t.df <= 0"""
+                ),
+                {},
+            )
+        )
         return statements
 
     def recount_terms(self) -> list[Statement]:
@@ -597,9 +622,12 @@ class PostgresBackend(SearchBackend):
                             "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
                             "WHERE n.nspname = :schema AND c.relname = ANY(CAST(:names AS text[]))"
                         ),
-                        {"schema": self.sql.schema, "names": list(GIN_INDEXES)},
+                        {"schema": self.sql.schema, "names": [*GIN_INDEXES, "search_terms"]},
                     ).all()
                 )
+                if options.pop("search_terms") != [f"fillfactor={TERMS_FILLFACTOR}"]:  # made by an earlier version
+                    # (the pages written from now on keep the room; a rebuild writes the whole vocabulary anew)
+                    conn.execute(text(f"ALTER TABLE {self.sql.terms} SET (fillfactor = {TERMS_FILLFACTOR})"))
                 for index, found in options.items():
                     # made by an earlier version (without a pending list, or with the default one): given this
                     # one's, and what waits in the list merged in (a longer list would stay until the next write)

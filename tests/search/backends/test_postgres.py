@@ -140,6 +140,66 @@ def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
     assert "videotolkning" in kept and "udrejseregistrering" not in kept
 
 
+def test_the_vocabularys_counts_change_in_place(make_postgres: MakePostgres) -> None:
+    """A write changes the counts of the known words its documents hold (a new bot's files share most of their
+    words with the others): each changed count is a HOT update, its new version in the same page and no new entry in
+    the primary key or the trigram index. That takes room in the pages and no index naming `df`; a vocabulary made by
+    an earlier version (full pages, a partial index on `df` to find the words no document holds any more) is given
+    both when a backend starts on it, its pages when the index is rebuilt. The words a write leaves without
+    documents are removed all the same, and the note of them is empty after each write."""
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    schema, terms = backend.sql.schema, backend.sql.terms
+    written = 0
+
+    def updates(b: PostgresBackend) -> tuple[int, int]:
+        """(counts changed, of them in place) by a write of two new documents of known words, in its transaction."""
+        nonlocal written
+        written += 1
+        docs = [proc(f"ny{written}{i}", "Betaling af tolkeregninger", "Udrejse og attester") for i in range(2)]
+        counters = text(  # (this session's, not yet reported to the statistics: earlier transactions' too)
+            "SELECT pg_stat_get_xact_tuples_updated(CAST(:t AS regclass)), "
+            "pg_stat_get_xact_tuples_hot_updated(CAST(:t AS regclass))"
+        )
+        with b.engine.begin() as conn:
+            before = conn.execute(counters, {"t": terms}).one()
+            for statement, params in b.sql.write(docs, []):
+                conn.execute(statement, params)
+            after = conn.execute(counters, {"t": terms}).one()
+        return after[0] - before[0], after[1] - before[1]
+
+    def layout() -> tuple[list[str], list[str]]:
+        with backend.engine.connect() as conn:
+            options = conn.execute(
+                text("SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": terms}
+            ).scalar_one()
+            indexes = conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE schemaname = :s AND tablename = 'search_terms'"),
+                {"s": schema},
+            ).scalars()
+            return list(options), [i for i in indexes if "df" in i]
+
+    assert layout() == ([f"fillfactor={postgres.TERMS_FILLFACTOR}"], [])
+    changed, in_place = updates(backend)
+    assert changed > 5 and in_place == changed
+    with backend.engine.begin() as conn:  # as an earlier version made it
+        conn.execute(text(f"ALTER TABLE {terms} RESET (fillfactor)"))
+        conn.execute(text(f"CREATE INDEX search_terms_unused ON {terms} (term) WHERE df <= 0"))
+    changed, in_place = updates(backend)
+    assert changed > 5 and in_place == 0  # every count's new version entered in every index
+    again = make_postgres(schema)
+    assert layout() == ([f"fillfactor={postgres.TERMS_FILLFACTOR}"], [])
+    again.rebuild(DOCS)  # the vocabulary written anew, with room in its pages
+    changed, in_place = updates(again)
+    assert changed > 5 and in_place == changed
+    again.delete([("process", "udrejse")])
+    again.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    with again.engine.connect() as conn:
+        kept = set(conn.execute(text(f"SELECT term FROM {terms}")).scalars())
+        assert conn.execute(text(f"SELECT count(*) FROM {again.sql.emptied}")).scalar_one() == 0
+    assert "udrejseregistrering" not in kept and "videotolkning" in kept
+
+
 def test_a_table_of_the_older_layout_is_brought_up_to_date(make_postgres: MakePostgres) -> None:
     """The lexemes were once kept a second time in a `terms` column (NOT NULL): starting on such a table drops
     it, and the index then writes and counts as ever."""
