@@ -200,6 +200,40 @@ def test_the_vocabularys_counts_change_in_place(make_postgres: MakePostgres) -> 
     assert "udrejseregistrering" not in kept and "videotolkning" in kept
 
 
+def test_concurrent_writers_keep_the_counts_exact(make_postgres: MakePostgres) -> None:
+    """Writers on several connections add, replace and delete documents that share words, some of them each
+    other's last documents of a word: no deadlock, the counts equal the documents' words, and no word without
+    documents is left (nor a note of one)."""
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(12):
+                own = f"w{n}x{i % 3}"
+                backend.upsert([proc(own, f"Delt sag {i % 4} om ordnummer{i % 5}", f"Kun hos skriver{n}{i % 2}")])
+                backend.delete([("process", f"w{(n + 1) % 4}x{i % 3}")])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with backend.engine.connect() as conn:
+        kept = dict(conn.execute(text(f"SELECT term, df FROM {backend.sql.terms}")).all())
+        counted = dict(
+            conn.execute(
+                text(f"SELECT t, count(*) FROM {backend.sql.docs}, unnest(tsvector_to_array(tsv)) AS t GROUP BY t")
+            ).all()
+        )
+        assert conn.execute(text(f"SELECT count(*) FROM {backend.sql.emptied}")).scalar_one() == 0
+    assert kept == counted
+
+
 def test_a_table_of_the_older_layout_is_brought_up_to_date(make_postgres: MakePostgres) -> None:
     """The lexemes were once kept a second time in a `terms` column (NOT NULL): starting on such a table drops
     it, and the index then writes and counts as ever."""
