@@ -83,7 +83,7 @@ GIN_INDEXES = tuple(PENDING_LISTS)
 # known words, and each update that is not HOT enters the word's trigrams into the trigram index again (about 10
 # entries). No index may name `df` either (a column an index names makes every update of it not HOT): the words
 # whose count fell to 0 are found through `search_terms_emptied`, not through a partial index on `df`.
-TERMS_FILLFACTOR = 70
+TERMS_FILLFACTOR = 80
 
 
 def _gin_options(index: str) -> list[str]:
