@@ -88,7 +88,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     from service.app import create_app
 
-    uvicorn.run(create_app(settings, migrate=False), **uvicorn_options(host, port, settings.log_level))
+    uvicorn.run(create_app(settings, migrate=False, long_lived=True), **uvicorn_options(host, port, settings.log_level))
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

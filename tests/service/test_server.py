@@ -1,11 +1,12 @@
 """Serving (service.server): Nagle's algorithm is off on every connection, with one worker and with several; the
-supervisor of several workers is lean and every worker answers."""
+supervisor of several workers is lean and every worker answers; a served app settles its start-up heap."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ctypes
+import gc
 import http.client
 import os
 import socket
@@ -19,8 +20,12 @@ from typing import Any
 
 import pytest
 import uvicorn
+from litestar.testing import AsyncTestClient
 
+from service.app import app_from_env, create_app
+from service.cli import serve
 from service.server import HTTP_PROTOCOL, supervisor_command
+from service.settings import Settings
 from tests.service.test_observability import start_serve, stop
 
 SYS_PIDFD_GETFD = 438  # the same number on every architecture (Linux 5.6)
@@ -214,3 +219,24 @@ def test_the_supervisor_imports_from_where_the_command_did(
         "--log-level=INFO",
         "--log-format=text",
     ]
+
+
+async def test_a_served_app_settles_its_start_up_heap(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rpabank serve`, and each of its workers, makes the app long-lived: once it has started, what is alive is
+    frozen out of the garbage collector's walks (`settle_heap`). An app made for one test is not (it is dropped
+    with the test, and frozen objects are never collected)."""
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    serve(settings, "127.0.0.1", 8000)
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    try:
+        for app in (served[0], app_from_env()):
+            gc.unfreeze()
+            async with AsyncTestClient(app=app):
+                assert gc.get_freeze_count() > 1000
+        gc.unfreeze()
+        async with AsyncTestClient(app=create_app(settings, migrate=False)):
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()  # (this process runs other tests)
