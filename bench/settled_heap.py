@@ -80,20 +80,19 @@ async def drain_in_app(settled: bool, repos: int, files: int) -> dict[str, Any]:
     }
 
 
-ROWS = {
-    "files_per_s": ("queue drained, files/s by the clock", "{:,.0f}"),
-    "files_per_cpu_s": ("queue drained, files per CPU second", "{:,.0f}"),
-    "full_collections": ("full collections during the drain", "{:.0f}"),
-    "tracked_objects": ("objects the collector tracks once started", "{:,.0f}"),
-    "full_collection_ms": ("one full collection then, ms", "{:.1f}"),
-}
+ROWS = (  # (key, what, format)
+    ("files_per_s", "queue drained, files/s by the clock", "{:,.0f}"),
+    ("files_per_cpu_s", "queue drained, files per CPU second", "{:,.0f}"),
+    ("full_collections", "full collections during the drain", "{:.0f}"),
+    ("tracked_objects", "objects the collector tracks once started", "{:,.0f}"),
+    ("full_collection_ms", "one full collection then, ms", "{:.1f}"),
+)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repos", type=int, default=20)
-    parser.add_argument("--files", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for flag, default in (("--repos", 20), ("--files", 200), ("--rounds", 3)):
+        parser.add_argument(flag, type=int, default=default)
     parser.add_argument("--child", choices=["settled", "not"])
     args = parser.parse_args()
     if args.child:
@@ -112,7 +111,7 @@ def main() -> None:
             runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"{args.repos} repositories × {args.files} files, drained in a started app; median of {args.rounds} runs")
     print(f"  {'':52} {'not settled':>12} {'settled':>12}")
-    for key, (what, fmt) in ROWS.items():
+    for key, what, fmt in ROWS:
         cells = [fmt.format(statistics.median(r[key] for r in runs[kind])) for kind in ("not", "settled")]
         print(f"  {what:52} {cells[0]:>12} {cells[1]:>12}")
 

@@ -123,12 +123,8 @@ def test_rebuild_streams_and_is_atomic_for_readers(make_postgres: MakePostgres) 
     assert found.total == n - 1 or (found.total_approximate and abs(found.total - (n - 1)) <= n // 50)
 
 
-def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
-    backend = make_postgres()
-    backend.rebuild(DOCS)
-    backend.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
-    backend.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
-    backend.delete([("process", "udrejse"), ("process", "findes-ikke")])
+def vocabulary_and_count(backend: PostgresBackend) -> tuple[dict[str, int], dict[str, int]]:
+    """(the vocabulary's document counts as kept, the documents' words counted now)."""
     with backend.engine.connect() as conn:
         kept = dict(conn.execute(text(f"SELECT term, df FROM {backend.sql.terms}")).all())
         counted = dict(
@@ -136,6 +132,16 @@ def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
                 text(f"SELECT t, count(*) FROM {backend.sql.docs}, unnest(tsvector_to_array(tsv)) AS t GROUP BY t")
             ).all()
         )
+    return kept, counted
+
+
+def test_document_frequencies_stay_exact(make_postgres: MakePostgres) -> None:
+    backend = make_postgres()
+    backend.rebuild(DOCS)
+    backend.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    backend.upsert([proc("tolk", "Betaling af tolkeregninger", "Nu også videotolkning.")])
+    backend.delete([("process", "udrejse"), ("process", "findes-ikke")])
+    kept, counted = vocabulary_and_count(backend)
     assert kept == counted
     assert "videotolkning" in kept and "udrejseregistrering" not in kept
 
@@ -223,15 +229,10 @@ def test_concurrent_writers_keep_the_counts_exact(make_postgres: MakePostgres) -
     for t in threads:
         t.join()
     assert errors == []
-    with backend.engine.connect() as conn:
-        kept = dict(conn.execute(text(f"SELECT term, df FROM {backend.sql.terms}")).all())
-        counted = dict(
-            conn.execute(
-                text(f"SELECT t, count(*) FROM {backend.sql.docs}, unnest(tsvector_to_array(tsv)) AS t GROUP BY t")
-            ).all()
-        )
-        assert conn.execute(text(f"SELECT count(*) FROM {backend.sql.emptied}")).scalar_one() == 0
+    kept, counted = vocabulary_and_count(backend)
     assert kept == counted
+    with backend.engine.connect() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {backend.sql.emptied}")).scalar_one() == 0
 
 
 def test_a_table_of_the_older_layout_is_brought_up_to_date(make_postgres: MakePostgres) -> None:
