@@ -235,6 +235,11 @@ def facet_key(facet: str) -> str:
     return f"{name}:{_facet_key(value)}"
 
 
+def _stored_size(row: Params) -> int:
+    """About how large a row is stored (its vector's literal is about as long as the vector)."""
+    return sum(len(row[name]) for name in ("key", "id", "title", "url", "summary", "tsv", "body"))
+
+
 def document_row(doc: Document, external: Container[str] = ()) -> Params:
     """The `search_documents` row of one document (its analysis done here, in Python); no summary and body for a
     type in `external` (read from the document's own row)."""
@@ -543,7 +548,11 @@ class _Sql:
         """Two statements for all the rows: their facet values entered in `search_facets`, then the rows, each
         column bound as one array literal and unnested (as an `executemany` the driver bound each row value by
         value and the server ran the statement once per row), the facet values as their ids. Bodies travel as
-        base64 text (an array literal of bytes would escape every byte)."""
+        base64 text (an array literal of bytes would escape every byte).
+        The rows are written largest first: PostgreSQL puts a row into the first page with room for it, so the
+        smaller ones fill the room the larger left (a page holds three process rows of ~2.2 kB with room for one
+        of ~1.5): 27.0 MB instead of 27.9 for 10,000 processes and 2,000 code files."""
+        rows = sorted(rows, key=_stored_size, reverse=True)
         plain = ("key", "type", "id", "title", "url", "summary", "visibility", "tsv")
         columns = {name: [row[name] for row in rows] for name in plain}
         columns["body"] = [binascii.b2a_base64(row["body"], newline=False).decode() for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import random
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -622,7 +623,9 @@ def test_many_matches_are_estimated_and_said_to_be(make_postgres: MakePostgres) 
     result = backend.search(SearchQuery(text="robot", viewer=ADMIN))
     assert (result.total_approximate, result.facets_approximate) == (True, True)
     assert 100 <= result.total <= 600
-    assert sum(result.facets["domain"].values()) == result.facets["type"]["process"]
+    # (each count is scaled from the sample and rounded on its own: the sum may be off by half a document each)
+    domains = result.facets["domain"]
+    assert abs(sum(domains.values()) - result.facets["type"]["process"]) <= len(domains)
     assert len({h.id for h in result.hits}) == 20
     assert result.hits[0].id == "p150"  # the title match is always a candidate
 
@@ -929,3 +932,24 @@ def test_a_table_of_the_layout_before_search_facets_is_converted(make_postgres: 
     assert (answers(again), facet_answers(again)) == before
     again.upsert([proc("f9", "Facetproces 9", "Robotten flytter sager.", domain="NULL")])
     assert facet_answers(again)["null"] == ["f4", "f9"]
+
+
+def test_the_rows_of_a_batch_are_written_largest_first(
+    make_postgres: MakePostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL puts a row into the first page with room for it: written largest first, the smaller rows fill
+    the room the larger left, and the table has fewer pages than with the rows in the documents' order."""
+    rng = random.Random(7)
+    words = [f"ord{i}x" for i in range(3000)]
+    docs = [proc(f"p{i}", f"Proces {i}", " ".join(rng.sample(words, rng.randint(40, 170)))) for i in range(400)]
+    backend = make_postgres()
+
+    def pages() -> int:
+        backend.rebuild(docs)
+        with backend.engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_relation_size(CAST(:t AS regclass))"), {"t": backend.sql.docs})
+            return int(size.scalar_one()) // 8192
+
+    packed = pages()
+    monkeypatch.setattr(postgres, "_stored_size", lambda row: 0)  # the documents' order
+    assert packed < pages()  # (107 and 113)
