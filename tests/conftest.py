@@ -228,6 +228,8 @@ def reset_postgres(postgres_url: str) -> Iterator[Callable[[bool], None]]:
                 # the PostgreSQL search's own tables (made by the backend, not the migrations)
                 await conn.execute(text("DELETE FROM search_documents"))
                 await conn.execute(text("DELETE FROM search_terms"))
+                if (await conn.execute(text("SELECT to_regclass('search_facets') IS NOT NULL"))).scalar():
+                    await conn.execute(text("DELETE FROM search_facets"))
             await conn.execute(text(restart_sequences))
             if seed:
                 await _seed(conn)
