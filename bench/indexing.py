@@ -183,9 +183,19 @@ def sizes_pg(url: str) -> tuple[int, int]:
     return index, sum(size for name, size in rows if not name.startswith("search_"))
 
 
+def collected() -> None:
+    """A full collection before a timed step, so that the collector's work during it comes from the step's own
+    objects: otherwise whether a full collection (some 40 ms here) falls into a step of 2,000 files depends on what
+    ran before it, and two checkouts whose imports differ by a few objects measured the same code 15-20 % apart."""
+    import gc
+
+    gc.collect()
+
+
 def upserted(name: str, backend: Any, files: list[Any]) -> dict[str, float]:
     """Write `files` through `upsert` in batches of 500, as the queue drainer does: `<name>_files_per_cpu_s` (of
-    this process) and `<name>_files_per_s` (by the clock)."""
+    this process) and `<name>_files_per_s` (by the clock). After a full collection (see `collected`)."""
+    collected()
     cpu, wall = time.process_time(), time.perf_counter()
     for start in range(0, len(files), 500):
         backend.upsert(files[start : start + 500])
@@ -237,6 +247,7 @@ def child(engine_name: str, n: int, code: int, pg_url: str, code_repo: str = "")
 
         analyze("straffeattester")
         out["reindex_start_cpu_s"] = time.process_time() - cpu
+        collected()
         Path("/proc/self/clear_refs").write_text("5")  # peak RSS from here on
         rss_before = rss_mb()
         wall, cpu = time.perf_counter(), time.process_time()
@@ -265,6 +276,7 @@ def child(engine_name: str, n: int, code: int, pg_url: str, code_repo: str = "")
             out.update(mirror_mb=mirror / 1e6, index_over_sources=index / (database + mirror))
 
         docs = list(processes(n))
+        collected()
         cpu = time.process_time()
         # into an index of its own: the code files below replace those the reindex wrote
         if engine_name == "fts5":
