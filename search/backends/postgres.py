@@ -627,8 +627,9 @@ class _Sql:
         statements.append(
             (
                 text(
+                    # (the words as one array, looked up by key: joined, the planner read the whole vocabulary)
                     f"""WITH emptied AS (DELETE FROM {self.emptied} RETURNING term)
-                    DELETE FROM {self.terms} AS t USING emptied AS e WHERE t.term = e.term AND t.df <= 0"""
+                    DELETE FROM {self.terms} WHERE term = ANY(ARRAY(SELECT term FROM emptied)) AND df <= 0"""
                 ),
                 {},
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import random
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -205,6 +206,20 @@ def test_the_vocabularys_counts_change_in_place(make_postgres: MakePostgres) -> 
         kept = set(conn.execute(text(f"SELECT term FROM {terms}")).scalars())
         assert conn.execute(text(f"SELECT count(*) FROM {again.sql.emptied}")).scalar_one() == 0
     assert "udrejseregistrering" not in kept and "videotolkning" in kept
+
+
+def test_a_write_looks_up_the_words_it_emptied_by_key(make_postgres: MakePostgres) -> None:
+    """The last statement of a write removes the words it left without documents: looked up in the vocabulary's
+    primary key, not by reading the whole vocabulary (joined to the note of them, the planner read it all: 4 ms a
+    write with 21,000 words)."""
+    backend = make_postgres()
+    backend.rebuild([proc("mange", "Mange ord", " ".join(f"ordnummer{i}x" for i in range(4000)))])
+    with backend.engine.begin() as conn:
+        conn.execute(text(f"ANALYZE {backend.sql.terms}"))
+        statement, params = backend.sql.write([proc("tolk", "Betaling af tolkeregninger")], [])[-1]
+        plan = "\n".join(conn.execute(text(f"EXPLAIN {statement.text}"), params).scalars())
+        conn.rollback()
+    assert "search_terms_pkey" in plan and not re.search(r"Seq Scan on search_terms\b(?!_)", plan), plan
 
 
 def test_concurrent_writers_keep_the_counts_exact(make_postgres: MakePostgres) -> None:
