@@ -715,7 +715,7 @@ class PostgresBackend(SearchBackend):
                         {"schema": self.sql.schema, "names": [*GIN_INDEXES, "search_terms"]},
                     ).all()
                 )
-                if options.pop("search_terms") != [f"fillfactor={TERMS_FILLFACTOR}"]:  # made by an earlier version
+                if f"fillfactor={TERMS_FILLFACTOR}" not in options.pop("search_terms"):  # an earlier version's
                     # (the pages written from now on keep the room; a rebuild writes the whole vocabulary anew)
                     conn.execute(text(f"ALTER TABLE {self.sql.terms} SET (fillfactor = {TERMS_FILLFACTOR})"))
                 for index, found in options.items():
