@@ -1011,7 +1011,7 @@ class PostgresBackend(SearchBackend):
             conditions.append("(visibility = 'network' OR visibility = :mine)")
             params["mine"] = municipality_visibility(viewer.municipality) if viewer.municipality else "network"
         wanted = sorted(
-            {f"{name}:{_facet_key(value)}" for name, value in query.filters.items() if name in FACETS and value}
+            {facet_key(f"{name}:{value}") for name, value in query.filters.items() if name in FACETS and value}
         )
         if wanted:
             ids: dict[str, list[int]] = dict(
