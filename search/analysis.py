@@ -10,6 +10,8 @@ A word becomes a few index *forms*, all plain ASCII `[a-z0-9]`:
   lexicon, so that a search for the head or the modifier finds the compound;
 - for a suspended compound (`børne- og straffeattester`) the **completed** word (`børneattester`).
 
+A stop word (`og`, `af`, `til`) has no forms in the index: queries never search for one.
+
 Queries are analysed the same way and then expanded: prefixes, domain and everyday synonyms (a data file; also
 for the parts of a compound: `papirregninger` finds `papirfakturaer`), English words and phrases mapped to the
 Danish terms (`english_da.txt`: `invoice matching` finds fakturamatch), and for words the index does not know,
@@ -110,7 +112,7 @@ def compound_splits(word: str) -> tuple[tuple[str, ...], ...]:
         if not is_word(head):
             continue
         modifier = _modifier(word[:i])
-        if not modifier:
+        if not modifier or (min_head == KNOWN_MIN_HEAD and not _plausible(modifier, head)):
             continue
         # Beyond the first, only plain two-part readings with a real head: enkelt+ydelser, not straf+feat+tester.
         if found and (len(modifier) > 1 or len(head) < KNOWN_MIN_HEAD):
@@ -119,6 +121,28 @@ def compound_splits(word: str) -> tuple[tuple[str, ...], ...]:
         if len(found) == 3:
             break
     return tuple(found)
+
+
+# Endings (-else, -ing, -ning, -hed, -ion, -ist …) by their stems: a general word list also has them as words (names,
+# abbreviations, foreign words), but they never make the head of a word the lexicon knows (afgørelsen is not
+# afgør + elsen, regninger not regn + inger)
+_ENDINGS = frozenset(
+    {"els", "ing", "ning", "ling", "ion", "hed", "ist", "ern", "eren", "ett", "end", "ent", "ere", "ens"}
+)
+
+
+@cache
+def _short_modifiers() -> frozenset[str]:
+    """Words of fewer than four letters that begin real compounds (jobcenter, dagtilbud, genbrug, kørsel: `kø`)."""
+    return _short_domain_words() | frozenset(data_lines("short_modifiers.txt"))
+
+
+def _plausible(modifier: tuple[str, ...], head: str) -> bool:
+    """Whether a split of a word the lexicon knows is one: its modifier's parts words of four letters or more (or
+    short ones known to begin compounds: job, dag, gen), its head not an ending. The general word list has many
+    short words (bor, rob, sys, per, reg) that would otherwise split every word they begin: borgeren is not
+    bor + geren, systemer not sys + temer, robotten not rob + otten."""
+    return stem(head) not in _ENDINGS and all(len(p) >= MIN_HEAD or p in _short_modifiers() for p in modifier)
 
 
 def _modifier(left: str) -> tuple[str, ...] | None:
@@ -232,15 +256,21 @@ def _completed_suspensions_plainly(text: str) -> Iterator[str]:
                 break
 
 
+def index_forms(word: str) -> tuple[str, ...]:
+    """The forms a lower-case word is indexed under: its `word_forms`, none for a stop word (a query never searches
+    for one: `_query_words` drops them, and so do phrases and compound parts). Indexed, they were a tenth of a
+    generated process's distinct forms and a sixth of its body's tokens."""
+    return () if word in stopwords() else word_forms(word)
+
+
 MAX_CACHED_WORDS = 200_000
-_forms = JoinedForms(word_forms, MAX_CACHED_WORDS)
+_forms = JoinedForms(index_forms, MAX_CACHED_WORDS)
 
 
 def analyze(text: str) -> str:
     """A text as the space-separated index forms of its words (what the backends index)."""
-    # Equal to " ".join(f for w in words(text) for f in word_forms(w)) (`analyze_plainly`), a word looked up once
-    # (every word has forms: its fold at least)
-    return " ".join(map(_forms.__getitem__, words(text)))  # type: ignore[arg-type]
+    # Equal to " ".join(f for w in words(text) for f in index_forms(w)) (`analyze_plainly`), a word looked up once
+    return " ".join(filter(None, map(_forms.__getitem__, words(text))))
 
 
 def analyze_plainly(text: str) -> str:
@@ -248,7 +278,7 @@ def analyze_plainly(text: str) -> str:
     lowered = text.casefold()
     out: list[str] = []
     for word in [*_WORD.findall(lowered), *_completed_suspensions_plainly(lowered)]:
-        out.extend(word_forms(word))
+        out.extend(index_forms(word))
     return " ".join(out)
 
 
@@ -460,6 +490,11 @@ def _add_word(term: QueryTerm, word: str) -> None:
     if splits:
         for variant in _part_synonyms(splits[0]):
             _add_stems(term, variant)
+    if splits and not is_word(word) and len(splits[0][-1]) < KNOWN_MIN_HEAD:
+        # a short head may be half-typed too: `tolkebest` is tolke + best, and tolke + best… (`tolkebestilling`)
+        half = [*(stem(p) for p in splits[0][:-1] if p not in stopwords()), fold(splits[0][-1])]
+        if half not in term.prefix_phrases:
+            term.prefix_phrases.append(half)
     # not a known word, and no split or only one into short pieces (ban+kaf+tem+ning): a misspelt or half-typed head?
     if len(word) > 2 * MIN_MODIFIER and not is_word(word) and (not splits or min(map(len, splits[0])) < MIN_HEAD):
         for stems, prefix in _repairs(word):

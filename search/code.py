@@ -4,6 +4,8 @@
 tail of it from a part boundary (`straffeattestfrapolitiet`, …) and its parts (`hent`, `straffeattest`, …,
 also stemmed), so `hent_straffeattest` (a prefix), `straffeattest_fra` (a tail) and `politi` find it.
 camelCase splits the same way: `eDocClient` and `EDocClient` are both `edocclient`, `edoc`, `client`.
+A part that is a stop word (`fra`) is not indexed on its own, nor is a word of a comment that is one (`og`, `for`,
+`and`): a query never searches for one (as in prose, see `search.analysis.index_forms`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from search.stemming import JoinedForms, fold, stem
+from search.stemming import JoinedForms, fold, stem, stopwords
 
 IDENTIFIER = re.compile(r"[^\W\d][\w]*", re.UNICODE)
 # a run of word characters holds at most one identifier: the run from its first non-digit on
@@ -51,7 +53,7 @@ def code_forms(identifier: str) -> tuple[str, ...]:
     """The whole identifier (folded), its tails of three or more letters from a part boundary, then each part and
     its stem: as `code_forms_plainly`, without folding what is folded already."""
     ps = parts(identifier[:100])
-    if not ps:
+    if not ps or len(ps) == 1 and ps[0] in stopwords():
         return ()
     whole = "".join(ps)
     if not whole.isascii() or any(pair in whole for pair in _FOLDED_PAIRS):
@@ -63,6 +65,8 @@ def code_forms(identifier: str) -> tuple[str, ...]:
         if len(whole) - start >= 3 and whole[start:] not in forms:
             forms.append(whole[start:])
     for p in ps:
+        if p in stopwords():
+            continue
         for form in (p, stem(p)):
             if form and form not in forms:
                 forms.append(form)
@@ -72,7 +76,7 @@ def code_forms(identifier: str) -> tuple[str, ...]:
 def code_forms_plainly(identifier: str) -> tuple[str, ...]:
     """`code_forms` the straightforward way, each form folded (the reference it is tested against)."""
     ps = parts(identifier[:100])
-    if not ps:
+    if not ps or len(ps) == 1 and ps[0] in stopwords():
         return ()
     forms = [fold("".join(ps))]
     for i in range(1, len(ps)):
@@ -80,6 +84,8 @@ def code_forms_plainly(identifier: str) -> tuple[str, ...]:
         if len(tail) >= 3 and tail not in forms:
             forms.append(tail)
     for p in ps:
+        if p in stopwords():
+            continue
         for form in (fold(p), stem(p)):
             if form and form not in forms:
                 forms.append(form)

@@ -76,9 +76,53 @@ def test_compounds_split_into_modifier_and_head(compound: str, head: str, modifi
     assert stem(head) in forms and stem(modifier) in forms
 
 
-@pytest.mark.parametrize("word", ["registrering", "handling", "automatisering", "indhentning", "betaling"])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "registrering",
+        "handling",
+        "automatisering",
+        "indhentning",
+        "betaling",
+        # known words that the general word list's short words and endings split (bor + geren, sys + temer,
+        # rob + otten, per + soner, reg + ninger, afgør + elsen, erklær + inger)
+        "borgeren",
+        "systemer",
+        "robotten",
+        "personer",
+        "regninger",
+        "afgørelsen",
+        "erklæringer",
+        "oprettes",
+    ],
+)
 def test_ordinary_words_are_not_split_into_nonsense(word: str) -> None:
     assert compound_splits(word) == ()
+    assert word_forms(word) == tuple(dict.fromkeys((fold(word), stem(word))))
+
+
+@pytest.mark.parametrize(
+    ("compound", "head", "modifier"),
+    [
+        # known words after a short modifier that does begin compounds, and heads with a short stem
+        ("jobcenter", "center", "job"),
+        ("dagtilbud", "tilbud", "dag"),
+        ("aktindsigt", "indsigt", "akt"),
+        ("arbejdsgiver", "giver", "arbejds"),
+        ("postkasse", "kasse", "post"),
+        ("sagsbehandlerens", "behandlerens", "sags"),
+    ],
+)
+def test_known_words_still_split_where_a_real_word_begins(compound: str, head: str, modifier: str) -> None:
+    assert (modifier, head) in compound_splits(compound)
+
+
+def test_stop_words_are_not_indexed() -> None:
+    # a query never searches for one (see test_stopwords_are_dropped_from_queries), so the index keeps none
+    indexed = set(analyze("Refusion af sygedagpenge til borgeren og arbejdsgiveren").split())
+    assert not indexed & {"af", "til", "og"}
+    assert {"refusion", "sygedagpenge", "borgeren", "arbejdsgiveren"} <= indexed
+    assert analyze("og i af til") == ""
 
 
 def test_suspended_compounds_are_completed() -> None:
@@ -145,6 +189,9 @@ def test_a_half_typed_compound_matches_its_head_by_prefix() -> None:
     assert match_group(term) is not None and 'NEAR("bank" "afst" *' in (match_group(term) or "")
     built = term_query(term)
     assert built is not None and "'bank' & 'afst':*" in built[0]
+    # a split whose head is a short word may be half-typed too: tolke + best, and tolke + best… (tolkebestilling)
+    (term,) = parse_query("tolkebest").terms
+    assert ["tolk", "best"] in term.phrases and ["tolk", "best"] in term.prefix_phrases
 
 
 def test_the_whole_word_expression_leaves_out_parts_and_synonyms() -> None:

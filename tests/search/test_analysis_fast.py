@@ -19,6 +19,14 @@ from search.analysis import _completed_suspensions, _completed_suspensions_plain
 from search.snippets import _MD, plain_text
 from tests.search.conftest import racing_a_bounded_cache
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _lexicon_loaded() -> None:
+    """The lexicon and stemmer loaded before the generated examples are timed (the first analysis loads them, which
+    took longer than Hypothesis's deadline when this file ran alone)."""
+    analyze("straffeattester")
+
+
 AWKWARD = [
     "børne- og straffeattester",
     "Børne-, ungdoms- og straffeattester samt løn- og personalesager",

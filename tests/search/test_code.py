@@ -116,6 +116,15 @@ def test_identifiers_give_the_forms_worked_out_by_hand() -> None:
     assert analyze_code("__ _ 42") == ""
 
 
+def test_stop_words_are_not_indexed_in_code() -> None:
+    # a query never searches for one: a comment's `og` and `for`, Python's `and`, or an identifier's part `fra`
+    # (the identifier and its tails keep it: `hent_fra` still finds `hent_fra_politiet`)
+    assert (
+        analyze_code("# hent og send for borgeren\nif a and not b: pass") == "hent send borgeren borg if a b pass pas"
+    )
+    assert analyze_code("hent_fra_politiet") == "hentfrapolitiet frapolitiet politiet hent politi"
+
+
 def test_word_runs_are_the_runs_of_word_characters() -> None:
     for text in AWKWARD:
         assert word_runs(text) == re.findall(r"\w+", text)
