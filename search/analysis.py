@@ -490,8 +490,9 @@ def _add_word(term: QueryTerm, word: str) -> None:
     if splits:
         for variant in _part_synonyms(splits[0]):
             _add_stems(term, variant)
-    if splits and not is_word(word) and len(splits[0][-1]) < KNOWN_MIN_HEAD:
-        # a short head may be half-typed too: `tolkebest` is tolke + best, and tolke + best… (`tolkebestilling`)
+    if splits and not is_word(word) and len(splits[0][-1]) == MIN_HEAD:
+        # a head of four letters may be half-typed too: `tolkebest` is tolke + best, and tolke + best…
+        # (`tolkebestilling`); not a shorter one (a domain word: `personalesag`), whose prefix begins too many words
         half = [*(stem(p) for p in splits[0][:-1] if p not in stopwords()), fold(splits[0][-1])]
         if half not in term.prefix_phrases:
             term.prefix_phrases.append(half)

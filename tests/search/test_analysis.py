@@ -189,9 +189,12 @@ def test_a_half_typed_compound_matches_its_head_by_prefix() -> None:
     assert match_group(term) is not None and 'NEAR("bank" "afst" *' in (match_group(term) or "")
     built = term_query(term)
     assert built is not None and "'bank' & 'afst':*" in built[0]
-    # a split whose head is a short word may be half-typed too: tolke + best, and tolke + best… (tolkebestilling)
+    # a split whose head has four letters may be half-typed too: tolke + best, and tolke + best… (tolkebestilling)
     (term,) = parse_query("tolkebest").terms
     assert ["tolk", "best"] in term.phrases and ["tolk", "best"] in term.prefix_phrases
+    # a shorter head is a whole word (`sag`), whose prefix begins too many words to search
+    (term,) = parse_query("lønsag").terms
+    assert ["lon", "sag"] in term.phrases and term.prefix_phrases == []
 
 
 def test_the_whole_word_expression_leaves_out_parts_and_synonyms() -> None:
