@@ -112,8 +112,12 @@ def compound_splits(word: str) -> tuple[tuple[str, ...], ...]:
         if not is_word(head):
             continue
         modifier = _modifier(word[:i])
-        if not modifier or (min_head == KNOWN_MIN_HEAD and not _plausible(modifier, head)):
+        if not modifier:
             continue
+        if min_head == KNOWN_MIN_HEAD and not _plausible(modifier, head):
+            # a known word whose reading with the longest head is none is no compound: its shorter heads would be
+            # endings too (borgerens: not bor + gerens, nor borg + erens)
+            break
         # Beyond the first, only plain two-part readings with a real head: enkelt+ydelser, not straf+feat+tester.
         if found and (len(modifier) > 1 or len(head) < KNOWN_MIN_HEAD):
             continue
@@ -133,16 +137,22 @@ _ENDINGS = frozenset(
 
 @cache
 def _short_modifiers() -> frozenset[str]:
-    """Words of fewer than four letters that begin real compounds (jobcenter, dagtilbud, genbrug, kørsel: `kø`)."""
-    return _short_domain_words() | frozenset(data_lines("short_modifiers.txt"))
+    """Words of fewer than four letters that begin real compounds (jobcenter, dagtilbud, målgruppe, køhåndtering),
+    folded (so `lonmodtager` splits as `lønmodtager` does)."""
+    return frozenset(fold(w) for w in (*_short_domain_words(), *data_lines("short_modifiers.txt")))
+
+
+def _short_modifier(part: str) -> bool:
+    """Whether a modifier's part is long enough, or a short word that begins compounds."""
+    return len(part) >= MIN_HEAD or fold(part) in _short_modifiers()
 
 
 def _plausible(modifier: tuple[str, ...], head: str) -> bool:
     """Whether a split of a word the lexicon knows is one: its modifier's parts words of four letters or more (or
-    short ones known to begin compounds: job, dag, gen), its head not an ending. The general word list has many
+    short ones known to begin compounds: job, dag, mål), its head not an ending. The general word list has many
     short words (bor, rob, sys, per, reg) that would otherwise split every word they begin: borgeren is not
     bor + geren, systemer not sys + temer, robotten not rob + otten."""
-    return stem(head) not in _ENDINGS and all(len(p) >= MIN_HEAD or p in _short_modifiers() for p in modifier)
+    return stem(head) not in _ENDINGS and all(map(_short_modifier, modifier))
 
 
 def _modifier(left: str) -> tuple[str, ...] | None:
@@ -360,7 +370,8 @@ def _synonym_index() -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
     """(stems of one alternative, stems of every alternative in its group)."""
     index = []
     for group in synonym_groups():
-        analyzed = [tuple(stem(w) for w in _WORD.findall(alt)) for alt in group]
+        # (without stop words: a query has none, and the index neither: `løn- og økonomisystem` is løn økonomisystem)
+        analyzed = [tuple(stem(w) for w in _WORD.findall(alt) if w not in stopwords()) for alt in group]
         analyzed = [a for a in analyzed if a]
         for alt in analyzed:
             index.append((alt, analyzed))
@@ -562,7 +573,7 @@ def _repairs(word: str) -> tuple[tuple[list[str], bool], ...]:
     found: list[tuple[list[str], bool]] = []
     for i in range(MIN_MODIFIER, len(word) - MIN_MODIFIER + 1):  # the longest head first
         modifier = _modifier(word[:i])
-        if not modifier or any(len(p) < MIN_HEAD and p not in _short_domain_words() for p in modifier):
+        if not modifier or not all(map(_short_modifier, modifier)):
             continue
         head = word[i:]
         stems = [stem(p) for p in modifier if p not in stopwords()]

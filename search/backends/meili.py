@@ -111,7 +111,8 @@ def to_meili(doc: Document) -> dict[str, Any]:
 def index_settings() -> dict[str, Any]:
     synonyms: dict[str, list[str]] = {}
     for group in synonym_groups():
-        forms = [" ".join(stem(w) for w in alt.replace("-", " ").split()) for alt in group]
+        # (without stop words, as the analysis's synonyms: a query has none, and the index neither)
+        forms = [" ".join(stem(w) for w in alt.replace("-", " ").split() if w not in stopwords()) for alt in group]
         for form in forms:
             synonyms[form] = [f for f in forms if f != form]
     return {

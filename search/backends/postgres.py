@@ -1044,12 +1044,14 @@ class PostgresBackend(SearchBackend):
         groups: list[_Group] = []
         lookups: list[tuple[int, bool, str]] = []
         alternatives: list[int] = []  # the alternative of the group each lookup belongs to (a phrase: one)
+        own = set()  # the lookups of a term's own forms and prefixes: a word of the index among them makes it known
         for term in analyzed.terms:
             g = _Group(term=term, query="", lexemes=0)
             for form in dict.fromkeys(term.exact):
                 lookups.append((len(groups), False, form))
                 alternatives.append(len(lookups))
             for form in dict.fromkeys(term.prefixes):
+                own.add(len(lookups))
                 lookups.append((len(groups), True, form))
                 alternatives.append(len(lookups))
             for phrase in term.phrases:
@@ -1065,11 +1067,12 @@ class PostgresBackend(SearchBackend):
             groups.append(g)
         frequencies, documents = self._frequencies(conn, lookups)
         rarest: dict[int, int] = {}  # alternative → documents with its rarest word
-        for (i, prefix, form), df, alternative in zip(lookups, frequencies, alternatives, strict=True):
+        for n, ((i, _, form), df, alternative) in enumerate(zip(lookups, frequencies, alternatives, strict=True)):
             g = groups[i]
             g.df = max(g.df, df)
             rarest[alternative] = min(rarest.get(alternative, df), df)
-            if df and (prefix or form in g.term.exact):
+            # (as FTS5's: a half-typed compound's head, `best` of tolke + best…, does not make the word known)
+            if df and (n in own or form in g.term.exact):
                 g.known = True
         for (i, _, _), alternative in zip(lookups, alternatives, strict=True):
             groups[i].matches = max(groups[i].matches, rarest[alternative])
