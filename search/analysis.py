@@ -115,8 +115,8 @@ def compound_splits(word: str) -> tuple[tuple[str, ...], ...]:
         if not modifier:
             continue
         if min_head == KNOWN_MIN_HEAD and not _plausible(modifier, head):
-            # a known word whose reading with the longest head is none is no compound: its shorter heads would be
-            # endings too (borgerens: not bor + gerens, nor borg + erens)
+            # a known word whose reading with the longest head is implausible is not split at all: its shorter
+            # heads are mostly its own endings (borgerens: not bor + gerens, nor borg + erens)
             break
         # Beyond the first, only plain two-part readings with a real head: enkelt+ydelser, not straf+feat+tester.
         if found and (len(modifier) > 1 or len(head) < KNOWN_MIN_HEAD):
