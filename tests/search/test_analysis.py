@@ -94,7 +94,7 @@ def test_compounds_split_into_modifier_and_head(compound: str, head: str, modifi
         "afgørelsen",
         "erklæringer",
         "oprettes",
-        "borgerens",  # nor borg + erens: a known word whose longest-head reading is none is no compound
+        "borgerens",  # nor borg + erens: a known word whose longest-head reading is implausible is not split
         "kontrollen",
         "årsag",
         "nødvendigt",
