@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain
 
 from search.stemming import JoinedForms, fold, stem, stopwords
 
@@ -126,6 +127,31 @@ def analyze_code(text: str) -> str:
     return " ".join(filter(None, map(_forms.__getitem__, word_runs(text[:MAX_INDEXED]))))  # (no form is empty)
 
 
+class _Words(dict[str, tuple[str, ...]]):
+    """joined forms (a value of `_forms`) → its words, split once. Shared by threads and bounded as `_forms` is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __missing__(self, joined: str) -> tuple[str, ...]:
+        words = tuple(joined.split())
+        if len(self) >= self.limit:
+            self.clear()
+        self[joined] = words
+        return words
+
+
+_words = _Words(200_000)
+
+
+def analyze_code_words(text: str) -> tuple[str, set[str]]:
+    """`analyze_code`, and the distinct words of what it gives: those of each distinct identifier, split once and
+    kept. Splitting a file's analysed text anew made hundreds of new strings to hash, for some fifty words."""
+    joined = list(filter(None, map(_forms.__getitem__, word_runs(text[:MAX_INDEXED]))))
+    return " ".join(joined), set(chain.from_iterable(map(_words.__getitem__, set(joined))))
+
+
 def analyze_code_plainly(text: str) -> str:
     """`analyze_code` the straightforward way (the reference it is tested against)."""
     out: list[str] = []
@@ -134,23 +160,23 @@ def analyze_code_plainly(text: str) -> str:
     return " ".join(out)
 
 
-_KEYWORD_DEFINITION = (
-    r"\s*(?:(?:async\s+)?def|class|function|func|fn|interface|struct|enum|record|module|Sub|Function)\s+([^\W\d]\w*)"
+_KEYWORD_DEFINITION = (  # each after a line's leading space
+    r"(?:(?:async\s+)?def|class|function|func|fn|interface|struct|enum|record|module|Sub|Function)\s+([^\W\d]\w*)"
 )
 _ACCESS = ("public", "private", "protected", "internal")
-_ACCESS_DEFINITION = r"\s*(?:" + "|".join(_ACCESS) + r")\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]"
+_ACCESS_DEFINITION = r"(?:" + "|".join(_ACCESS) + r")\b[^=;(\n]*?\s([^\W\d]\w*)\s*[({]"
 # at the start of a line (the reference the patterns below are tested against)
-_DEFINITION = re.compile("^" + _KEYWORD_DEFINITION + "|^" + _ACCESS_DEFINITION, re.UNICODE | re.MULTILINE)
+_DEFINITION = re.compile(r"^\s*" + _KEYWORD_DEFINITION + r"|^\s*" + _ACCESS_DEFINITION, re.UNICODE | re.MULTILINE)
 # The same searched in "\n" + text, the start of a line being the newline before it: a pattern that starts with a
 # character is searched for by that character, one that starts with `^` is tried at every position (twice as
-# slow). Without the second branch when it cannot match (only after one of _ACCESS; its lazy scan is slow).
-_AFTER_NEWLINE = re.compile("\n(?:" + _KEYWORD_DEFINITION + "|" + _ACCESS_DEFINITION + ")", re.UNICODE)
-_KEYWORD_AFTER_NEWLINE = re.compile("\n" + _KEYWORD_DEFINITION, re.UNICODE)
+# slow). After the leading space, a lookahead for the letters that begin a definition turns any other line down at
+# one character, where the alternatives were tried one by one: half the time again, and the lazy scan of the second
+# branch runs only on a line that starts with p or i (it was kept for files with one of _ACCESS, looked for first).
+_AFTER_NEWLINE = re.compile(
+    r"\n\s*(?=[adcfimsreSFp])(?:" + _KEYWORD_DEFINITION + "|" + _ACCESS_DEFINITION + ")", re.UNICODE
+)
 
 
 def definitions(text: str) -> list[str]:
     """Names a file defines (functions, classes, methods): they rank that file first for the name."""
-    text = "\n" + text[:MAX_INDEXED]
-    if not any(word in text for word in _ACCESS):
-        return _KEYWORD_AFTER_NEWLINE.findall(text)
-    return [m.group(1) or m.group(2) for m in _AFTER_NEWLINE.finditer(text)]
+    return [keyword or access for keyword, access in _AFTER_NEWLINE.findall("\n" + text[:MAX_INDEXED])]

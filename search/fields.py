@@ -3,10 +3,12 @@ identifier analysis. Shared by every backend, so they index the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from search.analysis import AnalyzedQuery, analyze
-from search.code import MAX_INDEXED, analyze_code, definitions
+from search.code import MAX_INDEXED, analyze_code, analyze_code_words, definitions
 from search.documents import Document, Hit
 from search.snippets import code_snippet, plain_text, snippet
 
@@ -33,19 +35,42 @@ def snippet_body(doc_type: str, body: str) -> str:
     return body[:MAX_INDEXED] if is_code(doc_type) else plain_text(body)
 
 
-def indexed_fields(doc: Document) -> tuple[str, str, str, str, str]:
-    """(body as stored for snippets, analysed title, summary, body, meta)."""
+@dataclass(slots=True)
+class Indexed:
+    """A document as a backend indexes it: its body as kept for snippets, and its analysed fields."""
+
+    body: str
+    title: str
+    summary: str
+    text: str  # the analysed body
+    meta: str
+    text_words: Collection[str] | None = None  # the distinct words of `text`, when the analysis gave them
+
+    @property
+    def analysed(self) -> tuple[str, str, str, str]:
+        return self.title, self.summary, self.text, self.meta
+
+    def body_words(self) -> Collection[str]:
+        """The distinct words of the analysed body."""
+        if self.text_words is None:
+            self.text_words = set(self.text.split())
+        return self.text_words
+
+
+def indexed_fields(doc: Document) -> Indexed:
     body = snippet_body(doc.type, doc.body)
     if is_code(doc.type):
         defined = analyze_code(" ".join(definitions(body)))  # the file that defines a name ranks first for it
-        return (
+        text, words = analyze_code_words(body)
+        return Indexed(
             body,
             analyze_code(doc.title) + " " + analyze(doc.title),
             analyze(doc.summary),
-            analyze_code(body),
+            text,
             analyze(doc.meta) + " " + defined,
+            words,
         )
-    return body, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta)
+    return Indexed(body, analyze(doc.title), analyze(doc.summary), analyze(body), analyze(doc.meta))
 
 
 def make_hit(

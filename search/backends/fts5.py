@@ -7,10 +7,10 @@ original text is kept beside them for snippets.
 
 The FTS5 table is contentless (`content=''`): it holds the inverted index only, not a second copy of the
 analysed text (that copy was half the file). Removing a document from such a table takes the very values it
-was indexed with, so they are kept zlib-compressed in `analysed`; they are never computed again, so a change
+was indexed with, so they are kept compressed (zstd) in `analysed`; they are never computed again, so a change
 to the analysis cannot unbalance the index. A write (not a rebuild) keeps them as what FTS5's removal reads of
 them: each field's number of tokens and the document's distinct words (`_pack_terms`), which are its words to
-count for the vocabulary too. The body kept for snippets is zlib-compressed too.
+count for the vocabulary too. The body kept for snippets is compressed too.
 
 Several processes (app instances, workers, `rpabank reindex`) may share the folder:
 
@@ -52,6 +52,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import zstandard
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
@@ -580,14 +581,30 @@ def _unlink_index(path: Path) -> None:
             Path(str(path) + suffix).unlink()
 
 
+# zstd at its fastest level, one context per thread (making one takes longer than compressing a short text with
+# it): three times as fast as zlib's fastest level on a code file or a process, and as small (within a tenth)
+ZSTD_LEVEL = 1
+ZLIB_FIRST_BYTE = b"\x78"  # what an index written by a version before zstd holds (a zstd frame starts with 0x28)
+_codecs = threading.local()
+
+
 def _compress(text: str) -> bytes:
-    """Text as stored compressed: a document's body in `docs`, its analysed fields in `analysed`. zlib's fastest
-    level: its default (6) takes a quarter more time to make a short text 3 % smaller."""
-    return zlib.compress(text.encode(), 1)
+    """Text as stored compressed: a document's body in `docs`, its analysed fields in `analysed`."""
+    try:
+        compressor: zstandard.ZstdCompressor = _codecs.compressor
+    except AttributeError:
+        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return compressor.compress(text.encode())
 
 
 def _decompress(packed: bytes) -> str:
-    return zlib.decompress(packed).decode()
+    if packed[:1] == ZLIB_FIRST_BYTE:
+        return zlib.decompress(packed).decode()
+    try:
+        decompressor: zstandard.ZstdDecompressor = _codecs.decompressor
+    except AttributeError:
+        decompressor = _codecs.decompressor = zstandard.ZstdDecompressor()
+    return decompressor.decompress(packed).decode()
 
 
 def _pack(*fields: str) -> bytes:
@@ -595,7 +612,8 @@ def _pack(*fields: str) -> bytes:
     return _compress(FIELD_SEPARATOR.join(fields))
 
 
-# The first byte of an `analysed` record kept as terms (`_pack_terms`); a zlib stream (`_pack`) starts with 0x78.
+# The first byte of an `analysed` record kept as terms (`_pack_terms`); `_pack`'s starts a zstd frame (0x28) or,
+# written before zstd, a zlib stream (0x78).
 AS_TERMS = b"\x01"
 
 
@@ -646,13 +664,16 @@ def _is_plain(text: str) -> bool:
     return text.isascii() and not text.encode("ascii").translate(None, _PLAIN_BYTES)
 
 
-def _token_counts(fields: Sequence[str], total: int) -> list[int]:
-    """How many words each of these plain texts (`_is_plain`) holds, given how many they hold together:
-    `len(field.split())` each, counted from the spaces between them without making the words. A count from the
-    spaces is never less than the words; all the counts add up to `total` only when each is right, that is when
-    no space leads, trails or follows another (as in analysed text)."""
-    counts = [field.count(" ") + 1 if field else 0 for field in fields]
-    return counts if sum(counts) == total else [len(field.split()) for field in fields]
+def _token_counts(fields: Sequence[str]) -> list[int]:
+    """How many words each of these plain texts (`_is_plain`) holds, `len(field.split())`: counted from the spaces
+    between them, without making the words, where no space leads, trails or follows another (as in analysed
+    text)."""
+    return [
+        field.count(" ") + 1
+        if field and field[0] != " " and field[-1] != " " and "  " not in field
+        else len(field.split())
+        for field in fields
+    ]
 
 
 def _term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[str, int]:
@@ -1072,7 +1093,7 @@ class Fts5Backend(SearchBackend):
             "INSERT INTO docs (rowid, key, type, id, title, url, summary, body, visibility, boost) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (rowid, d.key, d.type, d.id, d.title, d.url, d.summary, _compress(f[0]), d.visibility, d.boost)
+                (rowid, d.key, d.type, d.id, d.title, d.url, d.summary, _compress(f.body), d.visibility, d.boost)
                 for rowid, d, f in zip(rowids, docs, fields, strict=True)
             ],
         )
@@ -1080,21 +1101,21 @@ class Fts5Backend(SearchBackend):
         tokens = [facet_tokens(f) for f in facets]
         conn.executemany(
             "INSERT INTO fts (rowid, title, summary, body, meta, facets) VALUES (?, ?, ?, ?, ?, ?)",
-            [(rowid, *f[1:], t) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
+            [(rowid, *f.analysed, t) for rowid, f, t in zip(rowids, fields, tokens, strict=True)],
         )
         packed: list[bytes] = []
         words: dict[str, set[str]] = {}
         texts: list[str] = []
         for doc, f, t in zip(docs, fields, tokens, strict=True):
-            analysed = f[1:]
+            analysed = f.analysed
             if not as_terms:
                 packed.append(_pack(*analysed, t))
                 continue
-            text = " ".join(analysed)  # the words of every field, split once (plain when every field is)
+            text = " ".join(analysed)  # (plain when every field is)
             if _is_plain(text):
-                split = text.split()
-                distinct = words[doc.key] = set(split)
-                packed.append(_pack_terms(_token_counts(analysed, len(split)), distinct, t))
+                distinct = words[doc.key] = set(f.body_words())  # (the analysis of code gives them)
+                distinct.update(f"{f.title} {f.summary} {f.meta}".split())
+                packed.append(_pack_terms(_token_counts(analysed), distinct, t))
             else:
                 packed.append(_pack(*analysed, t))
                 texts.append(text)

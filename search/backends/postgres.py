@@ -243,16 +243,16 @@ def _stored_size(row: Params) -> int:
 def document_row(doc: Document, external: Container[str] = ()) -> Params:
     """The `search_documents` row of one document (its analysis done here, in Python); no summary and body for a
     type in `external` (read from the document's own row)."""
-    body, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
-    weighted, known = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C")])
-    rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
+    indexed = indexed_fields(doc)
+    weighted, known = tsvector_literal([(indexed.title, "A"), (indexed.summary, "B"), (indexed.meta, "C")])
+    rest = [t for t in indexed.body_words() if t not in known]
     facets = doc.facet_values()
     outside = doc.type in external
     return {
         "key": doc.key,
-        **stored_fields(doc, body),
+        **stored_fields(doc, indexed.body),
         "summary": "" if outside else doc.summary,
-        "body": EXTERNAL if outside else pack_body(body),
+        "body": EXTERNAL if outside else pack_body(indexed.body),
         "boost": float(doc.boost),
         "tsv": " ".join(filter(None, (weighted, lexemes_literal(rest)))),
         "terms": [*known, *rest],  # each once (not stored: `tsv` holds them; counted into `search_terms`)

@@ -140,9 +140,11 @@ def test_analyze_code_equals_the_straightforward_analysis() -> None:
 
 @given(st.text(max_size=200))
 def test_any_code_analyses_as_the_straightforward_analysis(text: str) -> None:
-    from search.code import analyze_code, analyze_code_plainly
+    from search.code import analyze_code, analyze_code_plainly, analyze_code_words
 
     assert analyze_code(text) == analyze_code_plainly(text)
+    analysed, words = analyze_code_words(text)
+    assert analysed == analyze_code(text) and words == set(analysed.split())
 
 
 @pytest.mark.parametrize(
@@ -161,7 +163,27 @@ def test_definitions_without_access_words_are_found_as_by_the_full_pattern(sourc
 
 
 @given(
-    st.lists(st.sampled_from(["def ", "class ", "public ", " x", "y(", "{", "\n", "  ", "async ", "_z"]), max_size=40)
+    st.lists(
+        st.sampled_from(
+            [
+                "def ",
+                "class ",
+                "public ",
+                " x",
+                "y(",
+                "{",
+                "\n",
+                "  ",
+                "async ",
+                "_z",
+                "import ",
+                "if ",
+                "private",
+                "\t",
+            ]
+        ),
+        max_size=40,
+    )
 )
 def test_definitions_of_any_source_are_found_as_by_the_full_pattern(pieces: list[str]) -> None:
     from search.code import _DEFINITION, definitions

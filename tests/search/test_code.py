@@ -11,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search import code
-from search.code import IDENTIFIER, analyze_code, code_forms, code_forms_plainly, definitions, parts, word_runs
+from search.code import (
+    IDENTIFIER,
+    analyze_code,
+    analyze_code_words,
+    code_forms,
+    code_forms_plainly,
+    definitions,
+    parts,
+    word_runs,
+)
 from tests.search.conftest import racing_a_bounded_cache
 
 
@@ -219,3 +228,17 @@ def test_the_code_cache_is_bounded_and_right_from_many_threads(monkeypatch: pyte
     cases = {t: reference(t) for t in texts}
     assert racing_a_bounded_cache(code._forms, 300, analyze_code, cases, monkeypatch) == []
     assert len(code._forms) <= 300
+
+
+def test_the_words_of_code_are_the_distinct_words_of_its_analysis() -> None:
+    for text in [*AWKWARD, PYTHON, VB, ""]:
+        analysed = analyze_code(text)
+        assert analyze_code_words(text) == (analysed, set(analysed.split())), text
+    assert analyze_code_words("hent_sag(sag_id); hent_sag()")[1] == {"hentsag", "sag", "hent", "sagid", "id"}
+
+
+def test_the_cache_of_identifiers_words_is_bounded_and_right_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [*AWKWARD, *(PYTHON.replace("sag", f"sag{i}_") for i in range(40))]
+    cases = {t: (reference(t), set(reference(t).split())) for t in texts}
+    assert racing_a_bounded_cache(code._words, 300, analyze_code_words, cases, monkeypatch) == []
+    assert len(code._words) <= 300

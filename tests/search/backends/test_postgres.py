@@ -416,7 +416,7 @@ def test_a_table_of_the_layout_with_body_positions_and_bodies_is_converted(make_
     docs, schema = kept.sql.docs, kept.sql.schema
     old = []  # the vectors as the older layout wrote them: the body's first 32 new lexemes with a D position
     for doc in documents:
-        _, a_title, a_summary, a_body, a_meta = indexed_fields(doc)
+        a_title, a_summary, a_body, a_meta = indexed_fields(doc).analysed
         known = set(" ".join((a_title, a_summary, a_meta)).split())
         rest = [t for t in dict.fromkeys(a_body.split()) if t not in known]
         weighted, _ = tsvector_literal([(a_title, "A"), (a_summary, "B"), (a_meta, "C"), (" ".join(rest[:32]), "D")])
