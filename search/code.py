@@ -44,9 +44,8 @@ def parts(identifier: str) -> list[str]:
     return out  # (no part is empty: the pattern matches one character or more)
 
 
-# letter pairs that `fold` reduces: an identifier without them (and ASCII) is its own folded form, as is each part
-# and tail of it
-_FOLDED_PAIRS = ("ae", "oe", "aa")
+# An identifier without the letter pairs that `fold` reduces (ae, oe, aa), and ASCII, is its own folded form, as is
+# each part and tail of it.
 
 
 @lru_cache(maxsize=200_000)
@@ -54,23 +53,28 @@ def code_forms(identifier: str) -> tuple[str, ...]:
     """The whole identifier (folded), its tails of three or more letters from a part boundary, then each part and
     its stem: as `code_forms_plainly`, without folding what is folded already."""
     ps = parts(identifier[:100])
-    if not ps or len(ps) == 1 and ps[0] in stopwords():
+    stop = stopwords()
+    if not ps or len(ps) == 1 and ps[0] in stop:
         return ()
     whole = "".join(ps)
-    if not whole.isascii() or any(pair in whole for pair in _FOLDED_PAIRS):
+    if not whole.isascii() or "ae" in whole or "oe" in whole or "aa" in whole:  # (the pairs `fold` reduces)
         return code_forms_plainly(identifier)
     forms = [whole]
     start = 0
     for p in ps[:-1]:
         start += len(p)
-        if len(whole) - start >= 3 and whole[start:] not in forms:
-            forms.append(whole[start:])
+        if len(whole) - start >= 3:
+            tail = whole[start:]
+            if tail not in forms:
+                forms.append(tail)
     for p in ps:
-        if p in stopwords():
+        if p in stop:
             continue
-        for form in (p, stem(p)):
-            if form and form not in forms:
-                forms.append(form)
+        if p not in forms:
+            forms.append(p)
+        stemmed = stem(p)
+        if stemmed and stemmed not in forms:
+            forms.append(stemmed)
     return tuple(forms)
 
 

@@ -703,27 +703,38 @@ def _tokenizer_term_counts(conn: sqlite3.Connection, texts: list[str]) -> dict[s
     return counts
 
 
+def _json_strings(texts: list[str]) -> str:
+    """A JSON array of these strings: joined as they are when none holds a character that JSON escapes (as no
+    analysed word does), a sixth of `json.dumps`'s time; else by it."""
+    joined = '","'.join(texts)
+    if joined.isprintable() and joined.count('"') == 2 * len(texts) - 2 and "\\" not in joined:
+        return '["' + joined + '"]' if texts else "[]"
+    return json.dumps(texts)
+
+
 def _apply_term_delta(conn: sqlite3.Connection, delta: Counter[str]) -> list[str]:
     """Add the per-term document count changes to `terms`; returns the terms whose count changed (among them
     those that appeared or disappeared: which ones, a snapshot looks up when it moves forward).
 
-    Two statements for all of them, whatever their number: the changes go in as one JSON object, added to the
-    counts kept, and the terms whose count fell to 0 are removed. Reading the counts back, to tell which terms
-    came and went, took longer than writing them."""
-    changes = {t: d for t, d in delta.items() if d}
-    if not changes:
-        return []
-    conn.execute(
-        "INSERT INTO terms (term, n) SELECT key, value FROM json_each(?) WHERE true "
-        "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
-        (json.dumps(changes),),
-    )
-    fewer = [t for t, d in changes.items() if d < 0]
+    A statement for each size of change, whatever the number of terms (most change by one): its terms go in as
+    one JSON array, added to the counts kept; then one for the terms whose count fell to 0, removed. Reading the
+    counts back, to tell which terms came and went, took longer than writing them."""
+    by_change: defaultdict[int, list[str]] = defaultdict(list)
+    for term, change in delta.items():
+        if change:
+            by_change[change].append(term)
+    for change, terms in by_change.items():
+        conn.execute(
+            "INSERT INTO terms (term, n) SELECT value, ? FROM json_each(?) WHERE true "
+            "ON CONFLICT (term) DO UPDATE SET n = n + excluded.n",
+            (change, _json_strings(terms)),
+        )
+    fewer = [t for change, terms in by_change.items() if change < 0 for t in terms]
     if fewer:
         conn.execute(
-            "DELETE FROM terms WHERE term IN (SELECT value FROM json_each(?)) AND n <= 0", (json.dumps(fewer),)
+            "DELETE FROM terms WHERE term IN (SELECT value FROM json_each(?)) AND n <= 0", (_json_strings(fewer),)
         )
-    return list(changes)
+    return list(chain.from_iterable(by_change.values()))
 
 
 class Fts5Backend(SearchBackend):

@@ -516,6 +516,13 @@ def test_the_words_of_plain_fields_are_counted_as_str_split_counts_them(fields: 
     assert fts5._token_counts(fields) == [len(f.split()) for f in fields]
 
 
+@given(st.lists(st.text(max_size=6) | st.sampled_from(["sag", "æøå", '"', "\\", "a,b", '","'])))
+def test_strings_go_to_sqlite_as_the_json_array_of_them(texts: list[str]) -> None:
+    import json
+
+    assert json.loads(fts5._json_strings(texts)) == texts
+
+
 def test_a_document_kept_as_terms_is_removed_with_its_words_and_each_field_s_number_of_tokens() -> None:
     fields = ["betaling betaling af tolkeregninger", "", "af robotten af af", "x"]
     words = set(" ".join(fields).split())
