@@ -44,10 +44,6 @@ def parts(identifier: str) -> list[str]:
     return out  # (no part is empty: the pattern matches one character or more)
 
 
-# An identifier without the letter pairs that `fold` reduces (ae, oe, aa), and ASCII, is its own folded form, as is
-# each part and tail of it.
-
-
 @lru_cache(maxsize=200_000)
 def code_forms(identifier: str) -> tuple[str, ...]:
     """The whole identifier (folded), its tails of three or more letters from a part boundary, then each part and
@@ -57,7 +53,9 @@ def code_forms(identifier: str) -> tuple[str, ...]:
     if not ps or len(ps) == 1 and ps[0] in stop:
         return ()
     whole = "".join(ps)
-    if not whole.isascii() or "ae" in whole or "oe" in whole or "aa" in whole:  # (the pairs `fold` reduces)
+    # ASCII without the letter pairs that `fold` reduces: the identifier is its own folded form, as is each part
+    # and tail of it
+    if not whole.isascii() or "ae" in whole or "oe" in whole or "aa" in whole:
         return code_forms_plainly(identifier)
     forms = [whole]
     start = 0
@@ -103,6 +101,28 @@ def _run_forms(run: str) -> tuple[str, ...]:
     return code_forms(identifier.group()) if identifier else ()
 
 
+class _Words(dict[str, tuple[str, ...]]):
+    """joined forms (a value of `_forms`) → its words: the very forms the joined text was made of (kept when it was
+    made, so no word is a string of its own here), or split again once the cache was emptied. Shared by threads and
+    bounded as `_forms` is."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, joined: str, words: tuple[str, ...]) -> tuple[str, ...]:
+        if len(self) >= self.limit:
+            self.clear()
+        self[joined] = words
+        return words
+
+    def __missing__(self, joined: str) -> tuple[str, ...]:
+        return self.keep(joined, tuple(joined.split()))
+
+
+_words = _Words(200_000)
+
+
 class _RunForms(JoinedForms):
     """run of word characters → the joined forms of its identifier. Numbers have none; only short ones are kept
     (a data file's many long numbers would push the identifiers out of the cache)."""
@@ -113,7 +133,7 @@ class _RunForms(JoinedForms):
         return super().__missing__(run)
 
 
-_forms = _RunForms(_run_forms, 200_000)
+_forms = _RunForms(_run_forms, 200_000, _words.keep)
 
 
 def word_runs(text: str) -> list[str]:
@@ -131,27 +151,9 @@ def analyze_code(text: str) -> str:
     return " ".join(filter(None, map(_forms.__getitem__, word_runs(text[:MAX_INDEXED]))))  # (no form is empty)
 
 
-class _Words(dict[str, tuple[str, ...]]):
-    """joined forms (a value of `_forms`) → its words, split once. Shared by threads and bounded as `_forms` is."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def __missing__(self, joined: str) -> tuple[str, ...]:
-        words = tuple(joined.split())
-        if len(self) >= self.limit:
-            self.clear()
-        self[joined] = words
-        return words
-
-
-_words = _Words(200_000)
-
-
 def analyze_code_words(text: str) -> tuple[str, set[str]]:
-    """`analyze_code`, and the distinct words of what it gives: those of each distinct identifier, split once and
-    kept. Splitting a file's analysed text anew made hundreds of new strings to hash, for some fifty words."""
+    """`analyze_code`, and the distinct words of what it gives: the forms of each distinct identifier (`_words`).
+    Splitting a file's analysed text anew made hundreds of new strings to hash, for some fifty words."""
     joined = list(filter(None, map(_forms.__getitem__, word_runs(text[:MAX_INDEXED]))))
     return " ".join(joined), set(chain.from_iterable(map(_words.__getitem__, set(joined))))
 

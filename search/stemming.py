@@ -122,10 +122,16 @@ class JoinedForms(dict[str, str | None]):
     forms never change, so threads may share one: a race computes a word twice, with the same answer. Bounded:
     emptied when it holds `limit` words (a dict's single operations are atomic, so that is safe as well)."""
 
-    def __init__(self, forms: Callable[[str], tuple[str, ...]], limit: int) -> None:
+    def __init__(
+        self,
+        forms: Callable[[str], tuple[str, ...]],
+        limit: int,
+        joined: Callable[[str, tuple[str, ...]], object] | None = None,
+    ) -> None:
         super().__init__()
         self.forms = forms
         self.limit = limit
+        self.joined = joined  # told each new joined text with its forms
 
     def __missing__(self, word: str) -> str | None:
         found = self.forms(word)
@@ -133,4 +139,6 @@ class JoinedForms(dict[str, str | None]):
         if len(self) >= self.limit:
             self.clear()
         self[word] = joined
+        if joined is not None and self.joined is not None:
+            self.joined(joined, found)
         return joined
