@@ -151,6 +151,12 @@ def analyze_code(text: str) -> str:
     return " ".join(filter(None, map(_forms.__getitem__, word_runs(text[:MAX_INDEXED]))))  # (no form is empty)
 
 
+def analyze_definitions(text: str) -> str:
+    """The index forms of the names a file defines (`definitions`): `analyze_code` of them, each name being a run
+    of word characters of its own."""
+    return " ".join(filter(None, map(_forms.__getitem__, definitions(text))))
+
+
 def analyze_code_words(text: str) -> tuple[str, set[str]]:
     """`analyze_code`, and the distinct words of what it gives: the forms of each distinct identifier (`_words`).
     Splitting a file's analysed text anew made hundreds of new strings to hash, for some fifty words."""

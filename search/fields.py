@@ -3,12 +3,11 @@ identifier analysis. Shared by every backend, so they index the same words."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from search.analysis import AnalyzedQuery, analyze
-from search.code import MAX_INDEXED, analyze_code, analyze_code_words, definitions
+from search.code import MAX_INDEXED, analyze_code, analyze_code_words, analyze_definitions
 from search.documents import Document, Hit
 from search.snippets import code_snippet, plain_text, snippet
 
@@ -44,23 +43,26 @@ class Indexed:
     summary: str
     text: str  # the analysed body
     meta: str
-    text_words: Collection[str] | None = None  # the distinct words of `text`, when the analysis gave them
+    # the distinct words of `text`, when the analysis gave them (`words` adds the other fields' to them)
+    given_words: set[str] | None = None
 
     @property
     def analysed(self) -> tuple[str, str, str, str]:
         return self.title, self.summary, self.text, self.meta
 
-    def body_words(self) -> Collection[str]:
-        """The distinct words of the analysed body."""
-        if self.text_words is None:
-            self.text_words = set(self.text.split())
-        return self.text_words
+    def words(self) -> set[str]:
+        """The distinct words of the four analysed fields: the body's, when the analysis gave them, with the other
+        fields' added to that set (a batch of documents holds one set each), else split from the fields."""
+        if self.given_words is None:
+            return set(" ".join(self.analysed).split())
+        self.given_words.update(f"{self.title} {self.summary} {self.meta}".split())
+        return self.given_words
 
 
 def indexed_fields(doc: Document) -> Indexed:
     body = snippet_body(doc.type, doc.body)
     if is_code(doc.type):
-        defined = analyze_code(" ".join(definitions(body)))  # the file that defines a name ranks first for it
+        defined = analyze_definitions(body)  # the file that defines a name ranks first for it
         text, words = analyze_code_words(body)
         return Indexed(
             body,

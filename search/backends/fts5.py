@@ -1124,8 +1124,7 @@ class Fts5Backend(SearchBackend):
                 continue
             text = " ".join(analysed)  # (plain when every field is)
             if _is_plain(text):
-                distinct = words[doc.key] = set(f.body_words())  # (the analysis of code gives them)
-                distinct.update(f"{f.title} {f.summary} {f.meta}".split())
+                distinct = words[doc.key] = f.words()
                 packed.append(_pack_terms(_token_counts(analysed), distinct, t))
             else:
                 packed.append(_pack(*analysed, t))

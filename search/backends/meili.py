@@ -91,7 +91,7 @@ def document_key(type_: str, id_: str) -> str:
 def to_meili(doc: Document) -> dict[str, Any]:
     indexed = indexed_fields(doc)
     body, a_title, a_summary, a_body, a_meta = indexed.body, *indexed.analysed
-    forms = sorted({*indexed.body_words(), *f"{a_title} {a_summary} {a_meta}".split()})
+    forms = sorted(indexed.words())
     out: dict[str, Any] = {
         "key": document_key(doc.type, doc.id),
         **stored_fields(doc, body),

@@ -245,7 +245,7 @@ def document_row(doc: Document, external: Container[str] = ()) -> Params:
     type in `external` (read from the document's own row)."""
     indexed = indexed_fields(doc)
     weighted, known = tsvector_literal([(indexed.title, "A"), (indexed.summary, "B"), (indexed.meta, "C")])
-    rest = [t for t in indexed.body_words() if t not in known]
+    rest = [t for t in indexed.words() if t not in known]  # (the body's words: the others are known)
     facets = doc.facet_values()
     outside = doc.type in external
     return {

@@ -186,7 +186,8 @@ def test_definitions_without_access_words_are_found_as_by_the_full_pattern(sourc
     )
 )
 def test_definitions_of_any_source_are_found_as_by_the_full_pattern(pieces: list[str]) -> None:
-    from search.code import _DEFINITION, definitions
+    from search.code import _DEFINITION, analyze_code, analyze_definitions, definitions
 
     source = "".join(pieces)
     assert definitions(source) == [m.group(1) or m.group(2) for m in _DEFINITION.finditer(source)]
+    assert analyze_definitions(source) == analyze_code(" ".join(definitions(source)))

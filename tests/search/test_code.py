@@ -15,6 +15,7 @@ from search.code import (
     IDENTIFIER,
     analyze_code,
     analyze_code_words,
+    analyze_definitions,
     code_forms,
     code_forms_plainly,
     definitions,
@@ -221,6 +222,8 @@ def test_definitions_are_found_as_by_the_pattern_at_each_line_start() -> None:
         assert definitions(text) == [m.group(1) or m.group(2) for m in code._DEFINITION.finditer(text)], text
     assert definitions(PYTHON) == ["EDocClient", "__init__", "hent_sag", "hent_straffeattest_fra_politiet"]
     assert definitions(VB) == ["Kør"]  # VB's capitalised access words are not C#'s
+    for text in [*AWKWARD, PYTHON, VB]:
+        assert analyze_definitions(text) == analyze_code(" ".join(definitions(text))), text
 
 
 def test_the_code_cache_is_bounded_and_right_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
