@@ -126,12 +126,12 @@ class JoinedForms(dict[str, str | None]):
         self,
         forms: Callable[[str], tuple[str, ...]],
         limit: int,
-        joined: Callable[[str, tuple[str, ...]], object] | None = None,
+        on_new: Callable[[str, tuple[str, ...]], object] | None = None,
     ) -> None:
         super().__init__()
         self.forms = forms
         self.limit = limit
-        self.joined = joined  # told each new joined text with its forms
+        self.on_new = on_new  # told each joined text it makes, with the forms it joined
 
     def __missing__(self, word: str) -> str | None:
         found = self.forms(word)
@@ -139,6 +139,6 @@ class JoinedForms(dict[str, str | None]):
         if len(self) >= self.limit:
             self.clear()
         self[word] = joined
-        if joined is not None and self.joined is not None:
-            self.joined(joined, found)
+        if joined is not None and self.on_new is not None:
+            self.on_new(joined, found)
         return joined
